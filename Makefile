@@ -1,0 +1,40 @@
+# dynamo-cluster: `make plan` renders a stack offline, `make test` runs lint, types and tests.
+# Both bootstrap .venv from the pinned requirements on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+STACK  ?= dev
+CONFIG ?=
+OUT    ?=
+
+.PHONY: plan test lint typecheck unit bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+plan: $(STAMP)
+	@$(PY) -m stacks plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict .
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	@$(PY) tools/bench.py
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache

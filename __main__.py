@@ -1,0 +1,11 @@
+"""dynamo-cluster: load the typed stack config, build the environment, export its outputs."""
+
+from stacks.config import ConfigError
+from stacks.program import main
+
+try:
+    main()
+except ConfigError as error:
+    import pulumi
+
+    raise pulumi.RunError(str(error)) from None

@@ -1,0 +1,7 @@
+"""`python -m stacks <command>`."""
+
+import sys
+
+from stacks.cli import main
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,39 @@
+"""The command line of the offline tools."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stacks.stackfile import stack_name_from_path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m stacks", description="dynamo-cluster offline tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = commands.add_parser(
+        "plan", help="render a stack offline into build/plan/<stack>/",
+        description="Run the Pulumi program in-process under mocks (no cloud account, cluster or Pulumi "
+                    "CLI) and write resources.json, manifests/, releases.yaml, graph.mmd and summary.md. "
+                    "Invalid config exits 2, prints every problem and writes nothing.",
+        epilog="exit status: 0 planned, 2 invalid config or unreadable stack file")
+    plan.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
+    plan.add_argument("--config", type=Path, metavar="FILE",
+                      help="stack config file (default: Pulumi.<stack>.yaml in the project)")
+    plan.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
+    plan.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
+                      help="directory holding Pulumi.yaml (default: this project)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "plan":
+        from stacks import plan
+
+        stack = args.stack or (stack_name_from_path(args.config) if args.config else None) or "dev"
+        return plan.run(args.project_dir, stack, args.config, args.out)
+    raise AssertionError(args.command)

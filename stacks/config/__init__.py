@@ -1,0 +1,109 @@
+"""The whole stack configuration as frozen, typed dataclasses.
+
+`parse_config` is a pure function of the raw config (what `pulumi config` holds for the stack) and
+returns a `StackConfig` or raises one `ConfigError` that lists every problem. `load_stack_config`
+reads the raw config from the running Pulumi program. The keys are documented in
+docs/configuration.md; a test proves every key read here appears there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Any
+
+from components.namespaces import NamespaceNames
+from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
+from stacks.config.secret import SecretValue
+
+__all__ = ["NAMESPACE", "ConfigError", "KubernetesConfig", "Problem", "SecretValue", "StackConfig",
+           "decode_raw", "load_stack_config", "parse_config"]
+
+# Top-level keys that hold credentials: accepted only as `pulumi config set --secret`.
+SECRET_KEYS = ("kubeconfig",)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    environment: str
+    kubernetes: KubernetesConfig
+    namespaces: NamespaceNames
+    allow_data_loss: bool
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def warnings(self) -> list[str]:
+        """Things a reviewer of the plan should see, although the config is valid."""
+        out: list[str] = []
+        if self.is_prod and self.allow_data_loss:
+            out.append("allowDataLoss is true: `pulumi destroy` and replacements delete data volumes")
+        return out
+
+
+def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Our namespace's keys, without the namespace, with structured values decoded.
+
+    The Pulumi CLI hands a program every value as a string; objects and lists are JSON text.
+    """
+    out: dict[str, Any] = {}
+    prefix = NAMESPACE + ":"
+    for key, value in raw.items():
+        if not key.startswith(prefix):
+            continue
+        decoded = value
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            # not JSON: left as a string, and the section that reads it reports the wrong type
+            with contextlib.suppress(json.JSONDecodeError):
+                decoded = json.loads(value)
+        out[key[len(prefix):]] = decoded
+    return out
+
+
+def _secret(root: Node, name: str, secret_keys: Set[str]) -> SecretValue | None:
+    value = root.raw(name)
+    if value is None:
+        return None
+    if f"{NAMESPACE}:{name}" not in secret_keys:
+        root.problem(name, "is stored in plain text",
+                     f"a secret: `pulumi config set --secret {NAMESPACE}:{name} ...`")
+    if not isinstance(value, str) or not value:
+        root.problem(name, "expected a non-empty string", "a secret string")
+        return None
+    return SecretValue(name, value)
+
+
+def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
+                 problems: Problems | None = None) -> StackConfig:
+    """Validate and type the stack's config. Raises `ConfigError` listing every problem."""
+    problems = problems if problems is not None else Problems()
+    root = Node("", decode_raw(raw), problems)
+    secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
+    environment = read_environment(root, stack)
+    config = StackConfig(
+        stack=stack,
+        environment=environment,
+        kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
+        namespaces=read_namespaces(root),
+        allow_data_loss=root.boolean("allowDataLoss", False),
+    )
+    root.close()
+    problems.raise_if_any()
+    return config
+
+
+def load_stack_config() -> StackConfig:
+    """The running program's config, from the Pulumi runtime."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    raw: dict[str, Any] = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    secret_keys = {k for k in raw if runtime_config.is_config_secret(k)}
+    secret_keys.update(runtime_config.get_config_secret_keys_env())
+    return parse_config(raw, secret_keys, pulumi.get_stack())

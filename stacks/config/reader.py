@@ -1,0 +1,251 @@
+"""Typed reading of raw stack config, collecting every problem instead of stopping at the first.
+
+A `Node` is a view of one config object at a key path (``nats``, ``nodePools[1]``). Its accessors
+return a typed value, or a fallback when the value is wrong, and record a `Problem` that names the
+full config key, what is wrong and what is allowed. `Node.close()` reports keys nobody read (typos,
+keys from another version). Every key asked for is also recorded in `Problems.keys_read`, so a test
+can prove that each key the parser knows is documented.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+NAMESPACE = "dynamo-cluster"
+
+T = TypeVar("T")
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_BINARY = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    wrong: str
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{NAMESPACE}:{self.key}: {self.wrong}; allowed: {self.allowed}"
+
+
+class ConfigError(Exception):
+    """Every problem found in a stack's config, one per line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems), key=lambda p: (p.key, p.wrong))
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid stack config ({len(self.problems)} problems):\n{lines}")
+
+
+@dataclass
+class Problems:
+    """The problems found so far, and every key the parser asked for (list indexes as ``[]``)."""
+
+    found: list[Problem] = field(default_factory=list)
+    keys_read: set[str] = field(default_factory=set)
+
+    def add(self, key: str, wrong: str, allowed: str) -> None:
+        self.found.append(Problem(key, wrong, allowed))
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ConfigError(self.found)
+
+
+def describe(value: object) -> str:
+    """How a wrong value reads in a message: its type and a short rendering."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "null"
+
+
+def quantity_bytes(text: str) -> int:
+    """Bytes in a Kubernetes quantity such as ``10Gi`` or ``512M`` (the text must match `_QUANTITY`)."""
+    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", text)
+    if match is None:
+        raise ValueError(text)
+    number, suffix = float(match.group(1)), match.group(2)
+    return int(number * _BINARY.get(suffix, _DECIMAL.get(suffix, 1)))
+
+
+def generic(path: str) -> str:
+    """``nodePools[2].labels`` -> ``nodePools[].labels``: the documented form of a key."""
+    return re.sub(r"\[\d+\]", "[]", path)
+
+
+class Node:
+    """A config object at `path`; accessors read one key each and record problems."""
+
+    def __init__(self, path: str, value: Mapping[str, Any], problems: Problems) -> None:
+        self.path = path
+        self.value = value
+        self.problems = problems
+        self._read: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def _get(self, name: str) -> Any:
+        self._read.add(name)
+        self.problems.keys_read.add(generic(self.key(name)))
+        return self.value.get(name)
+
+    def has(self, name: str) -> bool:
+        return self.value.get(name) is not None
+
+    def problem(self, name: str, wrong: str, allowed: str) -> None:
+        self.problems.add(self.key(name), wrong, allowed)
+
+    def close(self) -> None:
+        """Report every key of this object that no accessor asked for."""
+        known = sorted(self._read)
+        for name in sorted(set(self.value) - self._read):
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            self.problems.add(self.key(name), f"unknown key{hint}",
+                              "one of " + ", ".join(known) if known else "no keys here")
+
+    # -- scalars ----------------------------------------------------------------------------
+    def string(self, name: str, default: str | None = None, *, choices: Iterable[str] | None = None,
+               pattern: str | None = None, pattern_text: str = "") -> str:
+        raw = self._get(name)
+        options = list(choices) if choices is not None else None
+        allowed = ("one of " + ", ".join(options)) if options else (pattern_text or "a string")
+        if raw is None:
+            if default is None:
+                self.problem(name, "is required but not set", allowed)
+                return ""
+            return default
+        if not isinstance(raw, str) or raw == "":
+            self.problem(name, f"expected a non-empty string, got {describe(raw)}", allowed)
+            return default or ""
+        if options is not None and raw not in options:
+            self.problem(name, f"is {raw!r}", allowed)
+            return default or raw
+        if pattern is not None and not re.fullmatch(pattern, raw):
+            self.problem(name, f"is {raw!r}", allowed)
+        return raw
+
+    def optional_string(self, name: str, *, pattern: str | None = None, pattern_text: str = "") -> str | None:
+        if self._get(name) is None:
+            return None
+        return self.string(name, "", pattern=pattern, pattern_text=pattern_text) or None
+
+    def dns_label(self, name: str, default: str | None = None) -> str:
+        return self.string(name, default, pattern=_DNS_LABEL.pattern,
+                           pattern_text="a DNS label: lower-case letters, digits and '-', at most 63")
+
+    def integer(self, name: str, default: int | None = None, *, minimum: int | None = None,
+                maximum: int | None = None, allowed: str = "") -> int:
+        raw = self._get(name)
+        lo = "" if minimum is None else f" >= {minimum}"
+        hi = "" if maximum is None else f" <= {maximum}"
+        text = allowed or f"an integer{lo}{' and' if lo and hi else ''}{hi}"
+        if raw is None:
+            if default is None:
+                self.problem(name, "is required but not set", text)
+                return minimum or 0
+            return default
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw):
+                raw = int(raw)  # top-level scalars arrive as strings from the Pulumi CLI
+            else:
+                self.problem(name, f"expected an integer, got {describe(raw)}", text)
+                return default if default is not None else (minimum or 0)
+        if (minimum is not None and raw < minimum) or (maximum is not None and raw > maximum):
+            self.problem(name, f"is {raw}", text)
+            return default if default is not None else (minimum or 0)
+        return int(raw)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self._get(name)
+        if raw is None:
+            return default
+        if isinstance(raw, str) and raw in ("true", "false"):
+            return raw == "true"
+        if not isinstance(raw, bool):
+            self.problem(name, f"expected true or false, got {describe(raw)}", "true or false")
+            return default
+        return raw
+
+    def quantity(self, name: str, default: str, *, minimum: str | None = None) -> str:
+        """A Kubernetes quantity (``20Gi``, ``500m`` is not a size); optionally at least `minimum`."""
+        raw = self._get(name)
+        allowed = "a Kubernetes quantity such as 20Gi or 512Mi" + (f", at least {minimum}" if minimum else "")
+        if raw is None:
+            return default
+        if not isinstance(raw, str) or not _QUANTITY.match(raw):
+            self.problem(name, f"expected a size, got {describe(raw)}", allowed)
+            return default
+        if minimum is not None and quantity_bytes(raw) < quantity_bytes(minimum):
+            self.problem(name, f"is {raw}", allowed)
+            return default
+        return raw
+
+    # -- collections ------------------------------------------------------------------------
+    def child(self, name: str) -> Node:
+        """The object at `name` (an empty one when unset); the caller must `close()` it."""
+        raw = self._get(name)
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            self.problem(name, f"expected an object, got {describe(raw)}", "an object (a YAML map)")
+            raw = {}
+        return Node(self.key(name), raw, self.problems)
+
+    def objects(self, name: str) -> list[Node]:
+        """Each object of the list at `name`; the caller must `close()` each."""
+        raw = self._get(name)
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem(name, f"expected a list, got {describe(raw)}", "a list of objects")
+            return []
+        nodes: list[Node] = []
+        for index, item in enumerate(raw):
+            path = f"{self.key(name)}[{index}]"
+            if not isinstance(item, Mapping):
+                self.problems.add(path, f"expected an object, got {describe(item)}", "an object (a YAML map)")
+                continue
+            nodes.append(Node(path, item, self.problems))
+        return nodes
+
+    def string_map(self, name: str, default: Mapping[str, str] | None = None) -> dict[str, str]:
+        raw = self._get(name)
+        if raw is None:
+            return dict(default or {})
+        if not isinstance(raw, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            self.problem(name, f"expected a map of strings, got {describe(raw)}", "a map of string to string")
+            return dict(default or {})
+        return dict(raw)
+
+    def string_list(self, name: str, default: Iterable[str] = ()) -> list[str]:
+        raw = self._get(name)
+        if raw is None:
+            return list(default)
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            self.problem(name, f"expected a list of strings, got {describe(raw)}", "a list of strings")
+            return list(default)
+        return list(raw)
+
+    def raw(self, name: str) -> Any:
+        """The value as written, for free-form maps that the caller checks itself."""
+        return self._get(name)

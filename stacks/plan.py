@@ -1,0 +1,98 @@
+"""`python -m stacks plan`: render a stack offline, with no cloud account, cluster or Pulumi CLI.
+
+The real program runs in-process under Pulumi mocks; what it registers becomes the files of
+DESIGN.md's "offline plan". Invalid config exits 2, prints every problem and writes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from stacks import artifacts
+from stacks.config import ConfigError, StackConfig, parse_config
+from stacks.mockrun import Registry, run_program
+from stacks.stackfile import StackFile, StackFileError, read_stack_file
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack_file: StackFile
+    config: StackConfig
+    registry: Registry
+
+    def files(self) -> dict[str, str]:
+        """relative path -> text of every file the plan writes."""
+        out = {
+            "resources.json": artifacts.resources_json(self.registry),
+            "releases.yaml": artifacts.releases_yaml(self.registry),
+            "graph.mmd": artifacts.mermaid(self.registry),
+            "summary.md": artifacts.summary(
+                self.registry, stack=self.config.stack, environment=self.config.environment,
+                capacity=capacity_lines(self.config), warnings=self.config.warnings()),
+        }
+        out.update({f"manifests/{path}": text for path, text in artifacts.manifests(self.registry).items()})
+        return out
+
+
+def capacity_lines(config: StackConfig) -> list[str]:
+    """The summary's GPU capacity section."""
+    del config  # node pools and graphs are not part of this stack's config model yet
+    return ["No GPU node pools are configured."]
+
+
+def load(project_dir: Path, stack: str, config_path: Path | None = None) -> tuple[StackFile, StackConfig]:
+    """Read and validate a stack's config; raises StackFileError or ConfigError."""
+    stack_file = read_stack_file(project_dir, stack, config_path)
+    config = parse_config(stack_file.config, stack_file.secret_keys, stack)
+    return stack_file, config
+
+
+def render(stack_file: StackFile, config: StackConfig) -> Plan:
+    """Run the program under mocks with the stack's config."""
+    from stacks.program import main
+
+    registry = run_program(lambda: main(config), project=stack_file.project, stack=config.stack,
+                           config=stack_file.config, secret_keys=stack_file.secret_keys)
+    return Plan(stack_file, config, registry)
+
+
+def write(files: dict[str, str], out: Path) -> None:
+    """Write all files, replacing `out` only once every file is written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for rel, text in files.items():
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | None) -> int:
+    try:
+        stack_file, config = load(project_dir, stack, config_path)
+    except StackFileError as error:
+        print(f"plan: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except ConfigError as error:
+        print(f"plan: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    plan = render(stack_file, config)
+    files = plan.files()
+    target = out if out is not None else project_dir / "build" / "plan" / stack
+    write(files, target)
+    kinds = sum(1 for f in files if f.startswith("manifests/"))
+    print(f"plan {stack}: {len(plan.registry.resources)} resources, {kinds} manifests, "
+          f"{len(artifacts.releases(plan.registry))} releases -> {target}")
+    return EXIT_OK

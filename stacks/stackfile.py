@@ -1,0 +1,102 @@
+"""Reading `Pulumi.yaml` and a `Pulumi.<stack>.yaml` the way the Pulumi CLI hands config to a program.
+
+Every value becomes a string; objects and lists become JSON text. `secure:` values cannot be
+decrypted offline: each becomes a placeholder that is marked secret, so the plan shows where a
+secret flows (``[secret]``) without knowing it. A test asserts no placeholder text ever reaches a
+plan artifact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLACEHOLDER_PREFIX = "offline-plan-placeholder-for-"
+
+
+class StackFileError(Exception):
+    """The project or stack file cannot be read at all."""
+
+
+@dataclass(frozen=True)
+class StackFile:
+    project: str
+    stack: str
+    path: Path
+    config: dict[str, str] = field(default_factory=dict)
+    secret_keys: frozenset[str] = frozenset()
+
+
+def placeholder(key: str) -> str:
+    return PLACEHOLDER_PREFIX + key
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackFileError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: not valid YAML: {error}") from None
+
+
+def _unsecure(value: Any, key: str) -> tuple[Any, bool]:
+    """The value with every ``{secure: ...}`` replaced by a placeholder, and whether any was."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return placeholder(key), True
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], hit = _unsecure(v, key)
+            found = found or hit
+        return out, found
+    if isinstance(value, list):
+        items = [_unsecure(v, key) for v in value]
+        return [v for v, _ in items], any(hit for _, hit in items)
+    return value, False
+
+
+def _as_cli_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def stack_name_from_path(path: Path) -> str | None:
+    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
+    return match.group(1) if match else None
+
+
+def read_stack_file(project_dir: Path, stack: str, path: Path | None = None) -> StackFile:
+    """The config of `stack`, read from `path` (default `Pulumi.<stack>.yaml` in `project_dir`)."""
+    project_doc = _load_yaml(project_dir / "Pulumi.yaml")
+    if not isinstance(project_doc, dict) or not isinstance(project_doc.get("name"), str):
+        raise StackFileError(f"{project_dir / 'Pulumi.yaml'}: no project name")
+    project = project_doc["name"]
+    path = path if path is not None else project_dir / f"Pulumi.{stack}.yaml"
+    doc = _load_yaml(path) or {}
+    if not isinstance(doc, dict):
+        raise StackFileError(f"{path}: expected a map with a 'config' key")
+    entries = doc.get("config") or {}
+    if not isinstance(entries, dict):
+        raise StackFileError(f"{path}: 'config' must be a map of key to value")
+    config: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    for raw_key, raw_value in entries.items():
+        key = str(raw_key) if ":" in str(raw_key) else f"{project}:{raw_key}"
+        value, secret = _unsecure(raw_value, key)
+        if value is None:
+            continue
+        config[key] = _as_cli_string(value)
+        if secret:
+            secret_keys.add(key)
+    return StackFile(project=project, stack=stack, path=path, config=config,
+                     secret_keys=frozenset(secret_keys))
