@@ -81,11 +81,11 @@ def main() -> int:
         base = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
         per_graph: dict[int, float] = {}
         for count in (1, 10, 100):
-            stack = graph_stack(base, count)
-            if stack is None:
+            generated = graph_stack(base, count)
+            if generated is None:
                 break
             path = out / f"Pulumi.graphs{count}.yaml"
-            path.write_text(yaml.safe_dump(stack))
+            path.write_text(yaml.safe_dump(generated))
             wall, mem = measure([PY, "-m", "stacks", "plan", "--config", str(path), "--out",
                                  str(out / f"g{count}")], args.runs)
             rows.append((f"plan with {count} graph(s)", wall, mem))
