@@ -1,0 +1,34 @@
+"""The shape of a GPU node pool, as the graphs and the capacity check see it.
+
+`GpuNodePool` (components/node_pools.py) exposes one as `.shape`. Everything here is known from
+config at plan time, so pure builders (DGD specs, the capacity plan) can use it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    name: str
+    gpus_per_node: int
+    gpu_model: str
+    gpu_memory_gib: int
+    min_nodes: int
+    max_nodes: int
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    efa_interfaces: int = 0
+    availability_zone: str | None = None
+    instance_type: str | None = None
+    hourly_price_usd: float | None = None
+
+    @property
+    def has_efa(self) -> bool:
+        return self.efa_interfaces > 0
+
+    @property
+    def max_gpus(self) -> int:
+        return self.gpus_per_node * self.max_nodes
