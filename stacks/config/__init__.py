@@ -33,6 +33,7 @@ class StackConfig:
     kubernetes: KubernetesConfig
     namespaces: NamespaceNames
     allow_data_loss: bool
+    storage_class: str
 
     @property
     def is_prod(self) -> bool:
@@ -91,6 +92,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
         namespaces=read_namespaces(root),
         allow_data_loss=root.boolean("allowDataLoss", False),
+        storage_class=root.string("storageClass", "standard" if environment == "dev" else "gp3",
+                                  pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name"),
     )
     root.close()
     problems.raise_if_any()

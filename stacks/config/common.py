@@ -1,0 +1,43 @@
+"""Readers for value types that several config sections share."""
+
+from __future__ import annotations
+
+import re
+
+from components.common import Resources, Storage
+from stacks.config.reader import Node
+
+_CPU = r"^([0-9]+(\.[0-9]+)?|[0-9]+m)$"
+_CPU_TEXT = "a CPU quantity such as 2, 0.5 or 500m"
+
+
+def read_resources(parent: Node, name: str, default: Resources) -> Resources:
+    """``<name>: {cpu, memory, cpuLimit}``; unset fields keep the section's default."""
+    node = parent.child(name)
+    cpu = node.string("cpu", default.cpu, pattern=_CPU, pattern_text=_CPU_TEXT)
+    memory = node.quantity("memory", default.memory)
+    cpu_limit = node.optional_string("cpuLimit", pattern=_CPU, pattern_text=_CPU_TEXT)
+    node.close()
+    return Resources(cpu=cpu, memory=memory, cpu_limit=cpu_limit or default.cpu_limit)
+
+
+def read_storage(parent: Node, name: str, default_class: str, default_size: str,
+                 minimum: str | None = None) -> Storage:
+    """``<name>: {storageClass, size}``; the class defaults to the stack's `storageClass`."""
+    node = parent.child(name)
+    storage = Storage(
+        storage_class=node.string("storageClass", default_class, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                                  pattern_text="a StorageClass name"),
+        size=node.quantity("size", default_size, minimum=minimum),
+    )
+    node.close()
+    return storage
+
+
+def cpu_millis(text: str) -> int:
+    """Millicores in a CPU quantity (`_CPU` form)."""
+    return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
+
+
+def is_cpu(text: str) -> bool:
+    return re.match(_CPU, text) is not None
