@@ -29,15 +29,19 @@ def namespace_manifest(name: str, role: str) -> dict[str, object]:
 
 class Namespaces(pulumi.ComponentResource):
     """Creates the three namespaces. Their `*` outputs carry the dependency on each namespace, so
-    whatever is placed in one is created after it and deleted before it."""
+    whatever is placed in one is created after it and deleted before it. With `retain`, destroy
+    leaves them (and the data volumes in them) in the cluster."""
 
     platform: pulumi.Output[str]
     monitoring: pulumi.Output[str]
     workloads: pulumi.Output[str]
 
-    def __init__(self, name: str, names: NamespaceNames, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, names: NamespaceNames, opts: pulumi.ResourceOptions,
+                 retain: bool = False) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Deleting a namespace deletes every volume claim in it: where data must survive
+        # `pulumi destroy`, the namespaces are left in place too.
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=retain)
         self.names = names
         self.platform = KubeObject(f"{name}-platform", namespace_manifest(names.platform, "platform"), child).name
         self.monitoring = KubeObject(

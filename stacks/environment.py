@@ -54,5 +54,5 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
-    namespaces = Namespaces("namespaces", config.namespaces, on_cluster)
+    namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
     return Environment(config=config, provider=provider, namespaces=namespaces)

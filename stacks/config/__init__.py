@@ -39,6 +39,11 @@ class StackConfig:
     def is_prod(self) -> bool:
         return self.environment == "prod"
 
+    @property
+    def retain_data(self) -> bool:
+        """Data volumes (and the namespaces holding them) survive destroy and replacement."""
+        return self.is_prod and not self.allow_data_loss
+
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
         out: list[str] = []

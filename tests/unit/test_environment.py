@@ -1,6 +1,6 @@
 """The environment graph: explicit provider, namespaces from config, valid manifests."""
 
-from stacks.mockrun import SECRET
+from stacks.mockrun import SECRET, Registry
 from tests.harness import by_kind, manifests, plan_config, plan_stack, schema_problems, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"
@@ -54,3 +54,12 @@ def test_components_have_parents_and_typed_tokens() -> None:
             assert r.type.startswith("dynamo-cluster:components:")
         if r.type != "pulumi:pulumi:Stack":
             assert r.parent is not None
+
+
+def test_prod_namespaces_survive_destroy_unless_data_loss_is_allowed() -> None:
+    def retained(registry: Registry) -> set[bool]:
+        return {bool(r.options.get("retainOnDelete")) for r in by_kind(registry, "Namespace")}
+
+    assert retained(plan_stack("prod")) == {True}
+    assert retained(plan_stack("dev")) == {False}
+    assert retained(plan_config(stack_config("prod") | {"allowDataLoss": True}, "prod")) == {False}
