@@ -117,7 +117,8 @@ class Node:
         """Report every key of this object that no accessor asked for."""
         known = sorted(self._read)
         for name in sorted(set(self.value) - self._read):
-            near = difflib.get_close_matches(name, known, n=1)
+            near = [k for k in known if k.lower().startswith(name.lower()) or name.lower().startswith(k.lower())] \
+                or difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             self.problems.add(self.key(name), f"unknown key{hint}",
                               "one of " + ", ".join(known) if known else "no keys here")

@@ -1,0 +1,40 @@
+"""One Dynamo graph deployment: its DynamoGraphDeployment and, for TensorRT-LLM, the ConfigMap of
+engine configurations its workers mount."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+import pulumi
+
+from components.dgd import GraphWiring, dgd_manifest, engine_configmap
+from components.graph_spec import GraphSpec
+from components.kube import KubeObject
+from components.placement import PoolShape
+
+TYPE = "dynamo-cluster:components:DynamoGraph"
+
+
+class DynamoGraph(pulumi.ComponentResource):
+    """Registers the graph after the operator's CRDs exist (`crds_ready`) and waits, through the
+    `pulumi.com/waitFor` annotation, until the operator reports it `successful`. On destroy it goes
+    before the operator, because it depends on it."""
+
+    name_output: pulumi.Output[str]
+
+    def __init__(self, name: str, spec: GraphSpec, *, pools: Mapping[str, PoolShape], wiring: GraphWiring,
+                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if spec.backend == "trtllm":
+            configmap = KubeObject(f"{name}-engine-config",
+                                   engine_configmap(spec, f"{spec.name}-engine-config", wiring.namespace), child)
+            wiring = replace(wiring, engine_configmap=configmap.name)
+        dgd = KubeObject(f"{name}-dgd", dgd_manifest(spec, pools, wiring),
+                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready],
+                                                custom_timeouts=pulumi.CustomTimeouts(
+                                                    create=f"{spec.ready_timeout_minutes}m",
+                                                    update=f"{spec.ready_timeout_minutes}m")))
+        self.name_output = dgd.name
+        self.register_outputs({"name": self.name_output})

@@ -1,0 +1,229 @@
+"""The Dynamo sections: the operator chart, shared model storage, and the graph deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from components.common import Resources
+from components.dynamo_operator import GANG_SCHEDULING, OperatorSettings
+from components.graph_spec import (
+    BACKENDS,
+    GPU_BACKENDS,
+    GROUPS,
+    MODES,
+    MULTINODE_BACKENDS,
+    ROUTER_MODES,
+    RUNTIME_IMAGE,
+    FrontendSpec,
+    GraphSpec,
+    WorkerGroupSpec,
+)
+from components.helm import ChartRef
+from components.model_storage import ModelCacheSettings
+from components.placement import PoolShape
+from stacks.config.common import read_resources, read_storage
+from stacks.config.reader import Node
+
+# The dynamo-platform chart and the Dynamo release its images come from (one version for both).
+DYNAMO_VERSION = "1.1.0"
+DYNAMO_CHART_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"
+NGC_REGISTRY = "nvcr.io"
+PULL_SECRET_NAME = "nvcr-pull"
+HF_SECRET_NAME = "hf-token"
+
+_IMAGE = r"^[a-z0-9.\-/:_]+(:[A-Za-z0-9_.\-]+|@sha256:[a-f0-9]{64})$"
+_IMAGE_TEXT = "an image pinned by tag or digest (registry/repository:tag), never :latest"
+_GRAPH_NAME = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+
+
+@dataclass(frozen=True)
+class DynamoConfig:
+    operator: OperatorSettings
+    model_cache: ModelCacheSettings | None
+    graphs: tuple[GraphSpec, ...]
+    pull_secret_name: str
+    hf_secret_name: str
+    registry: str
+
+
+def read_operator(root: Node, environment: str) -> OperatorSettings:
+    node = root.child("operator")
+    version = node.string("version", DYNAMO_VERSION, pattern=r"^1\.[0-9]+\.[0-9]+$",
+                          pattern_text="a dynamo-platform 1.x chart version such as 1.1.0")
+    settings = OperatorSettings(
+        chart=ChartRef("dynamo-platform", version,
+                       node.string("repository", DYNAMO_CHART_REPOSITORY, pattern=r"^(https://|oci://).+",
+                                   pattern_text="an https:// Helm repository or an oci:// registry")),
+        release_name=node.dns_label("releaseName", "dynamo-platform"),
+        image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),
+        gang_scheduling=node.string("gangScheduling", "auto", choices=GANG_SCHEDULING),
+        resources=read_resources(node, "resources", Resources(cpu="500m", memory="1Gi", cpu_limit="1")),
+        timeout_seconds=node.integer("timeoutSeconds", 900 if environment == "prod" else 600, minimum=60,
+                                     maximum=3600),
+    )
+    node.close()
+    return settings
+
+
+def read_model_cache(root: Node, environment: str, retain: bool) -> ModelCacheSettings | None:
+    node = root.child("modelCache")
+    enabled = node.boolean("enabled", environment == "prod")
+    # No default class: the cache needs ReadWriteMany, which the stack's block-storage class lacks.
+    storage = read_storage(node, "storage", "", "200Gi", minimum="1Gi")
+    mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text="an absolute path")
+    claim = node.dns_label("claimName", "model-cache")
+    if enabled and not storage.storage_class:
+        node.problem("storage.storageClass", "is required when the model cache is enabled",
+                     "a StorageClass that provides ReadWriteMany volumes (EFS, FSx for Lustre, NFS)")
+    node.close()
+    if not enabled:
+        return None
+    return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain)
+
+
+def _image(node: Node, backend: str, version: str) -> str:
+    default = f"{RUNTIME_IMAGE.get(backend, RUNTIME_IMAGE['vllm'])}:{version}"
+    image = node.string("image", default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+    if image.endswith(":latest"):
+        node.problem("image", f"is {image!r}", _IMAGE_TEXT)
+    return image
+
+
+def _frontend(node: Node, mode: str) -> FrontendSpec:
+    front = node.child("frontend")
+    spec = FrontendSpec(
+        replicas=front.integer("replicas", 1, minimum=1, maximum=64),
+        router_mode=front.string("routerMode", "kv" if mode == "disagg" else "round-robin", choices=ROUTER_MODES),
+        http_port=front.integer("httpPort", 8000, minimum=1024, maximum=65535),
+        resources=read_resources(front, "resources", Resources(cpu="1", memory="2Gi")),
+    )
+    front.close()
+    return spec
+
+
+def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape]) -> WorkerGroupSpec | None:
+    if not node.has(role):
+        return None
+    g = node.child(role)
+    pool_name = g.string("pool", choices=sorted(pools) or ["<a pool from nodePools>"])
+    pool = pools.get(pool_name)
+    gpu = backend in GPU_BACKENDS
+    nodes = g.integer("nodes", 1, minimum=1, maximum=64)
+    default_gpus = (pool.gpus_per_node if pool else 1) if gpu else 0
+    gpus = g.integer("gpusPerNode", default_gpus, minimum=1 if gpu else 0, maximum=64,
+                     allowed="an integer >= 1 for GPU backends" if gpu else "0: the mocker runs on CPUs")
+    if not gpu and gpus:
+        g.problem("gpusPerNode", f"is {gpus}", "0: the mocker simulates an engine on CPUs")
+    if nodes > 1 and backend not in MULTINODE_BACKENDS:
+        g.problem("nodes", f"is {nodes}, but the {backend} backend cannot span nodes",
+                  "1 for " + backend + "; " + ", ".join(MULTINODE_BACKENDS) + " can span nodes")
+    tp = g.integer("tensorParallel", max(1, nodes * gpus), minimum=1, maximum=512)
+    pp = g.integer("pipelineParallel", 1, minimum=1, maximum=64)
+    ep = g.integer("expertParallel", 1, minimum=1, maximum=512)
+    if backend == "vllm" and ep > 1 and ep != tp:
+        g.problem("expertParallel", f"is {ep} with tensorParallel {tp}",
+                  "1, or equal to tensorParallel: vLLM's expert-parallel size is TP x DP")
+    engine = g.raw("engineConfig")
+    if engine is not None and (backend != "trtllm" or not isinstance(engine, Mapping)):
+        g.problem("engineConfig", "is set" if backend != "trtllm" else "expected an object",
+                  "an object of TensorRT-LLM engine settings, for the trtllm backend only")
+        engine = None
+    small = not gpu
+    spec = WorkerGroupSpec(
+        role=role,
+        replicas=g.integer("replicas", 1, minimum=1, maximum=256),
+        pool=pool_name,
+        nodes=nodes,
+        gpus_per_node=gpus,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        expert_parallel=ep,
+        extra_args=tuple(g.string_list("extraArgs")),
+        env=g.string_map("env"),
+        resources=read_resources(g, "resources", Resources(cpu="500m", memory="1Gi") if small
+                                 else Resources(cpu="8", memory="64Gi")),
+        shared_memory=g.quantity("sharedMemory", "256Mi" if small else "16Gi"),
+        engine_config=dict(engine or {}),
+        termination_grace_seconds=g.integer("terminationGracePeriodSeconds", 600, minimum=30, maximum=7200),
+    )
+    g.close()
+    return spec
+
+
+def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
+               hf_token: bool, environment: str) -> GraphSpec:
+    name = node.string("name", pattern=_GRAPH_NAME,
+                       pattern_text="a DNS label of at most 40 characters (it prefixes the graph's pod names)")
+    backend = node.string("backend", choices=BACKENDS)
+    mode = node.string("mode", "disagg", choices=MODES)
+    model = node.string("model", pattern_text="a model id such as Qwen/Qwen3-0.6B")
+    groups: list[WorkerGroupSpec] = []
+    expected = GROUPS.get(mode, ())
+    for role in ("worker", "prefill", "decode"):
+        group = _group(node, role, backend, pools)
+        if role in expected and group is None:
+            node.problem(role, "is required but not set",
+                         f"a worker group: {mode} graphs have " + " and ".join(expected))
+        elif role not in expected and group is not None:
+            node.problem(role, f"is set on a {mode} graph", f"only {' and '.join(expected)} for mode {mode}")
+        elif group is not None:
+            groups.append(group)
+    use_cache = node.boolean("modelCache", model_cache)
+    if use_cache and not model_cache:
+        node.problem("modelCache", "is true but the stack's modelCache is not enabled",
+                     "false, or enable modelCache.enabled")
+    use_token = node.boolean("hfToken", hf_token)
+    if use_token and not hf_token:
+        node.problem("hfToken", "is true but the stack has no hfToken secret",
+                     "false, or `pulumi config set --secret dynamo-cluster:hfToken ...`")
+    spec = GraphSpec(
+        name=name,
+        backend=backend,
+        model=model,
+        served_model_name=node.string("servedModelName", model or "model"),
+        mode=mode,
+        image=_image(node, backend, version),
+        frontend=_frontend(node, mode),
+        groups=tuple(groups),
+        use_model_cache=use_cache,
+        use_hf_token=use_token,
+        check_parallelism=node.boolean("checkParallelism", True),
+        ready_timeout_minutes=node.integer("readyTimeoutMinutes", 60 if environment == "prod" else 20,
+                                           minimum=5, maximum=1440),
+    )
+    node.close()
+    return spec
+
+
+def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
+                hf_token: bool, environment: str) -> tuple[GraphSpec, ...]:
+    graphs = tuple(read_graph(n, pools=pools, version=version, model_cache=model_cache, hf_token=hf_token,
+                              environment=environment) for n in root.objects("graphs"))
+    seen: dict[str, int] = {}
+    for index, graph in enumerate(graphs):
+        if graph.name and graph.name in seen:
+            root.problems.add(f"graphs[{index}].name", f"is {graph.name!r}, already used by graphs[{seen[graph.name]}]",
+                              "a name unique among the stack's graphs")
+        seen.setdefault(graph.name, index)
+    return graphs
+
+
+def read_dynamo(root: Node, *, environment: str, retain: bool,
+                pools: Mapping[str, PoolShape], hf_token: bool) -> DynamoConfig:
+    operator = read_operator(root, environment)
+    cache = read_model_cache(root, environment, retain)
+    graphs = read_graphs(root, pools=pools, version=operator.chart.version, model_cache=cache is not None,
+                         hf_token=hf_token, environment=environment)
+    return DynamoConfig(operator=operator, model_cache=cache, graphs=graphs, pull_secret_name=PULL_SECRET_NAME,
+                        hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
+
+
+def graph_keys(graphs: tuple[GraphSpec, ...]) -> dict[tuple[str, str], str]:
+    """(graph, role) -> the config key path of that worker group, for messages."""
+    return {(g.name, group.role): f"graphs[{i}].{group.role}" for i, g in enumerate(graphs) for group in g.groups}
+
+
+def any_multinode(graphs: tuple[GraphSpec, ...]) -> bool:
+    return any(g.multinode for g in graphs)
+

@@ -1,0 +1,38 @@
+"""Pools and graph settings built in tests, independent of the committed stacks."""
+
+from __future__ import annotations
+
+from components.common import Resources
+from components.graph_spec import FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.placement import PoolShape
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+
+POOLS = {
+    "h100-efa": PoolShape(name="h100-efa", gpus_per_node=8, gpu_model="H100", gpu_memory_gib=80, min_nodes=0,
+                          max_nodes=8, node_selector={"dynamo-cluster/pool": "h100-efa"}, tolerations=(GPU_TAINT,),
+                          efa_interfaces=32, availability_zone="us-east-1a", instance_type="p5.48xlarge"),
+    "l40s": PoolShape(name="l40s", gpus_per_node=4, gpu_model="L40S", gpu_memory_gib=48, min_nodes=0, max_nodes=4,
+                      node_selector={"dynamo-cluster/pool": "l40s"}, tolerations=(GPU_TAINT,)),
+    "cpu": PoolShape(name="cpu", gpus_per_node=0, gpu_model="", gpu_memory_gib=0, min_nodes=1, max_nodes=3,
+                     node_selector={"kubernetes.io/os": "linux"}),
+}
+
+
+def group(role: str, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, tp: int | None = None,
+          extra: tuple[str, ...] = (), engine: dict[str, object] | None = None) -> WorkerGroupSpec:
+    return WorkerGroupSpec(role=role, replicas=1, pool=pool, nodes=nodes, gpus_per_node=gpus,
+                           tensor_parallel=tp if tp is not None else max(1, nodes * gpus), pipeline_parallel=1,
+                           expert_parallel=1, extra_args=extra, env={}, resources=Resources("8", "64Gi"),
+                           shared_memory="16Gi", engine_config=engine or {})
+
+
+def graph(backend: str, *, mode: str = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
+          pool: str = "h100-efa", name: str | None = None, extra: tuple[str, ...] = ()) -> GraphSpec:
+    roles = ("prefill", "decode") if mode == "disagg" else ("worker",)
+    return GraphSpec(
+        name=name or f"{backend}-{mode}", backend=backend, model="Qwen/Qwen3-0.6B",
+        served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=f"nvcr.io/nvidia/ai-dynamo/{backend}-runtime:1.1.0",
+        frontend=FrontendSpec(replicas=1, router_mode="kv", http_port=8000, resources=Resources("1", "2Gi")),
+        groups=tuple(group(r, pool=pool, nodes=nodes, gpus=gpus, tp=tp, extra=extra) for r in roles),
+        use_model_cache=True, use_hf_token=True, check_parallelism=True, ready_timeout_minutes=60)

@@ -1,0 +1,81 @@
+"""Each backend's worker command line and TensorRT-LLM's engine configuration."""
+
+import json
+
+from components import backends
+from tests.graph_fixtures import graph
+
+
+def args_of(backend: str, role: str, **kw: object) -> list[str]:
+    spec = graph(backend, **kw)  # type: ignore[arg-type]
+    return backends.worker_args(spec, spec.group(role))
+
+
+def pair(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def test_vllm_prefill_and_decode() -> None:
+    prefill = args_of("vllm", "prefill", nodes=2, gpus=1)
+    decode = args_of("vllm", "decode", nodes=2, gpus=1)
+    assert prefill[:2] == ["--model", "Qwen/Qwen3-0.6B"]
+    assert pair(prefill, "--tensor-parallel-size") == "2"
+    assert pair(prefill, "--disaggregation-mode") == "prefill"
+    assert "--is-decode-worker" in decode
+    assert "--disaggregation-mode" not in decode
+    for args in (prefill, decode):
+        assert json.loads(pair(args, "--kv-transfer-config")) == {"kv_connector": "NixlConnector",
+                                                                  "kv_role": "kv_both"}
+    assert backends.worker_command(graph("vllm")) == ["python3", "-m", "dynamo.vllm"]
+
+
+def test_vllm_agg_has_no_disaggregation_flags() -> None:
+    args = args_of("vllm", "worker", mode="agg", nodes=1, gpus=1)
+    assert args == ["--model", "Qwen/Qwen3-0.6B", "--tensor-parallel-size", "1"]
+
+
+def test_sglang_disaggregation_over_nixl() -> None:
+    for role in ("prefill", "decode"):
+        args = args_of("sglang", role, nodes=2, gpus=4, extra=("--mem-fraction-static", "0.82"))
+        assert pair(args, "--model-path") == "Qwen/Qwen3-0.6B"
+        assert pair(args, "--served-model-name") == "Qwen/Qwen3-0.6B"
+        assert pair(args, "--tp-size") == "8"
+        assert pair(args, "--disaggregation-mode") == role
+        assert pair(args, "--disaggregation-transfer-backend") == "nixl"
+        assert pair(args, "--disaggregation-bootstrap-port") == "30001"
+        assert pair(args, "--host") == "0.0.0.0"
+        assert {"--trust-remote-code", "--skip-tokenizer-init"} <= set(args)
+        assert args[-2:] == ["--mem-fraction-static", "0.82"]
+
+
+def test_trtllm_passes_its_engine_file_and_mode() -> None:
+    args = args_of("trtllm", "decode", nodes=2, gpus=4)
+    assert pair(args, "--extra-engine-args") == "/etc/dynamo/engine/decode.yaml"
+    assert pair(args, "--disaggregation-mode") == "decode"
+
+
+def test_trtllm_engine_config_from_parallelism_with_overrides() -> None:
+    spec = graph("trtllm", nodes=2, gpus=4)
+    prefill = backends.trtllm_engine_config(spec.group("prefill"))
+    decode = backends.trtllm_engine_config(spec.group("decode"))
+    assert prefill["tensor_parallel_size"] == 8
+    assert prefill["moe_expert_parallel_size"] == 1
+    assert prefill["disable_overlap_scheduler"] is True
+    assert decode["disable_overlap_scheduler"] is False
+    assert prefill["cache_transceiver_config"] == {"backend": "DEFAULT"}
+    from tests.graph_fixtures import group
+
+    tuned = group("decode", nodes=2, gpus=4, engine={"kv_cache_config": {"free_gpu_memory_fraction": 0.9}})
+    config = backends.trtllm_engine_config(tuned)
+    assert config["kv_cache_config"] == {"free_gpu_memory_fraction": 0.9}
+    assert config["tensor_parallel_size"] == 8
+
+
+def test_mocker_runs_the_simulated_engine() -> None:
+    args = args_of("mocker", "prefill", nodes=1, gpus=0, pool="cpu")
+    assert args == ["--model-path", "Qwen/Qwen3-0.6B", "--model-name", "Qwen/Qwen3-0.6B", "--speedup-ratio",
+                    "1.0", "--disaggregation-mode", "prefill"]
+
+
+def test_frontend_args() -> None:
+    assert backends.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]

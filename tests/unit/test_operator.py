@@ -1,0 +1,97 @@
+"""The dynamo-platform values and the operator/graph components under mocks."""
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import Resources
+from components.dgd import GraphWiring
+from components.dynamo_operator import DynamoOperator, OperatorSettings, OperatorWiring, operator_values
+from components.graph import DynamoGraph
+from components.helm import ChartRef
+from stacks.artifacts import RELEASE_TYPE
+from tests.fakes import FakeMonitoring, Marker
+from tests.graph_fixtures import POOLS, graph
+from tests.harness import run_resources
+
+SETTINGS = OperatorSettings(chart=ChartRef("dynamo-platform", "1.1.0", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"),
+                            release_name="dynamo-platform", image_tag=None, gang_scheduling="auto",
+                            resources=Resources("500m", "1Gi", "1"), timeout_seconds=900)
+WIRING = OperatorWiring(nats_url="nats://nats.dynamo-system.svc.cluster.local:4222",
+                        etcd_url="http://etcd.dynamo-system.svc.cluster.local:2379",
+                        prometheus_url="http://prometheus.monitoring.svc.cluster.local:9090", pull_secret="nvcr-pull")
+GPU_POOLS = [POOLS["h100-efa"], POOLS["l40s"]]
+
+
+def values(**kw: Any) -> dict[str, Any]:
+    wiring = kw.pop("wiring", WIRING)
+    args: dict[str, Any] = {"gpu_pools": GPU_POOLS, "any_multinode": True, "pod_monitors": True} | kw
+    return operator_values(SETTINGS, wiring, **args)
+
+
+def test_wires_our_nats_etcd_and_prometheus_and_turns_bundled_ones_off() -> None:
+    v = values()
+    op = v["dynamo-operator"]
+    assert op["natsAddr"] == "nats://nats.dynamo-system.svc.cluster.local:4222"
+    assert op["etcdAddr"] == "http://etcd.dynamo-system.svc.cluster.local:2379"
+    assert op["discoveryBackend"] == "etcd"
+    assert op["dynamo"]["metrics"]["prometheusEndpoint"] == "http://prometheus.monitoring.svc.cluster.local:9090"
+    assert op["upgradeCRD"] is True
+    assert v["nats"] == {"enabled": False}
+    assert v["global"]["etcd"] == {"install": False}
+    assert op["imagePullSecrets"] == [{"name": "nvcr-pull"}]
+
+
+def test_kubernetes_discovery_has_no_etcd_at_all() -> None:
+    from dataclasses import replace
+
+    op = values(wiring=replace(WIRING, etcd_url=None))["dynamo-operator"]
+    assert op["discoveryBackend"] == "kubernetes"
+    assert "etcdAddr" not in op
+
+
+def test_gang_scheduling_follows_multinode_graphs() -> None:
+    assert values()["global"]["grove"] == {"install": True, "enabled": True}
+    assert values()["global"]["kai-scheduler"] == {"install": True, "enabled": True}
+    assert values(any_multinode=False)["global"]["grove"] == {"install": False, "enabled": False}
+
+
+def test_operator_stays_off_gpu_nodes() -> None:
+    affinity = values()["dynamo-operator"]["controllerManager"]["affinity"]
+    terms = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms == [{"matchExpressions": [
+        {"key": "nvidia.com/gpu.present", "operator": "DoesNotExist"},
+        {"key": "dynamo-cluster/pool", "operator": "NotIn", "values": ["h100-efa"]},
+        {"key": "dynamo-cluster/pool", "operator": "NotIn", "values": ["l40s"]},
+    ]}]
+
+
+def program() -> None:
+    provider = k8s.Provider("kubernetes", kubeconfig="/dev/null", context="c")
+    opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
+    monitoring = FakeMonitoring()
+    operator = DynamoOperator("dynamo-operator", SETTINGS, namespace="dynamo-system", wiring=WIRING,
+                              gpu_pools=GPU_POOLS, any_multinode=True, monitoring=monitoring, opts=opts)
+    wiring = GraphWiring(namespace="dynamo")
+    for backend in ("vllm", "trtllm"):
+        DynamoGraph(backend, graph(backend), pools=POOLS, wiring=wiring, crds_ready=operator.crds_ready, opts=opts)
+    Marker("unrelated")
+
+
+def test_graphs_depend_on_the_operator_which_depends_on_monitoring_crds() -> None:
+    registry = run_resources(program)
+    release = registry.of_type(RELEASE_TYPE)[0]
+    crds = registry.named("monitoring-crds")
+    assert crds.urn in release.dependencies
+    dgds = registry.of_type("kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment")
+    assert len(dgds) == 2
+    for dgd in dgds:
+        assert release.urn in dgd.dependencies
+        assert dgd.options["customTimeouts"] == {"create": "60m", "update": "60m"}
+    trt = registry.named("trtllm-dgd")
+    configmap = registry.named("trtllm-engine-config")
+    assert configmap.urn in trt.dependencies
+    volumes = trt.inputs["spec"]["services"]["prefill"]["extraPodSpec"]["volumes"]
+    assert volumes == [{"name": "engine-config", "configMap": {"name": "trtllm-disagg-engine-config"}}]
+    assert release.inputs["values"]["dynamo-operator"]["dynamo"]["metrics"]["podMonitors"] == {"enabled": True}
