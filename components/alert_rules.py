@@ -108,13 +108,13 @@ def gpu_rules(thresholds: Thresholds) -> list[Rule]:
     per_gpu = "Hostname, gpu, UUID"
     needing_reset = " or ".join(f"{xid} == {code}" for code in XIDS_NEEDING_RESET)
     return [
-        Rule("GpuXidError", f"max by ({per_gpu}) ({xid}) > 0", "0m", "warning",
+        Rule("GpuXidError", f"max by ({per_gpu}) ({xid}) > 0", "1m", "warning",
              "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}",
              "The GPU reported an XID error; its code says whether the application, the driver or the "
              "hardware is at fault.",
              "Look the code up in NVIDIA's XID catalogue and read `dmesg` on the node; application XIDs "
              "(13, 31, 43) point at the workload, others at the GPU or driver."),
-        Rule("GpuXidNeedsReset", f"max by ({per_gpu}) ({needing_reset})", "0m", "critical",
+        Rule("GpuXidNeedsReset", f"max by ({per_gpu}) ({needing_reset})", "1m", "critical",
              "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID {{ $value }}, which needs a reset",
              "XID {{ $value }} means uncorrectable memory, NVLink or bus trouble: work on this GPU is unreliable.",
              "Cordon and drain the node, reset the GPU or reboot the node; replace the instance if the error "
