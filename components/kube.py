@@ -51,7 +51,11 @@ class KubeObject(pulumi.CustomResource):
         props: dict[str, Any] = dict(manifest)
         secret_fields = [f for f in _SECRET_FIELDS.get(kind, ()) if f in props]
         for f in secret_fields:
-            props[f] = pulumi.Output.secret(props[f])
+            # Each value is secret, the keys are not: the plan then shows a Secret's shape (and
+            # validates against the schema) without its contents.
+            value = props[f]
+            props[f] = ({k: pulumi.Output.secret(v) for k, v in value.items()} if isinstance(value, Mapping)
+                        else pulumi.Output.secret(value))
         if secret_fields:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 additional_secret_outputs=secret_fields))

@@ -9,7 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.monitoring import Monitoring
 from components.namespaces import Namespaces
+from components.observability import Observability
 from stacks.config import StackConfig
 
 
@@ -18,6 +20,12 @@ class Environment:
     config: StackConfig
     provider: k8s.Provider
     namespaces: Namespaces
+    observability: Observability | None
+
+    @property
+    def monitoring(self) -> Monitoring | None:
+        """What components that publish metrics take (`monitoring=`); None when observability is off."""
+        return self.observability
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs `verify` and operators read."""
@@ -29,7 +37,16 @@ class Environment:
                 "monitoring": self.namespaces.monitoring,
                 "workloads": self.namespaces.workloads,
             },
+            **self._observability_outputs(),
         }
+
+    def _observability_outputs(self) -> dict[str, Any]:
+        obs = self.observability
+        if obs is None:
+            return {}
+        return {"observability": {"prometheusUrl": obs.prometheus_url, "otlpGrpcEndpoint": obs.otlp_grpc_endpoint,
+                                  "otlpHttpEndpoint": obs.otlp_http_endpoint, "grafanaService": obs.grafana_service,
+                                  "grafanaUrl": obs.grafana_url}}
 
 
 def kubernetes_provider(config: StackConfig) -> k8s.Provider:
@@ -55,4 +72,6 @@ def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
-    return Environment(config=config, provider=provider, namespaces=namespaces)
+    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
+                     if config.observability is not None else None)
+    return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability)

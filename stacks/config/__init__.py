@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.namespaces import NamespaceNames
+from components.observability import ObservabilitySettings
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
 from stacks.config.secret import SecretValue
 
@@ -34,6 +36,7 @@ class StackConfig:
     namespaces: NamespaceNames
     allow_data_loss: bool
     storage_class: str
+    observability: ObservabilitySettings | None
 
     @property
     def is_prod(self) -> bool:
@@ -91,14 +94,17 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)
+    namespaces = read_namespaces(root)
+    storage_class = root.string("storageClass", "standard" if environment == "dev" else "gp3",
+                                pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
     config = StackConfig(
         stack=stack,
         environment=environment,
         kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
-        namespaces=read_namespaces(root),
+        namespaces=namespaces,
         allow_data_loss=root.boolean("allowDataLoss", False),
-        storage_class=root.string("storageClass", "standard" if environment == "dev" else "gp3",
-                                  pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name"),
+        storage_class=storage_class,
+        observability=read_observability(root, environment, namespaces, storage_class),
     )
     root.close()
     problems.raise_if_any()
