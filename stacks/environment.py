@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.gpu_platform import GpuPlatform
 from components.namespaces import Namespaces
+from components.node_pools import GpuNodePool
 from stacks.config import StackConfig
 
 
@@ -18,6 +21,9 @@ class Environment:
     config: StackConfig
     provider: k8s.Provider
     namespaces: Namespaces
+    aws_provider: aws.Provider | None = None
+    node_pools: tuple[GpuNodePool, ...] = ()
+    gpu_platform: GpuPlatform | None = None
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs `verify` and operators read."""
@@ -29,6 +35,12 @@ class Environment:
                 "monitoring": self.namespaces.monitoring,
                 "workloads": self.namespaces.workloads,
             },
+            "nodePools": {pool.shape.name: {
+                "nodeSelector": pool.node_selector, "gpusPerNode": pool.gpus_per_node,
+                "gpuModel": pool.gpu_model, "maxNodes": pool.max_nodes, "efaInterfaces": pool.efa_interfaces,
+                "nodeGroupName": pool.node_group_name,
+            } for pool in self.node_pools},
+            "gpuOperatorNamespace": self.gpu_platform.namespace if self.gpu_platform is not None else None,
         }
 
 
@@ -51,8 +63,32 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
     )
 
 
+def aws_provider(config: StackConfig) -> aws.Provider:
+    """The explicit provider every AWS resource uses: region (and profile, and the one account the
+    credentials may belong to) from stack config, and tags that name the stack on every resource."""
+    settings = config.aws
+    return aws.Provider(
+        "aws",
+        region=settings.region,
+        profile=settings.profile,
+        allowed_account_ids=[settings.account_id] if settings.account_id else None,
+        default_tags={"tags": {"dynamo-cluster:stack": config.stack, "dynamo-cluster:managed-by": "pulumi"}},
+    )
+
+
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster)
-    return Environment(config=config, provider=provider, namespaces=namespaces)
+    on_aws = aws_provider(config) if config.uses_aws else None
+    pools = tuple(
+        GpuNodePool(pool.name, pool, pulumi.ResourceOptions(
+            providers={"aws": on_aws} if pool.eks is not None and on_aws is not None else None))
+        for pool in config.node_pools)
+    gpu_platform = None
+    if config.gpu_platform is not None:
+        # monitoring=None: no observability component is part of this environment, so no ServiceMonitor
+        gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
+                                   monitoring=None, opts=on_cluster)
+    return Environment(config=config, provider=provider, namespaces=namespaces, aws_provider=on_aws,
+                       node_pools=pools, gpu_platform=gpu_platform)
