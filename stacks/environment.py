@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.gpu_platform import GpuPlatform
 from components.namespaces import Namespaces
 from components.node_pools import GpuNodePool
 from stacks.config import StackConfig
+
+if TYPE_CHECKING:
+    import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,10 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
 
 def aws_provider(config: StackConfig) -> aws.Provider:
     """The explicit provider every AWS resource uses: region (and profile, and the one account the
-    credentials may belong to) from stack config, and tags that name the stack on every resource."""
+    credentials may belong to) from stack config, and tags that name the stack on every resource.
+    Imported here: stacks without eks pools do not load the AWS SDK."""
+    import pulumi_aws as aws
+
     settings = config.aws
     return aws.Provider(
         "aws",
