@@ -11,12 +11,18 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from components.gpu_platform import GpuPlatformSettings
 from components.namespaces import NamespaceNames
+from components.node_pools import NodePoolSettings, pool_shape
 from components.observability import ObservabilitySettings
+from components.placement import PoolShape
+from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.gpu_platform import read_gpu_platform
+from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
 from stacks.config.secret import SecretValue
@@ -36,7 +42,10 @@ class StackConfig:
     namespaces: NamespaceNames
     allow_data_loss: bool
     storage_class: str
-    observability: ObservabilitySettings | None
+    observability: ObservabilitySettings | None = None
+    aws: AwsConfig = field(default_factory=AwsConfig)
+    node_pools: tuple[NodePoolSettings, ...] = ()
+    gpu_platform: GpuPlatformSettings | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -46,6 +55,16 @@ class StackConfig:
     def retain_data(self) -> bool:
         """Data volumes (and the namespaces holding them) survive destroy and replacement."""
         return self.is_prod and not self.allow_data_loss
+
+    @property
+    def uses_aws(self) -> bool:
+        """Whether the stack creates AWS resources (it has ``eks`` node pools)."""
+        return any(p.eks is not None for p in self.node_pools)
+
+    @property
+    def pool_shapes(self) -> dict[str, PoolShape]:
+        """pool name -> shape: what the capacity check and graph builders read."""
+        return {p.name: pool_shape(p) for p in self.node_pools}
 
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
@@ -97,6 +116,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     namespaces = read_namespaces(root)
     storage_class = root.string("storageClass", "standard" if environment == "dev" else "gp3",
                                 pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
+    aws, aws_node = read_aws(root)
+    node_pools = read_node_pools(root, environment, aws, aws_node)
     config = StackConfig(
         stack=stack,
         environment=environment,
@@ -105,6 +126,9 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         allow_data_loss=root.boolean("allowDataLoss", False),
         storage_class=storage_class,
         observability=read_observability(root, environment, namespaces, storage_class),
+        aws=aws,
+        node_pools=node_pools,
+        gpu_platform=read_gpu_platform(root, node_pools, namespaces),
     )
     root.close()
     problems.raise_if_any()
