@@ -24,6 +24,8 @@ class PoolShape:
     availability_zone: str | None = None
     instance_type: str | None = None
     hourly_price_usd: float | None = None
+    # Where the pool is configured (``nodePools[1]``), so messages name the key to change.
+    key: str = ""
 
     @property
     def has_efa(self) -> bool:
@@ -32,3 +34,8 @@ class PoolShape:
     @property
     def max_gpus(self) -> int:
         return self.gpus_per_node * self.max_nodes
+
+    @property
+    def hourly_cost_at_max(self) -> float | None:
+        """On-demand cost of the pool at its largest size, when the price is known."""
+        return None if self.hourly_price_usd is None else self.hourly_price_usd * self.max_nodes

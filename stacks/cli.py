@@ -26,14 +26,31 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
     plan.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
                       help="directory holding Pulumi.yaml (default: this project)")
+
+    preflight = commands.add_parser(
+        "preflight", help="check the cloud account before `pulumi up`",
+        description="Check what the stack takes for granted, read-only: with --aws, the EKS cluster, each eks "
+                    "pool's subnets, EFA support and capacity reservation, and the account's GPU vCPU quotas "
+                    "(credentials: the standard AWS chain, with the stack's aws.region and aws.profile).",
+        epilog="exit status: 0 every check passed, 1 a check failed, 2 invalid config or no check chosen")
+    preflight.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
+    preflight.add_argument("--config", type=Path, metavar="FILE",
+                           help="stack config file (default: Pulumi.<stack>.yaml in the project)")
+    preflight.add_argument("--aws", action="store_true", help="check the AWS account the eks node pools need")
+    preflight.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
+                           help="directory holding Pulumi.yaml (default: this project)")
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    stack = args.stack or (stack_name_from_path(args.config) if args.config else None) or "dev"
     if args.command == "plan":
         from stacks import plan
 
-        stack = args.stack or (stack_name_from_path(args.config) if args.config else None) or "dev"
         return plan.run(args.project_dir, stack, args.config, args.out)
+    if args.command == "preflight":
+        from stacks import preflight
+
+        return preflight.run(args.project_dir, stack, args.config, aws=args.aws)
     raise AssertionError(args.command)

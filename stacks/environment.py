@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.gpu_platform import GpuPlatform
 from components.monitoring import Monitoring
 from components.namespaces import Namespaces
+from components.node_pools import GpuNodePool
 from components.observability import Observability
 from stacks.config import StackConfig
+
+if TYPE_CHECKING:
+    import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,9 @@ class Environment:
     provider: k8s.Provider
     namespaces: Namespaces
     observability: Observability | None
+    aws_provider: aws.Provider | None
+    node_pools: tuple[GpuNodePool, ...]
+    gpu_platform: GpuPlatform | None
 
     @property
     def monitoring(self) -> Monitoring | None:
@@ -38,6 +46,12 @@ class Environment:
                 "workloads": self.namespaces.workloads,
             },
             **self._observability_outputs(),
+            "nodePools": {pool.shape.name: {
+                "nodeSelector": pool.node_selector, "gpusPerNode": pool.gpus_per_node,
+                "gpuModel": pool.gpu_model, "maxNodes": pool.max_nodes, "efaInterfaces": pool.efa_interfaces,
+                "nodeGroupName": pool.node_group_name,
+            } for pool in self.node_pools},
+            "gpuOperatorNamespace": self.gpu_platform.namespace if self.gpu_platform is not None else None,
         }
 
     def _observability_outputs(self) -> dict[str, Any]:
@@ -68,10 +82,36 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
     )
 
 
+def aws_provider(config: StackConfig) -> aws.Provider:
+    """The explicit provider every AWS resource uses: region (and profile, and the one account the
+    credentials may belong to) from stack config, and tags that name the stack on every resource.
+    Imported here: stacks without eks pools do not load the AWS SDK."""
+    import pulumi_aws as aws
+
+    settings = config.aws
+    return aws.Provider(
+        "aws",
+        region=settings.region,
+        profile=settings.profile,
+        allowed_account_ids=[settings.account_id] if settings.account_id else None,
+        default_tags={"tags": {"dynamo-cluster:stack": config.stack, "dynamo-cluster:managed-by": "pulumi"}},
+    )
+
+
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
                      if config.observability is not None else None)
-    return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability)
+    on_aws = aws_provider(config) if config.uses_aws else None
+    pools = tuple(
+        GpuNodePool(pool.name, pool, pulumi.ResourceOptions(
+            providers={"aws": on_aws} if pool.eks is not None and on_aws is not None else None))
+        for pool in config.node_pools)
+    gpu_platform = None
+    if config.gpu_platform is not None:
+        gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
+                                   monitoring=observability, opts=on_cluster)
+    return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
+                       aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform)

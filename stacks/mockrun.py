@@ -129,6 +129,17 @@ def _options(request: Any) -> dict[str, Any]:
     return out
 
 
+_NAME = object()  # stands for the resource's name, as the provider's auto-naming would give it
+# Outputs the aws provider computes that the program reads, per type token.
+_AWS_COMPUTED: dict[str, dict[str, object]] = {
+    "aws:iam/role:Role": {"name": _NAME},
+    "aws:ec2/securityGroup:SecurityGroup": {"name": _NAME},
+    "aws:ec2/placementGroup:PlacementGroup": {"name": _NAME},
+    "aws:ec2/launchTemplate:LaunchTemplate": {"name": _NAME, "latestVersion": 1},
+    "aws:eks/nodeGroup:NodeGroup": {"nodeGroupName": _NAME, "status": "ACTIVE"},
+}
+
+
 def _fake_password(name: str, length: int) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:length]
 
@@ -148,6 +159,8 @@ class PlanMocks(pulumi.runtime.Mocks):
                                "version": args.inputs.get("version", ""), "revision": 1}
         elif typ.startswith("aws:"):
             state.setdefault("arn", f"arn:aws:mock::000000000000:{typ.split(':')[-1].lower()}/{name}")
+            for key, value in _AWS_COMPUTED.get(typ, {}).items():
+                state.setdefault(key, name if value is _NAME else value)
         return f"{name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
@@ -161,6 +174,7 @@ class CaptureMonitor(mocks.MockMonitor):
     def __init__(self, mock: pulumi.runtime.Mocks) -> None:
         super().__init__(mock)
         self.registry = Registry()
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
         self._stack_urn: str | None = None
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -171,6 +185,10 @@ class CaptureMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        # The mock monitor runs on executor threads and gives each one an event loop of its own;
+        # keep them so `run_program` can close them (an unclosed loop complains when collected).
+        if request.type != STACK_TYPE:  # the stack's registration makes no loop
+            self.thread_loops.add(asyncio.get_event_loop())
         deps = set(request.dependencies)
         for prop in request.propertyDependencies.values():
             deps.update(prop.urns)
@@ -200,6 +218,7 @@ def run_program(program: Callable[[], object], *, project: str, stack: str,
     """Run `program` under fresh mocks on a fresh event loop; return what it registered."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    monitor: CaptureMonitor | None = None
     try:
         settings.reset_options(project=project, stack=stack, preview=False)
         runtime_config.set_all_config(dict(config or {}), list(secret_keys))
@@ -216,5 +235,8 @@ def run_program(program: Callable[[], object], *, project: str, stack: str,
         return monitor.registry
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
+        for other in monitor.thread_loops if monitor is not None else ():
+            if other is not loop and not other.is_closed():
+                other.close()
         loop.close()
         asyncio.set_event_loop(None)

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.capacity import capacity_table
 from stacks import artifacts
 from stacks.config import ConfigError, StackConfig, parse_config
 from stacks.mockrun import Registry, run_program
@@ -41,9 +42,8 @@ class Plan:
 
 
 def capacity_lines(config: StackConfig) -> list[str]:
-    """The summary's GPU capacity section."""
-    del config  # node pools and graphs are not part of this stack's config model yet
-    return ["No GPU node pools are configured."]
+    """The summary's GPU capacity section: the pools, and what the graphs placed on them hold."""
+    return capacity_table(config.pool_shapes, config.worker_demands)
 
 
 def load(project_dir: Path, stack: str, config_path: Path | None = None) -> tuple[StackFile, StackConfig]:

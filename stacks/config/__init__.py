@@ -14,9 +14,17 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from components.capacity import WorkerDemand
+from components.gpu_platform import GpuPlatformSettings
 from components.namespaces import NamespaceNames
+from components.node_pools import NodePoolSettings, pool_shape
 from components.observability import ObservabilitySettings
+from components.placement import PoolShape
+from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
+from stacks.config.gpu_platform import read_gpu_platform
+from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
 from stacks.config.secret import SecretValue
@@ -25,7 +33,7 @@ __all__ = ["NAMESPACE", "ConfigError", "KubernetesConfig", "Problem", "SecretVal
            "decode_raw", "load_stack_config", "parse_config"]
 
 # Top-level keys that hold credentials: accepted only as `pulumi config set --secret`.
-SECRET_KEYS = ("kubeconfig",)
+SECRET_KEYS = ("kubeconfig", "ngcApiKey", "hfToken")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,12 @@ class StackConfig:
     allow_data_loss: bool
     storage_class: str
     observability: ObservabilitySettings | None
+    aws: AwsConfig
+    node_pools: tuple[NodePoolSettings, ...]
+    gpu_platform: GpuPlatformSettings | None
+    dynamo: DynamoConfig
+    ngc_api_key: SecretValue | None
+    hf_token: SecretValue | None
 
     @property
     def is_prod(self) -> bool:
@@ -46,6 +60,20 @@ class StackConfig:
     def retain_data(self) -> bool:
         """Data volumes (and the namespaces holding them) survive destroy and replacement."""
         return self.is_prod and not self.allow_data_loss
+
+    @property
+    def worker_demands(self) -> list[WorkerDemand]:
+        return worker_demands(self.dynamo.graphs, self.pool_shapes)
+
+    @property
+    def uses_aws(self) -> bool:
+        """Whether the stack creates AWS resources (it has ``eks`` node pools)."""
+        return any(p.eks is not None for p in self.node_pools)
+
+    @property
+    def pool_shapes(self) -> dict[str, PoolShape]:
+        """pool name -> shape: what the capacity check and graph builders read."""
+        return {p.name: pool_shape(p) for p in self.node_pools}
 
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
@@ -97,15 +125,28 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     namespaces = read_namespaces(root)
     storage_class = root.string("storageClass", "standard" if environment == "dev" else "gp3",
                                 pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
+    aws, aws_node = read_aws(root)
+    node_pools = read_node_pools(root, environment, aws, aws_node)
+    pools = {p.name: pool_shape(p) for p in node_pools}
+    allow_data_loss = root.boolean("allowDataLoss", False)
+    retain = environment == "prod" and not allow_data_loss
     config = StackConfig(
         stack=stack,
         environment=environment,
         kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
         namespaces=namespaces,
-        allow_data_loss=root.boolean("allowDataLoss", False),
+        allow_data_loss=allow_data_loss,
         storage_class=storage_class,
         observability=read_observability(root, environment, namespaces, storage_class),
+        aws=aws,
+        node_pools=node_pools,
+        gpu_platform=read_gpu_platform(root, node_pools, namespaces),
+        dynamo=read_dynamo(root, environment=environment, retain=retain, pools=pools,
+                           hf_token=secrets["hfToken"] is not None),
+        ngc_api_key=secrets["ngcApiKey"],
+        hf_token=secrets["hfToken"],
     )
+    check_graph_capacity(root, config.dynamo.graphs, pools)
     root.close()
     problems.raise_if_any()
     return config

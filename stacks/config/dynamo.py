@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.capacity import WorkerDemand, check_capacity
 from components.common import Resources
 from components.dynamo_operator import GANG_SCHEDULING, OperatorSettings
 from components.graph_spec import (
@@ -66,9 +67,10 @@ def read_operator(root: Node, environment: str) -> OperatorSettings:
     return settings
 
 
-def read_model_cache(root: Node, environment: str, retain: bool) -> ModelCacheSettings | None:
+def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
+    """Opt-in in every environment: it needs a ReadWriteMany class the cluster must provide."""
     node = root.child("modelCache")
-    enabled = node.boolean("enabled", environment == "prod")
+    enabled = node.boolean("enabled", False)
     # No default class: the cache needs ReadWriteMany, which the stack's block-storage class lacks.
     storage = read_storage(node, "storage", "", "200Gi", minimum="1Gi")
     mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text="an absolute path")
@@ -212,16 +214,27 @@ def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, mod
 def read_dynamo(root: Node, *, environment: str, retain: bool,
                 pools: Mapping[str, PoolShape], hf_token: bool) -> DynamoConfig:
     operator = read_operator(root, environment)
-    cache = read_model_cache(root, environment, retain)
+    cache = read_model_cache(root, retain)
     graphs = read_graphs(root, pools=pools, version=operator.chart.version, model_cache=cache is not None,
                          hf_token=hf_token, environment=environment)
     return DynamoConfig(operator=operator, model_cache=cache, graphs=graphs, pull_secret_name=PULL_SECRET_NAME,
                         hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
 
 
-def graph_keys(graphs: tuple[GraphSpec, ...]) -> dict[tuple[str, str], str]:
-    """(graph, role) -> the config key path of that worker group, for messages."""
-    return {(g.name, group.role): f"graphs[{i}].{group.role}" for i, g in enumerate(graphs) for group in g.groups}
+def worker_demands(graphs: tuple[GraphSpec, ...], pools: Mapping[str, PoolShape]) -> list[WorkerDemand]:
+    """What each worker group asks of its pool, for the capacity plan. Groups on a pool that does not
+    exist are left out: reading the graph already reported that pool."""
+    return [WorkerDemand(graph=g.name, group=group.role, key=f"graphs[{i}].{group.role}", pool=group.pool,
+                         replicas=group.replicas, nodes_per_replica=group.nodes, gpus_per_node=group.gpus_per_node,
+                         tensor_parallel=group.tensor_parallel, pipeline_parallel=group.pipeline_parallel,
+                         check_parallelism=g.check_parallelism)
+            for i, g in enumerate(graphs) for group in g.groups if group.pool in pools]
+
+
+def check_graph_capacity(root: Node, graphs: tuple[GraphSpec, ...], pools: Mapping[str, PoolShape]) -> None:
+    """The GPU capacity plan over every graph: each problem becomes a config problem."""
+    for problem in check_capacity(pools, worker_demands(graphs, pools)):
+        root.problems.add(problem.key, problem.wrong, problem.allowed)
 
 
 def any_multinode(graphs: tuple[GraphSpec, ...]) -> bool:

@@ -23,7 +23,8 @@ def keys_read_by_committed_stacks() -> set[str]:
         sf = read_stack_file(ROOT, stack)
         problems = Problems()
         parse_config(sf.config, sf.secret_keys, stack, problems)
-        keys |= problems.keys_read
+        # The worker-group keys are documented once, under graphs[].worker.
+        keys |= {re.sub(r"^graphs\[\]\.(prefill|decode)(?=\.|$)", "graphs[].worker", k) for k in problems.keys_read}
     # objects and lists of objects are documented through their leaves
     return {k for k in keys if not any(o.startswith((k + ".", k + "[].")) for o in keys)}
 

@@ -58,7 +58,9 @@ def test_components_have_parents_and_typed_tokens() -> None:
 
 def test_prod_namespaces_survive_destroy_unless_data_loss_is_allowed() -> None:
     def retained(registry: Registry) -> set[bool]:
-        return {bool(r.options.get("retainOnDelete")) for r in by_kind(registry, "Namespace")}
+        ours = {"dynamo-system", "monitoring", "dynamo"}  # the data-holding ones; not e.g. gpu-operator
+        return {bool(r.options.get("retainOnDelete")) for r in by_kind(registry, "Namespace")
+                if r.inputs["metadata"]["name"] in ours}
 
     assert retained(plan_stack("prod")) == {True}
     assert retained(plan_stack("dev")) == {False}

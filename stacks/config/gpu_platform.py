@@ -1,0 +1,41 @@
+"""The ``gpuPlatform`` section: whether and where the GPU operator (and EFA plugin) are installed.
+
+On by default exactly when some node pool has GPUs, so a CPU-only dev stack gets none of it. The
+driver and toolkit switches come from the pools (``existing`` pools that ask for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.gpu_platform import GpuPlatformSettings
+from components.namespaces import NamespaceNames
+from components.node_pools import NodePoolSettings
+from stacks.config.reader import Node
+
+SECTION = "gpuPlatform"
+
+
+def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
+                      namespaces: NamespaceNames) -> GpuPlatformSettings | None:
+    node = root.child(SECTION)
+    has_gpus = any(p.gpus_per_node > 0 for p in pools)
+    enabled = node.boolean("enabled", has_gpus)
+    namespace = node.dns_label("namespace", "gpu-operator")
+    interval = node.string("scrapeInterval", "15s", pattern=r"^[1-9][0-9]*(s|m)$",
+                           pattern_text="a Prometheus duration in seconds or minutes, such as 15s or 1m")
+    node.close()
+    if enabled and not has_gpus:
+        node.problem("enabled", "is true, but no node pool has GPUs", "false, or a node pool with gpusPerNode > 0")
+    if namespace in (namespaces.platform, namespaces.monitoring, namespaces.workloads):
+        node.problem("namespace", f"is {namespace!r}, a namespace this stack already uses for something else",
+                     "a namespace of its own, e.g. gpu-operator")
+    if not enabled:
+        return None
+    existing = [p.existing for p in pools if p.existing is not None and p.gpus_per_node > 0]
+    return GpuPlatformSettings(
+        namespace=namespace,
+        install_driver=any(e.install_driver for e in existing),
+        install_toolkit=any(e.install_toolkit for e in existing),
+        scrape_interval=interval,
+    )

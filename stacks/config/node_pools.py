@@ -1,0 +1,258 @@
+"""The ``nodePools`` list: each pool's GPUs and, by kind, its EKS node group or its existing nodes.
+
+GPU facts come from the instance type (`components.catalog`) or, for an instance type the catalog
+does not know and for existing nodes, from ``gpusPerNode``, ``gpuModel`` and ``gpuMemoryGiB``. A pool
+with any problem yields no settings; the caller raises one `ConfigError` with every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.catalog import CATALOG, InstanceFacts, lookup
+from components.eks_nodes import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, POOL_LABEL, EksNodeGroup
+from components.node_pools import EFFECTS, ExistingNodes, NodePoolSettings, Taint
+from stacks.config.aws import AwsConfig
+from stacks.config.reader import Node, describe
+
+SECTION = "nodePools"
+KINDS = ("eks", "existing")
+_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
+_SUBNET = r"^subnet-[0-9a-f]{8,17}$"
+_RESERVATION = r"^cr-[0-9a-f]{8,17}$"
+_ZONE = r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$"
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_RESERVED_LABELS = (POOL_LABEL, EFA_LABEL)
+# Keys only one kind of pool reads, so a key of the other kind gets a message that says so.
+_KIND_KEYS = {
+    "existing": ("nodeSelector", "nodes", "taints", "efaInterfaces", "installDriver", "installToolkit"),
+    "eks": ("minNodes", "desiredNodes", "maxNodes", "diskSizeGiB", "amiType", "capacityType",
+            "capacityReservationId", "efa", "placementGroup", "subnetIds", "labels", "maxUnavailable",
+            "nodeRoleArn"),
+}
+
+
+@dataclass(frozen=True)
+class _Gpu:
+    model: str
+    count: int
+    memory_gib: int
+
+
+def _catalog_types() -> str:
+    return ", ".join(sorted(CATALOG))
+
+
+def _labels(node: Node, name: str, *, required: bool) -> dict[str, str]:
+    labels = node.string_map(name)
+    if required and not labels:
+        node.problem(name, "is required but not set", "a map of node label to value, e.g. {nvidia.com/gpu.present: "
+                                                      "'true'}")
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            node.problem(name, f"has the label {key}={value!r}, which is not a valid Kubernetes label",
+                         "label keys [prefix/]name and values of at most 63 letters, digits, '-', '_' and '.'")
+    return labels
+
+
+def _optional_int(node: Node, name: str, minimum: int) -> int | None:
+    if node.raw(name) is None:
+        return None
+    return node.integer(name, minimum=minimum)
+
+
+def _price(node: Node, default: float | None) -> float | None:
+    raw = node.raw("hourlyPriceUsd")
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+        node.problem("hourlyPriceUsd", f"expected a price, got {describe(raw)}", "a number of US dollars >= 0")
+        return default
+    return float(raw)
+
+
+def _gpu(node: Node, kind: str, instance_type: str | None, facts: InstanceFacts | None) -> _Gpu:
+    """The GPUs of one node: the catalog's, or the ones config declares (never both disagreeing)."""
+    count = _optional_int(node, "gpusPerNode", 0)
+    model = node.optional_string("gpuModel")
+    memory = _optional_int(node, "gpuMemoryGiB", 1)
+    if facts is not None:
+        for key, given, known in (("gpusPerNode", count, facts.gpus), ("gpuModel", model, facts.gpu_model),
+                                  ("gpuMemoryGiB", memory, facts.gpu_memory_gib)):
+            if given is not None and given != known:
+                node.problem(key, f"is {given!r}, but {facts.instance_type} has {known!r}",
+                             f"{known!r}, or leave it unset to take it from the instance type")
+        return _Gpu(facts.gpu_model, facts.gpus, facts.gpu_memory_gib)
+    if instance_type is not None and (count is None or model is None or memory is None):
+        node.problem("instanceType", f"is {instance_type!r}, which the catalog does not know, and the pool does "
+                                     "not give its GPU facts",
+                     f"one of {_catalog_types()}; or set gpusPerNode, gpuModel and gpuMemoryGiB for it")
+        return _Gpu("", 0, 0)
+    if count is None:
+        node.problem("gpusPerNode", "is required but not set", "the number of GPUs on each node, 0 for a CPU pool")
+        return _Gpu("", 0, 0)
+    if kind == "eks" and count == 0:
+        node.problem("gpusPerNode", "is 0", "at least 1: an eks pool runs the NVIDIA GPU AMI")
+    if count > 0:
+        if model is None:
+            node.problem("gpuModel", "is required when gpusPerNode > 0", "the GPU model, e.g. H100 or L40S")
+        if memory is None:
+            node.problem("gpuMemoryGiB", "is required when gpusPerNode > 0", "the memory of one GPU in GiB, e.g. 80")
+    return _Gpu(model or "", count, memory or 0)
+
+
+def _existing(node: Node) -> ExistingNodes:
+    taints = []
+    for item in node.objects("taints"):
+        taints.append(Taint(key=item.string("key"), effect=item.string("effect", "NoSchedule", choices=EFFECTS),
+                            value=item.optional_string("value")))
+        item.close()
+    install_driver = node.boolean("installDriver", False)
+    return ExistingNodes(
+        node_selector=_labels(node, "nodeSelector", required=True),
+        nodes=node.integer("nodes", minimum=1),
+        taints=tuple(taints),
+        efa_interfaces=node.integer("efaInterfaces", 0, minimum=0),
+        availability_zone=node.optional_string("availabilityZone", pattern=_ZONE,
+                                               pattern_text="an availability zone such as us-east-1a"),
+        install_driver=install_driver,
+        install_toolkit=node.boolean("installToolkit", install_driver),
+    )
+
+
+def _require_aws(aws: AwsConfig, aws_node: Node, efa: bool) -> None:
+    needed = [("region", aws.region, "an AWS region such as us-east-1"),
+              ("clusterName", aws.cluster_name, "the name of the EKS cluster the node groups join")]
+    if efa:
+        needed += [("vpcId", aws.vpc_id, "the cluster's VPC id, for the EFA security group"),
+                   ("clusterSecurityGroupId", aws.cluster_security_group_id,
+                    "the cluster security group id: EFA interfaces carry it so nodes can join")]
+    for key, value, allowed in needed:
+        if value is None:
+            aws_node.problem(key, "is required by the eks node pools" + (" with EFA" if key in
+                                                                          ("vpcId", "clusterSecurityGroupId") else ""),
+                             allowed)
+
+
+def _capacity(node: Node) -> tuple[str, str | None]:
+    capacity_type = node.string("capacityType", "ON_DEMAND", choices=CAPACITY_TYPES)
+    reservation = node.optional_string("capacityReservationId", pattern=_RESERVATION,
+                                       pattern_text="a capacity reservation id such as cr-0123456789abcdef0")
+    if capacity_type == "CAPACITY_BLOCK" and reservation is None:
+        node.problem("capacityReservationId", "is required with capacityType CAPACITY_BLOCK",
+                     "the id of the capacity block's reservation (cr-...)")
+    if capacity_type == "SPOT" and reservation is not None:
+        node.problem("capacityReservationId", "is set with capacityType SPOT",
+                     "unset, or capacityType ON_DEMAND or CAPACITY_BLOCK")
+    return capacity_type, reservation
+
+
+def _efa(node: Node, instance_type: str, facts: InstanceFacts | None) -> int:
+    """EFA interfaces per node: one per network card of an EFA-capable type; 0 without EFA."""
+    if not node.boolean("efa", False):
+        return 0
+    if facts is None or not facts.efa:
+        node.problem("efa", f"is true, but {instance_type} has no EFA" if facts is not None else
+                     f"is true, but the catalog does not know {instance_type}",
+                     "false, or an EFA-capable instance type from the catalog, e.g. p5.48xlarge")
+        return 0
+    return facts.efa_interfaces
+
+
+def _placement(node: Node, efa: bool) -> tuple[list[str], str | None]:
+    """The subnets and the availability zone; an EFA pool has one subnet in a named zone."""
+    subnets = node.string_list("subnetIds")
+    if not subnets:
+        node.problem("subnetIds", "is required but not set", "a list of the subnet ids the nodes run in")
+    for subnet in subnets:
+        if not re.match(_SUBNET, subnet):
+            node.problem("subnetIds", f"has {subnet!r}", "subnet ids such as subnet-0abc12345")
+    if efa and len(subnets) > 1:
+        node.problem("subnetIds", f"has {len(subnets)} subnets on an EFA pool",
+                     "exactly one subnet: EFA traffic does not cross availability zones")
+    zone = node.optional_string("availabilityZone", pattern=_ZONE,
+                                pattern_text="an availability zone such as us-east-1a")
+    if efa and zone is None:
+        node.problem("availabilityZone", "is required on an EFA pool", "the availability zone of its subnet")
+    return subnets, zone
+
+
+def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsConfig,
+         aws_node: Node) -> EksNodeGroup:
+    min_nodes = node.integer("minNodes", 1, minimum=0)
+    desired = node.integer("desiredNodes", min_nodes, minimum=0)
+    max_nodes = node.integer("maxNodes", minimum=1)
+    if not min_nodes <= desired <= max_nodes:
+        node.problem("desiredNodes", f"is {desired}, with minNodes {min_nodes} and maxNodes {max_nodes}",
+                     "minNodes <= desiredNodes <= maxNodes")
+    architecture = facts.architecture if facts is not None else "x86_64"
+    ami_type = node.string("amiType", AMI_TYPES[architecture], choices=sorted(AMI_TYPES.values()))
+    if facts is not None and ami_type != AMI_TYPES[architecture]:
+        node.problem("amiType", f"is {ami_type}, but {instance_type} is {architecture}", AMI_TYPES[architecture])
+    capacity_type, reservation = _capacity(node)
+    efa_interfaces = _efa(node, instance_type, facts)
+    subnets, zone = _placement(node, efa_interfaces > 0)
+    labels = _labels(node, "labels", required=False)
+    for reserved in _RESERVED_LABELS:
+        if reserved in labels:
+            node.problem("labels", f"sets {reserved}, which the pool sets itself", f"labels other than {reserved}")
+    _require_aws(aws, aws_node, efa_interfaces > 0)
+    return EksNodeGroup(
+        cluster_name=aws.cluster_name or "", partition=aws.partition, instance_type=instance_type,
+        ami_type=ami_type, capacity_type=capacity_type, min_nodes=min_nodes, desired_nodes=desired,
+        max_nodes=max_nodes, disk_size_gib=node.integer("diskSizeGiB", 200, minimum=20, maximum=16384),
+        subnet_ids=tuple(subnets), labels=labels, max_unavailable=node.integer("maxUnavailable", 1, minimum=1),
+        # without the VPC and cluster security group (already reported) the pool is not built at all
+        efa_interfaces=efa_interfaces if aws.vpc_id and aws.cluster_security_group_id else 0,
+        placement_group=node.boolean("placementGroup", efa_interfaces > 0), capacity_reservation_id=reservation,
+        vpc_id=aws.vpc_id, cluster_security_group_id=aws.cluster_security_group_id,
+        node_role_arn=node.optional_string("nodeRoleArn", pattern=_ROLE_ARN,
+                                           pattern_text="an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+        availability_zone=zone,
+    )
+
+
+def _pool(node: Node, environment: str, aws: AwsConfig, aws_node: Node) -> NodePoolSettings | None:
+    before = len(node.problems.found)
+    name = node.dns_label("name")
+    kind = node.string("kind", "existing" if environment == "dev" else "eks", choices=KINDS)
+    instance_type = node.optional_string("instanceType", pattern=_INSTANCE_TYPE,
+                                         pattern_text="an EC2 instance type such as p5.48xlarge")
+    facts = lookup(instance_type) if instance_type is not None else None
+    if kind == "eks" and instance_type is None:
+        node.problem("instanceType", "is required for an eks pool", f"one of {_catalog_types()}, or another type "
+                                                                     "with gpusPerNode, gpuModel and gpuMemoryGiB")
+    gpu = _gpu(node, kind, instance_type, facts)
+    price = _price(node, facts.hourly_usd if facts is not None else None)
+    eks = _eks(node, instance_type or "", facts, aws, aws_node) if kind == "eks" else None
+    existing = _existing(node) if kind == "existing" else None
+    for other, keys in _KIND_KEYS.items():
+        for key in keys:
+            if other != kind and node.value.get(key) is not None:
+                node.raw(key)  # read: reported here, not again as an unknown key
+                node.problem(key, f"is a key of {other} pools, but this pool is kind {kind}",
+                             f"remove it, or kind: {other}")
+    if len(node.problems.found) > before:
+        return None
+    return NodePoolSettings(name=name, gpu_model=gpu.model, gpus_per_node=gpu.count, gpu_memory_gib=gpu.memory_gib,
+                            eks=eks, existing=existing, instance_type=instance_type, hourly_price_usd=price,
+                            key=node.path)
+
+
+def read_node_pools(root: Node, environment: str, aws: AwsConfig, aws_node: Node) -> tuple[NodePoolSettings, ...]:
+    pools: list[NodePoolSettings] = []
+    seen: dict[str, str] = {}
+    for node in root.objects(SECTION):
+        pool = _pool(node, environment, aws, aws_node)
+        node.close()
+        if pool is None:
+            continue
+        if pool.name in seen:
+            node.problem("name", f"is {pool.name!r}, the same as {seen[pool.name]}.name", "a name no other pool has")
+            continue
+        seen[pool.name] = node.path
+        pools.append(pool)
+    return tuple(pools)
