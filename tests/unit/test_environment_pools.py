@@ -63,4 +63,5 @@ def test_summary_capacity_lines_list_the_pools() -> None:
     # multi-node replicas hold their nodes whole: vLLM's 2 x 1-GPU pods hold two nodes per replica
     assert lines[2] == ("| h100-efa | p5.48xlarge | 8 x H100 (80 GiB) | 8/10 | sglang-disagg 32 (16 asked), "
                         "vllm-disagg 32 (4 asked) | 16 | $550.40 |")
-    assert lines[3] == "| h200-efa | p5en.48xlarge | 8 x H200 (141 GiB) | 4/6 | trtllm-disagg 32 (16 asked) | 16 | $379.78 |"
+    assert lines[3] == ("| h200-efa | p5en.48xlarge | 8 x H200 (141 GiB) | 4/6 | trtllm-disagg 32 (16 asked) | 16 "
+                        "| $379.78 |")
