@@ -497,3 +497,8 @@ def test_the_committed_stacks_pass_the_pack(stack: str) -> None:
                 if (found := [p for check in checks for p in check(r.resource_type, r.props)])}
     assert problems == {}
     assert rules.statefulsets_without_pdb(resources) == []
+
+
+def test_every_policy_is_documented() -> None:
+    text = (ROOT / "docs" / "delivery.md").read_text()
+    assert [p.name for p in policies() if f"| `{p.name}` |" not in text] == []

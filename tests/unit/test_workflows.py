@@ -502,3 +502,10 @@ def test_kubeconfig_script_keeps_the_stack_context_and_refuses_an_empty_secret(f
     code, calls = run_kubeconfig_script(fake_pulumi, {"KUBECONFIG_DATA": ""})
     assert code != 0
     assert calls == []
+
+
+def test_every_workflow_is_documented() -> None:
+    text = (ROOT / "docs" / "delivery.md").read_text()
+    for path in [*workflow_files(), *action_files()]:
+        link = str(path.relative_to(ROOT))
+        assert f"(../{link})" in text, f"docs/delivery.md does not link {link}"
