@@ -3,6 +3,7 @@ proxies, the pack served the way the Pulumi CLI runs it, and the program's plans
 
 from __future__ import annotations
 
+import select
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -458,6 +459,8 @@ def test_pack_serves_over_grpc_as_the_cli_runs_it() -> None:
                                cwd=ROOT / "policy", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "the pack printed no port within 60 s"
         port = process.stdout.readline().strip()
         assert port.isdigit(), process.stderr.read() if process.stderr else ""
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
