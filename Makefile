@@ -36,5 +36,16 @@ test: lint typecheck unit
 bench: $(STAMP)
 	@$(PY) tools/bench.py
 
+# The policy pack's own virtualenv (policy/PulumiPolicy.yaml names it), for
+# `pulumi preview --policy-pack policy`.
+POLICY_VENV := policy/.venv
+.PHONY: policy-venv
+policy-venv: $(POLICY_VENV)/.installed
+
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	@test -x $(POLICY_VENV)/bin/python || $(PYTHON) -m venv $(POLICY_VENV)
+	@$(POLICY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	@touch $@
+
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache
