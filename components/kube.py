@@ -51,7 +51,10 @@ class KubeObject(pulumi.CustomResource):
         props: dict[str, Any] = dict(manifest)
         secret_fields = [f for f in _SECRET_FIELDS.get(kind, ()) if f in props]
         for f in secret_fields:
-            props[f] = pulumi.Output.secret(props[f])
+            # Each value is secret, the keys are not: the plan still shows a map with its keys.
+            payload = props[f]
+            props[f] = ({k: pulumi.Output.secret(v) for k, v in payload.items()} if isinstance(payload, Mapping)
+                        else pulumi.Output.secret(payload))
         if secret_fields:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 additional_secret_outputs=secret_fields))

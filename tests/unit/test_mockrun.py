@@ -42,7 +42,7 @@ def test_dependencies_explicit_and_implied_and_providers() -> None:
 
 def test_secrets_are_masked_in_what_is_recorded() -> None:
     registry = run_resources(program)
-    assert registry.named("secret").inputs["stringData"] == SECRET
+    assert registry.named("secret").inputs["stringData"] == {"token": SECRET}
     assert registry.named("uses-secret").inputs["data"] == {"v": SECRET}
     assert "hunter" not in repr(registry.resources)
 
