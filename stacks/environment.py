@@ -9,7 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.etcd import EtcdCluster
 from components.namespaces import Namespaces
+from components.nats import NatsJetStream
 from stacks.config import StackConfig
 
 
@@ -18,6 +20,8 @@ class Environment:
     config: StackConfig
     provider: k8s.Provider
     namespaces: Namespaces
+    nats: NatsJetStream
+    etcd: EtcdCluster | None
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs `verify` and operators read."""
@@ -28,6 +32,20 @@ class Environment:
                 "platform": self.namespaces.platform,
                 "monitoring": self.namespaces.monitoring,
                 "workloads": self.namespaces.workloads,
+            },
+            "nats": {
+                "clientUrl": self.nats.client_url,
+                "authSecretName": self.nats.auth_secret_name,
+                "namespace": self.nats.namespace,
+                "service": self.nats.release_name,
+                "replicas": self.nats.replicas,
+                "maxPayload": self.nats.max_payload,
+            },
+            "etcd": None if self.etcd is None else {
+                "clientEndpoints": self.etcd.client_endpoints,
+                "namespace": self.etcd.namespace,
+                "members": self.etcd.members,
+                "replicas": self.etcd.replicas,
             },
         }
 
@@ -51,8 +69,27 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
     )
 
 
+def keep_platform_namespace(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+    """Deleting a namespace deletes its PersistentVolumeClaims, and the NATS and etcd data volumes
+    are claimed in the platform namespace: when data must survive, `pulumi destroy` (and a
+    replacement) leaves that namespace in place, and the next `pulumi up` adopts it again."""
+    metadata = args.props.get("metadata")
+    role = metadata.get("labels", {}).get("dynamo-cluster/role") if isinstance(metadata, dict) else None
+    if args.type_ != "kubernetes:core/v1:Namespace" or role != "platform":
+        return None
+    return pulumi.ResourceTransformationResult(
+        args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)))
+
+
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
-    namespaces = Namespaces("namespaces", config.namespaces, on_cluster)
-    return Environment(config=config, provider=provider, namespaces=namespaces)
+    keep_data = config.is_prod and not config.allow_data_loss
+    namespaces = Namespaces("namespaces", config.namespaces, pulumi.ResourceOptions.merge(
+        on_cluster, pulumi.ResourceOptions(transformations=[keep_platform_namespace] if keep_data else [])))
+    clients = [namespaces.platform, namespaces.workloads]
+    nats = NatsJetStream("nats", config.nats, namespace=namespaces.platform, client_namespaces=clients,
+                         monitoring=None, opts=on_cluster)
+    etcd = None if config.etcd is None else EtcdCluster(
+        "etcd", config.etcd, namespace=namespaces.platform, client_namespaces=clients, monitoring=None, opts=on_cluster)
+    return Environment(config=config, provider=provider, namespaces=namespaces, nats=nats, etcd=etcd)

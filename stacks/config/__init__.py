@@ -14,8 +14,12 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from components.etcd import EtcdSettings
 from components.namespaces import NamespaceNames
+from components.nats import NatsSettings
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.etcd import read_etcd
+from stacks.config.nats import read_nats
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
 from stacks.config.secret import SecretValue
 
@@ -34,6 +38,8 @@ class StackConfig:
     namespaces: NamespaceNames
     allow_data_loss: bool
     storage_class: str
+    nats: NatsSettings
+    etcd: EtcdSettings | None  # None: no etcd, Dynamo uses Kubernetes discovery
 
     @property
     def is_prod(self) -> bool:
@@ -86,14 +92,19 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)
+    allow_data_loss = root.boolean("allowDataLoss", False)
+    storage_class = root.string("storageClass", "standard" if environment == "dev" else "gp3",
+                                pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
+    retain_volumes = environment == "prod" and not allow_data_loss
     config = StackConfig(
         stack=stack,
         environment=environment,
         kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
         namespaces=read_namespaces(root),
-        allow_data_loss=root.boolean("allowDataLoss", False),
-        storage_class=root.string("storageClass", "standard" if environment == "dev" else "gp3",
-                                  pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name"),
+        allow_data_loss=allow_data_loss,
+        storage_class=storage_class,
+        nats=read_nats(root, environment, storage_class, retain_volumes),
+        etcd=read_etcd(root, environment, storage_class, retain_volumes),
     )
     root.close()
     problems.raise_if_any()

@@ -92,6 +92,5 @@ def test_jetstream_limits_turn_the_memory_store_off() -> None:
 
 def test_client_env_references_the_secret_by_the_names_dynamo_reads() -> None:
     assert client_env("nats-auth") == [
-        {"name": "NATS_AUTH_USERNAME", "valueFrom": {"secretKeyRef": {"name": "nats-auth", "key": "NATS_AUTH_USERNAME"}}},
-        {"name": "NATS_AUTH_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "nats-auth", "key": "NATS_AUTH_PASSWORD"}}},
-    ]
+        {"name": key, "valueFrom": {"secretKeyRef": {"name": "nats-auth", "key": key}}}
+        for key in ("NATS_AUTH_USERNAME", "NATS_AUTH_PASSWORD")]
