@@ -72,7 +72,7 @@ def kubernetes_provider(config: StackConfig) -> k8s.Provider:
 def keep_platform_namespace(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
     """Deleting a namespace deletes its PersistentVolumeClaims, and the NATS and etcd data volumes
     are claimed in the platform namespace: when data must survive, `pulumi destroy` (and a
-    replacement) leaves that namespace in place, and the next `pulumi up` adopts it again."""
+    replacement) leaves that namespace in place (docs/data-safety.md: adopting it again)."""
     metadata = args.props.get("metadata")
     role = metadata.get("labels", {}).get("dynamo-cluster/role") if isinstance(metadata, dict) else None
     if args.type_ != "kubernetes:core/v1:Namespace" or role != "platform":
