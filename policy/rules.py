@@ -384,12 +384,17 @@ def _same_namespace(a: Any, b: Any) -> bool:
 
 
 def statefulsets_without_pdb(resources: Sequence[StackResource]) -> list[tuple[str, str]]:
-    """StatefulSets have PodDisruptionBudgets: each StatefulSet needs a policy/v1 PDB in its
-    namespace whose selector matches its pod template's labels. Returns (urn, message) pairs."""
+    """StatefulSets have PodDisruptionBudgets: each StatefulSet of more than one replica needs a
+    policy/v1 PDB in its namespace whose selector matches its pod template's labels. A single
+    replica is exempt: a budget that kept it would block every node drain, and one that did not
+    would protect nothing. Returns (urn, message) pairs."""
     budgets = [r for r in resources if r.resource_type == PDB_TYPE]
     problems: list[tuple[str, str]] = []
     for sts in resources:
         if sts.resource_type != STATEFULSET_TYPE:
+            continue
+        replicas = reveal(_get(sts.props, "spec", "replicas"))
+        if isinstance(replicas, int) and replicas <= 1:
             continue
         labels = _get(sts.props, "spec", "template", "metadata", "labels")
         if isinstance(labels, Unknown):
@@ -458,12 +463,19 @@ def looks_like_credential(name: Any) -> bool:
     return re.sub(r"[^a-z0-9]", "", name.lower()).endswith(CREDENTIAL_SUFFIXES)
 
 
+# A reference to an environment variable, resolved where the value is used: `$NAME`, `${NAME}`, or
+# NATS's configuration form `<< $NAME >>` (the server reads the credential from its environment).
+_VARIABLE_REFERENCE = re.compile(r"^(<<\s*)?\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)(\s*>>)?$")
+
+
 def _literal(value: Any) -> bool:
-    """A non-empty string that is not just a number or a boolean word (those are settings)."""
+    """A non-empty string that is not just a number, a boolean word (those are settings) or a
+    reference to an environment variable."""
     if not isinstance(value, str):
         return False
     text = value.strip()
-    return bool(text) and not text.isdigit() and text.lower() not in ("true", "false")
+    return (bool(text) and not text.isdigit() and text.lower() not in ("true", "false")
+            and _VARIABLE_REFERENCE.match(text) is None)
 
 
 def _env_problems(path: str, entries: Any) -> list[str]:

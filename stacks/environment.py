@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.etcd import EtcdCluster
 from components.gpu_platform import GpuPlatform
 from components.monitoring import Monitoring
 from components.namespaces import Namespaces
+from components.nats import NatsJetStream
 from components.node_pools import GpuNodePool
 from components.observability import Observability
 from stacks.config import StackConfig
@@ -25,6 +27,8 @@ class Environment:
     config: StackConfig
     provider: k8s.Provider
     namespaces: Namespaces
+    nats: NatsJetStream
+    etcd: EtcdCluster | None
     observability: Observability | None
     aws_provider: aws.Provider | None
     node_pools: tuple[GpuNodePool, ...]
@@ -52,6 +56,20 @@ class Environment:
                 "nodeGroupName": pool.node_group_name,
             } for pool in self.node_pools},
             "gpuOperatorNamespace": self.gpu_platform.namespace if self.gpu_platform is not None else None,
+            "nats": {
+                "clientUrl": self.nats.client_url,
+                "authSecretName": self.nats.auth_secret_name,
+                "namespace": self.nats.namespace,
+                "service": self.nats.release_name,
+                "replicas": self.nats.replicas,
+                "maxPayload": self.nats.max_payload,
+            },
+            "etcd": None if self.etcd is None else {
+                "clientEndpoints": self.etcd.client_endpoints,
+                "namespace": self.etcd.namespace,
+                "members": self.etcd.members,
+                "replicas": self.etcd.replicas,
+            },
         }
 
     def _observability_outputs(self) -> dict[str, Any]:
@@ -104,6 +122,12 @@ def build_environment(config: StackConfig) -> Environment:
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
                      if config.observability is not None else None)
+    clients = [namespaces.platform, namespaces.workloads]
+    nats = NatsJetStream("nats", config.nats, namespace=namespaces.platform, client_namespaces=clients,
+                         monitoring=observability, opts=on_cluster)
+    etcd = None if config.etcd is None else EtcdCluster(
+        "etcd", config.etcd, namespace=namespaces.platform, client_namespaces=clients, monitoring=observability,
+        opts=on_cluster)
     on_aws = aws_provider(config) if config.uses_aws else None
     pools = tuple(
         GpuNodePool(pool.name, pool, pulumi.ResourceOptions(
@@ -114,4 +138,4 @@ def build_environment(config: StackConfig) -> Environment:
         gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
                                    monitoring=observability, opts=on_cluster)
     return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
-                       aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform)
+                       nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform)

@@ -1,10 +1,14 @@
-"""Test doubles for components' typed inputs."""
+"""Test doubles for other components' typed outputs, for component tests under mocks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
+
+from components.kube import KubeObject
+from components.namespaces import namespace_manifest
 
 
 class Marker(pulumi.CustomResource):
@@ -14,15 +18,16 @@ class Marker(pulumi.CustomResource):
         super().__init__("test:index:Marker", name, {}, None)
 
 
+@dataclass(frozen=True)
 class FakeMonitoring:
-    """Satisfies components.monitoring.Monitoring."""
+    """Satisfies components.monitoring.Monitoring; `crds_ready` is any registered resource."""
 
-    def __init__(self) -> None:
-        self._ready = Marker("monitoring-crds")
+    crds: pulumi.Resource
+    ns: pulumi.Output[str]
 
     @property
     def namespace(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input("monitoring")
+        return self.ns
 
     @property
     def prometheus_pod_labels(self) -> Mapping[str, str]:
@@ -30,7 +35,7 @@ class FakeMonitoring:
 
     @property
     def crds_ready(self) -> pulumi.Resource:
-        return self._ready
+        return self.crds
 
     @property
     def prometheus_url(self) -> pulumi.Output[str]:
@@ -43,3 +48,12 @@ class FakeMonitoring:
     @property
     def otlp_http_endpoint(self) -> pulumi.Output[str]:
         return pulumi.Output.from_input("http://tempo.monitoring.svc.cluster.local:4318")
+
+
+def fake_monitoring() -> FakeMonitoring:
+    return FakeMonitoring(crds=Marker("monitoring-crds"), ns=namespace("monitoring"))
+
+
+def namespace(name: str) -> pulumi.Output[str]:
+    """A registered Namespace's name, carrying the dependency on it as the real ones do."""
+    return KubeObject(f"ns-{name}", namespace_manifest(name, name), pulumi.ResourceOptions()).name

@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.capacity import WorkerDemand
+from components.etcd import EtcdSettings
 from components.gpu_platform import GpuPlatformSettings
 from components.namespaces import NamespaceNames
+from components.nats import NatsSettings
 from components.node_pools import NodePoolSettings, pool_shape
 from components.observability import ObservabilitySettings
 from components.placement import PoolShape
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
 from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
+from stacks.config.etcd import read_etcd
 from stacks.config.gpu_platform import read_gpu_platform
+from stacks.config.nats import read_nats
 from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
@@ -44,6 +48,8 @@ class StackConfig:
     namespaces: NamespaceNames
     allow_data_loss: bool
     storage_class: str
+    nats: NatsSettings
+    etcd: EtcdSettings | None  # None: no etcd, Dynamo uses Kubernetes discovery
     observability: ObservabilitySettings | None
     aws: AwsConfig
     node_pools: tuple[NodePoolSettings, ...]
@@ -145,6 +151,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
                            hf_token=secrets["hfToken"] is not None),
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
+        nats=read_nats(root, environment, storage_class, retain),
+        etcd=read_etcd(root, environment, storage_class, retain),
     )
     check_graph_capacity(root, config.dynamo.graphs, pools)
     root.close()

@@ -69,7 +69,7 @@ def test_grafana_password_never_appears_in_values_state_or_plan_artifacts(tmp_pa
 
 def test_password_is_random_and_the_release_waits_for_its_secret() -> None:
     registry = plan_stack("dev")
-    (password,) = registry.of_type("random:index/randomPassword:RandomPassword")
+    (password,) = [r for r in registry.of_type("random:index/randomPassword:RandomPassword") if "grafana" in r.name]
     assert password.inputs["length"] >= 32
     secret = by_name(registry, "observability-grafana-admin")
     assert secret.type == "kubernetes:core/v1:Secret"

@@ -11,7 +11,7 @@ from components.dynamo_operator import DynamoOperator, OperatorSettings, Operato
 from components.graph import DynamoGraph
 from components.helm import ChartRef
 from stacks.artifacts import RELEASE_TYPE
-from tests.fakes import FakeMonitoring, Marker
+from tests.fakes import Marker, fake_monitoring
 from tests.graph_fixtures import POOLS, graph
 from tests.harness import run_resources
 
@@ -70,7 +70,7 @@ def test_operator_stays_off_gpu_nodes() -> None:
 def program() -> None:
     provider = k8s.Provider("kubernetes", kubeconfig="/dev/null", context="c")
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
-    monitoring = FakeMonitoring()
+    monitoring = fake_monitoring()
     operator = DynamoOperator("dynamo-operator", SETTINGS, namespace="dynamo-system", wiring=WIRING,
                               gpu_pools=GPU_POOLS, any_multinode=True, monitoring=monitoring, opts=opts)
     wiring = GraphWiring(namespace="dynamo")

@@ -57,15 +57,18 @@ def test_broken_config_exits_2_lists_every_problem_and_writes_nothing(tmp_path: 
         "dynamo-cluster:kubernetes": {"version": 1.33, "kubeconfigPath": "/k"},   # wrong type; no context
         "dynamo-cluster:namespaces": {"platform": "UPPER", "workload": "x"},      # bad label; unknown key
         "dynamo-cluster:allowDataLoss": "sometimes",                              # wrong type
+        "dynamo-cluster:etcd": {"replicas": -1},                                  # negative count
     }}))
     out = ROOT / "build" / "plan" / "broken"
     assert not out.exists()
     result = plan("--config", str(config))
     assert result.returncode == 2
     lines = [line.strip() for line in result.stderr.splitlines()]
-    assert "plan: invalid stack config (5 problems):" in lines
+    assert "plan: invalid stack config (6 problems):" in lines
     for expected in (
         "dynamo-cluster:allowDataLoss: expected true or false, got the string 'sometimes'; allowed: true or false",
+        "dynamo-cluster:etcd.replicas: is -1; allowed: 1, 3 or 5 members (an odd size: 3 tolerates one failure, "
+        "5 two)",
         "dynamo-cluster:kubernetes.context: is required with kubernetes.kubeconfigPath; allowed: a context name "
         "in that file, so the current-context is never used by accident",
         "dynamo-cluster:kubernetes.version: expected a non-empty string, got the number 1.33; allowed: one of "

@@ -247,9 +247,10 @@ def test_missing_chart_version() -> None:
 # --- StatefulSets and PodDisruptionBudgets -----------------------------------------------------
 
 
-def statefulset(namespace: Any = "dynamo-system", labels: Any = None) -> StackResource:
+def statefulset(namespace: Any = "dynamo-system", labels: Any = None, replicas: Any = 3) -> StackResource:
     props = {"metadata": {"name": "etcd", "namespace": namespace},
-             "spec": {"template": {"metadata": {"labels": {"app": "etcd", "tier": "state"} if labels is None
+             "spec": {"replicas": replicas,
+                      "template": {"metadata": {"labels": {"app": "etcd", "tier": "state"} if labels is None
                                                 else labels}}}}
     return StackResource("urn:pulumi:prod::dynamo-cluster::kubernetes:apps/v1:StatefulSet::etcd",
                          rules.STATEFULSET_TYPE, props)
@@ -296,6 +297,12 @@ def test_pdb_must_be_in_the_statefulsets_namespace() -> None:
     assert rules.statefulsets_without_pdb([statefulset(Unknown()), pdb({"matchLabels": {"app": "etcd"}})]) == []
     alone = rules.statefulsets_without_pdb([statefulset(Unknown())])
     assert "in namespace (not known yet) has no PodDisruptionBudget" in alone[0][1]
+
+
+def test_a_single_replica_needs_no_budget_but_an_unknown_count_does() -> None:
+    assert rules.statefulsets_without_pdb([statefulset(replicas=1)]) == []
+    assert len(rules.statefulsets_without_pdb([statefulset(replicas=2)])) == 1
+    assert len(rules.statefulsets_without_pdb([statefulset(replicas=Unknown())])) == 1
 
 
 def test_each_statefulset_needs_its_own_pdb() -> None:
@@ -365,7 +372,11 @@ def test_credentials_in_helm_values() -> None:
     ok = {"values": {"grafana": {"admin": {"existingSecret": "grafana-admin", "passwordKey": "password"},
                                  "adminPassword": ""},
                      "serviceAccount": {"automountServiceAccountToken": True},
-                     "env": [{"name": "LOG_LEVEL", "value": "info"}]}}
+                     "env": [{"name": "LOG_LEVEL", "value": "info"}],
+                     # references to the environment, resolved by the server (NATS's config form)
+                     "config": {"merge": {"authorization": {"user": "<< $NATS_AUTH_USERNAME >>",
+                                                            "password": "<< $NATS_AUTH_PASSWORD >>"}},
+                                "token": "${API_TOKEN}"}}}
     assert rules.credential_literal_problems(RELEASE, ok) == []
     bad = {"values": {"grafana": {"adminPassword": "prom-operator"},
                       "storage": {"s3": {"secret_key": "abc", "access_key": "AKIA"}},

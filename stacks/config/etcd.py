@@ -1,0 +1,55 @@
+"""The `etcd` section: our etcd cluster (Dynamo's discovery store), or none (Kubernetes discovery)."""
+
+from __future__ import annotations
+
+from components.common import Resources
+from components.etcd_manifests import SUPPORTED_SIZES, EtcdSettings
+from stacks.config.common import cpu_millis, read_resources, read_storage
+from stacks.config.reader import Node, quantity_bytes
+
+REPLICAS_ALLOWED = "1, 3 or 5 members (an odd size: 3 tolerates one failure, 5 two)"
+# etcd's documented ceiling for the backend quota.
+MAX_QUOTA = 8 << 30
+
+
+def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: bool) -> EtcdSettings | None:
+    """The etcd settings, or None when `etcd.enabled` is false. Every key is read (and checked)
+    either way, so a disabled section still reports typos."""
+    prod = environment == "prod"
+    node = root.child("etcd")
+    enabled = node.boolean("enabled", True)
+    replicas = node.integer("replicas", 3 if prod else 1, minimum=1, maximum=max(SUPPORTED_SIZES),
+                            allowed=REPLICAS_ALLOWED)
+    if replicas not in SUPPORTED_SIZES:
+        node.problem("replicas", f"is {replicas}, an even member count: its quorum of {replicas // 2 + 1} "
+                     "tolerates no more failures than the odd size below it", REPLICAS_ALLOWED)
+    storage = read_storage(node, "storage", storage_class, "10Gi" if prod else "2Gi", minimum="1Gi")
+    quota_text = node.quantity("quotaBackend", "2Gi" if prod else "1Gi", minimum="64Mi")
+    quota = quantity_bytes(quota_text)
+    if quota > MAX_QUOTA:
+        node.problem("quotaBackend", f"is {quota_text}, over etcd's recommended maximum of 8Gi",
+                     "a size from 64Mi to 8Gi")
+    if quota * 2 > quantity_bytes(storage.size):
+        node.problem("quotaBackend", f"is {quota_text}, more than half of etcd.storage.size {storage.size}",
+                     "at most half the volume: the write-ahead log, snapshots and defragmentation need the rest")
+    retention = node.string("autoCompactionRetention", "1h", pattern=r"^[1-9][0-9]*[mh]$",
+                            pattern_text="a compaction window in minutes or hours, such as 30m or 1h")
+    requested = read_resources(node, "resources", Resources(cpu="1" if prod else "100m",
+                                                             memory="2Gi" if prod else "512Mi"))
+    if requested.cpu_limit is not None and cpu_millis(requested.cpu_limit) < cpu_millis(requested.cpu):
+        node.problem("resources.cpuLimit", f"is {requested.cpu_limit}, below resources.cpu {requested.cpu}",
+                     "a CPU quantity at least resources.cpu, or unset (no CPU limit)")
+    node_selector = node.string_map("nodeSelector")
+    node.close()
+    if not enabled:
+        return None
+    return EtcdSettings(
+        replicas=replicas,
+        storage=storage,
+        resources=requested,
+        quota_backend_bytes=quota,
+        auto_compaction_retention=retention,
+        retain_volumes=retain_volumes,
+        separate_nodes=prod,
+        node_selector=node_selector,
+    )
