@@ -3,7 +3,7 @@ engine configurations its workers mount."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import pulumi
@@ -17,22 +17,25 @@ TYPE = "dynamo-cluster:components:DynamoGraph"
 
 
 class DynamoGraph(pulumi.ComponentResource):
-    """Registers the graph after the operator's CRDs exist (`crds_ready`) and waits, through the
-    `pulumi.com/waitFor` annotation, until the operator reports it `successful`. On destroy it goes
-    before the operator, because it depends on it."""
+    """Registers the graph after the operator's CRDs exist (`crds_ready`) and the node pools it runs
+    on (`nodes_ready`), and waits, through the `pulumi.com/waitFor` annotation, until the operator
+    reports it `successful`. On destroy it goes before the operator and the pools, because it
+    depends on them."""
 
     name_output: pulumi.Output[str]
 
     def __init__(self, name: str, spec: GraphSpec, *, pools: Mapping[str, PoolShape], wiring: GraphWiring,
-                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions) -> None:
+                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions,
+                 nodes_ready: Sequence[pulumi.Resource] = ()) -> None:
         super().__init__(TYPE, name, None, opts)
+        self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
         if spec.backend == "trtllm":
             configmap = KubeObject(f"{name}-engine-config",
                                    engine_configmap(spec, f"{spec.name}-engine-config", wiring.namespace), child)
             wiring = replace(wiring, engine_configmap=configmap.name)
         dgd = KubeObject(f"{name}-dgd", dgd_manifest(spec, pools, wiring),
-                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready],
+                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *nodes_ready],
                                                 custom_timeouts=pulumi.CustomTimeouts(
                                                     create=f"{spec.ready_timeout_minutes}m",
                                                     update=f"{spec.ready_timeout_minutes}m")))

@@ -9,17 +9,31 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.dgd import GraphWiring
+from components.dynamo_operator import DynamoOperator, OperatorWiring, PullSecret
 from components.etcd import EtcdCluster
 from components.gpu_platform import GpuPlatform
+from components.graph import DynamoGraph
+from components.model_storage import ModelStorage
 from components.monitoring import Monitoring
 from components.namespaces import Namespaces
 from components.nats import NatsJetStream
 from components.node_pools import GpuNodePool
 from components.observability import Observability
-from stacks.config import StackConfig
+from stacks.config import SecretValue, StackConfig
 
 if TYPE_CHECKING:
     import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class Dynamo:
+    """The Dynamo part of an environment: operator, shared storage and the graphs."""
+
+    operator: DynamoOperator
+    storage: ModelStorage
+    pull_secret: PullSecret | None
+    graphs: tuple[DynamoGraph, ...]
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class Environment:
     aws_provider: aws.Provider | None
     node_pools: tuple[GpuNodePool, ...]
     gpu_platform: GpuPlatform | None
+    dynamo: Dynamo
 
     @property
     def monitoring(self) -> Monitoring | None:
@@ -69,6 +84,12 @@ class Environment:
                 "namespace": self.etcd.namespace,
                 "members": self.etcd.members,
                 "replicas": self.etcd.replicas,
+            },
+            "dynamo": {
+                "operatorRelease": self.dynamo.operator.release_name,
+                "operatorNamespace": self.dynamo.operator.namespace,
+                "graphs": {g.spec.name: g.name_output for g in self.dynamo.graphs},
+                "graphNamespace": self.namespaces.workloads,
             },
         }
 
@@ -137,5 +158,58 @@ def build_environment(config: StackConfig) -> Environment:
     if config.gpu_platform is not None:
         gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
                                    monitoring=observability, opts=on_cluster)
+    dynamo = build_dynamo(config, on_cluster, namespaces=namespaces, nats=nats, etcd=etcd,
+                          observability=observability, pools=pools)
     return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
-                       nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform)
+                       nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform,
+                       dynamo=dynamo)
+
+
+def _secret(value: SecretValue | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.secret(value.value)
+
+
+def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
+    """Dynamo exports OpenTelemetry traces when told where to (the OTLP/gRPC receiver of Tempo)."""
+    if observability is None:
+        return []
+    return [{"name": "OTEL_EXPORT_ENABLED", "value": "true"},
+            {"name": "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "value": observability.otlp_grpc_endpoint}]
+
+
+def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,
+                 nats: NatsJetStream, etcd: EtcdCluster | None, observability: Observability | None,
+                 pools: tuple[GpuNodePool, ...]) -> Dynamo:
+    """The operator wired to NATS, etcd (or Kubernetes discovery) and Prometheus; the model storage;
+    and one DynamoGraph per graph, after the operator and on the pools it names."""
+    settings = config.dynamo
+    storage = ModelStorage("model-storage", namespace=namespaces.workloads, cache=settings.model_cache,
+                           hf_token=_secret(config.hf_token), hf_secret_name=settings.hf_secret_name, opts=on_cluster)
+    ngc_key = _secret(config.ngc_api_key)
+    pull = None if ngc_key is None else PullSecret(
+        "nvcr-pull", secret_name=settings.pull_secret_name, registry=settings.registry, password=ngc_key,
+        namespaces={"platform": namespaces.platform, "workloads": namespaces.workloads}, opts=on_cluster)
+    shapes = {p.shape.name: p.shape for p in pools}
+    operator = DynamoOperator(
+        "dynamo-operator", settings.operator, namespace=namespaces.platform,
+        wiring=OperatorWiring(
+            nats_url=nats.client_url,
+            etcd_url=etcd.client_endpoints if etcd is not None else None,
+            prometheus_url=observability.prometheus_url if observability is not None else None,
+            pull_secret=pull.names["platform"] if pull is not None else None,
+            operator_env=nats.client_env()),
+        gpu_pools=[s for s in shapes.values() if s.gpus_per_node > 0],
+        any_multinode=any(g.multinode for g in settings.graphs), monitoring=observability, opts=on_cluster)
+    wiring = GraphWiring(
+        namespace=namespaces.workloads,
+        env=[*nats.client_env(), *tracing_env(observability)],
+        hf_token_secret=storage.hf_token_secret,
+        pull_secret=pull.names["workloads"] if pull is not None else None,
+        model_cache_claim=storage.claim_name,
+        model_cache_path=settings.model_cache.mount_path if settings.model_cache is not None else "/models")
+    by_name: dict[str, pulumi.Resource] = {p.shape.name: p for p in pools}
+    graphs = tuple(
+        DynamoGraph(f"graph-{spec.name}", spec, pools=shapes, wiring=wiring, crds_ready=operator.crds_ready,
+                    nodes_ready=[by_name[name] for name in sorted({g.pool for g in spec.groups})], opts=on_cluster)
+        for spec in settings.graphs)
+    return Dynamo(operator=operator, storage=storage, pull_secret=pull, graphs=graphs)

@@ -60,9 +60,13 @@ class Registry:
 
     resources: list[Registered] = field(default_factory=list)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
+    _index: dict[str, Registered] = field(default_factory=dict, repr=False, compare=False)
 
     def by_urn(self) -> dict[str, Registered]:
-        return {r.urn: r for r in self.resources}
+        """urn -> resource (resources are only ever appended: the index is rebuilt when it grew)."""
+        if len(self._index) != len(self.resources):
+            self._index = {r.urn: r for r in self.resources}
+        return self._index
 
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]

@@ -38,7 +38,7 @@ def placeholder(key: str) -> str:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise StackFileError(f"{path}: no such file") from None
     except yaml.YAMLError as error:
