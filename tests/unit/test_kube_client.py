@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
+from stacks import preflight
 from stacks.cluster_view import (
     ClusterConnectError,
     ClusterReadError,
@@ -269,3 +270,22 @@ def test_no_pulumi_cli_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ClusterConnectError, match=r"cannot run: the Pulumi CLI is not installed$"):
         pulumi_secret_reader(ROOT, "prod", None)("dynamo-cluster:kubeconfig")
+
+
+# -- the command, end to end against the fake API -------------------------------------------------
+def test_the_command_checks_the_cluster_the_stack_names(api: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(kubeconfig(api)))
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text()
+                          .replace("~/.kube/config", str(path)).replace("context: kind-dynamo", "context: target"))
+    assert preflight.run(ROOT, "dev", stack_file, aws=False) == 1
+    out = capsys.readouterr().out
+    assert f"PASS  kubernetes api: context target of kubeconfig {path} answers\n" in out
+    assert "PASS  kubernetes version: 1.33 (v1.33.5-eks-3025e55), as kubernetes.version says\n" in out
+    assert "PASS  default storage class: gp3 (ebs.csi.aws.com)\n" in out
+    assert "FAIL  pool cpu nodes: 0 Ready, schedulable nodes match kubernetes.io/os=linux" in out
+    assert "PASS  dynamo operator: this stack's: dynamo-system/op (Helm release dynamo-platform in dynamo-system; " \
+           "image 1.1.0)" in out
+    assert out.endswith("8 checks, 1 failed\n")
