@@ -28,15 +28,23 @@ def _parser() -> argparse.ArgumentParser:
                       help="directory holding Pulumi.yaml (default: this project)")
 
     preflight = commands.add_parser(
-        "preflight", help="check the cloud account before `pulumi up`",
-        description="Check what the stack takes for granted, read-only: with --aws, the EKS cluster, each eks "
+        "preflight", help="check the cluster (and with --aws the cloud account) before `pulumi up`",
+        description="Check what the stack takes for granted, read-only. The cluster, through the Kubernetes API "
+                    "at the stack's kubeconfig and context (kubernetes.kubeconfigPath and kubernetes.context, or "
+                    "the secret kubeconfig, decrypted with `pulumi config get`; never the ambient KUBECONFIG): the "
+                    "API answers and runs a supported version, one default StorageClass and every class the "
+                    "stack names (ReadWriteMany for the model cache), each pool's nodes, GPUs and EFA interfaces "
+                    "against the capacity plan, the device plugins, no Dynamo operator or CRDs of another "
+                    "install, and the Secrets the stack expects. With --aws, also the EKS cluster, each eks "
                     "pool's subnets, EFA support and capacity reservation, and the account's GPU vCPU quotas "
                     "(credentials: the standard AWS chain, with the stack's aws.region and aws.profile).",
         epilog="exit status: 0 every check passed, 1 a check failed, 2 invalid config or no check chosen")
     preflight.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
     preflight.add_argument("--config", type=Path, metavar="FILE",
                            help="stack config file (default: Pulumi.<stack>.yaml in the project)")
-    preflight.add_argument("--aws", action="store_true", help="check the AWS account the eks node pools need")
+    preflight.add_argument("--aws", action="store_true", help="also check the AWS account the eks node pools need")
+    preflight.add_argument("--no-cluster", dest="cluster", action="store_false",
+                           help="skip the cluster checks (with --aws: check only the AWS account)")
     preflight.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
                            help="directory holding Pulumi.yaml (default: this project)")
     return parser
@@ -52,5 +60,5 @@ def main(argv: list[str]) -> int:
     if args.command == "preflight":
         from stacks import preflight
 
-        return preflight.run(args.project_dir, stack, args.config, aws=args.aws)
+        return preflight.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
     raise AssertionError(args.command)

@@ -20,9 +20,12 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
 
 from stacks import preflight
+from stacks.cluster_view import StorageClassInfo
 from stacks.config import StackConfig
+from stacks.kube_client import ClusterTarget
 from stacks.preflight_aws import AwsClients, aws_checks
 from stacks.report import CheckResult
+from tests.cluster_stub import DEFAULT, StubCluster
 from tests.harness import ROOT, parse, stack_config
 
 REGION = "us-east-1"
@@ -141,14 +144,38 @@ def test_a_good_set_up_passes_every_check(world: World) -> None:
 def test_the_command_reports_and_exits(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
-    assert preflight.run(ROOT, "prod", stack_file, aws=True, connect_aws=world.connect) == 0
+    assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 0
     assert capsys.readouterr().out.endswith("6 checks, 0 failed\n")
     world.quotas["L-417A185B"] = 192.0
-    assert preflight.run(ROOT, "prod", stack_file, aws=True, connect_aws=world.connect) == 1
+    assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 1
     out = capsys.readouterr().out
     assert "FAIL  vCPU quota Running On-Demand P instances" in out
     assert "      fix: request an increase: aws service-quotas request-service-quota-increase" in out
-    assert preflight.run(ROOT, "prod", stack_file, aws=False) == 2
+    assert preflight.run(ROOT, "prod", stack_file, aws=False, cluster=False) == 2
+
+
+def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
+    cluster = StubCluster(classes=[StorageClassInfo("gp3", "ebs.csi.aws.com", DEFAULT),
+                                   StorageClassInfo("efs-sc", "efs.csi.aws.com")])
+    targets: list[ClusterTarget] = []
+
+    def connect_cluster(target: ClusterTarget) -> StubCluster:
+        targets.append(target)
+        return cluster
+
+    assert preflight.run(ROOT, "prod", stack_file, aws=True, connect_aws=world.connect,
+                         connect_cluster=connect_cluster) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert targets == [ClusterTarget(context="arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod",
+                                     kubeconfig_path="~/.kube/config")]
+    assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
+                        "kubeconfig ~/.kube/config answers")
+    assert [line.split(":")[0] for line in lines[12:15]] == ["PASS  secrets", "PASS  aws credentials",
+                                                             "PASS  eks cluster dynamo-prod"]
+    assert lines[-1] == "18 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:

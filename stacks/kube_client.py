@@ -1,0 +1,234 @@
+"""The cluster the stack targets, reached with the official `kubernetes` client, as a `ClusterView`.
+
+Which cluster: exactly what the program's explicit provider uses (`stacks.environment.
+kubernetes_provider`), never the ambient KUBECONFIG or its current context by accident:
+
+- ``kubernetes.kubeconfigPath`` with ``kubernetes.context`` (the config requires the context with a
+  path), or
+- the secret ``dynamo-cluster:kubeconfig``, with ``kubernetes.context`` when set, else the current
+  context *of that kubeconfig*, as the provider does. Read offline from the stack file, the secret is
+  only a placeholder; it is decrypted by asking the Pulumi CLI (``pulumi config get``), which needs
+  the stack's secrets provider (passphrase, cloud KMS or Pulumi Cloud login) like any ``pulumi`` run.
+
+The client has no type stubs: everything it returns is turned into the plain values of
+`stacks.cluster_view` here, and nowhere else. Each request times out, is retried once, and lists
+are read in pages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.cluster_view import (
+    ClusterConnectError,
+    ClusterReadError,
+    CrdInfo,
+    NodeInfo,
+    ServerVersion,
+    StorageClassInfo,
+    WorkloadInfo,
+)
+from stacks.config import NAMESPACE, KubernetesConfig, SecretValue
+from stacks.stackfile import PLACEHOLDER_PREFIX
+
+# (connect, read) seconds for each request; one retry.
+REQUEST_TIMEOUT = (10, 60)
+RETRIES = 1
+PAGE = 500
+
+SecretReader = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """A kubeconfig (a file, or the text of the secret one) and the context to use in it."""
+
+    context: str | None
+    kubeconfig_path: str | None = None
+    kubeconfig: SecretValue | None = None
+
+    def describe(self) -> str:
+        source = f"kubeconfig {self.kubeconfig_path}" if self.kubeconfig_path else "the secret kubeconfig"
+        return f"context {self.context} of {source}" if self.context else f"the current context of {source}"
+
+
+def cluster_target(kube: KubernetesConfig, read_secret: SecretReader) -> ClusterTarget:
+    """Where the stack's cluster is. `read_secret(full key)` decrypts a secret the stack file holds
+    encrypted; it may raise `ClusterConnectError`."""
+    if kube.kubeconfig is None:
+        return ClusterTarget(context=kube.context, kubeconfig_path=kube.kubeconfig_path)
+    inline = kube.kubeconfig
+    if inline.value.startswith(PLACEHOLDER_PREFIX):
+        inline = SecretValue(inline.key, read_secret(f"{NAMESPACE}:{inline.key}"))
+    return ClusterTarget(context=kube.context, kubeconfig=inline)
+
+
+def pulumi_secret_reader(project_dir: Path, stack: str, config_path: Path | None) -> SecretReader:
+    """Reads one secret config value of the stack through the Pulumi CLI, which decrypts it."""
+    def read(key: str) -> str:
+        command = ["pulumi", "config", "get", key, "--stack", stack, "--cwd", str(project_dir)]
+        if config_path is not None:
+            command += ["--config-file", str(config_path.resolve())]
+        why = f"the secret {key} is encrypted in the stack file and `pulumi config get {key} --stack {stack}`"
+        fix = ("install the Pulumi CLI and give it the stack's secrets provider (pulumi login, "
+               "PULUMI_CONFIG_PASSPHRASE or cloud KMS credentials), or set kubernetes.kubeconfigPath and "
+               "kubernetes.context instead of the secret kubeconfig")
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        except FileNotFoundError:
+            raise ClusterConnectError(f"{why} cannot run: the Pulumi CLI is not installed", fix) from None
+        except subprocess.TimeoutExpired:
+            raise ClusterConnectError(f"{why} did not finish in 120 s", fix) from None
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines()
+            raise ClusterConnectError(f"{why} failed: {lines[-1] if lines else f'exit {result.returncode}'}", fix)
+        return result.stdout.rstrip("\n")
+    return read
+
+
+def connect(target: ClusterTarget) -> KubeClusterView:
+    """A view of the target cluster. Raises `ClusterConnectError` when the kubeconfig or its context
+    cannot be loaded; nothing is sent to the cluster until a view's call."""
+    from kubernetes import client
+    from kubernetes import config as kube_config
+    from kubernetes.config.config_exception import ConfigException
+
+    configuration = client.Configuration()
+    configuration.retries = RETRIES
+    try:
+        if target.kubeconfig_path is not None:
+            path = os.path.expanduser(target.kubeconfig_path)
+            if not os.path.isfile(path):
+                raise ClusterConnectError(f"kubeconfig {target.kubeconfig_path} does not exist")
+            kube_config.load_kube_config(config_file=path, context=target.context,
+                                         client_configuration=configuration, persist_config=False)
+        else:
+            document = _kubeconfig_document(target.kubeconfig)
+            kube_config.load_kube_config_from_dict(document, context=target.context,
+                                                   client_configuration=configuration, persist_config=False)
+    except ConfigException as error:
+        raise ClusterConnectError(f"{target.describe()} cannot be loaded: {error}") from None
+    return KubeClusterView(client.ApiClient(configuration=configuration))
+
+
+def _kubeconfig_document(secret: SecretValue | None) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(secret.value) if secret is not None else None
+    except yaml.YAMLError:
+        document = None
+    if not isinstance(document, dict):
+        raise ClusterConnectError("the secret kubeconfig is not a kubeconfig document (YAML with clusters, "
+                                  "users and contexts)")
+    return document
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (value or {}).items()}
+
+
+class KubeClusterView:
+    """`ClusterView` over a `kubernetes.client.ApiClient`."""
+
+    def __init__(self, api_client: Any) -> None:
+        from kubernetes import client
+
+        self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._storage = client.StorageV1Api(api_client)
+        self._extensions = client.ApiextensionsV1Api(api_client)
+        self._version = client.VersionApi(api_client)
+
+    @staticmethod
+    def _call(what: str, method: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+        """`method`'s answer; None for a 404 when `missing_ok`."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        except ApiException as error:
+            if missing_ok and error.status == 404:
+                return None
+            raise ClusterReadError(f"cannot {what}: {_api_error_text(error)}") from None
+        except (HTTPError, OSError) as error:
+            raise ClusterReadError(f"cannot {what}: {error}") from None
+        except ValueError as error:  # the client validates what it deserialises
+            raise ClusterReadError(f"cannot {what}: unexpected answer: {error}") from None
+
+    def _items(self, what: str, method: Callable[..., Any]) -> Iterator[Any]:
+        token: str | None = None
+        while True:
+            page = self._call(what, method, limit=PAGE, _continue=token) if token else \
+                self._call(what, method, limit=PAGE)
+            yield from page.items or []
+            token = page.metadata._continue if page.metadata is not None else None
+            if not token:
+                return
+
+    def version(self) -> ServerVersion:
+        info = self._call("get the server version", self._version.get_code)
+        return ServerVersion(major=str(info.major), minor=str(info.minor), git_version=str(info.git_version))
+
+    def storage_classes(self) -> list[StorageClassInfo]:
+        return [StorageClassInfo(name=str(sc.metadata.name), provisioner=str(sc.provisioner),
+                                 annotations=_labels(sc.metadata.annotations))
+                for sc in self._items("list storage classes", self._storage.list_storage_class)]
+
+    def nodes(self) -> list[NodeInfo]:
+        out = []
+        for node in self._items("list nodes", self._core.list_node):
+            status = node.status
+            conditions = (status.conditions if status is not None else None) or []
+            ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+            out.append(NodeInfo(
+                name=str(node.metadata.name), labels=_labels(node.metadata.labels),
+                allocatable=_labels(status.allocatable if status is not None else None), ready=ready,
+                unschedulable=bool(node.spec.unschedulable) if node.spec is not None else False))
+        return out
+
+    @staticmethod
+    def _workload(obj: Any, desired: Any, ready: Any) -> WorkloadInfo:
+        containers = obj.spec.template.spec.containers or []
+        return WorkloadInfo(name=str(obj.metadata.name), namespace=str(obj.metadata.namespace),
+                            labels=_labels(obj.metadata.labels), annotations=_labels(obj.metadata.annotations),
+                            images=tuple(str(c.image) for c in containers), desired=int(desired or 0),
+                            ready=int(ready or 0))
+
+    def daemon_sets(self) -> list[WorkloadInfo]:
+        return [self._workload(ds, ds.status.desired_number_scheduled if ds.status else 0,
+                               ds.status.number_ready if ds.status else 0)
+                for ds in self._items("list daemon sets", self._apps.list_daemon_set_for_all_namespaces)]
+
+    def deployments(self) -> list[WorkloadInfo]:
+        return [self._workload(d, d.spec.replicas if d.spec.replicas is not None else 1,
+                               d.status.ready_replicas if d.status else 0)
+                for d in self._items("list deployments", self._apps.list_deployment_for_all_namespaces)]
+
+    def custom_resource_definitions(self) -> list[CrdInfo]:
+        return [CrdInfo(name=str(crd.metadata.name), group=str(crd.spec.group), kind=str(crd.spec.names.kind),
+                        versions=tuple(str(v.name) for v in crd.spec.versions or [] if v.served),
+                        labels=_labels(crd.metadata.labels), annotations=_labels(crd.metadata.annotations))
+                for crd in self._items("list custom resource definitions",
+                                       self._extensions.list_custom_resource_definition)]
+
+    def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
+        secret = self._call(f"read Secret {namespace}/{name}", self._core.read_namespaced_secret, name, namespace,
+                            missing_ok=True)
+        return None if secret is None else frozenset(str(key) for key in (secret.data or {}))
+
+
+def _api_error_text(error: Any) -> str:
+    """The API server's own message (``nodes is forbidden: User ... cannot list ...``) when it sent one."""
+    try:
+        message = json.loads(error.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return f"{error.status} {error.reason}" + (f": {message}" if message else "")

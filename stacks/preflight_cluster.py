@@ -1,0 +1,221 @@
+"""Cluster preflight: before `pulumi up`, ask the Kubernetes API whether the cluster is what the stack
+takes for granted. Checks, each a `CheckResult` (see `stacks.report`):
+
+- the API answers at the stack's kubeconfig and context (when it does not, nothing else is asked), and
+  its version is one this project supports and the one ``kubernetes.version`` says;
+- the StorageClasses (`stacks.preflight_storage`);
+- the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight_nodes`);
+- no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
+  one whose Helm annotations name ``operator.releaseName`` in the platform namespace;
+- the Secrets the stack references but does not create exist (`existing_secret_refs`).
+
+Every check is a pure function of `stacks.cluster_view` values, read through a `ClusterView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from components.observability import GRAFANA_ADMIN_SECRET
+from stacks.cluster_view import (
+    ClusterConnectError,
+    ClusterReadError,
+    ClusterView,
+    CrdInfo,
+    ServerVersion,
+    WorkloadInfo,
+    image_tag,
+)
+from stacks.config import StackConfig
+from stacks.config.cluster import SUPPORTED_KUBERNETES
+from stacks.preflight_nodes import node_checks
+from stacks.preflight_storage import check_default_class, check_named_classes, storage_class_uses
+from stacks.report import CheckResult
+
+DYNAMO_GROUP = "nvidia.com"
+OPERATOR_PART_OF = "dynamo-operator"
+OPERATOR_IMAGE = "ai-dynamo/kubernetes-operator"
+READ_FIX = ("run preflight with credentials that may read it (it reads the server version, StorageClasses, "
+            "Nodes, DaemonSets, Deployments, CustomResourceDefinitions and the Secrets the stack references)")
+
+
+# -- the API and its version ----------------------------------------------------------------------
+def check_version(server: ServerVersion, configured: str) -> CheckResult:
+    name, release = "kubernetes version", server.release
+    if release not in SUPPORTED_KUBERNETES:
+        return CheckResult.failed(name, f"the server runs Kubernetes {release} ({server.git_version}), which this "
+                                        f"project does not support",
+                                  f"upgrade the cluster to one of {', '.join(SUPPORTED_KUBERNETES)}")
+    if release != configured:
+        return CheckResult.failed(
+            name, f"the server runs Kubernetes {release} ({server.git_version}), but dynamo-cluster:kubernetes.version "
+                  f"is {configured}",
+            f"set kubernetes.version to \"{release}\" (manifests are validated for it), or upgrade the cluster")
+    return CheckResult.passed(name, f"{release} ({server.git_version}), as kubernetes.version says")
+
+
+# -- the Dynamo operator and its CRDs -------------------------------------------------------------
+def is_dynamo_operator(deployment: WorkloadInfo) -> bool:
+    return deployment.labels.get("app.kubernetes.io/part-of") == OPERATOR_PART_OF or \
+        any(OPERATOR_IMAGE in image for image in deployment.images)
+
+
+def _owner(release: tuple[str, str] | None) -> str:
+    return f"Helm release {release[0]} in {release[1]}" if release else "not installed by Helm"
+
+
+def _operator_text(d: WorkloadInfo) -> str:
+    facts = [_owner(d.helm_release)]
+    if "helm.sh/chart" in d.labels:
+        facts.append(f"chart {d.labels['helm.sh/chart']}")
+    tags = sorted({t for t in map(image_tag, d.images) if t})
+    if tags:
+        facts.append(f"image {', '.join(tags)}")
+    return f"{d.ref} ({'; '.join(facts)})"
+
+
+def check_dynamo(deployments: Sequence[WorkloadInfo], crds: Sequence[CrdInfo], *, release: str, namespace: str,
+                 chart_version: str) -> list[CheckResult]:
+    ours = (release, namespace)
+    operators = [d for d in deployments if is_dynamo_operator(d)]
+    foreign = [d for d in operators if d.helm_release != ours]
+    mine = [d for d in operators if d.helm_release == ours]
+    installs = f"dynamo-platform {chart_version} as release {release} in {namespace}"
+    results: list[CheckResult] = []
+    if foreign:
+        first = foreign[0].helm_release
+        remove = f"helm uninstall {first[0]} -n {first[1]}" if first else \
+            f"kubectl -n {foreign[0].namespace} delete deployment {foreign[0].name}"
+        results.append(CheckResult.failed(
+            "dynamo operator", f"another install runs one: {', '.join(_operator_text(d) for d in foreign)}; with "
+                               f"{installs}, two operators would reconcile the same graphs",
+            f"uninstall it before `pulumi up` ({remove}), or use another cluster"))
+    elif mine:
+        results.append(CheckResult.passed("dynamo operator", f"this stack's: {_operator_text(mine[0])}; `pulumi up` "
+                                                             f"sets it to dynamo-platform {chart_version}"))
+    else:
+        results.append(CheckResult.passed("dynamo operator", f"none runs; `pulumi up` installs {installs}"))
+    dynamo_crds = sorted((c for c in crds if c.group == DYNAMO_GROUP and c.kind.startswith("Dynamo")),
+                         key=lambda c: c.name)
+    # The operator applies its CRDs itself (a hook job, no Helm annotations): with our operator running,
+    # unannotated ones are its.
+    theirs = [c for c in dynamo_crds if c.helm_release != ours and (c.helm_release is not None or not mine)]
+    if theirs:
+        owners = sorted({_owner(c.helm_release) + (f", chart {c.labels['helm.sh/chart']}"
+                                                   if "helm.sh/chart" in c.labels else "") for c in theirs})
+        listed = ", ".join(f"{c.name} ({'/'.join(c.versions) or 'no served version'})" for c in theirs)
+        results.append(CheckResult.failed(
+            "dynamo crds", f"{len(theirs)} Dynamo CRDs this stack did not install are present: {listed}; "
+                           f"{'; '.join(owners)}" + ("" if mine else "; no operator of this stack runs"),
+            "if an uninstalled Dynamo left them, delete them once no custom resource uses them (kubectl get "
+            "dynamographdeployments -A; kubectl delete crd NAME); if another install owns them, uninstall it or "
+            "use another cluster"))
+    elif dynamo_crds:
+        results.append(CheckResult.passed("dynamo crds", f"{len(dynamo_crds)}, applied by this stack's operator"))
+    else:
+        results.append(CheckResult.passed("dynamo crds", "none installed; the operator applies them with `pulumi up`"))
+    return results
+
+
+# -- Secrets --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SecretRef:
+    """A Secret the stack references but does not create."""
+
+    namespace: str
+    name: str
+    key: str  # the config key that names it
+    data_keys: tuple[str, ...] = ()  # keys the stack reads from it
+
+
+# Each entry returns the existing Secrets one config section references (a section that takes the name
+# of a Secret someone else made adds its reader here). None does today: every Secret the stack
+# references, it creates from its own config (`created_secrets`).
+SECRET_REFERENCES: tuple[Callable[[StackConfig], list[SecretRef]], ...] = ()
+
+
+def existing_secret_refs(config: StackConfig) -> list[SecretRef]:
+    """Secrets that must exist before `pulumi up`."""
+    return [ref for references in SECRET_REFERENCES for ref in references(config)]
+
+
+def created_secrets(config: StackConfig) -> list[str]:
+    out = []
+    if config.ngc_api_key is not None:
+        out.append(config.dynamo.pull_secret_name)
+    if config.hf_token is not None:
+        out.append(config.dynamo.hf_secret_name)
+    if config.observability is not None:
+        out.append(GRAFANA_ADMIN_SECRET)
+    return out
+
+
+def check_secrets(refs: Sequence[SecretRef], created: Sequence[str],
+                  secret_keys: Callable[[str, str], frozenset[str] | None]) -> list[CheckResult]:
+    if not refs:
+        made = f" ({', '.join(created)})" if created else ""
+        return [CheckResult.passed("secrets", f"the stack creates every Secret it references{made}; none has to "
+                                              f"exist before `pulumi up`")]
+    results = []
+    for ref in refs:
+        name = f"secret {ref.namespace}/{ref.name}"
+        keys = secret_keys(ref.namespace, ref.name)
+        if keys is None:
+            results.append(CheckResult.failed(
+                name, f"does not exist; {ref.key} names it",
+                f"create it (kubectl -n {ref.namespace} create secret generic {ref.name} "
+                + " ".join(f"--from-literal={k}=..." for k in ref.data_keys) + f"), or set {ref.key} to one that "
+                f"exists"))
+            continue
+        missing = [k for k in ref.data_keys if k not in keys]
+        if missing:
+            results.append(CheckResult.failed(name, f"has no key {', '.join(missing)}; {ref.key} names it",
+                                              f"add {', '.join(missing)} to it"))
+        else:
+            results.append(CheckResult.passed(name, f"exists, named by {ref.key}"))
+    return results
+
+
+# -- all of them ----------------------------------------------------------------------------------
+def _guard(name: str, checks: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    """The checks' results, or one failure when a read they need is refused."""
+    try:
+        return checks()
+    except ClusterReadError as error:
+        return [CheckResult.failed(name, f"not checked: {error}", READ_FIX)]
+
+
+def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], where: str) -> list[CheckResult]:
+    """Every cluster check, in a stable order. `where` says which kubeconfig and context, for messages."""
+    api = "kubernetes api"
+    fix = (f"check that the cluster is up and reachable from here, and that {where} holds working credentials "
+           f"(kubectl version shows the same)")
+    try:
+        view = connect_to()
+        server = view.version()
+    except ClusterConnectError as error:
+        return [CheckResult.failed(api, str(error), error.fix or (
+            "set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a kubeconfig file and a context "
+            "in it, or the secret dynamo-cluster:kubeconfig"))]
+    except ClusterReadError as error:
+        return [CheckResult.failed(api, f"{where} does not answer: {error}", fix)]
+    results = [CheckResult.passed(api, f"{where} answers"), check_version(server, config.kubernetes.version)]
+
+    def storage() -> list[CheckResult]:
+        classes = view.storage_classes()
+        return [check_default_class(classes, config.storage_class),
+                *check_named_classes(classes, storage_class_uses(config))]
+
+    results += _guard("storage classes", storage)
+    gpu_namespace = config.gpu_platform.namespace if config.gpu_platform is not None else None
+    results += _guard("node pools", lambda: node_checks(config.node_pools, config.pool_shapes, config.worker_demands,
+                                                        view.nodes(), view.daemon_sets(),
+                                                        gpu_platform_namespace=gpu_namespace))
+    operator = config.dynamo.operator
+    results += _guard("dynamo operator", lambda: check_dynamo(
+        view.deployments(), view.custom_resource_definitions(), release=operator.release_name,
+        namespace=config.namespaces.platform, chart_version=operator.chart.version))
+    results += _guard("secrets", lambda: check_secrets(existing_secret_refs(config), created_secrets(config),
+                                                       view.secret_keys))
+    return results

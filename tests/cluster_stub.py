@@ -1,0 +1,114 @@
+"""A `ClusterView` held in memory, and stack configs the cluster preflight tests use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from stacks.cluster_view import (
+    ClusterReadError,
+    CrdInfo,
+    NodeInfo,
+    ServerVersion,
+    StorageClassInfo,
+    WorkloadInfo,
+)
+from stacks.config import StackConfig
+from stacks.preflight_cluster import cluster_checks
+from stacks.report import CheckResult
+from tests.harness import parse, stack_config
+
+T = TypeVar("T")
+DEFAULT = {"storageclass.kubernetes.io/is-default-class": "true"}
+WHERE = "context kind-dynamo of kubeconfig ~/.kube/config"
+
+
+@dataclass
+class StubCluster:
+    """Answers each call from its fields; a call named in `refuse` raises `ClusterReadError` (403)."""
+
+    server: ServerVersion = field(default_factory=lambda: ServerVersion("1", "33", "v1.33.5"))
+    classes: list[StorageClassInfo] = field(
+        default_factory=lambda: [StorageClassInfo("standard", "rancher.io/local-path", DEFAULT)])
+    node_list: list[NodeInfo] = field(default_factory=list)
+    daemons: list[WorkloadInfo] = field(default_factory=list)
+    deploys: list[WorkloadInfo] = field(default_factory=list)
+    crds: list[CrdInfo] = field(default_factory=list)
+    secrets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    refuse: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def _answer(self, call: str, value: T) -> T:
+        self.calls.append(call)
+        if call in self.refuse:
+            raise ClusterReadError(f"cannot {call}: 403 Forbidden")
+        return value
+
+    def version(self) -> ServerVersion:
+        return self._answer("version", self.server)
+
+    def storage_classes(self) -> list[StorageClassInfo]:
+        return list(self._answer("storage_classes", self.classes))
+
+    def nodes(self) -> list[NodeInfo]:
+        return list(self._answer("nodes", self.node_list))
+
+    def daemon_sets(self) -> list[WorkloadInfo]:
+        return list(self._answer("daemon_sets", self.daemons))
+
+    def deployments(self) -> list[WorkloadInfo]:
+        return list(self._answer("deployments", self.deploys))
+
+    def custom_resource_definitions(self) -> list[CrdInfo]:
+        return list(self._answer("custom_resource_definitions", self.crds))
+
+    def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
+        return self._answer("secret_keys", self.secrets.get((namespace, name)))
+
+
+def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | None = None,
+             labelled: bool = True, ready: bool = True, cordoned: bool = False) -> NodeInfo:
+    labels = dict(pool if pool is not None else {"gpu": "a100"})
+    if labelled:
+        labels["nvidia.com/gpu.present"] = "true"
+    allocatable = {"cpu": "96", "memory": "1Ti"}
+    if gpus:
+        allocatable["nvidia.com/gpu"] = str(gpus)
+    if efa:
+        allocatable["vpc.amazonaws.com/efa"] = str(efa)
+    return NodeInfo(name, labels, allocatable, ready=ready, unschedulable=cordoned)
+
+
+def existing_gpu_stack(pool: dict[str, Any] | None = None, *, replicas: int = 2, gpu_platform: bool = True,
+                       **values: Any) -> StackConfig:
+    """dev with one existing pool of 2 nodes x 8 A100 (selected by gpu=a100) and a vLLM graph of
+    `replicas` single-node workers of 4 GPUs on it."""
+    a100 = {"name": "a100", "kind": "existing", "nodeSelector": {"gpu": "a100"}, "gpusPerNode": 8,
+            "gpuModel": "A100", "gpuMemoryGiB": 80, "nodes": 2} | (pool or {})
+    graph = {"name": "llm", "backend": "vllm", "mode": "agg", "model": "Qwen/Qwen3-0.6B",
+             "worker": {"pool": "a100", "replicas": replicas, "gpusPerNode": 4}}
+    return parse(stack_config("dev") | {"nodePools": [a100], "graphs": [graph],
+                                        "gpuPlatform": {"enabled": gpu_platform}} | values)
+
+
+def dev() -> StackConfig:
+    return parse(stack_config("dev"))
+
+
+def prod() -> StackConfig:
+    return parse(stack_config("prod"), "prod")
+
+
+def run(config: StackConfig, stub: StubCluster) -> list[CheckResult]:
+    """Every cluster check of `config` against `stub`."""
+    return cluster_checks(config, lambda: stub, WHERE)
+
+
+def named(results: list[CheckResult], name: str) -> list[CheckResult]:
+    return [r for r in results if r.name == name]
+
+
+def one(results: list[CheckResult], name: str) -> CheckResult:
+    found = named(results, name)
+    assert len(found) == 1, results
+    return found[0]

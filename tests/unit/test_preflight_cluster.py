@@ -1,0 +1,202 @@
+"""The cluster preflight's API, Dynamo and Secret checks, and the whole run, driven through a stub cluster."""
+
+import pytest
+
+from stacks import preflight_cluster
+from stacks.cluster_view import ClusterConnectError, ClusterView, CrdInfo, NodeInfo, ServerVersion, WorkloadInfo
+from stacks.preflight_cluster import READ_FIX, SecretRef, cluster_checks
+from stacks.report import CheckResult
+from tests.cluster_stub import WHERE, StubCluster, dev, one, run
+from tests.harness import parse, stack_config
+
+
+# -- the whole run --------------------------------------------------------------------------------
+def test_a_dev_cluster_that_fits_passes_every_check() -> None:
+    stub = StubCluster(node_list=[NodeInfo("kind-control-plane", {"kubernetes.io/os": "linux"})])
+    results = run(dev(), stub)
+    assert [r for r in results if not r.ok] == []
+    assert [r.name for r in results] == ["kubernetes api", "kubernetes version", "default storage class",
+                                         "storage classes", "pool cpu nodes", "dynamo operator", "dynamo crds",
+                                         "secrets"]
+    assert results[0].message == f"{WHERE} answers"
+
+
+def test_an_unloadable_kubeconfig_stops_the_checks() -> None:
+    def refuse() -> ClusterView:
+        raise ClusterConnectError("kubeconfig ~/.kube/config does not exist")
+
+    assert cluster_checks(dev(), refuse, WHERE) == [CheckResult.failed(
+        "kubernetes api", "kubeconfig ~/.kube/config does not exist",
+        "set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a kubeconfig file and a context in "
+        "it, or the secret dynamo-cluster:kubeconfig")]
+
+
+def test_a_kubeconfig_that_cannot_be_decrypted_says_how_to_fix_that() -> None:
+    def refuse() -> ClusterView:
+        raise ClusterConnectError("`pulumi config get` failed", "install the Pulumi CLI")
+
+    assert cluster_checks(dev(), refuse, WHERE) == [
+        CheckResult.failed("kubernetes api", "`pulumi config get` failed", "install the Pulumi CLI")]
+
+
+def test_an_api_that_does_not_answer_stops_the_checks() -> None:
+    stub = StubCluster(refuse={"version"})
+    assert run(dev(), stub) == [CheckResult.failed(
+        "kubernetes api", f"{WHERE} does not answer: cannot version: 403 Forbidden",
+        f"check that the cluster is up and reachable from here, and that {WHERE} holds working credentials "
+        f"(kubectl version shows the same)")]
+    assert stub.calls == ["version"]
+
+
+def test_a_refused_read_fails_its_checks_only() -> None:
+    results = run(dev(), StubCluster(refuse={"storage_classes"}))
+    assert one(results, "storage classes") == CheckResult.failed(
+        "storage classes", "not checked: cannot storage_classes: 403 Forbidden", READ_FIX)
+    assert one(results, "dynamo operator").ok
+
+
+# -- the version ----------------------------------------------------------------------------------
+def test_a_supported_version_as_configured_passes() -> None:
+    stub = StubCluster(server=ServerVersion("1", "33+", "v1.33.5-eks-3025e55"))
+    assert one(run(dev(), stub), "kubernetes version") == CheckResult.passed(
+        "kubernetes version", "1.33 (v1.33.5-eks-3025e55), as kubernetes.version says")
+
+
+def test_an_unsupported_version_fails() -> None:
+    result = one(run(dev(), StubCluster(server=ServerVersion("1", "29", "v1.29.4"))), "kubernetes version")
+    assert result == CheckResult.failed(
+        "kubernetes version", "the server runs Kubernetes 1.29 (v1.29.4), which this project does not support",
+        "upgrade the cluster to one of 1.31, 1.32, 1.33, 1.34, 1.35")
+
+
+def test_a_version_other_than_the_configured_one_fails() -> None:
+    result = one(run(dev(), StubCluster(server=ServerVersion("1", "34", "v1.34.1"))), "kubernetes version")
+    assert result == CheckResult.failed(
+        "kubernetes version", "the server runs Kubernetes 1.34 (v1.34.1), but dynamo-cluster:kubernetes.version is "
+                              "1.33",
+        "set kubernetes.version to \"1.34\" (manifests are validated for it), or upgrade the cluster")
+
+
+# -- the Dynamo operator and its CRDs -------------------------------------------------------------
+OURS = {"meta.helm.sh/release-name": "dynamo-platform", "meta.helm.sh/release-namespace": "dynamo-system"}
+OPERATOR_LABELS = {"app.kubernetes.io/part-of": "dynamo-operator", "helm.sh/chart": "dynamo-operator-1.0.0"}
+IMAGE = ("nvcr.io/nvidia/ai-dynamo/kubernetes-operator:1.0.0",)
+
+
+def operator(namespace: str, annotations: dict[str, str]) -> WorkloadInfo:
+    return WorkloadInfo("dynamo-platform-dynamo-operator-controller-manager", namespace, OPERATOR_LABELS,
+                        annotations, IMAGE)
+
+
+def crd(plural: str, kind: str, annotations: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None) -> CrdInfo:
+    return CrdInfo(f"{plural}.nvidia.com", "nvidia.com", kind, ("v1alpha1",), labels or {}, annotations or {})
+
+
+DGD = crd("dynamographdeployments", "DynamoGraphDeployment")
+DCD = crd("dynamocomponentdeployments", "DynamoComponentDeployment")
+CLUSTER_POLICY = crd("clusterpolicies", "ClusterPolicy")
+
+
+def dynamo(deployments: list[WorkloadInfo], crds: list[CrdInfo]) -> list[CheckResult]:
+    results = run(dev(), StubCluster(deploys=deployments, crds=crds))
+    return [r for r in results if r.name.startswith("dynamo")]
+
+
+def test_a_cluster_without_dynamo_passes() -> None:
+    assert dynamo([], [CLUSTER_POLICY]) == [
+        CheckResult.passed("dynamo operator", "none runs; `pulumi up` installs dynamo-platform 1.1.0 as release "
+                                              "dynamo-platform in dynamo-system"),
+        CheckResult.passed("dynamo crds", "none installed; the operator applies them with `pulumi up`")]
+
+
+def test_the_stacks_own_operator_and_the_crds_it_applied_pass() -> None:
+    assert dynamo([operator("dynamo-system", OURS)], [DGD, DCD, CLUSTER_POLICY]) == [
+        CheckResult.passed("dynamo operator", "this stack's: dynamo-system/dynamo-platform-dynamo-operator-controller-"
+                                              "manager (Helm release dynamo-platform in dynamo-system; chart "
+                                              "dynamo-operator-1.0.0; image 1.0.0); `pulumi up` sets it to "
+                                              "dynamo-platform 1.1.0"),
+        CheckResult.passed("dynamo crds", "2, applied by this stack's operator")]
+
+
+def test_an_operator_of_another_release_is_a_conflict() -> None:
+    theirs = operator("dynamo-cloud", {"meta.helm.sh/release-name": "dynamo",
+                                       "meta.helm.sh/release-namespace": "dynamo-cloud"})
+    result = dynamo([theirs], [DGD])
+    assert result[0] == CheckResult.failed(
+        "dynamo operator",
+        "another install runs one: dynamo-cloud/dynamo-platform-dynamo-operator-controller-manager (Helm release "
+        "dynamo in dynamo-cloud; chart dynamo-operator-1.0.0; image 1.0.0); with dynamo-platform 1.1.0 as release "
+        "dynamo-platform in dynamo-system, two operators would reconcile the same graphs",
+        "uninstall it before `pulumi up` (helm uninstall dynamo -n dynamo-cloud), or use another cluster")
+    assert not result[1].ok
+
+
+def test_an_operator_not_installed_by_helm_is_found_by_its_image() -> None:
+    bare = WorkloadInfo("manager", "ops", images=IMAGE)
+    result = dynamo([bare], [])[0]
+    assert not result.ok
+    assert result.message.startswith("another install runs one: ops/manager (not installed by Helm; image 1.0.0)")
+    assert result.fix == "uninstall it before `pulumi up` (kubectl -n ops delete deployment manager), or use another " \
+                         "cluster"
+
+
+def test_crds_left_without_an_operator_are_a_conflict() -> None:
+    result = dynamo([], [DGD, CLUSTER_POLICY])[1]
+    assert result == CheckResult.failed(
+        "dynamo crds", "1 Dynamo CRDs this stack did not install are present: dynamographdeployments.nvidia.com "
+                       "(v1alpha1); not installed by Helm; no operator of this stack runs",
+        "if an uninstalled Dynamo left them, delete them once no custom resource uses them (kubectl get "
+        "dynamographdeployments -A; kubectl delete crd NAME); if another install owns them, uninstall it or use "
+        "another cluster")
+
+
+def test_crds_of_another_helm_release_are_a_conflict_even_beside_our_operator() -> None:
+    chart_crd = crd("dynamographdeployments", "DynamoGraphDeployment",
+                    {"meta.helm.sh/release-name": "dynamo-crds", "meta.helm.sh/release-namespace": "default"},
+                    {"helm.sh/chart": "dynamo-crds-0.9.0"})
+    result = dynamo([operator("dynamo-system", OURS)], [chart_crd])[1]
+    assert not result.ok
+    assert result.message == ("1 Dynamo CRDs this stack did not install are present: dynamographdeployments.nvidia.com "
+                              "(v1alpha1); Helm release dynamo-crds in default, chart dynamo-crds-0.9.0")
+
+
+# -- Secrets --------------------------------------------------------------------------------------
+def test_a_stack_that_creates_its_secrets_passes_with_that_reason() -> None:
+    assert one(run(dev(), StubCluster()), "secrets") == CheckResult.passed(
+        "secrets", "the stack creates every Secret it references (grafana-admin); none has to exist before "
+                   "`pulumi up`")
+    config = parse(stack_config("dev") | {"observability": {"enabled": False}}, secrets=["hfToken", "ngcApiKey"])
+    assert one(run(config, StubCluster()), "secrets").message == (
+        "the stack creates every Secret it references (nvcr-pull, hf-token); none has to exist before `pulumi up`")
+
+
+NATS_CREDS = SecretRef("dynamo-system", "nats-creds", "nats.auth.existingSecret", ("user", "password"))
+
+
+@pytest.fixture
+def references_nats_creds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preflight_cluster, "SECRET_REFERENCES", (lambda _: [NATS_CREDS],))
+
+
+@pytest.mark.usefixtures("references_nats_creds")
+def test_an_existing_secret_that_is_there_passes() -> None:
+    stub = StubCluster(secrets={("dynamo-system", "nats-creds"): frozenset({"user", "password"})})
+    assert one(run(dev(), stub), "secret dynamo-system/nats-creds") == CheckResult.passed(
+        "secret dynamo-system/nats-creds", "exists, named by nats.auth.existingSecret")
+
+
+@pytest.mark.usefixtures("references_nats_creds")
+def test_a_missing_secret_fails() -> None:
+    assert one(run(dev(), StubCluster()), "secret dynamo-system/nats-creds") == CheckResult.failed(
+        "secret dynamo-system/nats-creds", "does not exist; nats.auth.existingSecret names it",
+        "create it (kubectl -n dynamo-system create secret generic nats-creds --from-literal=user=... "
+        "--from-literal=password=...), or set nats.auth.existingSecret to one that exists")
+
+
+@pytest.mark.usefixtures("references_nats_creds")
+def test_a_secret_without_the_keys_the_stack_reads_fails() -> None:
+    stub = StubCluster(secrets={("dynamo-system", "nats-creds"): frozenset({"user"})})
+    assert one(run(dev(), stub), "secret dynamo-system/nats-creds") == CheckResult.failed(
+        "secret dynamo-system/nats-creds", "has no key password; nats.auth.existingSecret names it",
+        "add password to it")
