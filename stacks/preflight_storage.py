@@ -49,6 +49,9 @@ def storage_class_uses(config: StackConfig) -> list[StorageClassUse]:
         if storage is not None:
             uses.append(StorageClassUse(storage.storage_class, key, rwx, stack_default))
 
+    add("nats.storage", config.nats.storage)
+    if config.etcd is not None:
+        add("etcd.storage", config.etcd.storage)
     obs = config.observability
     if obs is not None:
         add("observability.prometheus.storage", obs.prometheus.storage)
@@ -103,8 +106,6 @@ def _describe(classes: Sequence[StorageClassInfo]) -> str:
 
 def check_named_classes(classes: Sequence[StorageClassInfo], uses: Sequence[StorageClassUse]) -> list[CheckResult]:
     """One result per class the stack names, then one per use that needs ReadWriteMany volumes."""
-    if not uses:
-        return [CheckResult.passed("storage classes", "the stack names none (no persistent volumes)")]
     by_name = {c.name: c for c in classes}
     rwx_classes = [c.name for c in classes if access(c.provisioner) == "rwx"]
     results: list[CheckResult] = []

@@ -3,21 +3,30 @@
 import pytest
 
 from stacks import preflight_cluster
-from stacks.cluster_view import ClusterConnectError, ClusterView, CrdInfo, NodeInfo, ServerVersion, WorkloadInfo
+from stacks.cluster_view import (
+    ClusterConnectError,
+    ClusterView,
+    CrdInfo,
+    NodeInfo,
+    ServerVersion,
+    StorageClassInfo,
+    WorkloadInfo,
+)
 from stacks.preflight_cluster import READ_FIX, SecretRef, cluster_checks
 from stacks.report import CheckResult
-from tests.cluster_stub import WHERE, StubCluster, dev, one, run
+from tests.cluster_stub import DEFAULT, WHERE, StubCluster, dev, one, run
 from tests.harness import parse, stack_config
 
 
 # -- the whole run --------------------------------------------------------------------------------
 def test_a_dev_cluster_that_fits_passes_every_check() -> None:
-    stub = StubCluster(node_list=[NodeInfo("kind-control-plane", {"kubernetes.io/os": "linux"})])
+    stub = StubCluster(node_list=[NodeInfo("kind-control-plane", {"kubernetes.io/os": "linux"})],
+                       classes=[StorageClassInfo("standard", "rancher.io/local-path", DEFAULT)])
     results = run(dev(), stub)
     assert [r for r in results if not r.ok] == []
     assert [r.name for r in results] == ["kubernetes api", "kubernetes version", "default storage class",
-                                         "storage classes", "pool cpu nodes", "dynamo operator", "dynamo crds",
-                                         "secrets"]
+                                         "storage class standard", "pool cpu nodes", "dynamo operator",
+                                         "dynamo crds", "secrets"]
     assert results[0].message == f"{WHERE} answers"
 
 

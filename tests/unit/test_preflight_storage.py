@@ -45,20 +45,22 @@ def test_two_default_storage_classes_fail() -> None:
 
 
 # -- the StorageClasses the stack names -----------------------------------------------------------
-PROD_USES = "observability.prometheus.storage, observability.alertmanager.storage, observability.grafana.storage, " \
-            "observability.tempo.storage"
+PROD_USES = "nats.storage, etcd.storage, observability.prometheus.storage, observability.alertmanager.storage, " \
+            "observability.grafana.storage, observability.tempo.storage"
 
 
 def test_the_classes_a_stack_names_are_collected_with_their_keys() -> None:
-    assert storage_class_uses(dev()) == []
+    assert storage_class_uses(dev()) == [StorageClassUse("standard", "nats.storage"),
+                                         StorageClassUse("standard", "etcd.storage")]
     assert storage_class_uses(prod()) == [
         *(StorageClassUse("gp3", key) for key in PROD_USES.split(", ")),
         StorageClassUse("efs-sc", "modelCache.storage", read_write_many=True, defaults_to_stack_class=False)]
 
 
-def test_a_stack_without_volumes_names_no_class() -> None:
-    assert one(run(dev(), StubCluster()), "storage classes") == CheckResult.passed(
-        "storage classes", "the stack names none (no persistent volumes)")
+def test_the_dev_stack_uses_kinds_default_class() -> None:
+    standard = StorageClassInfo("standard", "rancher.io/local-path", DEFAULT)
+    assert one(run(dev(), StubCluster(classes=[standard])), "storage class standard") == CheckResult.passed(
+        "storage class standard", "exists (rancher.io/local-path); used by nats.storage, etcd.storage")
 
 
 def test_named_classes_that_exist_pass() -> None:
@@ -75,7 +77,8 @@ def test_a_missing_class_fails_naming_the_keys_that_use_it() -> None:
     assert not result.ok
     assert result.message == f"does not exist; used by {PROD_USES}; the cluster has: gp2 (default), efs-sc"
     assert result.fix == (
-        "create StorageClass gp3, or set observability.prometheus.storage.storageClass or "
+        "create StorageClass gp3, or set nats.storage.storageClass or etcd.storage.storageClass or "
+        "observability.prometheus.storage.storageClass or "
         "observability.alertmanager.storage.storageClass or observability.grafana.storage.storageClass or "
         "observability.tempo.storage.storageClass (or storageClass, which they default to) to one of: gp2, efs-sc")
 
