@@ -218,3 +218,20 @@ def engine_configmap(spec: GraphSpec, name: str, namespace: pulumi.Input[str]) -
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},
             "data": data}
+
+
+def disruption_budgets(spec: GraphSpec, namespace: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """PodDisruptionBudgets that let node drains and scale-ins take one replica at a time.
+
+    A multi-node replica is one engine over several pods: losing any pod loses the replica, so a
+    group may lose at most one replica's pods (`maxUnavailable: nodes`). A group of one replica gets
+    no budget: one that kept it would block every drain, and one that did not would protect nothing.
+    """
+    groups: list[tuple[str, int, int]] = [("frontend", spec.frontend.replicas, 1)]
+    groups += [(g.role, g.replicas, g.nodes) for g in spec.groups]
+    return [{
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": f"{spec.name}-{role}", "namespace": namespace,
+                     "labels": {GRAPH_LABEL: spec.name, ROLE_LABEL: role}},
+        "spec": {"maxUnavailable": pods_per_replica, "selector": {"matchLabels": pod_labels(spec, role)}},
+    } for role, replicas, pods_per_replica in groups if replicas > 1]

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pulumi
 
-from components.dgd import GraphWiring, dgd_manifest, engine_configmap
+from components.dgd import GraphWiring, dgd_manifest, disruption_budgets, engine_configmap
 from components.graph_spec import GraphSpec
 from components.kube import KubeObject
 from components.placement import PoolShape
@@ -39,5 +39,7 @@ class DynamoGraph(pulumi.ComponentResource):
                                                 custom_timeouts=pulumi.CustomTimeouts(
                                                     create=f"{spec.ready_timeout_minutes}m",
                                                     update=f"{spec.ready_timeout_minutes}m")))
+        for budget in disruption_budgets(spec, wiring.namespace):
+            KubeObject(f"{name}-pdb-{budget['metadata']['name']}", budget, child)
         self.name_output = dgd.name
         self.register_outputs({"name": self.name_output})

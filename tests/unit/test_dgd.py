@@ -99,3 +99,23 @@ def test_trtllm_engine_configs_are_mounted_from_a_configmap() -> None:
     assert pod["volumes"] == [{"name": "engine-config", "configMap": {"name": "trtllm-disagg-engine-config"}}]
     assert pod["mainContainer"]["volumeMounts"] == [{"name": "engine-config", "mountPath": "/etc/dynamo/engine",
                                                      "readOnly": True}]
+
+
+def test_disruption_budgets_take_one_replica_at_a_time() -> None:
+    from dataclasses import replace
+
+    from components.dgd import disruption_budgets
+
+    spec = graph("sglang", nodes=2, gpus=4)
+    assert disruption_budgets(spec, "dynamo") == []  # one replica each: nothing a budget could keep
+    scaled = replace(spec, groups=tuple(replace(g, replicas=3) for g in spec.groups),
+                     frontend=replace(spec.frontend, replicas=2))
+    budgets = {b["metadata"]["name"]: b["spec"] for b in disruption_budgets(scaled, "dynamo")}
+    assert budgets == {
+        "sglang-disagg-frontend": {"maxUnavailable": 1, "selector": {"matchLabels": {
+            "dynamo-cluster/graph": "sglang-disagg", "dynamo-cluster/role": "frontend"}}},
+        "sglang-disagg-prefill": {"maxUnavailable": 2, "selector": {"matchLabels": {
+            "dynamo-cluster/graph": "sglang-disagg", "dynamo-cluster/role": "prefill"}}},
+        "sglang-disagg-decode": {"maxUnavailable": 2, "selector": {"matchLabels": {
+            "dynamo-cluster/graph": "sglang-disagg", "dynamo-cluster/role": "decode"}}},
+    }
