@@ -22,7 +22,7 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
 def graph_named(values: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(g for g in values["graphs"] if g["name"] == name)  # type: ignore[no-any-return]
+    return next(g for g in values["graphs"] if g["name"] == name)
 
 
 def scaled_prod() -> dict[str, Any]:
