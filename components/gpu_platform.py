@@ -46,6 +46,8 @@ class GpuPlatformSettings:
     install_driver: bool = False
     install_toolkit: bool = False
     scrape_interval: str = "15s"
+    gpu_operator_chart: ChartRef = GPU_OPERATOR
+    efa_plugin_chart: ChartRef = EFA_DEVICE_PLUGIN
 
 
 def platform_tolerations(shapes: Iterable[PoolShape]) -> list[dict[str, str]]:
@@ -112,13 +114,15 @@ class GpuPlatform(pulumi.ComponentResource):
         tolerations = platform_tolerations(pools)
         self.namespace = KubeObject(f"{name}-namespace", namespace_manifest(settings.namespace), child).name
         operator = helm_release(
-            f"{name}-gpu-operator", chart=GPU_OPERATOR, release_name="gpu-operator", namespace=self.namespace,
+            f"{name}-gpu-operator", chart=settings.gpu_operator_chart, release_name="gpu-operator",
+            namespace=self.namespace,
             values=gpu_operator_values(settings, tolerations), opts=child, timeout_seconds=900)
         self.gpu_operator_status = operator.status.apply(lambda s: s.status)
         self.efa_device_plugin = any(p.has_efa for p in pools)
         if self.efa_device_plugin:
-            helm_release(f"{name}-efa-device-plugin", chart=EFA_DEVICE_PLUGIN, release_name="aws-efa-k8s-device-plugin",
-                         namespace=self.namespace, values=efa_plugin_values(tolerations), opts=child)
+            helm_release(f"{name}-efa-device-plugin", chart=settings.efa_plugin_chart,
+                         release_name="aws-efa-k8s-device-plugin", namespace=self.namespace,
+                         values=efa_plugin_values(tolerations), opts=child)
         if monitoring is not None:
             KubeObject(f"{name}-dcgm-service-monitor",
                        dcgm_service_monitor(settings.namespace, settings.scrape_interval),

@@ -20,7 +20,7 @@ import pulumi_random
 from components import observability_values as v
 from components.alert_rules import prometheus_rule
 from components.dashboards import build_dashboards, dashboard_configmap
-from components.helm import helm_release
+from components.helm import ChartRef, helm_release
 from components.kube import KubeObject, labels
 from components.observed import Observed, Thresholds
 
@@ -40,6 +40,8 @@ class ObservabilitySettings:
     # EKS and other managed control planes hide the controller manager, scheduler, etcd and
     # kube-proxy metrics: their scrapers and rules are turned off.
     managed_control_plane: bool = False
+    kube_prometheus_stack_chart: ChartRef = v.KUBE_PROMETHEUS_STACK
+    tempo_chart: ChartRef = v.TEMPO
 
 
 def cluster_url(service: str, namespace: str, port: int) -> str:
@@ -78,7 +80,8 @@ class Observability(pulumi.ComponentResource):
                             grafana_admin_secret(settings.grafana_admin_user, password.result, namespace), child)
 
         stack = helm_release(
-            f"{name}-kube-prometheus-stack", chart=v.KUBE_PROMETHEUS_STACK, release_name="kube-prometheus-stack",
+            f"{name}-kube-prometheus-stack", chart=settings.kube_prometheus_stack_chart,
+            release_name="kube-prometheus-stack",
             namespace=namespace, timeout_seconds=900, opts=child,
             values=v.kube_prometheus_stack_values(
                 prometheus=settings.prometheus, alertmanager=settings.alertmanager, grafana=settings.grafana,
@@ -87,7 +90,8 @@ class Observability(pulumi.ComponentResource):
         self._crds_ready: pulumi.Resource = stack
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[stack])
 
-        helm_release(f"{name}-tempo", chart=v.TEMPO, release_name="tempo", namespace=namespace, opts=after_crds,
+        helm_release(f"{name}-tempo", chart=settings.tempo_chart, release_name="tempo", namespace=namespace,
+                     opts=after_crds,
                      values=v.tempo_values(settings.tempo, settings.prometheus.replicas))
         KubeObject(f"{name}-alert-rules", prometheus_rule(settings.observed, settings.thresholds, namespace),
                    after_crds)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from components.common import Resources, Storage
+from components.helm import ChartRef
 from stacks.config.reader import Node
 
 _CPU = r"^([0-9]+(\.[0-9]+)?|[0-9]+m)$"
@@ -41,3 +43,14 @@ def cpu_millis(text: str) -> int:
 
 def is_cpu(text: str) -> bool:
     return re.match(_CPU, text) is not None
+
+
+_CHART_VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
+
+
+def read_chart_version(node: Node, name: str, chart: ChartRef) -> ChartRef:
+    """A chart pinned to the version at `name` (an exact version; the project's tested pin by default).
+    Upgrades are a config change: `pulumi preview` then shows the release's version change."""
+    version = node.string(name, chart.version, pattern=_CHART_VERSION,
+                          pattern_text=f"an exact chart version such as {chart.version} (no ranges, no latest)")
+    return replace(chart, version=version)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.gpu_platform import GpuPlatformSettings
+from components.gpu_platform import EFA_DEVICE_PLUGIN, GPU_OPERATOR, GpuPlatformSettings
 from components.namespaces import NamespaceNames
 from components.node_pools import NodePoolSettings
+from stacks.config.common import read_chart_version
 from stacks.config.reader import Node
 
 SECTION = "gpuPlatform"
@@ -24,6 +25,8 @@ def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
     namespace = node.dns_label("namespace", "gpu-operator")
     interval = node.string("scrapeInterval", "15s", pattern=r"^[1-9][0-9]*(s|m)$",
                            pattern_text="a Prometheus duration in seconds or minutes, such as 15s or 1m")
+    gpu_operator = read_chart_version(node, "gpuOperatorVersion", GPU_OPERATOR)
+    efa_plugin = read_chart_version(node, "efaPluginVersion", EFA_DEVICE_PLUGIN)
     node.close()
     if enabled and not has_gpus:
         node.problem("enabled", "is true, but no node pool has GPUs", "false, or a node pool with gpusPerNode > 0")
@@ -38,4 +41,6 @@ def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
         install_driver=any(e.install_driver for e in existing),
         install_toolkit=any(e.install_toolkit for e in existing),
         scrape_interval=interval,
+        gpu_operator_chart=gpu_operator,
+        efa_plugin_chart=efa_plugin,
     )

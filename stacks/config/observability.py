@@ -14,13 +14,15 @@ from components.common import Resources, Storage
 from components.namespaces import NamespaceNames
 from components.observability import ObservabilitySettings
 from components.observability_values import (
+    KUBE_PROMETHEUS_STACK,
+    TEMPO,
     AlertmanagerSettings,
     GrafanaSettings,
     PrometheusSettings,
     TempoSettings,
 )
 from components.observed import Observed, Thresholds
-from stacks.config.common import read_resources, read_storage
+from stacks.config.common import read_chart_version, read_resources, read_storage
 from stacks.config.reader import Node
 
 # Prometheus accepts y, w, d, h, m, s, ms; Tempo's block retention is a Go duration (no days).
@@ -119,9 +121,12 @@ def read_observability(root: Node, environment: str, namespaces: NamespaceNames,
                                    pattern_text="a Kubernetes label key such as dynamo-cluster/pool"),
     )
     managed = node.boolean("managedControlPlane", d.managed_control_plane)
+    kps_chart = read_chart_version(node, "kubePrometheusStackVersion", KUBE_PROMETHEUS_STACK)
+    tempo_chart = read_chart_version(node, "tempoVersion", TEMPO)
     node.close()
     if not enabled:
         return None
     return ObservabilitySettings(prometheus=prometheus, alertmanager=alertmanager, grafana=grafana, tempo=tempo,
                                  observed=observed, thresholds=thresholds, grafana_admin_user=admin_user,
-                                 managed_control_plane=managed)
+                                 managed_control_plane=managed, kube_prometheus_stack_chart=kps_chart,
+                                 tempo_chart=tempo_chart)
