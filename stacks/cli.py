@@ -26,6 +26,17 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
     plan.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
                       help="directory holding Pulumi.yaml (default: this project)")
+
+    from stacks.verify import add_arguments
+
+    verify = commands.add_parser(
+        "verify", help="check a deployed stack's NATS and etcd",
+        description="Check NATS (reachable with the stack's credentials, JetStream, cluster size, max_payload, "
+                    "a write probe on a temporary stream) and etcd (member health, leader, quorum, a put/get/delete "
+                    "probe) and print one report. Endpoints come from --nats/--etcd, or from the stack's outputs "
+                    "through kubectl port-forward.",
+        epilog="exit status: 0 healthy, 1 degraded but serving, 2 not serving or not checkable")
+    add_arguments(verify, PROJECT_DIR)
     return parser
 
 
@@ -36,4 +47,8 @@ def main(argv: list[str]) -> int:
 
         stack = args.stack or (stack_name_from_path(args.config) if args.config else None) or "dev"
         return plan.run(args.project_dir, stack, args.config, args.out)
+    if args.command == "verify":
+        from stacks import verify
+
+        return verify.run(args)
     raise AssertionError(args.command)
