@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +15,18 @@ import pytest
 from components.common import Resources, Storage
 from components.nats_values import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY, NatsSettings
 from stacks.cli import main
+from tests.harness import ROOT
 from tests.integration.conftest import find_binary
-from tests.integration.servers import NatsServer, Processes, nats_servers, start_nats, wait_for
+from tests.integration.servers import (
+    NatsServer,
+    Processes,
+    etcd_members,
+    etcd_version,
+    nats_servers,
+    start_etcd,
+    start_nats,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +194,19 @@ def test_the_server_itself_refuses_an_oversized_message(shared: list[NatsServer]
                 break
             answer += chunk
     assert b"Maximum Payload Violation" in answer
+
+
+def test_verify_end_to_end_on_full_clusters(shared: list[NatsServer], etcd_binary: str, processes: Processes,
+                                            tmp_path: Path) -> None:
+    """`python -m stacks verify` as a user runs it, against both full clusters: healthy, exit 0."""
+    members = etcd_members(etcd_binary, etcd_version(etcd_binary), tmp_path / "etcd")
+    start_etcd(processes, members)
+    result = subprocess.run(
+        [sys.executable, "-m", "stacks", "verify", "--nats", shared[1].url, "--nats-replicas", "3",
+         "--etcd", ",".join(m.client_url for m in members), "--etcd-members", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, USERNAME_KEY: USER, PASSWORD_KEY: PASSWORD})
+    assert result.returncode == 0, result.stdout + result.stderr
+    titles = [line for line in result.stdout.splitlines() if line.startswith(("NATS ", "etcd "))]
+    assert [t.rsplit(": ", 1)[1] for t in titles] == ["healthy", "healthy"]
+    assert result.stdout.rstrip().endswith("result: healthy (exit 0)")
