@@ -210,3 +210,23 @@ def test_verify_end_to_end_on_full_clusters(shared: list[NatsServer], etcd_binar
     titles = [line for line in result.stdout.splitlines() if line.startswith(("NATS ", "etcd "))]
     assert [t.rsplit(": ", 1)[1] for t in titles] == ["healthy", "healthy"]
     assert result.stdout.rstrip().endswith("result: healthy (exit 0)")
+
+
+def test_each_server_is_tagged_with_its_pod_name(shared: list[NatsServer]) -> None:
+    """server_tags from server_config: verify's fallback probe places a stream on one named server."""
+    import nats
+    from nats.js.api import Placement, StorageType
+
+    async def place(tag: str) -> str | None:
+        client = await nats.connect(shared[0].url, user=USER, password=PASSWORD, error_cb=quiet)
+        try:
+            js = client.jetstream()
+            info = await js.add_stream(name=f"ON_{tag.replace('-', '_').upper()}", subjects=[f"on.{tag}"],
+                                       storage=StorageType.FILE, placement=Placement(tags=[tag]))
+            await js.delete_stream(info.config.name or "")
+            return info.cluster.leader if info.cluster is not None else None
+        finally:
+            await client.close()
+
+    for server in shared:
+        assert asyncio.run(place(server.name)) == server.name
