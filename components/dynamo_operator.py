@@ -1,7 +1,10 @@
 """The Dynamo operator: NVIDIA's dynamo-platform chart, wired to our NATS, etcd and Prometheus.
 
 The chart's bundled NATS and etcd are off; the operator gets our endpoints (`natsAddr`,
-`etcdAddr`, `discoveryBackend`) and injects them into every pod of every graph. It applies its own
+`etcdAddr`, `discoveryBackend`) and injects them into every pod of every graph (as NATS_SERVER and
+ETCD_ENDPOINTS). The operator does not connect to NATS itself, so it gets no NATS credentials; the
+graphs get them from the `nats-auth` Secret, never inside `natsAddr` (which would put the password
+into Helm values and every pod's environment). It applies its own
 CRDs from a pre-install/pre-upgrade hook (`upgradeCRD`), so the release being ready is what graphs
 wait for (`crds_ready`). When a graph spans nodes, Grove (multi-node orchestration) and the KAI
 scheduler (gang scheduling: all pods of a replica start together or not at all) are installed with
@@ -44,7 +47,6 @@ class OperatorWiring:
     etcd_url: pulumi.Input[str] | None            # None: Kubernetes-native discovery
     prometheus_url: pulumi.Input[str] | None
     pull_secret: pulumi.Input[str] | None
-    operator_env: Sequence[Mapping[str, Any]] = ()   # e.g. NATS credentials as secretKeyRefs
 
 
 def gang_scheduling_on(settings: OperatorSettings, any_multinode: bool) -> bool:
@@ -82,8 +84,6 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
         operator["dynamo"]["metrics"]["prometheusEndpoint"] = wiring.prometheus_url
     if wiring.pull_secret is not None:
         operator["imagePullSecrets"] = [{"name": wiring.pull_secret}]
-    if wiring.operator_env:
-        operator["env"] = list(wiring.operator_env)
     return {
         "global": {
             "etcd": {"install": False},

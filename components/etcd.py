@@ -26,7 +26,10 @@ class EtcdCluster(pulumi.ComponentResource):
     `client_namespaces` may connect; the members talk to each other; Prometheus scrapes them when
     `monitoring` is given."""
 
-    client_endpoints: pulumi.Output[str]
+    client_endpoints: pulumi.Output[str]  # http://<service>.<namespace>.svc.cluster.local:2379
+    members: list[str]  # member (pod) names: <name>-0, <name>-1, ...
+    replicas: int
+    namespace: pulumi.Output[str]
 
     def __init__(self, name: str, settings: EtcdSettings, *, namespace: pulumi.Output[str],
                  client_namespaces: Sequence[pulumi.Output[str]], monitoring: Monitoring | None,

@@ -34,8 +34,12 @@ class NatsJetStream(pulumi.ComponentResource):
     holds the Secret; pass its Output again (the same object) to let its pods connect too.
     """
 
-    client_url: pulumi.Output[str]
-    auth_secret_name: pulumi.Output[str]
+    client_url: pulumi.Output[str]  # nats://<service>.<namespace>.svc.cluster.local:4222
+    auth_secret_name: pulumi.Output[str]  # the same name in the server's and every client namespace
+    replicas: int
+    max_payload: int  # bytes
+    release_name: str  # also the client Service's name
+    namespace: pulumi.Output[str]
 
     def __init__(self, name: str, settings: NatsSettings, *, namespace: pulumi.Output[str],
                  client_namespaces: Sequence[pulumi.Output[str]], monitoring: Monitoring | None,

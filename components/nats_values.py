@@ -86,10 +86,13 @@ def jetstream_limits(settings: NatsSettings) -> dict[str, int]:
 def server_config(settings: NatsSettings) -> dict[str, Any]:
     """Top-level nats.conf settings this project adds. Credentials are read by the server from its
     environment (``$NATS_AUTH_PASSWORD``, filled from the auth Secret); the ``<< >>`` marks tell the
-    chart to write the reference unquoted, so the server resolves it."""
+    chart to write the reference unquoted, so the server resolves it. Each server is tagged with
+    its pod name (the chart sets ``$POD_NAME``), so a client can place a stream on one server:
+    `verify` does, to probe the server it talks to."""
     return {
         "max_payload": settings.max_payload,
         "authorization": {"user": f"<< ${USERNAME_KEY} >>", "password": f"<< ${PASSWORD_KEY} >>"},
+        "server_tags": ["<< $POD_NAME >>"],
     }
 
 

@@ -47,12 +47,24 @@ def _parser() -> argparse.ArgumentParser:
                            help="skip the cluster checks (with --aws: check only the AWS account)")
     preflight.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
                            help="directory holding Pulumi.yaml (default: this project)")
+
+    from stacks.verify import add_arguments
+
+    verify = commands.add_parser(
+        "verify", help="check a deployed stack's NATS and etcd",
+        description="Check NATS (reachable with the stack's credentials, JetStream, cluster size, max_payload, "
+                    "a write probe on a temporary stream) and etcd (member health, leader, quorum, a put/get/delete "
+                    "probe) and print one report. Endpoints come from --nats/--etcd, or from the stack's outputs "
+                    "through kubectl port-forward.",
+        epilog="exit status: 0 healthy, 1 degraded but serving, 2 not serving or not checkable")
+    add_arguments(verify, PROJECT_DIR)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    stack = args.stack or (stack_name_from_path(args.config) if args.config else None) or "dev"
+    config = getattr(args, "config", None)  # verify reads a deployed stack, not a stack file
+    stack = args.stack or (stack_name_from_path(config) if config else None) or "dev"
     if args.command == "plan":
         from stacks import plan
 
@@ -61,4 +73,9 @@ def main(argv: list[str]) -> int:
         from stacks import preflight
 
         return preflight.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
+
+    if args.command == "verify":
+        from stacks import verify
+
+        return verify.run(args)
     raise AssertionError(args.command)

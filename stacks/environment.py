@@ -196,8 +196,7 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
             nats_url=nats.client_url,
             etcd_url=etcd.client_endpoints if etcd is not None else None,
             prometheus_url=observability.prometheus_url if observability is not None else None,
-            pull_secret=pull.names["platform"] if pull is not None else None,
-            operator_env=nats.client_env()),
+            pull_secret=pull.names["platform"] if pull is not None else None),
         gpu_pools=[s for s in shapes.values() if s.gpus_per_node > 0],
         any_multinode=any(g.multinode for g in settings.graphs), monitoring=observability, opts=on_cluster)
     wiring = GraphWiring(

@@ -120,7 +120,8 @@ def test_operator_values_wire_nats_etcd_and_prometheus() -> None:
     assert values["nats"] == {"enabled": False}
     assert values["global"]["etcd"] == {"install": False}
     assert values["global"]["grove"] == {"install": True, "enabled": True}  # prod graphs span nodes
-    assert {e["name"] for e in op["env"]} == {"NATS_AUTH_USERNAME", "NATS_AUTH_PASSWORD"}
+    assert "env" not in op  # the operator never connects to NATS: no credentials for it
+    assert "@" not in op["natsAddr"]  # and none inside the address either
     # the operator release comes after NATS and etcd exist (it uses their outputs)
     release = operator_release(registry)
     names = {registry.by_urn()[d].name for d in release.dependencies if d in registry.by_urn()}

@@ -46,7 +46,8 @@ def test_single_server_in_dev_with_the_same_settings_otherwise() -> None:
 def test_max_payload_and_authorization_come_from_the_environment_not_the_values() -> None:
     config = server_config(settings(max_payload=32 * 2**20))
     assert config == {"max_payload": 32 * 2**20, "authorization": {
-        "user": "<< $NATS_AUTH_USERNAME >>", "password": "<< $NATS_AUTH_PASSWORD >>"}}
+        "user": "<< $NATS_AUTH_USERNAME >>", "password": "<< $NATS_AUTH_PASSWORD >>"},
+        "server_tags": ["<< $POD_NAME >>"]}
     env = helm_values(settings(), release="nats", auth_secret="nats-auth", metrics=False)["container"]["env"]
     for key in ("NATS_AUTH_USERNAME", "NATS_AUTH_PASSWORD"):
         assert env[key] == {"valueFrom": {"secretKeyRef": {"name": "nats-auth", "key": key}}}

@@ -1,0 +1,23 @@
+"""Missing server binaries skip the integration tests, or fail them under REQUIRE_INTEGRATION=1."""
+
+import pytest
+
+from tests.integration import conftest
+
+
+def test_missing_binary_skips_with_the_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setattr(conftest, "SEARCH_PATH", str(tmp_path))
+    monkeypatch.delenv("REQUIRE_INTEGRATION", raising=False)
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        conftest.find_binary("etcd")
+    assert "Debian package etcd-server" in str(skipped.value)
+    assert "REQUIRE_INTEGRATION=1" in str(skipped.value)
+
+
+def test_missing_binary_fails_when_integration_is_required(monkeypatch: pytest.MonkeyPatch,
+                                                           tmp_path: object) -> None:
+    monkeypatch.setattr(conftest, "SEARCH_PATH", str(tmp_path))
+    monkeypatch.setenv("REQUIRE_INTEGRATION", "1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        conftest.find_binary("nats-server")
+    assert "`nats-server` is not installed" in str(failed.value)

@@ -1,0 +1,168 @@
+"""`python -m stacks verify`: targets from flags or stack outputs, the report and its exit status."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks import verify
+from stacks.cli import main
+from stacks.verify_report import Finding, Section, Status, render
+from tests.harness import ROOT
+from tests.integration.servers import free_ports
+
+OUTPUTS: dict[str, Any] = {
+    "kubernetesContext": "kind-dynamo",
+    "nats": {"clientUrl": "nats://nats.dynamo-system.svc.cluster.local:4222", "authSecretName": "nats-auth",
+             "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20},
+    "etcd": {"clientEndpoints": "http://etcd.dynamo-system.svc.cluster.local:2379", "namespace": "dynamo-system",
+             "members": ["etcd-0", "etcd-1", "etcd-2"], "replicas": 3},
+}
+
+
+@dataclass
+class FakeKubectl:
+    context: str
+    kubeconfig: str | None = None
+    forwards: list[str] = field(default_factory=list)
+    open: int = 0
+
+    def secret(self, namespace: str, name: str) -> dict[str, str]:
+        assert (namespace, name) == ("dynamo-system", "nats-auth")
+        return {"NATS_AUTH_USERNAME": "dynamo", "NATS_AUTH_PASSWORD": "from-secret"}
+
+    @contextmanager
+    def port_forward(self, namespace: str, target: str, port: int) -> Iterator[int]:
+        self.forwards.append(f"{namespace}/{target}:{port}")
+        self.open += 1
+        try:
+            yield 40000 + len(self.forwards)
+        finally:
+            self.open -= 1
+
+
+def args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    verify.add_arguments(parser, ROOT)
+    return parser.parse_args(list(argv))
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> list[FakeKubectl]:
+    made: list[FakeKubectl] = []
+
+    def kubectl(context: str, kubeconfig: str | None = None) -> FakeKubectl:
+        made.append(FakeKubectl(context, kubeconfig))
+        return made[-1]
+
+    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: OUTPUTS)
+    monkeypatch.setattr(verify, "Kubectl", kubectl)
+    monkeypatch.delenv("NATS_AUTH_USERNAME", raising=False)
+    monkeypatch.delenv("NATS_AUTH_PASSWORD", raising=False)
+    return made
+
+
+def test_stack_mode_forwards_every_member_and_reads_the_secret(stack: list[FakeKubectl]) -> None:
+    with ExitStack() as forwards:
+        plan = verify.plan(args("--stack", "prod"), forwards)
+        kubectl = stack[0]
+        assert kubectl.context == "kind-dynamo"
+        assert kubectl.open == 4
+    assert kubectl.open == 0  # every port-forward is stopped
+    assert kubectl.forwards == ["dynamo-system/svc/nats:4222", "dynamo-system/pod/etcd-0:2379",
+                                "dynamo-system/pod/etcd-1:2379", "dynamo-system/pod/etcd-2:2379"]
+    assert plan.nats is not None
+    assert (plan.nats.url, plan.nats.user, plan.nats.password) == ("nats://127.0.0.1:40001", "dynamo", "from-secret")
+    assert (plan.nats.replicas, plan.nats.max_payload) == (3, 15 * 2**20)
+    assert plan.etcd == ["http://127.0.0.1:40002", "http://127.0.0.1:40003", "http://127.0.0.1:40004"]
+    assert plan.etcd_members == 3
+
+
+def test_flags_override_the_stack(stack: list[FakeKubectl], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NATS_AUTH_USERNAME", "me")
+    monkeypatch.setenv("MY_PASSWORD", "from-env")
+    with ExitStack() as forwards:
+        plan = verify.plan(args("--stack", "prod", "--nats", "nats://10.0.0.1:4222", "--etcd", "http://e:2379",
+                                "--nats-password-env", "MY_PASSWORD", "--nats-replicas", "5"), forwards)
+    assert plan.nats is not None
+    assert (plan.nats.url, plan.nats.user, plan.nats.password, plan.nats.replicas) == (
+        "nats://10.0.0.1:4222", "me", "from-env", 5)
+    assert plan.etcd == ["http://e:2379"]
+    assert not stack  # nothing needed kubectl
+
+
+@pytest.mark.usefixtures("stack")
+def test_a_stack_without_etcd_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: {**OUTPUTS, "etcd": None})
+    with ExitStack() as forwards:
+        plan = verify.plan(args("--stack", "dev"), forwards)
+    assert plan.etcd is None
+    assert [n.note for n in plan.notes] == ["not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"]
+
+
+@pytest.mark.usefixtures("stack")
+def test_an_inline_kubeconfig_stack_needs_a_context(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: {**OUTPUTS, "kubernetesContext": None})
+    assert main(["verify", "--stack", "ci"]) == 2
+    assert "pass --kube-context" in capsys.readouterr().err
+
+
+def test_bad_invocations_exit_2_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify"]) == 2
+    assert "nothing to check" in capsys.readouterr().err
+    assert main(["verify", "--nats", "http://127.0.0.1:4222"]) == 2
+    assert "--nats: expected nats://... URLs" in capsys.readouterr().err
+    assert main(["verify", "--etcd", "127.0.0.1:2379"]) == 2
+    assert "--etcd: expected http://... or https://... URLs" in capsys.readouterr().err
+
+
+def test_unreachable_servers_are_down_and_named(capsys: pytest.CaptureFixture[str]) -> None:
+    nats_port, etcd_port = free_ports(2)
+    code = main(["verify", "--nats", f"nats://127.0.0.1:{nats_port}", "--etcd", f"http://127.0.0.1:{etcd_port}",
+                 "--timeout", "2"])
+    report = capsys.readouterr().out
+    assert code == 2
+    assert "DOWN      reachability" in report
+    assert f"no server at nats://127.0.0.1:{nats_port}" in report
+    assert "likely cause: nothing answers at this address" in report
+    assert "result: not serving (exit 2)" in report
+
+
+def test_report_layout_and_exit_status() -> None:
+    sections = [Section("NATS nats://x", [Finding("jetstream", Status.OK, "enabled"),
+                                          Finding("cluster", Status.DEGRADED, "2 of 3", "a server is down")]),
+                Section("etcd", [], note="not checked (no --etcd URLs and no --stack)")]
+    text = render(sections)
+    assert text.splitlines() == [
+        "NATS nats://x: degraded but serving",
+        "  ok        jetstream  enabled",
+        "  DEGRADED  cluster    2 of 3",
+        "                       likely cause: a server is down",
+        "",
+        "etcd: not checked (no --etcd URLs and no --stack)",
+        "",
+        "result: degraded but serving (exit 1)",
+    ]
+
+
+def test_help_documents_the_command() -> None:
+    result = subprocess.run([sys.executable, "-m", "stacks", "verify", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    for word in ("--stack", "--nats", "--etcd", "--nats-password-env", "exit status", "degraded"):
+        assert word in result.stdout
+
+
+def test_the_pulumi_cli_is_required_for_stack_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no kubectl
+    assert main(["verify", "--stack", "prod"]) == 2
+    assert "`pulumi` is not on PATH" in capsys.readouterr().err
