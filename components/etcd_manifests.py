@@ -48,6 +48,12 @@ class EtcdSettings:
     retain_volumes: bool
     separate_nodes: bool
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    image: str = IMAGE
+
+    @property
+    def version(self) -> str:
+        """The etcd version the image runs (its tag), which decides how some flags are spelled."""
+        return self.image.rsplit(":", 1)[1]
 
 
 def quorum(members: int) -> int:
@@ -92,7 +98,8 @@ def command_args(cluster: str, settings: EtcdSettings) -> list[str]:
     )
     tuning = EtcdTuning(quota_backend_bytes=settings.quota_backend_bytes,
                         auto_compaction_retention=settings.auto_compaction_retention)
-    return etcd_args(node, peers, cluster_token=f"{cluster}-$(POD_NAMESPACE)", tuning=tuning, version=IMAGE_VERSION)
+    return etcd_args(node, peers, cluster_token=f"{cluster}-$(POD_NAMESPACE)", tuning=tuning,
+                     version=settings.version)
 
 
 def _probe(path: str, *, period: int, failures: int, timeout: int) -> dict[str, Any]:
@@ -106,7 +113,7 @@ def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
 
     return {
         "name": "etcd",
-        "image": IMAGE,
+        "image": settings.image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["etcd"],
         "args": command_args(cluster, settings),

@@ -64,7 +64,7 @@ class NatsJetStream(pulumi.ComponentResource):
             lambda names: str(names[0]))
 
         release = helm_release(
-            name, chart=values.CHART, release_name=name, namespace=namespace,
+            name, chart=settings.chart, release_name=name, namespace=namespace,
             values=values.helm_values(settings, release=name, auth_secret=server_secret.name,
                                       metrics=monitoring is not None),
             opts=child)

@@ -65,6 +65,8 @@ class NatsSettings:
     retain_volumes: bool
     separate_nodes: bool
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    chart: ChartRef = CHART
+    server_image_tag: str = SERVER_IMAGE["tag"]
 
 
 def selector_labels(release: str) -> dict[str, str]:
@@ -136,7 +138,7 @@ def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Inp
             "merge": server_config(settings),
         },
         "container": {
-            "image": dict(SERVER_IMAGE),
+            "image": {**SERVER_IMAGE, "tag": settings.server_image_tag},
             "env": {
                 "GOMEMLIMIT": go_memory_limit(settings.resources.memory),
                 USERNAME_KEY: _secret_env(auth_secret, USERNAME_KEY),

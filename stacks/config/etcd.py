@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.common import Resources
-from components.etcd_manifests import SUPPORTED_SIZES, EtcdSettings
+from components.etcd_manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
 from stacks.config.common import cpu_millis, read_resources, read_storage
 from stacks.config.reader import Node, quantity_bytes
 
@@ -40,6 +40,8 @@ def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: 
         node.problem("resources.cpuLimit", f"is {requested.cpu_limit}, below resources.cpu {requested.cpu}",
                      "a CPU quantity at least resources.cpu, or unset (no CPU limit)")
     node_selector = node.string_map("nodeSelector")
+    image = node.string("image", IMAGE, pattern=r"^[a-z0-9.\-/]+:v?3\.[56]\.[0-9]+(-[0-9A-Za-z.]+)?$",
+                        pattern_text="an etcd image pinned to a 3.5 or 3.6 release tag, such as " + IMAGE)
     node.close()
     if not enabled:
         return None
@@ -52,4 +54,5 @@ def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: 
         retain_volumes=retain_volumes,
         separate_nodes=prod,
         node_selector=node_selector,
+        image=image,
     )

@@ -142,6 +142,7 @@ class Node:
             return default or raw
         if pattern is not None and not re.fullmatch(pattern, raw):
             self.problem(name, f"is {raw!r}", allowed)
+            return default or raw  # keep reading with a sane value; the problem is recorded
         return raw
 
     def optional_string(self, name: str, *, pattern: str | None = None, pattern_text: str = "") -> str | None:

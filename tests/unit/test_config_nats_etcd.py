@@ -78,7 +78,7 @@ def test_etcd_can_be_left_out() -> None:
     # a disabled section is still checked
     assert problems({**PROD, "etcd": {"enabled": False, "replica": 3}}) == [
         "dynamo-cluster:etcd.replica: unknown key (did you mean 'replicas'?); allowed: one of autoCompactionRetention, "
-        "enabled, nodeSelector, quotaBackend, replicas, resources, storage"]
+        "enabled, image, nodeSelector, quotaBackend, replicas, resources, storage"]
 
 
 def test_even_or_negative_sizes_are_refused_with_the_reason() -> None:
