@@ -5,7 +5,8 @@ Cases: the dev and prod plans, and generated configs with 1, 10 and 100 graph de
 dev stack with its graphs replaced by N copies of its first graph, a CPU-only mocker graph). Each case runs as its own
 process, as `make plan` does, several times; the median is reported. Targets (README,
 "Performance"): prod plan within 3x the bare import; each added graph under 20 ms; linear, i.e.
-100 graphs cost no more than 1.2 x 100 times one.
+100 graphs cost no more than 1.2 x 100 times one (measured as the per-graph cost between 10 and 100
+graphs over the per-graph cost between 1 and 10, net of the fixed cost of the plan).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def graph_stack(base: dict[str, Any], count: int) -> dict[str, Any] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
     rows: list[tuple[str, float, float]] = []
@@ -100,13 +101,13 @@ def main() -> int:
     print(f"prod plan / bare import: {ratio:.2f}x (target <= 3x): {'ok' if ratio <= 3 else 'MISSED'}")
     if len(per_graph) == 3:
         added = (per_graph[100] - per_graph[1]) / 99
-        one = per_graph[10] - per_graph[1]
         print(f"time per added graph: {added * 1000:.1f}ms (target < 20ms): {'ok' if added < 0.020 else 'MISSED'}")
-        # Linearity: the cost of 100 graphs over the cost of one graph, both net of the fixed cost.
-        fixed = per_graph[1] - (one / 9)
-        hundred, single = per_graph[100] - fixed, one / 9
-        linear = hundred / (100 * single) if single > 0 else float("inf")
-        print(f"linearity, cost(100) / (100 x cost(1)): {linear:.2f} (target <= 1.2): "
+        # Linearity: what a graph costs among 100 (the 10 -> 100 slope) against what it costs among
+        # a few (the 1 -> 10 slope); 1.0 is perfectly linear.
+        small = (per_graph[10] - per_graph[1]) / 9
+        large = (per_graph[100] - per_graph[10]) / 90
+        linear = large / small if small > 0 else float("inf")
+        print(f"linearity, cost per graph at 100 / at 10: {linear:.2f} (target <= 1.2): "
               f"{'ok' if linear <= 1.2 else 'MISSED'}")
     else:
         print("graph cases: skipped (the stack has no graph deployments to copy)")
