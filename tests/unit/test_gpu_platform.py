@@ -1,6 +1,5 @@
 """GpuPlatform: the operator and EFA plugin releases, their values, and the DCGM ServiceMonitor."""
 
-from collections.abc import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +14,7 @@ from components.gpu_platform import (
 )
 from components.placement import PoolShape
 from stacks.mockrun import Registry
+from tests.fakes import FakeMonitoring, Marker
 from tests.harness import by_kind, manifests, run_resources, schema_problems
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -24,42 +24,12 @@ TAINTED = PoolShape(name="l4", gpus_per_node=1, gpu_model="L4", gpu_memory_gib=2
                     tolerations=({"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},))
 
 
-class FakeMonitoring:
-    """Just what GpuPlatform reads from the observability component."""
-
-    def __init__(self, crds: pulumi.Resource) -> None:
-        self._crds = crds
-
-    @property
-    def crds_ready(self) -> pulumi.Resource:
-        return self._crds
-
-    @property
-    def namespace(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input("monitoring")
-
-    @property
-    def prometheus_pod_labels(self) -> Mapping[str, str]:
-        return {"app.kubernetes.io/name": "prometheus"}
-
-    @property
-    def prometheus_url(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input("http://prometheus.monitoring.svc.cluster.local:9090")
-
-    @property
-    def otlp_grpc_endpoint(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input("http://tempo.monitoring.svc.cluster.local:4317")
-
-    @property
-    def otlp_http_endpoint(self) -> pulumi.Output[str]:
-        return pulumi.Output.from_input("http://tempo.monitoring.svc.cluster.local:4318")
-
-
 def run(pools: list[PoolShape], *, monitored: bool, settings: GpuPlatformSettings | None = None) -> Registry:
     def program() -> None:
         provider = k8s.Provider("k", kubeconfig="/dev/null", context="c")
         opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
-        monitoring = FakeMonitoring(pulumi.CustomResource("test:index:Crds", "crds", {})) if monitored else None
+        monitoring = (FakeMonitoring(crds=Marker("crds"), ns=pulumi.Output.from_input("monitoring"))
+                      if monitored else None)
         GpuPlatform("gpu-platform", settings or GpuPlatformSettings(), pools=pools, monitoring=monitoring, opts=opts)
     return run_resources(program)
 
