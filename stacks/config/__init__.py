@@ -86,6 +86,16 @@ class StackConfig:
         out: list[str] = []
         if self.is_prod and self.allow_data_loss:
             out.append("allowDataLoss is true: `pulumi destroy` and replacements delete data volumes")
+        graphs = self.dynamo.graphs
+        if graphs and self.hf_token is None:
+            out.append("no hfToken: graphs download models anonymously, and gated models will fail to download")
+        if self.is_prod and self.ngc_api_key is None:
+            out.append("no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)")
+        if self.etcd is None:
+            out.append("etcd is off: Dynamo uses Kubernetes-native discovery")
+        gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
+        if gpu_graphs and self.dynamo.model_cache is None:
+            out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
         return out
 
 

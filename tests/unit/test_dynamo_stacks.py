@@ -170,3 +170,38 @@ def test_secrets_never_appear_in_plain_text() -> None:
             assert svc["extraPodSpec"]["imagePullSecrets"] == [{"name": "nvcr-pull"}]
     values = operator_release(registry).inputs["values"]["dynamo-operator"]
     assert values["imagePullSecrets"] == [{"name": "nvcr-pull"}]
+
+
+def test_tensor_parallel_must_match_the_gpus_a_replica_spans() -> None:
+    import copy
+
+    import pytest
+
+    from stacks.config import ConfigError
+    from tests.harness import parse
+
+    values = copy.deepcopy(stack_config("prod"))
+    values["graphs"][1]["decode"]["tensorParallel"] = 4  # sglang: 2 nodes x 4 GPUs = 8
+    with pytest.raises(ConfigError) as error:
+        parse(values, "prod")
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:graphs[1].decode: graph 'sglang-disagg' decode: tensor parallel 4, but one replica spans "
+        "2 nodes x 4 GPUs = 8 GPUs; allowed: tensor parallel x pipeline parallel = 8 for decode, or turn the "
+        "parallelism check off for this graph"]
+    # unless the graph says otherwise
+    values["graphs"][1]["checkParallelism"] = False
+    assert parse(values, "prod").dynamo.graphs[1].group("decode").tensor_parallel == 4
+
+
+def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
+    from tests.harness import parse
+
+    prod = parse(stack_config("prod"), "prod")
+    assert prod.warnings() == [
+        "no hfToken: graphs download models anonymously, and gated models will fail to download",
+        "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)"]
+    secured = parse(stack_config("prod") | {"etcd": {"enabled": False}, "modelCache": {"enabled": False}},
+                    "prod", secrets=["hfToken", "ngcApiKey"])
+    assert secured.warnings() == [
+        "etcd is off: Dynamo uses Kubernetes-native discovery",
+        "no modelCache: every worker of vllm-disagg, sglang-disagg, trtllm-disagg downloads the weights itself"]
