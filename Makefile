@@ -1,4 +1,6 @@
 # dynamo-cluster: `make plan` renders a stack offline, `make test` runs lint, types and tests.
+# make plan [STACK=dev|prod] [CONFIG=path/to/Pulumi.<name>.yaml] [OUT=dir]: the stack defaults to
+# the name in CONFIG's file name, else dev.
 # Both bootstrap .venv from the pinned requirements on a fresh machine.
 
 PYTHON ?= python3
@@ -6,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-STACK  ?= dev
+STACK  ?=
 CONFIG ?=
 OUT    ?=
 
@@ -20,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 plan: $(STAMP)
-	@$(PY) -m stacks plan --stack $(STACK) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+	@$(PY) -m stacks plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

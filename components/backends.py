@@ -14,7 +14,9 @@ from typing import Any
 
 from components.graph_spec import WORKER_MODULE, GraphSpec, WorkerGroupSpec
 
-# vLLM moves the KV cache from prefill to decode workers with NIXL.
+# vLLM moves the KV cache from prefill to decode workers with NIXL. No `engine_id`: vLLM then gives
+# every engine its own, where a fixed one (as in a single-replica example) would be shared by all
+# replicas of a group.
 VLLM_KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 # SGLang's prefill workers publish the KV cache handshake on this port; decode workers reach it.
 SGLANG_BOOTSTRAP_PORT = 30001

@@ -11,12 +11,13 @@ and decode pods off each other's nodes (each gets its node's EFA bandwidth to it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components import backends
+from components.common import Resources
 from components.graph_spec import GraphSpec, WorkerGroupSpec
 from components.placement import PoolShape
 
@@ -40,7 +41,6 @@ class GraphWiring:
     model_cache_claim: pulumi.Input[str] | None = None
     model_cache_path: str = "/models"
     engine_configmap: pulumi.Input[str] | None = None  # TensorRT-LLM engine configuration
-    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def service_name(group: WorkerGroupSpec) -> str:
@@ -58,11 +58,16 @@ def efa_per_pod(group: WorkerGroupSpec, pool: PoolShape) -> int:
     return max(1, pool.efa_interfaces * group.gpus_per_node // pool.gpus_per_node)
 
 
+def _cpu_memory(resources: Resources) -> tuple[dict[str, Any], dict[str, Any]]:
+    """DGD requests and limits: memory limited as requested, CPU limited only when asked."""
+    limits: dict[str, Any] = {"memory": resources.memory}
+    if resources.cpu_limit:
+        limits["cpu"] = resources.cpu_limit
+    return {"cpu": resources.cpu, "memory": resources.memory}, limits
+
+
 def _resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
-    requests: dict[str, Any] = {"cpu": group.resources.cpu, "memory": group.resources.memory}
-    limits: dict[str, Any] = {"memory": group.resources.memory}
-    if group.resources.cpu_limit:
-        limits["cpu"] = group.resources.cpu_limit
+    requests, limits = _cpu_memory(group.resources)
     if group.gpus_per_node:
         limits["gpu"] = str(group.gpus_per_node)
     efa = efa_per_pod(group, pool)
@@ -113,7 +118,7 @@ def _common(spec: GraphSpec, wiring: GraphWiring, role: str) -> dict[str, Any]:
         service["envFromSecret"] = wiring.hf_token_secret
     if spec.use_model_cache and wiring.model_cache_claim is not None:
         service["volumeMounts"] = [{"name": wiring.model_cache_claim, "mountPoint": wiring.model_cache_path}]
-    service["extraPodMetadata"] = {"labels": {**wiring.extra_labels, **pod_labels(spec, role)}}
+    service["extraPodMetadata"] = {"labels": pod_labels(spec, role)}
     return service
 
 
@@ -129,8 +134,7 @@ def frontend_service(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
         "componentType": "frontend",
         "replicas": spec.frontend.replicas,
         **_common(spec, wiring, "frontend"),
-        "resources": {"requests": {"cpu": spec.frontend.resources.cpu, "memory": spec.frontend.resources.memory},
-                      "limits": {"memory": spec.frontend.resources.memory}},
+        "resources": dict(zip(("requests", "limits"), _cpu_memory(spec.frontend.resources), strict=True)),
         "extraPodSpec": _pod_spec(wiring, container),
     }
 
@@ -200,7 +204,7 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
         "metadata": {
             "name": spec.name,
             "namespace": wiring.namespace,
-            "labels": {**wiring.extra_labels, GRAPH_LABEL: spec.name},
+            "labels": {GRAPH_LABEL: spec.name},
             # pulumi-kubernetes waits for this before it calls the graph created or updated (for
             # as long as the resource's custom timeouts allow: model download and load).
             "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=successful"},

@@ -124,11 +124,19 @@ def placement_group_props(pool: str) -> dict[str, Any]:
 
 
 def efa_network_interfaces(count: int, security_groups: Sequence[pulumi.Input[str]]) -> list[dict[str, Any]]:
-    """One EFA interface on each of `count` network cards. Card 0's is the primary interface
-    (device index 0); the others sit at device index 1 of their card. Subnets come from the node
-    group (EKS refuses them in the launch template)."""
-    return [{"networkCardIndex": card, "deviceIndex": 0 if card == 0 else 1, "interfaceType": "efa",
-             "securityGroups": list(security_groups), "deleteOnTermination": "true"} for card in range(count)]
+    """The network interfaces of an EFA node with `count` network cards, laid out as EC2's guide for
+    multi-card EFA instances recommends: the primary interface (card 0, device 0) is a plain ENA
+    interface, which carries the node's and the pods' IP addresses; then one EFA-only interface on
+    every card (card 0 at device 1, the others at device 0). EFA-only interfaces take no IP address,
+    so a p5.48xlarge node uses one subnet address for its interfaces instead of 32. Subnets come
+    from the node group (EKS refuses them in the launch template)."""
+    if count == 0:
+        return []
+    common = {"securityGroups": list(security_groups), "deleteOnTermination": "true"}
+    primary = {"networkCardIndex": 0, "deviceIndex": 0, "interfaceType": "interface", **common}
+    efa = [{"networkCardIndex": card, "deviceIndex": 1 if card == 0 else 0, "interfaceType": "efa-only", **common}
+           for card in range(count)]
+    return [primary, *efa]
 
 
 def launch_template_props(pool: str, group: EksNodeGroup, *, security_groups: Sequence[pulumi.Input[str]] = (),

@@ -24,8 +24,7 @@ class ChartRef:
 
 
 def helm_release(resource_name: str, *, chart: ChartRef, release_name: str, namespace: pulumi.Input[str],
-                 values: Mapping[str, Any], opts: pulumi.ResourceOptions, timeout_seconds: int = 600,
-                 skip_crds: bool = False) -> Release:
+                 values: Mapping[str, Any], opts: pulumi.ResourceOptions, timeout_seconds: int = 600) -> Release:
     """Install or upgrade `chart` atomically: a failed upgrade rolls back, hooks run, and the
     release waits for its workloads (and jobs) to become ready."""
     oci = chart.repository.startswith("oci://")
@@ -42,6 +41,5 @@ def helm_release(resource_name: str, *, chart: ChartRef, release_name: str, name
         wait_for_jobs=True,
         timeout=timeout_seconds,
         max_history=10,
-        skip_crds=skip_crds,
         opts=opts,
     )

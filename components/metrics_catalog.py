@@ -104,7 +104,7 @@ NATS = (
     "nats_consumer_num_ack_pending",
 )
 
-# etcd server (our StatefulSet's /metrics on the client port).
+# etcd server (our StatefulSet's /metrics on the metrics port, 2381).
 # `etcd_server_has_leader` is read from shared/reference/charts/etcd/values.yaml (its example
 # PrometheusRule); the others are from etcd's own metric definitions (server/etcdserver/metrics.go,
 # server/storage/mvcc/metrics.go, server/storage/wal/metrics.go, server/storage/backend/metrics.go).

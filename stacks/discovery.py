@@ -76,9 +76,11 @@ def stack_outputs(stack: str, project_dir: Path, *, which: Which = shutil.which,
 
 @dataclass(frozen=True)
 class Kubectl:
-    """kubectl against one context (never the current-context by accident)."""
+    """kubectl against one kubeconfig and context: the stack's, never the user's current one by
+    accident (`context` is None only for the stack's own inline kubeconfig, whose current context is
+    the one the stack's provider uses too)."""
 
-    context: str
+    context: str | None
     which: Which = shutil.which
     run: Run = subprocess.run
     spawn: Spawn = _spawn
@@ -88,7 +90,7 @@ class Kubectl:
         argv = [_require("kubectl", self.which, "reach the cluster (port-forward, read the NATS Secret)")]
         if self.kubeconfig:
             argv += ["--kubeconfig", self.kubeconfig]
-        return [*argv, "--context", self.context]
+        return [*argv, "--context", self.context] if self.context else argv
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         result = self.run([*self._base(), "-n", namespace, "get", "secret", name, "-o", "json"],

@@ -15,7 +15,7 @@ from pathlib import Path
 from components.capacity import capacity_table
 from stacks import artifacts
 from stacks.config import ConfigError, StackConfig, parse_config
-from stacks.mockrun import Registry, run_program
+from stacks.mockrun import STACK_TYPE, Registry, run_program
 from stacks.stackfile import StackFile, StackFileError, read_stack_file
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -93,6 +93,7 @@ def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | Non
     target = out if out is not None else project_dir / "build" / "plan" / stack
     write(files, target)
     kinds = sum(1 for f in files if f.startswith("manifests/"))
-    print(f"plan {stack}: {len(plan.registry.resources)} resources, {kinds} manifests, "
+    resources = sum(1 for r in plan.registry.resources if r.type != STACK_TYPE)  # as summary.md counts
+    print(f"plan {stack}: {resources} resources, {kinds} manifests, "
           f"{len(artifacts.releases(plan.registry))} releases -> {target}")
     return EXIT_OK

@@ -15,13 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components.nats_values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
+from stacks.cluster_view import ClusterConnectError
 from stacks.discovery import DiscoveryError, Kubectl, stack_outputs
+from stacks.kube_client import ClusterTarget, cluster_target, pulumi_secret_reader
 from stacks.verify_etcd import Gateway, check_etcd
 from stacks.verify_nats import NatsTarget, check_nats
 from stacks.verify_report import Section, Status, overall, render
@@ -42,8 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser, project_dir: Path) -> None:
     parser.add_argument("--max-payload", type=int, metavar="BYTES",
                         help=f"configured max_payload (default: the stack's, else {DYNAMO_MAX_PAYLOAD})")
     parser.add_argument("--etcd-members", type=int, metavar="N", help="expected etcd member count")
-    parser.add_argument("--kube-context", metavar="NAME", help="kubectl context (default: the stack's)")
-    parser.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for kubectl")
+    parser.add_argument("--kube-context", metavar="NAME",
+                        help="kubectl context (default: the stack's kubernetes.context)")
+    parser.add_argument("--kubeconfig", metavar="FILE",
+                        help="kubeconfig for kubectl, with --kube-context (default: the stack's "
+                             "kubernetes.kubeconfigPath, or its secret kubeconfig)")
     parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per-request timeout")
     parser.add_argument("--project-dir", type=Path, default=project_dir, metavar="DIR", help=argparse.SUPPRESS)
 
@@ -66,12 +72,38 @@ def _urls(text: str, scheme: tuple[str, ...], flag: str) -> list[str]:
     return urls
 
 
-def _kubectl(args: argparse.Namespace, outputs: dict[str, Any]) -> Kubectl:
-    context = args.kube_context or outputs.get("kubernetesContext")
-    if not context:
-        raise DiscoveryError("the stack names no kubernetes context (it uses an inline kubeconfig): pass "
-                             "--kube-context and --kubeconfig, or the endpoints with --nats and --etcd")
-    return Kubectl(context=context, kubeconfig=args.kubeconfig)
+def stack_cluster(project_dir: Path, stack: str) -> ClusterTarget:
+    """The kubeconfig and context of the stack's config, exactly as its Kubernetes provider (and
+    preflight) reach the cluster."""
+    from stacks.config import ConfigError
+    from stacks.plan import load
+    from stacks.stackfile import StackFileError
+
+    try:
+        _, config = load(project_dir, stack, None)
+    except (StackFileError, ConfigError) as error:
+        raise DiscoveryError(f"cannot read the stack's kubernetes settings: {error}") from None
+    try:
+        return cluster_target(config.kubernetes, pulumi_secret_reader(project_dir, stack, None))
+    except ClusterConnectError as error:
+        raise DiscoveryError(f"{error}{f'; {error.fix}' if error.fix else ''}") from None
+
+
+def _kubectl(args: argparse.Namespace, forwards: ExitStack) -> Kubectl:
+    if args.kube_context or args.kubeconfig:
+        if not args.kube_context:
+            raise DiscoveryError("--kubeconfig needs --kube-context: the file's current context is never used")
+        return Kubectl(context=args.kube_context, kubeconfig=args.kubeconfig)
+    target = stack_cluster(args.project_dir, args.stack)
+    if target.kubeconfig_path is not None:
+        return Kubectl(context=target.context, kubeconfig=os.path.expanduser(target.kubeconfig_path))
+    assert target.kubeconfig is not None  # cluster_target gives a path or the inline kubeconfig
+    # kubectl reads a file: the stack's secret kubeconfig lives in one only while verify runs
+    handle, path = tempfile.mkstemp(prefix="dynamo-cluster-kubeconfig-")
+    forwards.callback(os.unlink, path)
+    with os.fdopen(handle, "w") as file:
+        file.write(target.kubeconfig.value)
+    return Kubectl(context=target.context, kubeconfig=path)
 
 
 def plan(args: argparse.Namespace, forwards: ExitStack) -> Plan:
@@ -91,12 +123,12 @@ def plan(args: argparse.Namespace, forwards: ExitStack) -> Plan:
         if args.nats:
             url = _urls(args.nats, ("nats://",), "--nats")[0]
         else:
-            kubectl = kubectl or _kubectl(args, outputs)
+            kubectl = kubectl or _kubectl(args, forwards)
             port = forwards.enter_context(kubectl.port_forward(nats_out["namespace"], f"svc/{nats_out['service']}",
                                                                CLIENT_PORT))
             url = f"nats://127.0.0.1:{port}"
         if (user is None or password is None) and args.stack:
-            kubectl = kubectl or _kubectl(args, outputs)
+            kubectl = kubectl or _kubectl(args, forwards)
             secret = kubectl.secret(nats_out["namespace"], nats_out["authSecretName"])
             user, password = user or secret.get(USERNAME_KEY), password or secret.get(PASSWORD_KEY)
         nats = NatsTarget(url=url, user=user, password=password,
@@ -111,7 +143,7 @@ def plan(args: argparse.Namespace, forwards: ExitStack) -> Plan:
     elif args.stack and etcd_out is None:
         notes.append(Section("etcd", [], note="not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"))
     elif args.stack and etcd_out is not None:
-        kubectl = kubectl or _kubectl(args, outputs)
+        kubectl = kubectl or _kubectl(args, forwards)
         ports = [forwards.enter_context(kubectl.port_forward(etcd_out["namespace"], f"pod/{member}", ETCD_CLIENT_PORT))
                  for member in etcd_out["members"]]
         etcd = [f"http://127.0.0.1:{port}" for port in ports]

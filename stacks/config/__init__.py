@@ -131,6 +131,15 @@ def _secret(root: Node, name: str, secret_keys: Set[str]) -> SecretValue | None:
     return SecretValue(name, value)
 
 
+def declared_pool_names(root: Node) -> set[str]:
+    """The names nodePools declares, valid or not (a graph naming an invalid one is not told again
+    that the pool does not exist)."""
+    items = root.value.get("nodePools")
+    if not isinstance(items, list):
+        return set()
+    return {item["name"] for item in items if isinstance(item, Mapping) and isinstance(item.get("name"), str)}
+
+
 def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
                  problems: Problems | None = None) -> StackConfig:
     """Validate and type the stack's config. Raises `ConfigError` listing every problem."""
@@ -158,7 +167,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         node_pools=node_pools,
         gpu_platform=read_gpu_platform(root, node_pools, namespaces),
         dynamo=read_dynamo(root, environment=environment, retain=retain, pools=pools,
-                           hf_token=secrets["hfToken"] is not None),
+                           hf_token=secrets["hfToken"] is not None,
+                           broken_pools=declared_pool_names(root) - set(pools)),
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
         nats=read_nats(root, environment, storage_class, retain),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from components.common import Resources, Storage
@@ -40,9 +39,6 @@ def cpu_millis(text: str) -> int:
     """Millicores in a CPU quantity (`_CPU` form)."""
     return int(text[:-1]) if text.endswith("m") else int(float(text) * 1000)
 
-
-def is_cpu(text: str) -> bool:
-    return re.match(_CPU, text) is not None
 
 
 _CHART_VERSION = r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from components.capacity import WorkerDemand, check_capacity
@@ -104,12 +104,35 @@ def _frontend(node: Node, mode: str) -> FrontendSpec:
     return spec
 
 
-def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape]) -> WorkerGroupSpec | None:
+def _pool(g: Node, backend: str, pools: Mapping[str, PoolShape], broken: Set[str]) -> PoolShape | None:
+    """The pool a worker group names. A pool that is declared but has problems of its own (`broken`)
+    is not reported again here; the group is then left out of the capacity plan."""
+    gpu = backend in GPU_BACKENDS
+    declared = sorted({*pools, *broken})
+    name = g.string("pool", pattern_text="one of " + ", ".join(declared) if declared
+                    else "a pool declared in nodePools (none is configured)")
+    if name in broken or not name:
+        return None
+    pool = pools.get(name)
+    if pool is None:
+        g.problem("pool", f"is {name!r}", "one of " + ", ".join(declared) if declared
+                  else "a pool declared in nodePools (none is configured)")
+    elif gpu and pool.gpus_per_node == 0:
+        g.problem("pool", f"is {name!r}, a pool without GPUs, but the {backend} backend needs GPUs",
+                  "a pool with gpusPerNode > 0 (only the mocker runs on CPU-only pools)")
+    elif not gpu and pool.gpus_per_node > 0:
+        g.problem("pool", f"is {name!r}, a GPU pool, but the mocker runs on CPUs",
+                  "a pool without GPUs (GPU nodes are tainted for workloads that ask for GPUs)")
+    return pool
+
+
+def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape],
+           broken: Set[str] = frozenset()) -> WorkerGroupSpec | None:
     if not node.has(role):
         return None
     g = node.child(role)
-    pool_name = g.string("pool", choices=sorted(pools) or ["<a pool from nodePools>"])
-    pool = pools.get(pool_name)
+    pool = _pool(g, backend, pools, broken)
+    pool_name = str(g.value.get("pool", "")) if pool is None else pool.name
     gpu = backend in GPU_BACKENDS
     nodes = g.integer("nodes", 1, minimum=1, maximum=64)
     default_gpus = (pool.gpus_per_node if pool else 1) if gpu else 0
@@ -154,7 +177,7 @@ def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape]) 
 
 
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-               hf_token: bool, environment: str) -> GraphSpec:
+               hf_token: bool, environment: str, broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
                        pattern_text="a DNS label of at most 40 characters (it prefixes the graph's pod names)")
     backend = node.string("backend", choices=BACKENDS)
@@ -163,7 +186,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
     groups: list[WorkerGroupSpec] = []
     expected = GROUPS.get(mode, ())
     for role in ("worker", "prefill", "decode"):
-        group = _group(node, role, backend, pools)
+        group = _group(node, role, backend, pools, broken)
         if role in expected and group is None:
             node.problem(role, "is required but not set",
                          f"a worker group: {mode} graphs have " + " and ".join(expected))
@@ -199,9 +222,9 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
 
 
 def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-                hf_token: bool, environment: str) -> tuple[GraphSpec, ...]:
+                hf_token: bool, environment: str, broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
     graphs = tuple(read_graph(n, pools=pools, version=version, model_cache=model_cache, hf_token=hf_token,
-                              environment=environment) for n in root.objects("graphs"))
+                              environment=environment, broken=broken) for n in root.objects("graphs"))
     seen: dict[str, int] = {}
     for index, graph in enumerate(graphs):
         if graph.name and graph.name in seen:
@@ -211,12 +234,13 @@ def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, mod
     return graphs
 
 
-def read_dynamo(root: Node, *, environment: str, retain: bool,
-                pools: Mapping[str, PoolShape], hf_token: bool) -> DynamoConfig:
+def read_dynamo(root: Node, *, environment: str, retain: bool, pools: Mapping[str, PoolShape], hf_token: bool,
+                broken_pools: Set[str] = frozenset()) -> DynamoConfig:
+    """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape)."""
     operator = read_operator(root, environment)
     cache = read_model_cache(root, retain)
     graphs = read_graphs(root, pools=pools, version=operator.chart.version, model_cache=cache is not None,
-                         hf_token=hf_token, environment=environment)
+                         hf_token=hf_token, environment=environment, broken=broken_pools)
     return DynamoConfig(operator=operator, model_cache=cache, graphs=graphs, pull_secret_name=PULL_SECRET_NAME,
                         hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
 
@@ -235,8 +259,3 @@ def check_graph_capacity(root: Node, graphs: tuple[GraphSpec, ...], pools: Mappi
     """The GPU capacity plan over every graph: each problem becomes a config problem."""
     for problem in check_capacity(pools, worker_demands(graphs, pools)):
         root.problems.add(problem.key, problem.wrong, problem.allowed)
-
-
-def any_multinode(graphs: tuple[GraphSpec, ...]) -> bool:
-    return any(g.multinode for g in graphs)
-

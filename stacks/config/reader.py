@@ -41,7 +41,8 @@ class ConfigError(Exception):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(set(problems), key=lambda p: (p.key, p.wrong))
         lines = "\n".join(f"  {p}" for p in self.problems)
-        super().__init__(f"invalid stack config ({len(self.problems)} problems):\n{lines}")
+        count = len(self.problems)
+        super().__init__(f"invalid stack config ({count} problem{'' if count == 1 else 's'}):\n{lines}")
 
 
 @dataclass

@@ -119,3 +119,14 @@ def test_disruption_budgets_take_one_replica_at_a_time() -> None:
         "sglang-disagg-decode": {"maxUnavailable": 2, "selector": {"matchLabels": {
             "dynamo-cluster/graph": "sglang-disagg", "dynamo-cluster/role": "decode"}}},
     }
+
+
+def test_frontend_cpu_limit_is_honoured() -> None:
+    from dataclasses import replace
+
+    from components.common import Resources
+
+    spec = graph("vllm")
+    spec = replace(spec, frontend=replace(spec.frontend, resources=Resources("1", "2Gi", "4")))
+    front = services(dgd_manifest(spec, POOLS, WIRING))["Frontend"]
+    assert front["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "2Gi", "cpu": "4"}}

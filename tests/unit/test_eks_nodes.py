@@ -53,10 +53,9 @@ def test_placement_group_is_a_cluster_group() -> None:
 def test_p5_launch_template_has_an_efa_interface_on_each_of_its_32_cards() -> None:
     props = launch_template_props("h100", P5, security_groups=["sg-0c1a5e7", "sg-efa"], placement_group_name="pg-1")
     interfaces = props["networkInterfaces"]
-    assert len(interfaces) == 32
-    assert [i["networkCardIndex"] for i in interfaces] == list(range(32))
-    assert [i["deviceIndex"] for i in interfaces] == [0] + [1] * 31
-    assert {i["interfaceType"] for i in interfaces} == {"efa"}
+    # the primary ENA interface (the only one with IP addresses), then one EFA-only per card
+    assert [(i["networkCardIndex"], i["deviceIndex"], i["interfaceType"]) for i in interfaces] == [
+        (0, 0, "interface"), (0, 1, "efa-only"), *((card, 0, "efa-only") for card in range(1, 32))]
     assert all(i["securityGroups"] == ["sg-0c1a5e7", "sg-efa"] for i in interfaces)
     assert all("subnetId" not in i for i in interfaces)  # EKS gives the subnet
     assert props["placement"] == {"groupName": "pg-1"}

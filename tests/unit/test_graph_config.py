@@ -118,3 +118,33 @@ def test_unknown_keys_in_a_worker_group() -> None:
     graph = SGLANG | {"decode": SGLANG["decode"] | {"gpus": 4}}
     assert any(p.startswith("dynamo-cluster:graphs[0].decode.gpus: unknown key (did you mean 'gpusPerNode'?)")
                for p in problems_of(CACHE | {"graphs": [graph]}))
+
+
+def test_a_gpu_backend_on_a_cpu_only_pool() -> None:
+    graph = {"name": "v", "backend": "vllm", "mode": "agg", "model": "m", "worker": {"pool": "cpu"}}
+    assert ("dynamo-cluster:graphs[0].worker.pool: is 'cpu', a pool without GPUs, but the vllm backend needs GPUs; "
+            "allowed: a pool with gpusPerNode > 0 (only the mocker runs on CPU-only pools)"
+            in problems_of(CACHE | {"graphs": [graph]}))
+
+
+def test_the_mocker_on_a_gpu_pool() -> None:
+    graph = {"name": "m", "backend": "mocker", "mode": "agg", "model": "m", "worker": {"pool": "l40s"}}
+    assert ("dynamo-cluster:graphs[0].worker.pool: is 'l40s', a GPU pool, but the mocker runs on CPUs; allowed: a "
+            "pool without GPUs (GPU nodes are tainted for workloads that ask for GPUs)"
+            in problems_of(CACHE | {"graphs": [graph]}))
+
+
+def test_a_broken_pool_is_not_reported_again_by_its_graphs() -> None:
+    problems = Problems()
+    read_dynamo(Node("", CACHE | {"graphs": [SGLANG | {"prefill": {"pool": "p5"}, "decode": {"pool": "p5"}}]},
+                     problems),
+                environment="prod", retain=True, pools=POOLS, hf_token=True, broken_pools={"p5"})
+    assert problems.found == []
+
+
+def test_no_pools_at_all() -> None:
+    problems = Problems()
+    read_dynamo(Node("", {"graphs": [SGLANG]}, problems), environment="prod", retain=True, pools={}, hf_token=True)
+    assert {str(p) for p in problems.found} == {
+        f"dynamo-cluster:graphs[0].{role}.pool: is 'h100-efa'; allowed: a pool declared in nodePools (none is "
+        "configured)" for role in ("prefill", "decode")}

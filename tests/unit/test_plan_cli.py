@@ -94,3 +94,15 @@ def test_help_documents_the_command() -> None:
                             text=True, check=True)
     for word in ("--stack", "--config", "--out", "exit status"):
         assert word in result.stdout
+
+
+def test_make_plan_names_the_stack_after_the_config_file(tmp_path: Path) -> None:
+    """`make plan CONFIG=...` (the README's command) plans that file as its own stack, not as dev."""
+    config = tmp_path / "Pulumi.staging.yaml"
+    config.write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    out = tmp_path / "out"
+    result = subprocess.run(["make", "-s", "-C", str(ROOT), "plan", f"CONFIG={config}", f"OUT={out}"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("plan staging:")
+    assert "urn:pulumi:staging::" in (out / "resources.json").read_text()

@@ -30,7 +30,7 @@ OUTPUTS: dict[str, Any] = {
 
 @dataclass
 class FakeKubectl:
-    context: str
+    context: str | None
     kubeconfig: str | None = None
     forwards: list[str] = field(default_factory=list)
     open: int = 0
@@ -59,7 +59,7 @@ def args(*argv: str) -> argparse.Namespace:
 def stack(monkeypatch: pytest.MonkeyPatch) -> list[FakeKubectl]:
     made: list[FakeKubectl] = []
 
-    def kubectl(context: str, kubeconfig: str | None = None) -> FakeKubectl:
+    def kubectl(context: str | None, kubeconfig: str | None = None) -> FakeKubectl:
         made.append(FakeKubectl(context, kubeconfig))
         return made[-1]
 
@@ -74,7 +74,9 @@ def test_stack_mode_forwards_every_member_and_reads_the_secret(stack: list[FakeK
     with ExitStack() as forwards:
         plan = verify.plan(args("--stack", "prod"), forwards)
         kubectl = stack[0]
-        assert kubectl.context == "kind-dynamo"
+        # the stack's own kubeconfig file and context, as its provider uses them
+        assert kubectl.context == "arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod"
+        assert kubectl.kubeconfig == str(Path("~/.kube/config").expanduser())
         assert kubectl.open == 4
     assert kubectl.open == 0  # every port-forward is stopped
     assert kubectl.forwards == ["dynamo-system/svc/nats:4222", "dynamo-system/pod/etcd-0:2379",
@@ -108,12 +110,28 @@ def test_a_stack_without_etcd_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [n.note for n in plan.notes] == ["not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"]
 
 
-@pytest.mark.usefixtures("stack")
-def test_an_inline_kubeconfig_stack_needs_a_context(monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: {**OUTPUTS, "kubernetesContext": None})
-    assert main(["verify", "--stack", "ci"]) == 2
-    assert "pass --kube-context" in capsys.readouterr().err
+def test_an_inline_kubeconfig_is_decrypted_into_a_file_only_while_verify_runs(
+        stack: list[FakeKubectl], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: dynamo-cluster\nruntime: python\n")
+    (tmp_path / "Pulumi.ci.yaml").write_text("config:\n  dynamo-cluster:environment: prod\n"
+                                             "  dynamo-cluster:kubeconfig:\n    secure: v1:AAAA\n")
+    monkeypatch.setattr(verify, "pulumi_secret_reader", lambda *_: lambda key: f"kubeconfig text of {key}")
+    with ExitStack() as forwards:
+        verify.plan(args("--stack", "ci", "--project-dir", str(tmp_path)), forwards)
+        kubectl = stack[0]
+        assert kubectl.context is None  # the stack's own kubeconfig: its current context is the provider's
+        assert kubectl.kubeconfig is not None
+        assert Path(kubectl.kubeconfig).read_text() == "kubeconfig text of dynamo-cluster:kubeconfig"
+    assert not Path(kubectl.kubeconfig).exists()
+
+
+def test_flags_choose_another_cluster_only_with_a_context(stack: list[FakeKubectl],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with ExitStack() as forwards:
+        verify.plan(args("--stack", "prod", "--kube-context", "other", "--kubeconfig", "/k"), forwards)
+    assert (stack[0].context, stack[0].kubeconfig) == ("other", "/k")
+    assert main(["verify", "--stack", "prod", "--kubeconfig", "/k"]) == 2
+    assert "--kubeconfig needs --kube-context" in capsys.readouterr().err
 
 
 def test_bad_invocations_exit_2_with_a_reason(capsys: pytest.CaptureFixture[str]) -> None:
