@@ -40,7 +40,8 @@ A group that names a pool that does not exist is reported and counted nowhere; o
 fit per node (rule 1) is not packed either. A pool with a group that does not fit on its own
 (rule 3) is not reported again by rule 4. Every violation is a `CapacityProblem` with the config
 key of the worker group (or of the pool's size, for rule 4), what is wrong and what is allowed:
-the same three fields as `stacks.config.reader.Problem`.
+the same three fields as `stacks.config.reader.Problem`. A pool's size is `PoolShape.size_key`
+under its key: ``maxNodes`` for an eks pool, ``nodes`` for existing nodes, in keys and fixes alike.
 """
 
 from __future__ import annotations
@@ -108,8 +109,8 @@ def _where(d: WorkerDemand, pool: PoolShape) -> str:
 
 
 def _size_key(pool: PoolShape) -> str:
-    """The config key that sets the pool's size."""
-    return f"{pool.key or 'nodePools'}.maxNodes"
+    """The config key that sets the pool's size: ``nodePools[0].maxNodes``, ``nodePools[1].nodes``."""
+    return f"{pool.key or 'nodePools'}.{pool.size_key}"
 
 
 def _parallelism(d: WorkerDemand) -> CapacityProblem | None:
@@ -209,7 +210,7 @@ def _does_not_fit(packing: Packing) -> CapacityProblem:
         _size_key(pool),
         f"pool '{pool.name}' has at most {pool.max_nodes} nodes of {pool.gpus_per_node} GPUs ({pool.max_gpus} GPUs); "
         f"the graphs placed on it need {packing.nodes} nodes and hold {packing.held_gpus} GPUs: {parts}",
-        f"the graphs' pods on at most {pool.max_nodes} nodes of pool '{pool.name}': maxNodes of at least "
+        f"the graphs' pods on at most {pool.max_nodes} nodes of pool '{pool.name}': {pool.size_key} of at least "
         f"{packing.nodes}, or move or shrink a worker group")
 
 

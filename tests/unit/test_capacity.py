@@ -147,6 +147,34 @@ def test_unknown_instance_type_is_a_config_error() -> None:
     assert (shape.gpus_per_node, shape.gpu_model, shape.gpu_memory_gib) == (4, "X9", 96)
 
 
+def existing_l4_stack(*workers: tuple[int, int]) -> dict[str, object]:
+    """dev with two existing 4-GPU nodes and one vLLM graph per (replicas, GPUs per pod) worker."""
+    pool_values = {"name": "l4", "kind": "existing", "nodeSelector": {"gpu": "l4"}, "nodes": 2, "gpusPerNode": 4,
+                   "gpuModel": "L4", "gpuMemoryGiB": 24}
+    graphs = [{"name": f"g{i}", "backend": "vllm", "mode": "agg", "model": "Qwen/Qwen3-0.6B",
+               "worker": {"pool": "l4", "replicas": replicas, "gpusPerNode": gpus}}
+              for i, (replicas, gpus) in enumerate(workers)]
+    return stack_config("dev") | {"nodePools": [pool_values], "graphs": graphs}
+
+
+def test_an_existing_pool_is_sized_by_its_nodes_key() -> None:
+    # existing pools have no maxNodes (setting one is an error): their size is `nodes`
+    assert parse(existing_l4_stack((2, 3))).pool_shapes["l4"].size_key == "nodes"
+    assert parse(stack_config("prod"), "prod").pool_shapes["h100-efa"].size_key == "maxNodes"
+    with pytest.raises(ConfigError) as error:
+        parse(existing_l4_stack((2, 3), (1, 2)))
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:nodePools[0].nodes: pool 'l4' has at most 2 nodes of 4 GPUs (8 GPUs); the graphs placed on "
+        "it need 3 nodes and hold 8 GPUs: g0 worker 2 pods of 3 GPUs, g1 worker 1 pod of 2 GPUs; allowed: the "
+        "graphs' pods on at most 2 nodes of pool 'l4': nodes of at least 3, or move or shrink a worker group"]
+    with pytest.raises(ConfigError) as error:
+        parse(existing_l4_stack((3, 4)))
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:graphs[0].worker: graph 'g0' places worker on pool 'l4' that has at most 2 nodes of 4 "
+        "GPUs; its 3 replicas need 3 nodes (1 fit on a node); allowed: at most 2 replicas of worker on pool 'l4', "
+        "or more nodes in nodePools[0].nodes"]
+
+
 def test_cpu_only_groups_fit_a_cpu_pool_and_skip_the_parallelism_check() -> None:
     cpu = pool("cpu", gpus=0, max_nodes=1)
     mocker = demand(pool_name="cpu", group="worker", replicas=2, gpus=0, tp=1)
