@@ -13,21 +13,35 @@ P the group names, with P.gpus_per_node GPUs on each of at most P.max_nodes node
 2. What a replica holds. A multi-node replica (nodes_per_replica > 1) holds its nodes whole:
    nodes_per_replica x P.gpus_per_node GPUs, whatever it asks per node. Its pods sit on distinct
    nodes and form one tensor-parallel group across the network; the GPUs they leave on those nodes
-   are not planned for anything else. A single-node replica holds only the GPUs it asks, and
-   P.gpus_per_node // gpus_per_node such replicas pack onto one node.
+   are not planned for anything else. A single-node replica is one pod and holds only the GPUs it
+   asks; P.gpus_per_node // gpus_per_node such pods of one group fit on a node.
 3. The group on its own fits the pool: its replicas need replicas x nodes_per_replica nodes
-   (multi-node) or ceil(replicas / replicas per node) nodes (single-node), at most P.max_nodes.
-4. GPU sum per pool: the GPUs held by every group of every graph placed on P add up to at most
-   P.gpus_per_node x P.max_nodes. Pools are counted at their maximum size; min and desired nodes
-   only say where a pool starts.
+   (multi-node) or ceil(replicas / pods per node) nodes (single-node), at most P.max_nodes.
+4. All groups together fit the pool, node by node (`pack`). Every multi-node replica of every graph
+   placed on P takes its nodes whole. The single-node pods of all those graphs are then packed onto
+   further nodes, first fit decreasing: largest pod first, each onto the first node already opened
+   whose free GPUs hold it, else onto a new node (so the layout does not depend on config order). Pods that ask
+   no GPUs (the CPU-only mocker) take no node here: the plan counts GPUs, not CPU or memory. The
+   pool fits when the nodes taken, whole and packed, number at most P.max_nodes; otherwise that
+   number is the pool size that fits. Pools are counted at their maximum size; min and desired
+   nodes only say where a pool starts. First fit decreasing is a rule, not a search for the best
+   layout: a plan it cannot lay out is reported even when a cleverer layout exists, and a plan it
+   lays out is one the nodes can hold, not the placement the scheduler will choose.
 5. Parallelism: unless the group turns the check off, tensor_parallel x pipeline_parallel equals
    the GPUs one replica spans (nodes_per_replica x gpus_per_node). Groups that ask no GPUs (the
    CPU-only mocker) skip it.
+6. The summary table (`capacity_table`) shows per graph the GPUs its groups hold (rule 2), and per
+   pool the GPUs idle at maximum size: the GPUs of the P.max_nodes minus rule 4's nodes that the
+   plan leaves empty, plus the GPUs its packed pods leave free on the nodes they share. That is
+   P.max_gpus minus what the graphs hold. For a pool that does not fit, the table shows the nodes
+   it needs instead.
 
 A group that names a pool that does not exist is reported and counted nowhere; one that does not
-fit per node (rule 1) is not counted in the sum either. Every violation is a `CapacityProblem`
-with the config key of the worker group (or of the pool, for the sum), what is wrong and what is
-allowed: the same three fields as `stacks.config.reader.Problem`.
+fit per node (rule 1) is not packed either. A pool with a group that does not fit on its own
+(rule 3) is not reported again by rule 4. Every violation is a `CapacityProblem` with the config
+key of the worker group (or of the pool's size, for rule 4), what is wrong and what is allowed:
+the same three fields as `stacks.config.reader.Problem`. A pool's size is `PoolShape.size_key`
+under its key: ``maxNodes`` for an eks pool, ``nodes`` for existing nodes, in keys and fixes alike.
 """
 
 from __future__ import annotations
@@ -94,8 +108,9 @@ def _where(d: WorkerDemand, pool: PoolShape) -> str:
     return f"graph '{d.graph}' places {d.group} on pool '{pool.name}'"
 
 
-def _pool_key(pool: PoolShape) -> str:
-    return pool.key or "nodePools"
+def _size_key(pool: PoolShape) -> str:
+    """The config key that sets the pool's size: ``nodePools[0].maxNodes``, ``nodePools[1].nodes``."""
+    return f"{pool.key or 'nodePools'}.{pool.size_key}"
 
 
 def _parallelism(d: WorkerDemand) -> CapacityProblem | None:
@@ -128,14 +143,81 @@ def _fits_alone(d: WorkerDemand, pool: PoolShape) -> CapacityProblem | None:
         d.key,
         f"{_where(d, pool)} that has at most {pool.max_nodes} nodes of {pool.gpus_per_node} GPUs; its "
         f"{d.replicas} replicas need {need} nodes ({how})",
-        f"at most {most} replicas of {d.group} on pool '{pool.name}', or more nodes in "
-        f"{_pool_key(pool)}.maxNodes")
+        f"at most {most} replicas of {d.group} on pool '{pool.name}', or more nodes in {_size_key(pool)}")
+
+
+@dataclass(frozen=True)
+class Packing:
+    """How the worker groups placed on one pool fill its nodes (rule 4 of the module docstring)."""
+
+    pool: PoolShape
+    demands: tuple[WorkerDemand, ...]  # the groups counted on the pool, in config order
+    whole_nodes: int  # nodes multi-node replicas hold whole
+    free: tuple[int, ...]  # GPUs left free on each node the single-node pods were packed onto
+
+    @property
+    def nodes(self) -> int:
+        """Nodes the plan needs on the pool."""
+        return self.whole_nodes + len(self.free)
+
+    @property
+    def fits(self) -> bool:
+        return self.nodes <= self.pool.max_nodes
+
+    @property
+    def held_gpus(self) -> int:
+        return sum(d.held_gpus(self.pool) for d in self.demands)
+
+    @property
+    def idle_gpus(self) -> int | None:
+        """GPUs idle at the pool's maximum size (rule 6); None when the plan does not fit."""
+        if not self.fits:
+            return None
+        return sum(self.free) + (self.pool.max_nodes - self.nodes) * self.pool.gpus_per_node
+
+
+def pack(pool: PoolShape, demands: Iterable[WorkerDemand]) -> Packing:
+    """Lay out on `pool` the groups of `demands` placed on it that fit per node (rule 4)."""
+    counted = tuple(d for d in demands if d.pool == pool.name and d.gpus_per_node <= pool.gpus_per_node)
+    whole = sum(d.replicas * d.nodes_per_replica for d in counted if d.nodes_per_replica > 1)
+    # first fit decreasing over the pods' sizes: the layout does not depend on the order of the groups
+    pods = sorted((d.gpus_per_node for d in counted if d.nodes_per_replica == 1 and d.gpus_per_node > 0
+                   for _ in range(d.replicas)), reverse=True)
+    free: list[int] = []
+    for gpus in pods:
+        node = next((i for i, left in enumerate(free) if left >= gpus), None)
+        if node is None:
+            free.append(pool.gpus_per_node - gpus)
+        else:
+            free[node] -= gpus
+    return Packing(pool, counted, whole, tuple(free))
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _layout(d: WorkerDemand) -> str:
+    if d.nodes_per_replica > 1:
+        return f"{d.graph} {d.group} {d.replicas * d.nodes_per_replica} whole nodes"
+    return f"{d.graph} {d.group} {_plural(d.replicas, 'pod')} of {_plural(d.gpus_per_node, 'GPU')}"
+
+
+def _does_not_fit(packing: Packing) -> CapacityProblem:
+    pool = packing.pool
+    parts = ", ".join(_layout(d) for d in packing.demands if d.nodes_per_replica > 1 or d.gpus_per_node > 0)
+    return CapacityProblem(
+        _size_key(pool),
+        f"pool '{pool.name}' has at most {pool.max_nodes} nodes of {pool.gpus_per_node} GPUs ({pool.max_gpus} GPUs); "
+        f"the graphs placed on it need {packing.nodes} nodes and hold {packing.held_gpus} GPUs: {parts}",
+        f"the graphs' pods on at most {pool.max_nodes} nodes of pool '{pool.name}': {pool.size_key} of at least "
+        f"{packing.nodes}, or move or shrink a worker group")
 
 
 def check_capacity(pools: Mapping[str, PoolShape], demands: Sequence[WorkerDemand]) -> list[CapacityProblem]:
     """Every way `demands` do not fit `pools` (pool name -> shape); empty when the plan fits."""
     problems: list[CapacityProblem] = []
-    held: dict[str, list[tuple[WorkerDemand, int]]] = {}
+    placed: set[str] = set()
     alone_failed: set[str] = set()
     for d in demands:
         mismatch = _parallelism(d)
@@ -159,19 +241,11 @@ def check_capacity(pools: Mapping[str, PoolShape], demands: Sequence[WorkerDeman
         if alone is not None:
             problems.append(alone)
             alone_failed.add(pool.name)
-        held.setdefault(pool.name, []).append((d, d.held_gpus(pool)))
-    for name, entries in sorted(held.items()):
-        pool = pools[name]
-        total = sum(gpus for _, gpus in entries)
-        if total <= pool.max_gpus or name in alone_failed:
-            continue
-        parts = ", ".join(f"{d.graph} {d.group} {gpus}" for d, gpus in entries)
-        problems.append(CapacityProblem(
-            f"{_pool_key(pool)}.maxNodes",
-            f"pool '{name}' has {pool.max_gpus} GPUs at most ({pool.max_nodes} nodes x {pool.gpus_per_node}); "
-            f"the graphs placed on it hold {total}: {parts}",
-            f"at most {pool.max_gpus} GPUs held on pool '{name}': maxNodes of at least "
-            f"{math.ceil(total / pool.gpus_per_node)}, or move or shrink a worker group"))
+        placed.add(pool.name)
+    for name in sorted(placed - alone_failed):
+        packing = pack(pools[name], demands)
+        if not packing.fits:
+            problems.append(_does_not_fit(packing))
     return problems
 
 
@@ -186,16 +260,20 @@ def _gpus_cell(pool: PoolShape) -> str:
     return f"{pool.gpus_per_node} x {pool.gpu_model} ({pool.gpu_memory_gib} GiB)"
 
 
-def _used_cell(pool: PoolShape, demands: Iterable[WorkerDemand]) -> tuple[str, int]:
+def _used_cell(packing: Packing) -> str:
     by_graph: dict[str, tuple[int, int]] = {}
-    for d in demands:
-        if d.pool != pool.name or d.gpus_per_node > pool.gpus_per_node:
-            continue
+    for d in packing.demands:
         held, asked = by_graph.get(d.graph, (0, 0))
-        by_graph[d.graph] = (held + d.held_gpus(pool), asked + d.requested_gpus)
+        by_graph[d.graph] = (held + d.held_gpus(packing.pool), asked + d.requested_gpus)
     cells = [f"{graph} {held}" + (f" ({asked} asked)" if asked != held else "")
              for graph, (held, asked) in sorted(by_graph.items())]
-    return (", ".join(cells) or "none"), sum(held for held, _ in by_graph.values())
+    return ", ".join(cells) or "none"
+
+
+def _idle_cell(packing: Packing) -> str:
+    if packing.idle_gpus is None:
+        return f"overcommitted: needs {packing.nodes} nodes, has {packing.pool.max_nodes}"
+    return str(packing.idle_gpus)
 
 
 def capacity_table(pools: Mapping[str, PoolShape], demands: Sequence[WorkerDemand]) -> list[str]:
@@ -207,20 +285,19 @@ def capacity_table(pools: Mapping[str, PoolShape], demands: Sequence[WorkerDeman
     total_cost, unpriced = 0.0, []
     for name in sorted(pools):
         pool = pools[name]
-        used, held = _used_cell(pool, demands)
-        idle = pool.max_gpus - held
+        packing = pack(pool, demands)
         cost = pool.hourly_cost_at_max
         if cost is None:
             unpriced.append(name)
         else:
             total_cost += cost
         lines.append(f"| {name} | {pool.instance_type or 'existing nodes'} | {_gpus_cell(pool)} | "
-                     f"{pool.min_nodes}/{pool.max_nodes} | {used} | "
-                     f"{idle if idle >= 0 else f'{idle} (overcommitted)'} | "
+                     f"{pool.min_nodes}/{pool.max_nodes} | {_used_cell(packing)} | {_idle_cell(packing)} | "
                      f"{'n/a' if cost is None else _money(cost)} |")
     lines += ["", f"At maximum size the pools cost {_money(total_cost)} per hour on demand "
                   f"({PRICE_REGION} prices read {PRICES_READ}; components/catalog.py)"
                   + (f"; without a known price: {', '.join(unpriced)}." if unpriced else "."),
               "GPUs used count what each graph holds: a multi-node replica holds its nodes whole, a "
-              "single-node replica the GPUs it asks (components/capacity.py)."]
+              "single-node replica the GPUs it asks. GPUs idle are those of the nodes the plan leaves empty "
+              "plus those its pods leave free on the nodes they share (components/capacity.py)."]
     return lines

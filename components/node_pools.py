@@ -106,12 +106,13 @@ def pool_shape(settings: NodePoolSettings) -> PoolShape:
         "hourly_price_usd": settings.hourly_price_usd, "key": settings.key}
     if settings.eks is not None:
         group = settings.eks
-        return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes,
+        return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes, size_key="maxNodes",
                          node_selector={POOL_LABEL: settings.name}, tolerations=(GPU_TOLERATION,),
                          efa_interfaces=group.efa_interfaces, availability_zone=group.availability_zone)
     assert settings.existing is not None  # __post_init__ guarantees one of the two
     nodes = settings.existing
-    return PoolShape(**common, min_nodes=nodes.nodes, max_nodes=nodes.nodes, node_selector=dict(nodes.node_selector),
+    return PoolShape(**common, min_nodes=nodes.nodes, max_nodes=nodes.nodes, size_key="nodes",
+                     node_selector=dict(nodes.node_selector),
                      tolerations=tuple(t.toleration() for t in nodes.taints), efa_interfaces=nodes.efa_interfaces,
                      availability_zone=nodes.availability_zone)
 

@@ -26,6 +26,9 @@ class PoolShape:
     hourly_price_usd: float | None = None
     # Where the pool is configured (``nodePools[1]``), so messages name the key to change.
     key: str = ""
+    # The key under `key` that sets `max_nodes`: ``maxNodes`` for eks pools, ``nodes`` for existing
+    # ones (which have no maxNodes), so messages and fixes name the key the pool's kind has.
+    size_key: str = "maxNodes"
 
     @property
     def has_efa(self) -> bool:

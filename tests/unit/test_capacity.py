@@ -55,9 +55,42 @@ def test_overcommit_across_graphs() -> None:
     problems = check_capacity(pools(pool(max_nodes=4)), demands)
     assert problems == [CapacityProblem(
         "nodePools[0].maxNodes",
-        "pool 'h100' has 32 GPUs at most (4 nodes x 8); the graphs placed on it hold 36: llama prefill 16, "
-        "llama decode 16, qwen worker 4",
-        "at most 32 GPUs held on pool 'h100': maxNodes of at least 5, or move or shrink a worker group")]
+        "pool 'h100' has at most 4 nodes of 8 GPUs (32 GPUs); the graphs placed on it need 5 nodes and hold 36 "
+        "GPUs: llama prefill 2 whole nodes, llama decode 2 pods of 8 GPUs, qwen worker 1 pod of 4 GPUs",
+        "the graphs' pods on at most 4 nodes of pool 'h100': maxNodes of at least 5, or move or shrink a worker "
+        "group")]
+
+
+def test_pods_of_different_groups_must_fit_the_gpus_left_on_each_node() -> None:
+    # 8 GPUs in all and 8 asked, but the 3-GPU pods leave 1 GPU on each node: the 2-GPU pod fits nowhere
+    demands = [demand(graph="a", group="worker", replicas=2, gpus=3),
+               demand(graph="b", group="worker", replicas=1, gpus=2)]
+    problems = check_capacity(pools(pool(gpus=4, max_nodes=2)), demands)
+    assert problems == [CapacityProblem(
+        "nodePools[0].maxNodes",
+        "pool 'h100' has at most 2 nodes of 4 GPUs (8 GPUs); the graphs placed on it need 3 nodes and hold 8 GPUs: "
+        "a worker 2 pods of 3 GPUs, b worker 1 pod of 2 GPUs",
+        "the graphs' pods on at most 2 nodes of pool 'h100': maxNodes of at least 3, or move or shrink a worker "
+        "group")]
+    assert check_capacity(pools(pool(gpus=4, max_nodes=3)), demands) == []
+
+
+def test_single_node_pods_are_packed_largest_first() -> None:
+    # in config order (3, 3, 5, 5) first-fit needs 3 nodes; largest first puts a 5 and a 3 on each of 2
+    demands = [demand(graph="small", group="worker", replicas=2, gpus=3),
+               demand(graph="big", group="worker", replicas=2, gpus=5)]
+    assert check_capacity(pools(pool(max_nodes=2)), demands) == []
+    assert check_capacity(pools(pool(max_nodes=2)), [*demands, demand(graph="one", group="worker", gpus=1)]) != []
+
+
+def test_multi_node_replicas_leave_their_nodes_to_no_one() -> None:
+    # the prefill replica asks 4 GPUs on each of its 2 nodes; the 4 it leaves on each are not packed into
+    demands = [demand(group="prefill", nodes=2, gpus=4), demand(group="decode", replicas=2, gpus=4)]
+    assert check_capacity(pools(pool(max_nodes=3)), demands) == []
+    problems = check_capacity(pools(pool(max_nodes=3)), [*demands, demand(graph="qwen", group="worker", gpus=1)])
+    assert [p.wrong for p in problems] == [
+        "pool 'h100' has at most 3 nodes of 8 GPUs (24 GPUs); the graphs placed on it need 4 nodes and hold 25 GPUs: "
+        "llama prefill 2 whole nodes, llama decode 2 pods of 4 GPUs, qwen worker 1 pod of 1 GPU"]
 
 
 def test_multi_node_replicas_hold_whole_nodes() -> None:
@@ -114,6 +147,34 @@ def test_unknown_instance_type_is_a_config_error() -> None:
     assert (shape.gpus_per_node, shape.gpu_model, shape.gpu_memory_gib) == (4, "X9", 96)
 
 
+def existing_l4_stack(*workers: tuple[int, int]) -> dict[str, object]:
+    """dev with two existing 4-GPU nodes and one vLLM graph per (replicas, GPUs per pod) worker."""
+    pool_values = {"name": "l4", "kind": "existing", "nodeSelector": {"gpu": "l4"}, "nodes": 2, "gpusPerNode": 4,
+                   "gpuModel": "L4", "gpuMemoryGiB": 24}
+    graphs = [{"name": f"g{i}", "backend": "vllm", "mode": "agg", "model": "Qwen/Qwen3-0.6B",
+               "worker": {"pool": "l4", "replicas": replicas, "gpusPerNode": gpus}}
+              for i, (replicas, gpus) in enumerate(workers)]
+    return stack_config("dev") | {"nodePools": [pool_values], "graphs": graphs}
+
+
+def test_an_existing_pool_is_sized_by_its_nodes_key() -> None:
+    # existing pools have no maxNodes (setting one is an error): their size is `nodes`
+    assert parse(existing_l4_stack((2, 3))).pool_shapes["l4"].size_key == "nodes"
+    assert parse(stack_config("prod"), "prod").pool_shapes["h100-efa"].size_key == "maxNodes"
+    with pytest.raises(ConfigError) as error:
+        parse(existing_l4_stack((2, 3), (1, 2)))
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:nodePools[0].nodes: pool 'l4' has at most 2 nodes of 4 GPUs (8 GPUs); the graphs placed on "
+        "it need 3 nodes and hold 8 GPUs: g0 worker 2 pods of 3 GPUs, g1 worker 1 pod of 2 GPUs; allowed: the "
+        "graphs' pods on at most 2 nodes of pool 'l4': nodes of at least 3, or move or shrink a worker group"]
+    with pytest.raises(ConfigError) as error:
+        parse(existing_l4_stack((3, 4)))
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:graphs[0].worker: graph 'g0' places worker on pool 'l4' that has at most 2 nodes of 4 "
+        "GPUs; its 3 replicas need 3 nodes (1 fit on a node); allowed: at most 2 replicas of worker on pool 'l4', "
+        "or more nodes in nodePools[0].nodes"]
+
+
 def test_cpu_only_groups_fit_a_cpu_pool_and_skip_the_parallelism_check() -> None:
     cpu = pool("cpu", gpus=0, max_nodes=1)
     mocker = demand(pool_name="cpu", group="worker", replicas=2, gpus=0, tp=1)
@@ -161,6 +222,17 @@ def test_capacity_table() -> None:
     assert capacity_table({}, []) == ["No GPU node pools are configured."]
 
 
+def test_the_table_counts_what_the_packing_leaves_idle() -> None:
+    # two 3-GPU pods on two of three 4-GPU nodes: 1 GPU free on each, and the empty node's 4
+    row = capacity_table(pools(pool(gpus=4, max_nodes=3)), [demand(group="worker", replicas=2, gpus=3)])[2]
+    assert "| 1/3 | llama 6 | 6 |" in row
+    # the same pods and a 2-GPU one on two nodes: 8 GPUs for 8 asked, but the 2-GPU pod has no node
+    two_nodes = pools(pool(gpus=4, max_nodes=2))
+    row = capacity_table(two_nodes, [demand(graph="a", group="worker", replicas=2, gpus=3),
+                                     demand(graph="b", group="worker", gpus=2)])[2]
+    assert "| 1/2 | a 6, b 2 | overcommitted: needs 3 nodes, has 2 |" in row
+
+
 def test_the_table_shows_an_overcommitted_pool() -> None:
     row = capacity_table(pools(pool(max_nodes=1)), [demand(replicas=2, gpus=8)])[2]
-    assert "| llama 16 | -8 (overcommitted) |" in row
+    assert "| llama 16 | overcommitted: needs 2 nodes, has 1 |" in row

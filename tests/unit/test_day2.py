@@ -61,10 +61,11 @@ def test_an_overcommitting_scale_out_fails_before_anything_is_registered() -> No
     with pytest.raises(ConfigError) as error:
         run_program(main, project=PROJECT, stack="prod", config=raw, secret_keys=secret_keys)
     assert [str(p) for p in error.value.problems] == [
-        "dynamo-cluster:nodePools[0].maxNodes: pool 'h100-efa' has 96 GPUs at most (12 nodes x 8); the graphs "
-        "placed on it hold 112: vllm-disagg prefill 16, vllm-disagg decode 16, sglang-disagg prefill 16, "
-        "sglang-disagg decode 64; allowed: at most 96 GPUs held on pool 'h100-efa': maxNodes of at least 14, or "
-        "move or shrink a worker group"]
+        "dynamo-cluster:nodePools[0].maxNodes: pool 'h100-efa' has at most 12 nodes of 8 GPUs (96 GPUs); the "
+        "graphs placed on it need 14 nodes and hold 112 GPUs: vllm-disagg prefill 2 whole nodes, vllm-disagg "
+        "decode 2 whole nodes, sglang-disagg prefill 2 whole nodes, sglang-disagg decode 8 whole nodes; allowed: "
+        "the graphs' pods on at most 12 nodes of pool 'h100-efa': maxNodes of at least 14, or move or shrink a "
+        "worker group"]
     registered = settings.SETTINGS.monitor.registry.resources  # the monitor of that run
     assert [r.type for r in registered] == ["pulumi:pulumi:Stack"]
 
