@@ -5,6 +5,7 @@ takes for granted. Checks, each a `CheckResult` (see `stacks.report`):
   its version is one this project supports and the one ``kubernetes.version`` says;
 - the StorageClasses (`stacks.preflight_storage`);
 - the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight_nodes`);
+- enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight_platform`);
 - no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
   one whose Helm annotations name ``operator.releaseName`` in the platform namespace;
 - the Secrets the stack references but does not create exist (`existing_secret_refs`).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from components.observability import GRAFANA_ADMIN_SECRET
 from stacks.cluster_view import (
@@ -30,6 +32,7 @@ from stacks.cluster_view import (
 from stacks.config import StackConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
 from stacks.preflight_nodes import node_checks
+from stacks.preflight_platform import check_platform_nodes, platform_services
 from stacks.preflight_storage import check_default_class, check_named_classes, storage_class_uses
 from stacks.report import CheckResult
 
@@ -209,9 +212,11 @@ def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], w
 
     results += _guard("storage classes", storage)
     gpu_namespace = config.gpu_platform.namespace if config.gpu_platform is not None else None
+    nodes = cache(view.nodes)  # two checks read them: one request (a refused one is asked again, and fails again)
     results += _guard("node pools", lambda: node_checks(config.node_pools, config.pool_shapes, config.worker_demands,
-                                                        view.nodes(), view.daemon_sets(),
+                                                        nodes(), view.daemon_sets(),
                                                         gpu_platform_namespace=gpu_namespace))
+    results += _guard("platform nodes", lambda: check_platform_nodes(platform_services(config), nodes()))
     operator = config.dynamo.operator
     results += _guard("dynamo operator", lambda: check_dynamo(
         view.deployments(), view.custom_resource_definitions(), release=operator.release_name,

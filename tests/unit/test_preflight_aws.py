@@ -28,7 +28,7 @@ from stacks.config import StackConfig
 from stacks.kube_client import ClusterTarget
 from stacks.preflight_aws import AwsClients, aws_checks
 from stacks.report import CheckResult
-from tests.cluster_stub import DEFAULT, StubCluster
+from tests.cluster_stub import DEFAULT, StubCluster, system_node
 from tests.harness import ROOT, parse, stack_config
 
 REGION = "us-east-1"
@@ -203,7 +203,8 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
     cluster = StubCluster(classes=[StorageClassInfo("gp3", "ebs.csi.aws.com", DEFAULT),
-                                   StorageClassInfo("efs-sc", "efs.csi.aws.com")])
+                                   StorageClassInfo("efs-sc", "efs.csi.aws.com")],
+                          node_list=[system_node(f"system-{i}") for i in range(3)])
     targets: list[ClusterTarget] = []
 
     def connect_cluster(target: ClusterTarget) -> StubCluster:
@@ -217,9 +218,10 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
                                      kubeconfig_path="~/.kube/config")]
     assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
                         "kubeconfig ~/.kube/config answers")
-    assert [line.split(":")[0] for line in lines[12:15]] == ["PASS  secrets", "PASS  aws credentials",
-                                                             "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "18 checks, 0 failed"
+    assert [line.split(":")[0] for line in lines[10:16]] == [
+        "PASS  platform nodes", "PASS  dynamo operator", "PASS  dynamo crds", "PASS  secrets", "PASS  aws credentials",
+        "PASS  eks cluster dynamo-prod"]
+    assert lines[-1] == "19 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
