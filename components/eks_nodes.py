@@ -87,6 +87,12 @@ def node_labels(pool: str, group: EksNodeGroup) -> dict[str, str]:
     return labels
 
 
+def instance_tags(pool: str, group: EksNodeGroup) -> dict[str, str]:
+    """The tags the launch template puts on the pool's instances (and their volumes): how the AWS
+    preflight tells the pool's instances in a capacity reservation from others'."""
+    return _tags(pool, {"Name": f"{group.cluster_name}-{pool}"})
+
+
 def node_taints() -> list[dict[str, str]]:
     """The taints of the pool's nodes, as the EKS API spells them."""
     return [{"key": GPU_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}]
@@ -152,7 +158,7 @@ def launch_template_props(pool: str, group: EksNodeGroup, *, security_groups: Se
             "deleteOnTermination": "true"}}],
         # IMDSv2 only; two hops so agents in containers that read instance metadata still can.
         "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2},
-        "tagSpecifications": [{"resourceType": kind, "tags": _tags(pool, {"Name": f"{group.cluster_name}-{pool}"})}
+        "tagSpecifications": [{"resourceType": kind, "tags": instance_tags(pool, group)}
                               for kind in ("instance", "volume")],
         "tags": _tags(pool),
     }

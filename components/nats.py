@@ -55,7 +55,7 @@ class NatsJetStream(pulumi.ComponentResource):
         password = RandomPassword(f"{name}-password", length=PASSWORD_LENGTH, special=False, numeric=False,
                                   opts=child)
         secret_value: pulumi.Output[str] = pulumi.Output.secret(password.result)
-        secret_name = f"{name}-auth"
+        secret_name = values.auth_secret_name(name)
         server_secret = KubeObject(f"{name}-auth", values.auth_secret(secret_name, namespace, secret_value), child)
         copies = [KubeObject(f"{name}-auth-client-{index}", values.auth_secret(secret_name, ns, secret_value), child)
                   for index, ns in enumerate(n for n in client_namespaces if n is not namespace)]

@@ -157,6 +157,11 @@ def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Inp
     }
 
 
+def auth_secret_name(release: str) -> str:
+    """The name of the client credentials Secret of the NATS release `release` (in every namespace)."""
+    return f"{release}-auth"
+
+
 def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[str]) -> dict[str, Any]:
     """The Secret with the client credentials, keyed by the variable names Dynamo reads."""
     return {

@@ -68,6 +68,20 @@ class StorageClassInfo:
         return any(self.annotations.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
 
 
+# Taint effects that keep a pod off a node unless it tolerates them (PreferNoSchedule only discourages).
+REPELLING_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+@dataclass(frozen=True)
+class NodeTaint:
+    key: str
+    effect: str  # NoSchedule, PreferNoSchedule or NoExecute
+    value: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.key}{'' if self.value is None else '=' + self.value}:{self.effect}"
+
+
 @dataclass(frozen=True)
 class NodeInfo:
     name: str
@@ -75,6 +89,12 @@ class NodeInfo:
     allocatable: Mapping[str, str] = field(default_factory=dict)
     ready: bool = True
     unschedulable: bool = False
+    taints: tuple[NodeTaint, ...] = ()
+
+    @property
+    def repelling_taints(self) -> tuple[NodeTaint, ...]:
+        """The taints that keep off every pod that does not tolerate them."""
+        return tuple(t for t in self.taints if t.effect in REPELLING_EFFECTS)
 
     def matches(self, selector: Mapping[str, str]) -> bool:
         return all(self.labels.get(key) == value for key, value in selector.items())

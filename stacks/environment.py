@@ -25,6 +25,9 @@ from stacks.config import SecretValue, StackConfig
 if TYPE_CHECKING:
     import pulumi_aws as aws
 
+# The NATS release (and component) name: its client Secret is `components.nats_values.auth_secret_name` of it.
+NATS_RELEASE = "nats"
+
 
 @dataclass(frozen=True)
 class Dynamo:
@@ -144,7 +147,7 @@ def build_environment(config: StackConfig) -> Environment:
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]
-    nats = NatsJetStream("nats", config.nats, namespace=namespaces.platform, client_namespaces=clients,
+    nats = NatsJetStream(NATS_RELEASE, config.nats, namespace=namespaces.platform, client_namespaces=clients,
                          monitoring=observability, opts=on_cluster)
     etcd = None if config.etcd is None else EtcdCluster(
         "etcd", config.etcd, namespace=namespaces.platform, client_namespaces=clients, monitoring=observability,

@@ -32,6 +32,7 @@ from stacks.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
+    NodeTaint,
     ServerVersion,
     StorageClassInfo,
     WorkloadInfo,
@@ -188,10 +189,14 @@ class KubeClusterView:
             status = node.status
             conditions = (status.conditions if status is not None else None) or []
             ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+            spec = node.spec
             out.append(NodeInfo(
                 name=str(node.metadata.name), labels=_labels(node.metadata.labels),
                 allocatable=_labels(status.allocatable if status is not None else None), ready=ready,
-                unschedulable=bool(node.spec.unschedulable) if node.spec is not None else False))
+                unschedulable=bool(spec.unschedulable) if spec is not None else False,
+                taints=tuple(NodeTaint(key=str(t.key), effect=str(t.effect),
+                                       value=None if t.value is None else str(t.value))
+                             for t in (spec.taints if spec is not None else None) or [])))
         return out
 
     @staticmethod

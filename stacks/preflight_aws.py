@@ -11,23 +11,46 @@ Checks, each a `CheckResult` (see `stacks.report`):
 - EFA pools use an instance type that EC2 says supports EFA, with at least as many EFA interfaces as
   the launch template attaches;
 - a capacity reservation a pool names exists, is active, matches the instance type and the zone, and
-  holds at least the pool's maximum size;
+  has room for the pool at its maximum size: its free instances (``AvailableInstanceCount``) plus
+  the instances of the pool already running in it (a re-run, found by the tags the pool's launch
+  template gives them); instances anything else runs in it do not count;
 - the account's vCPU quota for running on-demand (or spot) P and G instances covers every pool at
-  maximum size, where the Service Quotas API answers (when it does not, the check says so and passes).
+  maximum size, where the Service Quotas API knows the quota (when it answers that it does not, the
+  check says so and passes).
 
-Read-only calls: GetCallerIdentity, DescribeCluster, DescribeSubnets, DescribeInstanceTypeOfferings,
-DescribeInstanceTypes, DescribeCapacityReservations, GetServiceQuota.
+A call AWS refuses (no IAM permission, expired credentials, throttling) or that does not reach it (no
+credentials, no network to the endpoint) fails the check that made it, naming the call, the error
+code and the fix; the other checks still run. Only when the credentials themselves cannot be used
+(GetCallerIdentity, or the session) is nothing else asked.
+
+Read-only calls, each also the IAM action it needs: sts:GetCallerIdentity, eks:DescribeCluster,
+ec2:DescribeSubnets, ec2:DescribeInstanceTypeOfferings, ec2:DescribeInstanceTypes,
+ec2:DescribeCapacityReservations, ec2:DescribeInstances, servicequotas:GetServiceQuota.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoAuthTokenError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from components.eks_nodes import EksNodeGroup
+from components.eks_nodes import EksNodeGroup, instance_tags
 from components.node_pools import NodePoolSettings
 from stacks.config import StackConfig
 from stacks.config.aws import AwsConfig
@@ -50,6 +73,23 @@ QUOTAS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 _RESERVATION_NOT_FOUND = ("InvalidCapacityReservationId.NotFound", "InvalidCapacityReservationId.Malformed")
+# Error codes by what fixes them. Permission: each service's "not allowed"; credentials: AWS did not
+# accept who asked; throttled: asked too often.
+_PERMISSION_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                               "UnauthorizedAccess"})
+_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+                               "UnrecognizedClientException", "AuthFailure", "SignatureDoesNotMatch",
+                               "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired"})
+_THROTTLED_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                              "TooManyRequestsException"})
+_CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, TokenRetrievalError, SSOError,
+                      CredentialRetrievalError, NoAuthTokenError)
+_CREDENTIALS_FIX = ("configure credentials (environment, shared config, SSO or an instance role), or refresh "
+                    "expired ones (aws sso login); dynamo-cluster:aws.profile names a profile to use")
+# The AWS CLI's name of a service, where it differs from the IAM prefix.
+_CLI_SERVICE = {"servicequotas": "service-quotas"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,31 +115,108 @@ def _error_code(error: Exception) -> str:
     return type(error).__name__
 
 
-# -- the credentials ------------------------------------------------------------------------------
-def check_identity(aws: AwsConfig, sts: STSClient) -> CheckResult:
-    name = "aws credentials"
+@dataclass(frozen=True)
+class Caller:
+    """Who asks AWS, and where: what the fix of a refused or unreachable call names."""
+
+    region: str
+    arn: str = ""  # the identity GetCallerIdentity returned; "" before it answered
+    profile: str | None = None
+
+
+class AwsCallError(Exception):
+    """An AWS call that did not answer: refused, throttled, unreachable, or without usable credentials.
+    `call` is the API call as IAM names it (``ec2:DescribeSubnets``): also the permission it needs."""
+
+    def __init__(self, call: str, error: ClientError | BotoCoreError) -> None:
+        super().__init__(f"{call} failed with {_error_code(error)}")
+        self.call = call
+        self.error = error
+
+    @property
+    def code(self) -> str:
+        return _error_code(self.error)
+
+    def describe(self) -> str:
+        """``ec2:DescribeSubnets failed with UnauthorizedOperation: <what AWS said>``."""
+        if isinstance(self.error, ClientError):
+            said = str(self.error.response.get("Error", {}).get("Message", ""))
+        else:
+            said = str(self.error)
+        said = said.strip().splitlines()[0] if said.strip() else ""
+        return f"{self.call} failed with {self.code}" + (f": {said}" if said else "")
+
+    def fix(self, caller: Caller) -> str:
+        service, _, action = self.call.partition(":")
+        if isinstance(self.error, ProfileNotFound) and caller.profile is not None:
+            text = (f"add profile {caller.profile} to the shared AWS config (aws configure --profile "
+                    f"{caller.profile}), or unset dynamo-cluster:aws.profile")
+        elif not action:  # not an API call: the session, from the environment and the shared config files
+            text = ("correct what the error names (the shared AWS config and credentials files, AWS_* environment "
+                    "variables), then run preflight again")
+        elif isinstance(self.error, _CREDENTIAL_ERRORS) or self.code in _CREDENTIAL_CODES:
+            text = _CREDENTIALS_FIX
+        elif isinstance(self.error, BotoConnectionError | HTTPClientError):
+            text = (f"make AWS's {service} endpoint for dynamo-cluster:aws.region reachable from here (network, "
+                    f"proxy settings, or a VPC endpoint); check aws.region is {caller.region}")
+        elif self.code in _PERMISSION_CODES:
+            who = f" ({caller.arn})" if caller.arn else ""
+            text = f"allow {self.call} (a read-only call) in an IAM policy of the identity preflight runs as{who}"
+        elif self.code in _THROTTLED_CODES:
+            text = f"AWS throttled {self.call}: run preflight again in a minute"
+        else:
+            command = re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
+            text = (f"fix what AWS says and run preflight again (the same read-only call: aws "
+                    f"{_CLI_SERVICE.get(service, service)} {command})")
+        return text
+
+
+def _ask(call: str, request: Callable[[], T]) -> T:
+    """`request()`'s answer; any AWS or botocore error raises `AwsCallError` naming `call`."""
     try:
-        identity = sts.get_caller_identity()
+        return request()
     except (ClientError, BotoCoreError) as error:
-        return CheckResult.failed(name, f"cannot be used: {error}",
-                                  "configure credentials (environment, shared config, SSO or an instance role); "
-                                  "dynamo-cluster:aws.profile names a profile to use")
-    account = identity.get("Account", "")
+        raise AwsCallError(call, error) from None
+
+
+def _not_checked(name: str, failure: AwsCallError, caller: Caller) -> CheckResult:
+    return CheckResult.failed(name, f"not checked: {failure.describe()}", failure.fix(caller))
+
+
+# -- the credentials ------------------------------------------------------------------------------
+CREDENTIALS = "aws credentials"
+
+
+def _unusable(failure: AwsCallError, caller: Caller) -> CheckResult:
+    return CheckResult.failed(CREDENTIALS, f"cannot be used: {failure.describe()}; no other AWS check ran",
+                              failure.fix(caller))
+
+
+def check_identity(aws: AwsConfig, sts: STSClient) -> tuple[CheckResult, Caller]:
+    """The result, and who the other checks ask as."""
+    caller = Caller(region=aws.region or "", profile=aws.profile)
+    try:
+        identity = _ask("sts:GetCallerIdentity", sts.get_caller_identity)
+    except AwsCallError as failure:
+        return _unusable(failure, caller), caller
+    account, arn = identity.get("Account", ""), identity.get("Arn", "")
+    caller = Caller(region=caller.region, arn=arn, profile=aws.profile)
     if aws.account_id is not None and account != aws.account_id:
-        return CheckResult.failed(name, f"belong to account {account}, but dynamo-cluster:aws.accountId is "
-                                        f"{aws.account_id}", f"use credentials of account {aws.account_id}")
-    return CheckResult.passed(name, f"account {account} ({identity.get('Arn', '')})")
+        return CheckResult.failed(
+            CREDENTIALS, f"belong to account {account}, but dynamo-cluster:aws.accountId is {aws.account_id}",
+            f"use credentials of account {aws.account_id}"), caller
+    return CheckResult.passed(CREDENTIALS, f"account {account} ({arn})"), caller
 
 
 # -- the cluster ----------------------------------------------------------------------------------
-def check_cluster(config: StackConfig, eks: EKSClient) -> list[CheckResult]:
+def check_cluster(config: StackConfig, eks: EKSClient, caller: Caller) -> list[CheckResult]:
     aws = config.aws
     name = f"eks cluster {aws.cluster_name}"
     try:
-        cluster = eks.describe_cluster(name=aws.cluster_name or "")["cluster"]
-    except ClientError as error:
-        if _error_code(error) != "ResourceNotFoundException":
-            raise
+        cluster = _ask("eks:DescribeCluster", lambda: eks.describe_cluster(name=aws.cluster_name or ""))["cluster"]
+    except AwsCallError as failure:
+        if failure.code != "ResourceNotFoundException":
+            return [_not_checked(name, failure, caller)]
         return [CheckResult.failed(name, f"no cluster named {aws.cluster_name} in {aws.region}",
                                    "create the cluster, or set dynamo-cluster:aws.clusterName and aws.region "
                                    "to an existing one")]
@@ -133,24 +250,31 @@ def check_cluster(config: StackConfig, eks: EKSClient) -> list[CheckResult]:
 
 # -- subnets and zones ----------------------------------------------------------------------------
 def _zones_offering(ec2: EC2Client, instance_type: str) -> list[str]:
-    offers = ec2.describe_instance_type_offerings(
-        LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}])
+    offers = _ask("ec2:DescribeInstanceTypeOfferings", lambda: ec2.describe_instance_type_offerings(
+        LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]))
     return sorted(o["Location"] for o in offers.get("InstanceTypeOfferings", []))
 
 
-def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig,
-                  ec2: EC2Client) -> tuple[list[CheckResult], set[str]]:
-    """Results, and the zones the pool's subnets are in."""
+def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig, ec2: EC2Client,
+                  caller: Caller) -> tuple[list[CheckResult], set[str]]:
+    """Results, and the zones the pool's subnets are in. When EC2 does not say which zones offer the
+    instance type, that is one failure, and each subnet is still checked for the rest."""
     results: list[CheckResult] = []
     zones: set[str] = set()
-    offering = _zones_offering(ec2, group.instance_type)
+    offering: list[str] | None
+    try:
+        offering = _zones_offering(ec2, group.instance_type)
+    except AwsCallError as failure:
+        offering = None
+        results.append(_not_checked(f"pool {pool.name} instance type offerings", failure, caller))
     for subnet_id in group.subnet_ids:
         name = f"pool {pool.name} subnet {subnet_id}"
         try:
-            subnet = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]
-        except ClientError as error:
-            if _error_code(error) != "InvalidSubnetID.NotFound":
-                raise
+            subnet = _ask("ec2:DescribeSubnets", partial(ec2.describe_subnets, SubnetIds=[subnet_id]))["Subnets"][0]
+        except AwsCallError as failure:
+            if failure.code != "InvalidSubnetID.NotFound":
+                results.append(_not_checked(name, failure, caller))
+                continue
             results.append(CheckResult.failed(name, f"does not exist in {aws.region}",
                                               f"set {pool.key}.subnetIds to subnets of the cluster's VPC"))
             continue
@@ -164,24 +288,30 @@ def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig,
             results.append(CheckResult.failed(
                 name, f"is in {zone}, but {pool.key}.availabilityZone is {group.availability_zone}",
                 f"use a subnet in {group.availability_zone}, or set availabilityZone to {zone}"))
-        if zone not in offering:
+        if offering is not None and zone not in offering:
             results.append(CheckResult.failed(
                 name, f"is in {zone}, which does not offer {group.instance_type}",
                 f"use a subnet in a zone that offers it: {', '.join(offering) or 'none in this region'}"))
         if len(results) == bad:
-            results.append(CheckResult.passed(name, f"in {zone}, which offers {group.instance_type}"))
+            results.append(CheckResult.passed(name, f"in {zone}, which offers {group.instance_type}" if offering
+                                              is not None else f"in {zone} (whether the zone offers "
+                                                               f"{group.instance_type}: not known)"))
     return results, zones
 
 
 # -- EFA ------------------------------------------------------------------------------------------
 def _instance_type(ec2: EC2Client, instance_type: str) -> Any:
     types: Any = [instance_type]  # the stubs list every instance type name as a literal
-    return ec2.describe_instance_types(InstanceTypes=types)["InstanceTypes"][0]
+    return _ask("ec2:DescribeInstanceTypes",
+                lambda: ec2.describe_instance_types(InstanceTypes=types))["InstanceTypes"][0]
 
 
-def check_efa(pool: NodePoolSettings, group: EksNodeGroup, ec2: EC2Client) -> list[CheckResult]:
+def check_efa(pool: NodePoolSettings, group: EksNodeGroup, ec2: EC2Client, caller: Caller) -> list[CheckResult]:
     name = f"pool {pool.name} EFA"
-    network = _instance_type(ec2, group.instance_type).get("NetworkInfo", {})
+    try:
+        network = _instance_type(ec2, group.instance_type).get("NetworkInfo", {})
+    except AwsCallError as failure:
+        return [_not_checked(name, failure, caller)]
     if not network.get("EfaSupported", False):
         return [CheckResult.failed(name, f"{group.instance_type} does not support EFA",
                                    f"an EFA-capable instance type, or efa: false on {pool.key}")]
@@ -194,15 +324,64 @@ def check_efa(pool: NodePoolSettings, group: EksNodeGroup, ec2: EC2Client) -> li
 
 
 # -- capacity reservations ------------------------------------------------------------------------
-def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[str],
-                      ec2: EC2Client) -> list[CheckResult]:
+def _pool_instances_in(ec2: EC2Client, reservation_id: str, pool: str, group: EksNodeGroup) -> int:
+    """How many of the pool's instances (tagged as its launch template tags them) run in the reservation."""
+    filters: Any = [{"Name": "capacity-reservation-id", "Values": [reservation_id]},
+                    {"Name": "instance-state-name", "Values": ["pending", "running"]},
+                    *({"Name": f"tag:{key}", "Values": [value]} for key, value in instance_tags(pool, group).items())]
+
+    def count() -> int:
+        pages = ec2.get_paginator("describe_instances").paginate(Filters=filters)
+        return sum(len(r.get("Instances", [])) for page in pages for r in page.get("Reservations", []))
+    return _ask("ec2:DescribeInstances", count)
+
+
+def check_reservation_room(pool: NodePoolSettings, group: EksNodeGroup, reservation: Any, *, name: str,
+                           ec2: EC2Client, caller: Caller) -> CheckResult:
+    """Whether the reservation has room for the pool at maximum size.
+
+    What counts: its free instances (AvailableInstanceCount) and, when those are fewer than the pool's
+    maximum, the pool's own instances already running in it (on a re-run they hold part of it, and stay
+    the pool's). Instances anything else runs in it count against it, which the total would hide."""
+    reservation_id = group.capacity_reservation_id or ""
+    total, free = reservation.get("TotalInstanceCount", 0), reservation.get("AvailableInstanceCount", 0)
+    want = group.max_nodes
+    held = f"active, {total} x {group.instance_type} in {reservation.get('AvailabilityZone', '')}; "
+    if free >= want:
+        return CheckResult.passed(name, held + f"{free} of them free cover the pool's {want} nodes at maximum size")
+    try:
+        own = _pool_instances_in(ec2, reservation_id, pool.name, group)
+    except AwsCallError as failure:
+        return CheckResult.failed(
+            name, f"{free} of its {total} instances are free, fewer than the pool's {want} nodes; which of the others "
+                  f"run the pool's own nodes is not known: {failure.describe()}", failure.fix(caller))
+    room = free + own
+    if room >= want:
+        return CheckResult.passed(name, held + f"{free} of them free + {own} running the pool's nodes cover its {want} "
+                                               f"nodes at maximum size (free instances and the pool's own count; "
+                                               f"others' do not)")
+    others = total - free - own
+    aside = (f" ({others} instance{'s' if others != 1 else ''} in it run{'' if others != 1 else 's'} something else)"
+             if others > 0 else "")
+    options = [f"a reservation with room for {want}", f"free {want - room} more of its instances"]
+    if room > 0:
+        options.append(f"set {pool.key}.maxNodes to {room}")
+    return CheckResult.failed(
+        name, f"{free} of its {total} instances are free and {own} run the pool's nodes: room for {room} of the pool's "
+              f"nodes, but it grows to {want}{aside}",
+        ", ".join(options[:-1]) + f", or {options[-1]}")
+
+
+def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[str], ec2: EC2Client,
+                      caller: Caller) -> list[CheckResult]:
     reservation_id = group.capacity_reservation_id or ""
     name = f"pool {pool.name} capacity reservation {reservation_id}"
     try:
-        found = ec2.describe_capacity_reservations(CapacityReservationIds=[reservation_id])["CapacityReservations"]
-    except ClientError as error:
-        if _error_code(error) not in _RESERVATION_NOT_FOUND:
-            raise
+        found = _ask("ec2:DescribeCapacityReservations", lambda: ec2.describe_capacity_reservations(
+            CapacityReservationIds=[reservation_id]))["CapacityReservations"]
+    except AwsCallError as failure:
+        if failure.code not in _RESERVATION_NOT_FOUND:
+            return [_not_checked(name, failure, caller)]
         found = []
     if not found:
         return [CheckResult.failed(name, "does not exist in this account and region",
@@ -223,39 +402,57 @@ def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[st
         results.append(CheckResult.failed(
             name, f"is in {zone}, but the pool's subnets are in {', '.join(sorted(zones))}",
             f"a subnet in {zone}, or a reservation in {', '.join(sorted(zones))}"))
-    total = reservation.get("TotalInstanceCount", 0)
-    if total < group.max_nodes:
-        results.append(CheckResult.failed(
-            name, f"holds {total} instances, but the pool grows to {group.max_nodes} nodes",
-            f"a reservation of at least {group.max_nodes} instances, or maxNodes {total}"))
-    return results or [CheckResult.passed(name, f"active, {total} x {group.instance_type} in {zone}")]
+    room = check_reservation_room(pool, group, reservation, name=name, ec2=ec2, caller=caller)
+    if not room.ok:
+        results.append(room)
+    return results or [room]
 
 
 # -- vCPU quotas ----------------------------------------------------------------------------------
-def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: ServiceQuotasClient) -> list[CheckResult]:
+def _quota_name(family: str, option: str) -> tuple[str, str]:
+    """(quota code or "", check name) of a family's quota for a purchase option."""
+    code, title = QUOTAS.get((family, option), ("", f"{family.upper()} instances ({option})"))
+    return code, f"vCPU quota {title}"
+
+
+def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: ServiceQuotasClient,
+                 caller: Caller) -> list[CheckResult]:
     """One result per quota the pools draw on: their vCPUs at maximum size against its value."""
     need: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    unknown: dict[tuple[str, str], AwsCallError] = {}  # quotas whose pools' vCPUs EC2 did not tell
     for pool in pools:
         group = pool.eks
         if group is None or group.capacity_type == "CAPACITY_BLOCK":
             continue  # capacity blocks are bounded by their reservation, checked above
         option = "spot" if group.capacity_type == "SPOT" else "on-demand"
-        vcpus = _instance_type(ec2, group.instance_type).get("VCpuInfo", {}).get("DefaultVCpus", 0)
-        need.setdefault((group.instance_type[0], option), []).append((pool.name, vcpus * group.max_nodes))
+        quota = (group.instance_type[0], option)
+        try:
+            vcpus = _instance_type(ec2, group.instance_type).get("VCpuInfo", {}).get("DefaultVCpus", 0)
+        except AwsCallError as failure:
+            unknown.setdefault(quota, failure)
+            continue
+        need.setdefault(quota, []).append((pool.name, vcpus * group.max_nodes))
     results: list[CheckResult] = []
-    for (family, option), parts in sorted(need.items()):
-        code, title = QUOTAS.get((family, option), ("", f"{family.upper()} instances ({option})"))
+    for quota in sorted(need.keys() | unknown.keys()):
+        code, name = _quota_name(*quota)
+        if quota in unknown:
+            results.append(_not_checked(name, unknown[quota], caller))
+            continue
+        parts = need[quota]
         wanted = sum(v for _, v in parts)
         detail = ", ".join(f"{pool} {v}" for pool, v in parts)
-        name = f"vCPU quota {title}"
         if not code:
             results.append(CheckResult.passed(name, f"no known quota code; not checked ({detail} vCPUs)"))
             continue
         try:
-            value = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"].get("Value", 0.0)
-        except (ClientError, BotoCoreError) as error:  # closed to the credentials, unknown code, unreachable
-            results.append(CheckResult.passed(
-                name, f"the quota API did not answer for {code} ({_error_code(error)}); not checked"))
+            value = _ask("servicequotas:GetServiceQuota", partial(
+                quotas.get_service_quota, ServiceCode="ec2", QuotaCode=code))["Quota"].get("Value", 0.0)
+        except AwsCallError as failure:
+            if failure.code == "NoSuchResourceException":  # the API knows no such quota here: nothing to check
+                results.append(CheckResult.passed(
+                    name, f"the quota API did not answer for {code} ({failure.code}); not checked"))
+            else:
+                results.append(_not_checked(name, failure, caller))
             continue
         if value < wanted:
             results.append(CheckResult.failed(
@@ -273,17 +470,20 @@ def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients
     pools = [p for p in config.node_pools if p.eks is not None]
     if not pools:
         return [CheckResult.passed("aws", "the stack has no eks node pools; nothing to check")]
-    clients = connect_to(config.aws)
-    identity = check_identity(config.aws, clients.sts)
+    try:
+        clients = _ask("the AWS session", lambda: connect_to(config.aws))
+    except AwsCallError as failure:  # a profile the shared config lacks, a broken config file
+        return [_unusable(failure, Caller(region=config.aws.region or "", profile=config.aws.profile))]
+    identity, caller = check_identity(config.aws, clients.sts)
     if not identity.ok:
         return [identity]  # every other call would fail the same way, or look at the wrong account
-    results = [identity, *check_cluster(config, clients.eks)]
+    results = [identity, *check_cluster(config, clients.eks, caller)]
     for pool in pools:
         assert pool.eks is not None
-        subnet_results, zones = check_subnets(pool, pool.eks, config.aws, clients.ec2)
+        subnet_results, zones = check_subnets(pool, pool.eks, config.aws, clients.ec2, caller)
         results += subnet_results
         if pool.eks.efa:
-            results += check_efa(pool, pool.eks, clients.ec2)
+            results += check_efa(pool, pool.eks, clients.ec2, caller)
         if pool.eks.capacity_reservation_id is not None:
-            results += check_reservation(pool, pool.eks, zones, clients.ec2)
-    return results + check_quotas(pools, clients.ec2, clients.quotas)
+            results += check_reservation(pool, pool.eks, zones, clients.ec2, caller)
+    return results + check_quotas(pools, clients.ec2, clients.quotas, caller)

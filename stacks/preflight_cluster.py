@@ -5,9 +5,12 @@ takes for granted. Checks, each a `CheckResult` (see `stacks.report`):
   its version is one this project supports and the one ``kubernetes.version`` says;
 - the StorageClasses (`stacks.preflight_storage`);
 - the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight_nodes`);
+- enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight_platform`);
 - no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
   one whose Helm annotations name ``operator.releaseName`` in the platform namespace;
-- the Secrets the stack references but does not create exist (`existing_secret_refs`).
+- the Secrets: the stack creates every one it references (`created_secrets`), so none has to exist
+  before `pulumi up`; `check_existing_secrets` checks Secrets that a config section names without
+  creating them (none does today).
 
 Every check is a pure function of `stacks.cluster_view` values, read through a `ClusterView`.
 """
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
+from components.nats_values import auth_secret_name
 from components.observability import GRAFANA_ADMIN_SECRET
 from stacks.cluster_view import (
     ClusterConnectError,
@@ -29,7 +34,9 @@ from stacks.cluster_view import (
 )
 from stacks.config import StackConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
+from stacks.environment import NATS_RELEASE
 from stacks.preflight_nodes import node_checks
+from stacks.preflight_platform import check_platform_nodes, platform_services
 from stacks.preflight_storage import check_default_class, check_named_classes, storage_class_uses
 from stacks.report import CheckResult
 
@@ -120,8 +127,39 @@ def check_dynamo(deployments: Sequence[WorkloadInfo], crds: Sequence[CrdInfo], *
 
 # -- Secrets --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class CreatedSecret:
+    """A Secret the stack creates (from its own config and generated passwords), in each namespace
+    whose pods read it."""
+
+    name: str
+    namespaces: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({', '.join(self.namespaces)})"
+
+
+def created_secrets(config: StackConfig) -> list[CreatedSecret]:
+    """Every Secret the program creates, where: what the stack's own pods and releases reference."""
+    ns = config.namespaces
+    out = [CreatedSecret(auth_secret_name(NATS_RELEASE), (ns.platform, ns.workloads))]
+    if config.observability is not None:
+        out.append(CreatedSecret(GRAFANA_ADMIN_SECRET, (ns.monitoring,)))
+    if config.hf_token is not None:
+        out.append(CreatedSecret(config.dynamo.hf_secret_name, (ns.workloads,)))
+    if config.ngc_api_key is not None:
+        out.append(CreatedSecret(config.dynamo.pull_secret_name, (ns.platform, ns.workloads)))
+    return out
+
+
+def check_created_secrets(created: Sequence[CreatedSecret]) -> CheckResult:
+    return CheckResult.passed("secrets", f"the stack creates every Secret it references: "
+                                         f"{', '.join(map(str, created))}; none has to exist before `pulumi up`")
+
+
+@dataclass(frozen=True)
 class SecretRef:
-    """A Secret the stack references but does not create."""
+    """A Secret the stack would reference but not create: it must exist, in the namespace of the pods
+    that read it, with the keys they read."""
 
     namespace: str
     name: str
@@ -129,34 +167,12 @@ class SecretRef:
     data_keys: tuple[str, ...] = ()  # keys the stack reads from it
 
 
-# Each entry returns the existing Secrets one config section references (a section that takes the name
-# of a Secret someone else made adds its reader here). None does today: every Secret the stack
-# references, it creates from its own config (`created_secrets`).
-SECRET_REFERENCES: tuple[Callable[[StackConfig], list[SecretRef]], ...] = ()
+def check_existing_secrets(refs: Sequence[SecretRef],
+                           secret_keys: Callable[[str, str], frozenset[str] | None]) -> list[CheckResult]:
+    """One result per referenced Secret. `secret_keys(namespace, name)` is `ClusterView.secret_keys`.
 
-
-def existing_secret_refs(config: StackConfig) -> list[SecretRef]:
-    """Secrets that must exist before `pulumi up`."""
-    return [ref for references in SECRET_REFERENCES for ref in references(config)]
-
-
-def created_secrets(config: StackConfig) -> list[str]:
-    out = []
-    if config.ngc_api_key is not None:
-        out.append(config.dynamo.pull_secret_name)
-    if config.hf_token is not None:
-        out.append(config.dynamo.hf_secret_name)
-    if config.observability is not None:
-        out.append(GRAFANA_ADMIN_SECRET)
-    return out
-
-
-def check_secrets(refs: Sequence[SecretRef], created: Sequence[str],
-                  secret_keys: Callable[[str, str], frozenset[str] | None]) -> list[CheckResult]:
-    if not refs:
-        made = f" ({', '.join(created)})" if created else ""
-        return [CheckResult.passed("secrets", f"the stack creates every Secret it references{made}; none has to "
-                                              f"exist before `pulumi up`")]
+    No config key names a Secret the stack does not create today; a section that comes to take one
+    builds its `SecretRef`s and `cluster_checks` adds this check for them."""
     results = []
     for ref in refs:
         name = f"secret {ref.namespace}/{ref.name}"
@@ -173,7 +189,9 @@ def check_secrets(refs: Sequence[SecretRef], created: Sequence[str],
             results.append(CheckResult.failed(name, f"has no key {', '.join(missing)}; {ref.key} names it",
                                               f"add {', '.join(missing)} to it"))
         else:
-            results.append(CheckResult.passed(name, f"exists, named by {ref.key}"))
+            with_keys = f" with key{'s' if len(ref.data_keys) > 1 else ''} {', '.join(ref.data_keys)}" \
+                if ref.data_keys else ""
+            results.append(CheckResult.passed(name, f"exists{with_keys}, named by {ref.key}"))
     return results
 
 
@@ -209,13 +227,14 @@ def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], w
 
     results += _guard("storage classes", storage)
     gpu_namespace = config.gpu_platform.namespace if config.gpu_platform is not None else None
+    nodes = cache(view.nodes)  # two checks read them: one request (a refused one is asked again, and fails again)
     results += _guard("node pools", lambda: node_checks(config.node_pools, config.pool_shapes, config.worker_demands,
-                                                        view.nodes(), view.daemon_sets(),
+                                                        nodes(), view.daemon_sets(),
                                                         gpu_platform_namespace=gpu_namespace))
+    results += _guard("platform nodes", lambda: check_platform_nodes(platform_services(config), nodes()))
     operator = config.dynamo.operator
     results += _guard("dynamo operator", lambda: check_dynamo(
         view.deployments(), view.custom_resource_definitions(), release=operator.release_name,
         namespace=config.namespaces.platform, chart_version=operator.chart.version))
-    results += _guard("secrets", lambda: check_secrets(existing_secret_refs(config), created_secrets(config),
-                                                       view.secret_keys))
+    results.append(check_created_secrets(created_secrets(config)))
     return results

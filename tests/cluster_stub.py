@@ -9,6 +9,7 @@ from stacks.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
+    NodeTaint,
     ServerVersion,
     StorageClassInfo,
     WorkloadInfo,
@@ -20,6 +21,7 @@ from tests.harness import parse, stack_config
 
 T = TypeVar("T")
 DEFAULT = {"storageclass.kubernetes.io/is-default-class": "true"}
+GPU_TAINT = NodeTaint("nvidia.com/gpu", "NoSchedule", "true")  # what the eks node groups put on their nodes
 WHERE = "context kind-dynamo of kubeconfig ~/.kube/config"
 
 
@@ -67,7 +69,8 @@ class StubCluster:
 
 
 def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | None = None,
-             labelled: bool = True, ready: bool = True, cordoned: bool = False) -> NodeInfo:
+             labelled: bool = True, ready: bool = True, cordoned: bool = False,
+             taints: tuple[NodeTaint, ...] = ()) -> NodeInfo:
     labels = dict(pool if pool is not None else {"gpu": "a100"})
     if labelled:
         labels["nvidia.com/gpu.present"] = "true"
@@ -76,7 +79,14 @@ def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | N
         allocatable["nvidia.com/gpu"] = str(gpus)
     if efa:
         allocatable["vpc.amazonaws.com/efa"] = str(efa)
-    return NodeInfo(name, labels, allocatable, ready=ready, unschedulable=cordoned)
+    return NodeInfo(name, labels, allocatable, ready=ready, unschedulable=cordoned, taints=taints)
+
+
+def system_node(name: str, labels: dict[str, str] | None = None, *, ready: bool = True, cordoned: bool = False,
+                taints: tuple[NodeTaint, ...] = ()) -> NodeInfo:
+    """A CPU node without GPUs: where NATS and etcd run."""
+    return NodeInfo(name, {"kubernetes.io/os": "linux", **(labels or {})}, {"cpu": "8", "memory": "32Gi"},
+                    ready=ready, unschedulable=cordoned, taints=taints)
 
 
 def existing_gpu_stack(pool: dict[str, Any] | None = None, *, replicas: int = 2, gpu_platform: bool = True,

@@ -25,6 +25,7 @@ from stacks.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
+    NodeTaint,
     ServerVersion,
     StorageClassInfo,
     WorkloadInfo,
@@ -41,8 +42,15 @@ def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any
     return {"name": name, **({"namespace": namespace} if namespace else {}), **extra}
 
 
-def node(name: str, gpus: int) -> dict[str, Any]:
-    return {"metadata": meta(name, labels={"gpu": "a100"}), "spec": {"unschedulable": name == "n2"},
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+SOFT_TAINT = {"key": "spot", "effect": "PreferNoSchedule"}
+
+
+def node(name: str, gpus: int, *taints: dict[str, str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"unschedulable": name == "n2"}
+    if taints:
+        spec["taints"] = list(taints)
+    return {"metadata": meta(name, labels={"gpu": "a100"}), "spec": spec,
             "status": {"allocatable": {"cpu": "8", "nvidia.com/gpu": str(gpus)},
                        "conditions": [{"type": "Ready", "status": "True"}]}}
 
@@ -59,7 +67,7 @@ PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
     "/apis/storage.k8s.io/v1/storageclasses": [
         {"metadata": meta("gp3", annotations={"storageclass.kubernetes.io/is-default-class": "true"}),
          "provisioner": "ebs.csi.aws.com"}],
-    "/api/v1/nodes": [node("n1", 8), node("n2", 4), node("n3", 0)],
+    "/api/v1/nodes": [node("n1", 8, GPU_TAINT, SOFT_TAINT), node("n2", 4), node("n3", 0)],
     "/apis/apps/v1/daemonsets": [
         {"metadata": meta("nvidia-device-plugin-daemonset", "gpu-operator"),
          "spec": {"selector": {"matchLabels": {"app": "x"}},
@@ -160,7 +168,8 @@ def test_the_view_reads_every_call_from_the_configured_context(view: KubeCluster
     assert view.storage_classes() == [StorageClassInfo(
         "gp3", "ebs.csi.aws.com", {"storageclass.kubernetes.io/is-default-class": "true"})]
     assert view.nodes() == [
-        NodeInfo("n1", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "8"}),
+        NodeInfo("n1", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "8"},
+                 taints=(NodeTaint("nvidia.com/gpu", "NoSchedule", "true"), NodeTaint("spot", "PreferNoSchedule"))),
         NodeInfo("n2", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "4"}, unschedulable=True),
         NodeInfo("n3", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "0"})]
     assert view.daemon_sets() == [WorkloadInfo("nvidia-device-plugin-daemonset", "gpu-operator", {}, {},
@@ -290,4 +299,7 @@ def test_the_command_checks_the_cluster_the_stack_names(api: str, tmp_path: Path
            "image 1.1.0)" in out
     # the fake cluster has gp3 only; dev's NATS and etcd volumes name kind's "standard"
     assert "FAIL  storage class standard: does not exist" in out
-    assert out.endswith("8 checks, 2 failed\n")
+    # n1 carries the GPU taint and n2 is cordoned: NATS and etcd (sharing a node in dev) fit on n3
+    assert "PASS  platform nodes: 1 node can run NATS and etcd (Ready, schedulable, without a NoSchedule or " \
+           "NoExecute taint); they need 1" in out
+    assert out.endswith("9 checks, 2 failed\n")

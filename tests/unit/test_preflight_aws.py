@@ -1,10 +1,13 @@
 """The AWS preflight against moto: a good set-up passes; each broken one fails with its message.
 
-moto has no capacity reservations and knows no EC2 quotas, so DescribeCapacityReservations and
-GetServiceQuota are answered by `World` through botocore's before-call hook (the way botocore's own
-Stubber answers): every other call goes to moto.
+moto has no capacity reservations, knows no EC2 quotas and does not record which reservation an
+instance runs in, so DescribeCapacityReservations, GetServiceQuota and DescribeInstances are answered
+by `World` through botocore's before-call hook (the way botocore's own Stubber answers): every other
+call goes to moto. The same hook refuses calls (`refuse`) or raises botocore's own errors
+(`unreachable`), for the checks that must report them instead of raising.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,7 +17,7 @@ import boto3
 import pytest
 import yaml
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
@@ -25,7 +28,7 @@ from stacks.config import StackConfig
 from stacks.kube_client import ClusterTarget
 from stacks.preflight_aws import AwsClients, aws_checks
 from stacks.report import CheckResult
-from tests.cluster_stub import DEFAULT, StubCluster
+from tests.cluster_stub import DEFAULT, StubCluster, system_node
 from tests.harness import ROOT, parse, stack_config
 
 REGION = "us-east-1"
@@ -41,7 +44,9 @@ class World:
     subnet_b: str
     security_group: str
     reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    instances: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, float] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # operation -> error code, for the answered calls
     connected: int = 0
 
     def connect(self, _: object) -> AwsClients:
@@ -50,6 +55,30 @@ class World:
 
     def cluster(self) -> Any:
         return eks_backends[DEFAULT_ACCOUNT_ID][REGION].clusters[CLUSTER]
+
+    def run_in_reservation(self, count: int, *, pool: str = "h100", state: str = "running") -> None:
+        """`count` instances in the reservation: the pool's nodes (tagged as its launch template tags
+        them) or, with `pool=""`, someone else's."""
+        tags = [{"Key": "dynamo-cluster/pool", "Value": pool}, {"Key": "Name", "Value": f"{CLUSTER}-{pool}"}]
+        for _ in range(count):
+            self.instances.append({"InstanceId": f"i-{len(self.instances):017x}", "InstanceType": "p5.48xlarge",
+                                   "CapacityReservationId": RESERVATION, "State": {"Name": state},
+                                   "Tags": tags if pool else []})
+        if state in ("pending", "running"):
+            self.reservations[RESERVATION]["AvailableInstanceCount"] -= count
+
+
+def _matches(instance: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
+    """DescribeInstances' filters, the ones the reservation check uses."""
+    tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+    fields = {"capacity-reservation-id": instance["CapacityReservationId"],
+              "instance-state-name": instance["State"]["Name"]}
+    for f in filters:
+        name = f["Name"]
+        value = tags.get(name[4:]) if name.startswith("tag:") else fields[name]
+        if value not in f["Values"]:
+            return False
+    return True
 
 
 def answer(client: Any, operation: str, reply: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
@@ -93,18 +122,33 @@ def world(session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[W
             "AvailabilityZone": f"{REGION}a", "TotalInstanceCount": 2, "AvailableInstanceCount": 2}
         state.quotas["L-417A185B"] = 384.0
 
+        def refused(operation: str) -> dict[str, Any] | None:
+            code = state.refused.get(operation)
+            return None if code is None else {"Error": {"Code": code, "Message": f"not allowed: {operation}"}}
+
         def reservations(params: dict[str, Any]) -> dict[str, Any]:
+            if (error := refused("DescribeCapacityReservations")) is not None:
+                return error
             found = [state.reservations[i] for i in params["CapacityReservationIds"] if i in state.reservations]
             if not found:
                 return {"Error": {"Code": "InvalidCapacityReservationId.NotFound", "Message": "not found"}}
             return {"CapacityReservations": found}
 
+        def instances(params: dict[str, Any]) -> dict[str, Any]:
+            if (error := refused("DescribeInstances")) is not None:
+                return error
+            found = [i for i in state.instances if _matches(i, params.get("Filters", []))]
+            return {"Reservations": [{"ReservationId": "r-0", "Instances": found}] if found else []}
+
         def quota(params: dict[str, Any]) -> dict[str, Any]:
+            if (error := refused("GetServiceQuota")) is not None:
+                return error
             if params["QuotaCode"] not in state.quotas:
                 return {"Error": {"Code": "NoSuchResourceException", "Message": "no such quota"}}
             return {"Quota": {"QuotaCode": params["QuotaCode"], "Value": state.quotas[params["QuotaCode"]]}}
 
         answer(ec2, "DescribeCapacityReservations", reservations)
+        answer(ec2, "DescribeInstances", instances)
         answer(state.clients.quotas, "GetServiceQuota", quota)
         yield state
 
@@ -159,7 +203,8 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
     cluster = StubCluster(classes=[StorageClassInfo("gp3", "ebs.csi.aws.com", DEFAULT),
-                                   StorageClassInfo("efs-sc", "efs.csi.aws.com")])
+                                   StorageClassInfo("efs-sc", "efs.csi.aws.com")],
+                          node_list=[system_node(f"system-{i}") for i in range(3)])
     targets: list[ClusterTarget] = []
 
     def connect_cluster(target: ClusterTarget) -> StubCluster:
@@ -173,9 +218,10 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
                                      kubeconfig_path="~/.kube/config")]
     assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
                         "kubeconfig ~/.kube/config answers")
-    assert [line.split(":")[0] for line in lines[12:15]] == ["PASS  secrets", "PASS  aws credentials",
-                                                             "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "18 checks, 0 failed"
+    assert [line.split(":")[0] for line in lines[10:16]] == [
+        "PASS  platform nodes", "PASS  dynamo operator", "PASS  dynamo crds", "PASS  secrets", "PASS  aws credentials",
+        "PASS  eks cluster dynamo-prod"]
+    assert lines[-1] == "19 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
@@ -191,10 +237,33 @@ def test_credentials_of_another_account(world: World) -> None:
 
 
 def test_no_credentials(world: World) -> None:
-    def refuse(**_: Any) -> None:
-        raise NoCredentialsError()
-    world.clients.sts.meta.events.register("before-call.sts.GetCallerIdentity", refuse)
-    assert check(world) == ["aws credentials: cannot be used: Unable to locate credentials"]
+    unreachable(world.clients.sts, "GetCallerIdentity", NoCredentialsError())
+    [result] = aws_checks(config(world), world.connect)
+    assert result == CheckResult.failed(
+        "aws credentials", "cannot be used: sts:GetCallerIdentity failed with NoCredentialsError: Unable to locate "
+                           "credentials; no other AWS check ran",
+        "configure credentials (environment, shared config, SSO or an instance role), or refresh expired ones "
+        "(aws sso login); dynamo-cluster:aws.profile names a profile to use")
+
+
+def test_a_profile_the_shared_config_lacks(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    assert aws_checks(config(world, profile="gpu-admin")) == [CheckResult.failed(
+        "aws credentials", "cannot be used: the AWS session failed with ProfileNotFound: The config profile "
+                           "(gpu-admin) could not be found; no other AWS check ran",
+        "add profile gpu-admin to the shared AWS config (aws configure --profile gpu-admin), or unset "
+        "dynamo-cluster:aws.profile")]
+
+
+def test_a_shared_config_that_cannot_be_read(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config").write_text("[default\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    assert aws_checks(config(world)) == [CheckResult.failed(
+        "aws credentials", f"cannot be used: the AWS session failed with ConfigParseError: Unable to parse config "
+                           f"file: {tmp_path / 'config'}; no other AWS check ran",
+        "correct what the error names (the shared AWS config and credentials files, AWS_* environment variables), "
+        "then run preflight again")]
 
 
 # -- the cluster ----------------------------------------------------------------------------------
@@ -303,10 +372,57 @@ def test_reservation_in_another_zone(world: World) -> None:
         f"pool h100 capacity reservation {RESERVATION}: is in {REGION}c, but the pool's subnets are in {REGION}a"]
 
 
+def reservation_result(world: World, pool: dict[str, Any] | None = None) -> CheckResult:
+    results = aws_checks(config(world, pool), world.connect)
+    return next(r for r in results if r.name == f"pool h100 capacity reservation {RESERVATION}")
+
+
 def test_reservation_too_small(world: World) -> None:
     assert check(world, {"maxNodes": 3}) == [
-        f"pool h100 capacity reservation {RESERVATION}: holds 2 instances, but the pool grows to 3 nodes",
+        f"pool h100 capacity reservation {RESERVATION}: 2 of its 2 instances are free and 0 run the pool's nodes: "
+        "room for 2 of the pool's nodes, but it grows to 3",
         "vCPU quota Running On-Demand P instances: is 384 vCPUs, but the pools need 576 at maximum size (h100 576)"]
+    assert reservation_result(world, {"maxNodes": 3}).fix == (
+        "a reservation with room for 3, free 1 more of its instances, or set nodePools[0].maxNodes to 2")
+
+
+def test_reservation_free_instances_cover_the_pool(world: World) -> None:
+    assert reservation_result(world) == CheckResult.passed(
+        f"pool h100 capacity reservation {RESERVATION}",
+        "active, 2 x p5.48xlarge in us-east-1a; 2 of them free cover the pool's 2 nodes at maximum size")
+
+
+def test_reservation_instances_others_run_leave_no_room(world: World) -> None:
+    """First `pulumi up`: the reservation holds enough instances in total, but something else runs in
+    one of them; only the free ones can take the pool's nodes."""
+    world.run_in_reservation(1, pool="")
+    result = reservation_result(world)
+    assert result == CheckResult.failed(
+        f"pool h100 capacity reservation {RESERVATION}",
+        "1 of its 2 instances are free and 0 run the pool's nodes: room for 1 of the pool's nodes, but it grows to 2 "
+        "(1 instance in it runs something else)",
+        "a reservation with room for 2, free 1 more of its instances, or set nodePools[0].maxNodes to 1")
+
+
+def test_reservation_running_the_pools_own_nodes_counts_them(world: World) -> None:
+    """A re-run: the pool's two nodes already run in the reservation, so none is free, and that is enough."""
+    world.reservations[RESERVATION].update(TotalInstanceCount=3, AvailableInstanceCount=3)
+    world.run_in_reservation(2)
+    world.run_in_reservation(1, pool="h200")  # another pool's nodes, also tagged, count as someone else's
+    world.run_in_reservation(1, state="terminated")  # gone: no longer holds an instance of the reservation
+    assert reservation_result(world) == CheckResult.passed(
+        f"pool h100 capacity reservation {RESERVATION}",
+        "active, 3 x p5.48xlarge in us-east-1a; 0 of them free + 2 running the pool's nodes cover its 2 nodes at "
+        "maximum size (free instances and the pool's own count; others' do not)")
+
+
+def test_reservation_running_some_of_the_pools_nodes_still_too_small(world: World) -> None:
+    world.reservations[RESERVATION].update(TotalInstanceCount=3, AvailableInstanceCount=3)
+    world.run_in_reservation(1)
+    world.run_in_reservation(1, pool="")
+    assert check(world, {"maxNodes": 3})[0] == (
+        f"pool h100 capacity reservation {RESERVATION}: 1 of its 3 instances are free and 1 run the pool's nodes: "
+        "room for 2 of the pool's nodes, but it grows to 3 (1 instance in it runs something else)")
 
 
 # -- quotas ---------------------------------------------------------------------------------------
@@ -328,3 +444,141 @@ def test_spot_pools_draw_on_the_spot_quota(world: World) -> None:
     pool = {"instanceType": "g6e.12xlarge", "efa": False, "capacityType": "SPOT", "capacityReservationId": None}
     assert check(world, pool) == [
         "vCPU quota All G and VT Spot Instance Requests: is 8 vCPUs, but the pools need 96 at maximum size (h100 96)"]
+
+
+# -- calls AWS refuses or that do not reach it: reported, and the other checks still run ------------
+def refuse(client: Any, operation: str, code: str, message: str = "You are not authorized to perform this "
+                                                                        "operation.") -> None:
+    answer(client, operation, lambda _: {"Error": {"Code": code, "Message": message}})
+
+
+def unreachable(client: Any, operation: str, error: Exception) -> None:
+    def fail(**_: Any) -> None:
+        raise error
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-call.{service}.{operation}", fail)
+
+
+ALL = ["aws credentials", f"eks cluster {CLUSTER}", "pool h100 subnet {subnet}", "pool h100 EFA",
+       f"pool h100 capacity reservation {RESERVATION}", "vCPU quota Running On-Demand P instances"]
+PERMISSION = "allow {call} (a read-only call) in an IAM policy of the identity preflight runs as ({arn})"
+
+
+def only_failure(world: World, results: list[CheckResult]) -> CheckResult:
+    """The one failed result, after asserting every other check ran (and passed)."""
+    assert [r.name for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
+    [failed] = [r for r in results if not r.ok]
+    return failed
+
+
+def arn() -> str:
+    return f"arn:aws:sts::{DEFAULT_ACCOUNT_ID}:user/moto"
+
+
+def test_a_refused_describe_cluster_is_reported(world: World) -> None:
+    refuse(world.clients.eks, "DescribeCluster", "AccessDeniedException", "User is not authorized")
+    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+        f"eks cluster {CLUSTER}", "not checked: eks:DescribeCluster failed with AccessDeniedException: User is not "
+                                  "authorized",
+        PERMISSION.format(call="eks:DescribeCluster", arn=arn()))
+
+
+def test_a_refused_describe_subnets_is_reported(world: World) -> None:
+    refuse(world.clients.ec2, "DescribeSubnets", "UnauthorizedOperation")
+    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+        f"pool h100 subnet {world.subnet_a}", "not checked: ec2:DescribeSubnets failed with UnauthorizedOperation: You "
+                                              "are not authorized to perform this operation.",
+        PERMISSION.format(call="ec2:DescribeSubnets", arn=arn()))
+
+
+def test_refused_offerings_still_check_the_subnet(world: World) -> None:
+    refuse(world.clients.ec2, "DescribeInstanceTypeOfferings", "UnauthorizedOperation")
+    results = aws_checks(config(world), world.connect)
+    assert failures(results) == [
+        "pool h100 instance type offerings: not checked: ec2:DescribeInstanceTypeOfferings failed with "
+        "UnauthorizedOperation: You are not authorized to perform this operation."]
+    subnet = next(r for r in results if r.name == f"pool h100 subnet {world.subnet_a}")
+    assert subnet == CheckResult.passed(subnet.name, f"in {REGION}a (whether the zone offers p5.48xlarge: not known)")
+
+
+def test_an_unreachable_ec2_endpoint_is_reported(world: World) -> None:
+    url = f"https://ec2.{REGION}.amazonaws.com/"
+    unreachable(world.clients.ec2, "DescribeInstanceTypes", EndpointConnectionError(endpoint_url=url))
+    results = aws_checks(config(world), world.connect)
+    network = (f"make AWS's ec2 endpoint for dynamo-cluster:aws.region reachable from here (network, proxy "
+               f"settings, or a VPC endpoint); check aws.region is {REGION}")
+    error = (f"ec2:DescribeInstanceTypes failed with EndpointConnectionError: Could not connect to the endpoint URL: "
+             f'"{url}"')
+    assert [r for r in results if not r.ok] == [
+        CheckResult.failed("pool h100 EFA", f"not checked: {error}", network),
+        CheckResult.failed("vCPU quota Running On-Demand P instances", f"not checked: {error}", network)]
+    assert [r.name for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
+
+
+def test_a_refused_reservation_is_reported(world: World) -> None:
+    world.refused["DescribeCapacityReservations"] = "UnauthorizedOperation"
+    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+        f"pool h100 capacity reservation {RESERVATION}",
+        "not checked: ec2:DescribeCapacityReservations failed with UnauthorizedOperation: not allowed: "
+        "DescribeCapacityReservations", PERMISSION.format(call="ec2:DescribeCapacityReservations", arn=arn()))
+
+
+def test_refused_instances_are_reported_when_the_reservation_needs_them(world: World) -> None:
+    world.refused["DescribeInstances"] = "UnauthorizedOperation"
+    assert reservation_result(world).ok  # 2 free cover 2 nodes: the pool's own instances are not asked for
+    world.run_in_reservation(1)
+    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+        f"pool h100 capacity reservation {RESERVATION}",
+        "1 of its 2 instances are free, fewer than the pool's 2 nodes; which of the others run the pool's own nodes "
+        "is not known: ec2:DescribeInstances failed with UnauthorizedOperation: not allowed: DescribeInstances",
+        PERMISSION.format(call="ec2:DescribeInstances", arn=arn()))
+
+
+def test_a_refused_quota_is_reported(world: World) -> None:
+    world.refused["GetServiceQuota"] = "AccessDeniedException"
+    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+        "vCPU quota Running On-Demand P instances",
+        "not checked: servicequotas:GetServiceQuota failed with AccessDeniedException: not allowed: GetServiceQuota",
+        PERMISSION.format(call="servicequotas:GetServiceQuota", arn=arn()))
+
+
+def test_expired_credentials_midway_are_reported(world: World) -> None:
+    refuse(world.clients.eks, "DescribeCluster", "ExpiredTokenException", "The security token included in the "
+                                                                          "request is expired")
+    result = only_failure(world, aws_checks(config(world), world.connect))
+    assert result.message == ("not checked: eks:DescribeCluster failed with ExpiredTokenException: The security "
+                              "token included in the request is expired")
+    assert result.fix.startswith("configure credentials (environment, shared config, SSO or an instance role), or "
+                                 "refresh expired ones (aws sso login)")
+
+
+def test_throttling_says_to_run_again(world: World) -> None:
+    refuse(world.clients.ec2, "DescribeSubnets", "RequestLimitExceeded", "Request limit exceeded.")
+    result = only_failure(world, aws_checks(config(world), world.connect))
+    assert result.fix == "AWS throttled ec2:DescribeSubnets: run preflight again in a minute"
+
+
+def test_any_other_error_says_to_fix_what_it_names(world: World) -> None:
+    refuse(world.clients.ec2, "DescribeSubnets", "OptInRequired", "You are not subscribed to this service.")
+    result = only_failure(world, aws_checks(config(world), world.connect))
+    assert result.fix == ("fix what AWS says and run preflight again (the same read-only call: aws ec2 "
+                          "describe-subnets)")
+
+
+def test_the_command_reports_a_refused_call_and_exits_1(world: World, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
+    refuse(world.clients.eks, "DescribeCluster", "AccessDeniedException", "User is not authorized")
+    assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  eks cluster {CLUSTER}: not checked: eks:DescribeCluster failed with AccessDeniedException" in out
+    assert out.endswith("6 checks, 1 failed\n")
+
+
+def test_every_call_made_is_a_documented_iam_action() -> None:
+    """The IAM actions docs/configuration.md tells users to allow are exactly the calls the checks make."""
+    made = set(re.findall(r'_ask\("([a-z0-9]+:[A-Za-z]+)"', (ROOT / "stacks" / "preflight_aws.py").read_text()))
+    section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
+    assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
+    assert len(made) == 8

@@ -1,8 +1,10 @@
 """The cluster preflight's API, Dynamo and Secret checks, and the whole run, driven through a stub cluster."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from stacks import preflight_cluster
 from stacks.cluster_view import (
     ClusterConnectError,
     ClusterView,
@@ -12,10 +14,10 @@ from stacks.cluster_view import (
     StorageClassInfo,
     WorkloadInfo,
 )
-from stacks.preflight_cluster import READ_FIX, SecretRef, cluster_checks
+from stacks.preflight_cluster import READ_FIX, SecretRef, check_existing_secrets, cluster_checks, created_secrets
 from stacks.report import CheckResult
 from tests.cluster_stub import DEFAULT, WHERE, StubCluster, dev, one, run
-from tests.harness import parse, stack_config
+from tests.harness import by_kind, parse, plan_config, stack_config
 
 
 # -- the whole run --------------------------------------------------------------------------------
@@ -25,8 +27,8 @@ def test_a_dev_cluster_that_fits_passes_every_check() -> None:
     results = run(dev(), stub)
     assert [r for r in results if not r.ok] == []
     assert [r.name for r in results] == ["kubernetes api", "kubernetes version", "default storage class",
-                                         "storage class standard", "pool cpu nodes", "dynamo operator",
-                                         "dynamo crds", "secrets"]
+                                         "storage class standard", "pool cpu nodes", "platform nodes",
+                                         "dynamo operator", "dynamo crds", "secrets"]
     assert results[0].message == f"{WHERE} answers"
 
 
@@ -173,39 +175,68 @@ def test_crds_of_another_helm_release_are_a_conflict_even_beside_our_operator() 
 # -- Secrets --------------------------------------------------------------------------------------
 def test_a_stack_that_creates_its_secrets_passes_with_that_reason() -> None:
     assert one(run(dev(), StubCluster()), "secrets") == CheckResult.passed(
-        "secrets", "the stack creates every Secret it references (grafana-admin); none has to exist before "
-                   "`pulumi up`")
+        "secrets", "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), grafana-admin "
+                   "(monitoring); none has to exist before `pulumi up`")
     config = parse(stack_config("dev") | {"observability": {"enabled": False}}, secrets=["hfToken", "ngcApiKey"])
     assert one(run(config, StubCluster()), "secrets").message == (
-        "the stack creates every Secret it references (nvcr-pull, hf-token); none has to exist before `pulumi up`")
+        "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), hf-token (dynamo), "
+        "nvcr-pull (dynamo-system, dynamo); none has to exist before `pulumi up`")
 
 
-NATS_CREDS = SecretRef("dynamo-system", "nats-creds", "nats.auth.existingSecret", ("user", "password"))
+@pytest.mark.parametrize(("stack", "values", "secrets"), [
+    ("dev", {}, ()),
+    ("dev", {"observability": {"enabled": False}}, ("hfToken",)),
+    ("prod", {}, ("hfToken", "ngcApiKey")),
+])
+def test_the_secrets_listed_are_the_ones_the_program_creates(stack: str, values: dict[str, Any],
+                                                              secrets: tuple[str, ...]) -> None:
+    registry = plan_config(stack_config(stack) | values, stack, secrets=secrets)
+    planned = sorted((r.inputs["metadata"]["name"], r.inputs["metadata"]["namespace"])
+                     for r in by_kind(registry, "Secret"))
+    listed = created_secrets(parse(stack_config(stack) | values, stack, secrets=secrets))
+    assert sorted((s.name, namespace) for s in listed for namespace in s.namespaces) == planned
 
 
-@pytest.fixture
-def references_nats_creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(preflight_cluster, "SECRET_REFERENCES", (lambda _: [NATS_CREDS],))
+def test_secrets_are_not_read_from_the_cluster() -> None:
+    stub = StubCluster(refuse={"secret_keys"})
+    assert one(run(dev(), stub), "secrets").ok
+    assert "secret_keys" not in stub.calls
 
 
-@pytest.mark.usefixtures("references_nats_creds")
-def test_an_existing_secret_that_is_there_passes() -> None:
-    stub = StubCluster(secrets={("dynamo-system", "nats-creds"): frozenset({"user", "password"})})
-    assert one(run(dev(), stub), "secret dynamo-system/nats-creds") == CheckResult.passed(
-        "secret dynamo-system/nats-creds", "exists, named by nats.auth.existingSecret")
+# `check_existing_secrets` checks Secrets a stack would read but not create. No config key names one
+# today, so it is tested on its own, with references as a config section that names one would build.
+HF = SecretRef("dynamo", "hf-creds", "graphs[0].hfTokenSecret", ("HF_TOKEN",))
+PULL = SecretRef("dynamo-system", "registry", "dynamo.pullSecret", (".dockerconfigjson",))
 
 
-@pytest.mark.usefixtures("references_nats_creds")
-def test_a_missing_secret_fails() -> None:
-    assert one(run(dev(), StubCluster()), "secret dynamo-system/nats-creds") == CheckResult.failed(
-        "secret dynamo-system/nats-creds", "does not exist; nats.auth.existingSecret names it",
-        "create it (kubectl -n dynamo-system create secret generic nats-creds --from-literal=user=... "
-        "--from-literal=password=...), or set nats.auth.existingSecret to one that exists")
+def keys_of(secrets: dict[tuple[str, str], frozenset[str]]) -> Callable[[str, str], frozenset[str] | None]:
+    return lambda namespace, name: secrets.get((namespace, name))
 
 
-@pytest.mark.usefixtures("references_nats_creds")
-def test_a_secret_without_the_keys_the_stack_reads_fails() -> None:
-    stub = StubCluster(secrets={("dynamo-system", "nats-creds"): frozenset({"user"})})
-    assert one(run(dev(), stub), "secret dynamo-system/nats-creds") == CheckResult.failed(
-        "secret dynamo-system/nats-creds", "has no key password; nats.auth.existingSecret names it",
-        "add password to it")
+def test_existing_secrets_with_their_keys_pass() -> None:
+    found = keys_of({("dynamo", "hf-creds"): frozenset({"HF_TOKEN", "extra"}),
+                     ("dynamo-system", "registry"): frozenset({".dockerconfigjson"})})
+    assert check_existing_secrets([HF, PULL], found) == [
+        CheckResult.passed("secret dynamo/hf-creds", "exists with key HF_TOKEN, named by graphs[0].hfTokenSecret"),
+        CheckResult.passed("secret dynamo-system/registry", "exists with key .dockerconfigjson, named by "
+                                                            "dynamo.pullSecret")]
+
+
+def test_a_missing_existing_secret_fails() -> None:
+    assert check_existing_secrets([HF], keys_of({})) == [CheckResult.failed(
+        "secret dynamo/hf-creds", "does not exist; graphs[0].hfTokenSecret names it",
+        "create it (kubectl -n dynamo create secret generic hf-creds --from-literal=HF_TOKEN=...), or set "
+        "graphs[0].hfTokenSecret to one that exists")]
+
+
+def test_an_existing_secret_in_another_namespace_does_not_count() -> None:
+    """Pods read Secrets of their own namespace only."""
+    [result] = check_existing_secrets([HF], keys_of({("dynamo-system", "hf-creds"): frozenset({"HF_TOKEN"})}))
+    assert (result.ok, result.message) == (False, "does not exist; graphs[0].hfTokenSecret names it")
+
+
+def test_an_existing_secret_without_the_keys_read_fails() -> None:
+    secret = SecretRef("dynamo", "creds", "someSection.secret", ("user", "password"))
+    assert check_existing_secrets([secret], keys_of({("dynamo", "creds"): frozenset({"user"})})) == [
+        CheckResult.failed("secret dynamo/creds", "has no key password; someSection.secret names it",
+                           "add password to it")]
