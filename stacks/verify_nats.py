@@ -22,6 +22,25 @@ AUTH = ("the credentials differ from the server's: the nats-auth Secret (platfor
         "must hold what the servers read at start; restart the servers after changing it")
 JETSTREAM = ("JetStream is off in the server config (config.jetstream.enabled), or has no meta leader because "
              "the cluster lost its quorum; Dynamo does not start without it")
+# How long JetStream may go unanswered while its servers elect a new meta leader (after a server
+# went down, a few seconds) before verify calls it unavailable.
+ELECTION_WINDOW_SECONDS = 20.0
+
+
+async def account_info_within(js: Any, window: float, pause: float = 1.0) -> float:
+    """Ask JetStream for the account's info, retrying timeouts (an election in progress) for up to
+    `window` seconds; returns the seconds it took. Other errors, and a timeout past the window, are
+    raised as they are."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while True:
+        try:
+            await js.account_info()
+            return loop.time() - start
+        except TimeoutError:
+            if loop.time() - start + pause >= window:
+                raise
+            await asyncio.sleep(pause)
 
 
 @dataclass(frozen=True)
@@ -88,12 +107,13 @@ async def _checks(client: Client, target: NatsTarget, timeout: float) -> list[Fi
                                 "nats ConfigMap and let the reloader (or a restart) apply it"))
     js = client.jetstream(timeout=timeout)
     try:
-        await js.account_info()
+        waited = await account_info_within(js, ELECTION_WINDOW_SECONDS)
     except (TimeoutError, js_errors.Error) as error:
         findings.append(Finding("jetstream", Status.DOWN, f"not available: {error or type(error).__name__}",
                                 JETSTREAM))
         return findings
-    findings.append(Finding("jetstream", Status.OK, "enabled for this account"))
+    after = f" (answered after {waited:.0f} s: a meta-leader election)" if waited >= 1 else ""
+    findings.append(Finding("jetstream", Status.OK, f"enabled for this account{after}"))
     findings.extend(await _probe(js, target, server if info.get("cluster") else None))
     findings.extend(await _streams(js))
     return findings
