@@ -10,6 +10,15 @@ from stacks.stackfile import stack_name_from_path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def _stack_file_arguments(command: argparse.ArgumentParser) -> None:
+    """The arguments of the commands that read a stack file: which stack, which file, which project."""
+    command.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
+    command.add_argument("--config", type=Path, metavar="FILE",
+                         help="stack config file (default: Pulumi.<stack>.yaml in the project)")
+    command.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
+                         help="directory holding Pulumi.yaml (default: this project)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m stacks", description="dynamo-cluster offline tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -20,12 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                     "CLI) and write resources.json, manifests/, releases.yaml, graph.mmd and summary.md. "
                     "Invalid config exits 2, prints every problem and writes nothing.",
         epilog="exit status: 0 planned, 2 invalid config or unreadable stack file")
-    plan.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
-    plan.add_argument("--config", type=Path, metavar="FILE",
-                      help="stack config file (default: Pulumi.<stack>.yaml in the project)")
+    _stack_file_arguments(plan)
     plan.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
-    plan.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
-                      help="directory holding Pulumi.yaml (default: this project)")
 
     preflight = commands.add_parser(
         "preflight", help="check the cluster (and with --aws the cloud account) before `pulumi up`",
@@ -39,14 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                     "pool's subnets, EFA support and capacity reservation, and the account's GPU vCPU quotas "
                     "(credentials: the standard AWS chain, with the stack's aws.region and aws.profile).",
         epilog="exit status: 0 every check passed, 1 a check failed, 2 invalid config or no check chosen")
-    preflight.add_argument("--stack", help="stack name (default: from --config's file name, else dev)")
-    preflight.add_argument("--config", type=Path, metavar="FILE",
-                           help="stack config file (default: Pulumi.<stack>.yaml in the project)")
+    _stack_file_arguments(preflight)
     preflight.add_argument("--aws", action="store_true", help="also check the AWS account the eks node pools need")
     preflight.add_argument("--no-cluster", dest="cluster", action="store_false",
                            help="skip the cluster checks (with --aws: check only the AWS account)")
-    preflight.add_argument("--project-dir", type=Path, default=PROJECT_DIR, metavar="DIR",
-                           help="directory holding Pulumi.yaml (default: this project)")
 
     from stacks.verify import add_arguments
 
