@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kube import KubeObject, labels
+from components.kit.kube import KubeObject, labels
 
 TYPE = "dynamo-cluster:components:Namespaces"
 

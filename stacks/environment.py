@@ -9,23 +9,24 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.dgd import GraphWiring
-from components.dynamo_operator import DynamoOperator, OperatorWiring, PullSecret
-from components.etcd import EtcdCluster
-from components.gpu_platform import GpuPlatform
-from components.graph import DynamoGraph
-from components.model_storage import ModelStorage
-from components.monitoring import Monitoring
+from components.dynamo.dgd import GraphWiring
+from components.dynamo.graph import DynamoGraph
+from components.dynamo.operator import DynamoOperator, PullSecret
+from components.dynamo.operator_values import OperatorWiring
+from components.dynamo.storage import ModelStorage
+from components.etcd.component import EtcdCluster
+from components.kit.monitoring import Monitoring
 from components.namespaces import Namespaces
-from components.nats import NatsJetStream
-from components.node_pools import GpuNodePool
-from components.observability import Observability
+from components.nats.component import NatsJetStream
+from components.nodes.gpu_platform import GpuPlatform
+from components.nodes.pools import GpuNodePool
+from components.observability.component import Observability
 from stacks.config import SecretValue, StackConfig
 
 if TYPE_CHECKING:
     import pulumi_aws as aws
 
-# The NATS release (and component) name: its client Secret is `components.nats_values.auth_secret_name` of it.
+# The NATS release (and component) name: its client Secret is `components.nats.values.auth_secret_name` of it.
 NATS_RELEASE = "nats"
 
 

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.capacity import capacity_table
+from components.nodes.capacity import capacity_table
 from stacks import artifacts
 from stacks.config import ConfigError, StackConfig, parse_config
 from stacks.mockrun import STACK_TYPE, Registry, run_program

@@ -50,8 +50,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from components.eks_nodes import EksNodeGroup, instance_tags
-from components.node_pools import NodePoolSettings
+from components.nodes.eks import EksNodeGroup, instance_tags
+from components.nodes.settings import NodePoolSettings
 from stacks.config import StackConfig
 from stacks.config.aws import AwsConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
@@ -319,7 +319,7 @@ def check_efa(pool: NodePoolSettings, group: EksNodeGroup, ec2: EC2Client, calle
     if most < group.efa_interfaces:
         return [CheckResult.failed(
             name, f"{group.instance_type} takes {most} EFA interfaces, but the launch template attaches "
-                  f"{group.efa_interfaces}", "correct the instance's network cards in components/catalog.py")]
+                  f"{group.efa_interfaces}", "correct the instance's network cards in components/nodes/catalog.py")]
     return [CheckResult.passed(name, f"{group.instance_type} supports EFA: {group.efa_interfaces} interfaces")]
 
 

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from components.nats_values import auth_secret_name
-from components.observability import GRAFANA_ADMIN_SECRET
+from components.nats.values import auth_secret_name
+from components.observability.values import GRAFANA_ADMIN_SECRET
 from stacks.cluster_view import (
     ClusterConnectError,
     ClusterReadError,

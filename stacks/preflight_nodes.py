@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.capacity import WorkerDemand
-from components.node_pools import NodePoolSettings
-from components.placement import PoolShape
+from components.nodes.capacity import WorkerDemand
+from components.nodes.settings import NodePoolSettings
+from components.nodes.shape import PoolShape
 from stacks.cluster_view import NodeInfo, WorkloadInfo, image_tag
 from stacks.report import CheckResult
 

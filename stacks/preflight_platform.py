@@ -2,7 +2,7 @@
 
 NATS servers and etcd members tolerate no taint, select nodes by ``nats.nodeSelector`` /
 ``etcd.nodeSelector`` when set, and in prod must each run on a node of its own (required pod
-anti-affinity, `components.spread`): a cluster with fewer such nodes than replicas leaves servers
+anti-affinity, `components.kit.spread`): a cluster with fewer such nodes than replicas leaves servers
 Pending, and the release never becomes ready. So a node counts when it is Ready, schedulable (not
 cordoned), matches the service's node selector and carries no NoSchedule or NoExecute taint: GPU
 nodes, tainted ``nvidia.com/gpu`` (NoSchedule) by the node groups this stack creates, never count,

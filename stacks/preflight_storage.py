@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.common import Storage
+from components.kit.resources import Storage
 from stacks.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
 from stacks.config import StackConfig
 from stacks.report import CheckResult

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.nats_values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
+from components.nats.values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
 from stacks.cluster_view import ClusterConnectError
 from stacks.discovery import DiscoveryError, Kubectl, stack_outputs
 from stacks.kube_client import ClusterTarget, cluster_target, pulumi_secret_reader

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kube import KubeObject
+from components.kit.kube import KubeObject
 from components.namespaces import namespace_manifest
 
 
@@ -20,7 +20,7 @@ class Marker(pulumi.CustomResource):
 
 @dataclass(frozen=True)
 class FakeMonitoring:
-    """Satisfies components.monitoring.Monitoring; `crds_ready` is any registered resource."""
+    """Satisfies components.kit.monitoring.Monitoring; `crds_ready` is any registered resource."""
 
     crds: pulumi.Resource
     ns: pulumi.Output[str]

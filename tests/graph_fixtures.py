@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components.common import Resources
-from components.graph_spec import FrontendSpec, GraphSpec, WorkerGroupSpec
-from components.placement import PoolShape
+from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.kit.resources import Resources
+from components.nodes.shape import PoolShape
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 

@@ -11,7 +11,7 @@ import re
 
 import promql_parser
 
-from components.metrics_catalog import KNOWN
+from components.observability.metrics_catalog import KNOWN
 
 _GRAFANA = {"$__rate_interval": "5m", "$$__tags": ""}
 

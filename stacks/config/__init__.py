@@ -14,14 +14,14 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
-from components.capacity import WorkerDemand
-from components.etcd import EtcdSettings
-from components.gpu_platform import GpuPlatformSettings
+from components.etcd.manifests import EtcdSettings
 from components.namespaces import NamespaceNames
-from components.nats import NatsSettings
-from components.node_pools import NodePoolSettings, pool_shape
-from components.observability import ObservabilitySettings
-from components.placement import PoolShape
+from components.nats.values import NatsSettings
+from components.nodes.capacity import WorkerDemand
+from components.nodes.gpu_platform_values import GpuPlatformSettings
+from components.nodes.settings import NodePoolSettings, pool_shape
+from components.nodes.shape import PoolShape
+from components.observability.values import ObservabilitySettings
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
 from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands

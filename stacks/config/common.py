@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from components.common import Resources, Storage
-from components.helm import ChartRef
+from components.kit.charts import ChartRef
+from components.kit.resources import Resources, Storage
 from stacks.config.reader import Node
 
 _CPU = r"^([0-9]+(\.[0-9]+)?|[0-9]+m)$"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
-from components.capacity import WorkerDemand, check_capacity
-from components.common import Resources
-from components.dynamo_operator import GANG_SCHEDULING, OperatorSettings
-from components.graph_spec import (
+from components.dynamo.model_cache import ModelCacheSettings
+from components.dynamo.operator_values import GANG_SCHEDULING, OperatorSettings
+from components.dynamo.spec import (
     BACKENDS,
     GPU_BACKENDS,
     GROUPS,
@@ -20,15 +19,13 @@ from components.graph_spec import (
     GraphSpec,
     WorkerGroupSpec,
 )
-from components.helm import ChartRef
-from components.model_storage import ModelCacheSettings
-from components.placement import PoolShape
+from components.kit.charts import DYNAMO_PLATFORM, ChartRef
+from components.kit.resources import Resources
+from components.nodes.capacity import WorkerDemand, check_capacity
+from components.nodes.shape import PoolShape
 from stacks.config.common import read_resources, read_storage
 from stacks.config.reader import Node
 
-# The dynamo-platform chart and the Dynamo release its images come from (one version for both).
-DYNAMO_VERSION = "1.1.0"
-DYNAMO_CHART_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"
 NGC_REGISTRY = "nvcr.io"
 PULL_SECRET_NAME = "nvcr-pull"
 HF_SECRET_NAME = "hf-token"
@@ -50,11 +47,11 @@ class DynamoConfig:
 
 def read_operator(root: Node, environment: str) -> OperatorSettings:
     node = root.child("operator")
-    version = node.string("version", DYNAMO_VERSION, pattern=r"^1\.[0-9]+\.[0-9]+$",
+    version = node.string("version", DYNAMO_PLATFORM.version, pattern=r"^1\.[0-9]+\.[0-9]+$",
                           pattern_text="a dynamo-platform 1.x chart version such as 1.1.0")
     settings = OperatorSettings(
         chart=ChartRef("dynamo-platform", version,
-                       node.string("repository", DYNAMO_CHART_REPOSITORY, pattern=r"^(https://|oci://).+",
+                       node.string("repository", DYNAMO_PLATFORM.repository, pattern=r"^(https://|oci://).+",
                                    pattern_text="an https:// Helm repository or an oci:// registry")),
         release_name=node.dns_label("releaseName", "dynamo-platform"),
         image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.common import Resources
-from components.etcd_manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
+from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
+from components.kit.resources import Resources
 from stacks.config.common import cpu_millis, read_resources, read_storage
 from stacks.config.reader import Node, quantity_bytes
 

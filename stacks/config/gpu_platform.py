@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.gpu_platform import EFA_DEVICE_PLUGIN, GPU_OPERATOR, GpuPlatformSettings
+from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 from components.namespaces import NamespaceNames
-from components.node_pools import NodePoolSettings
+from components.nodes.gpu_platform_values import GpuPlatformSettings
+from components.nodes.settings import NodePoolSettings
 from stacks.config.common import read_chart_version
 from stacks.config.reader import Node
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from components.common import Resources
-from components.nats_values import CHART, DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
+from components.kit.charts import NATS
+from components.kit.resources import Resources
+from components.nats.values import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
 from stacks.config.common import cpu_millis, read_chart_version, read_resources, read_storage
 from stacks.config.reader import Node, quantity_bytes
 
@@ -34,7 +35,7 @@ def read_nats(root: Node, environment: str, storage_class: str, retain_volumes: 
                      "a CPU quantity at least resources.cpu")
         cpu_limit = requested.cpu
     node_selector = node.string_map("nodeSelector")
-    chart = read_chart_version(node, "chartVersion", CHART)
+    chart = read_chart_version(node, "chartVersion", NATS)
     image_tag = node.string("serverImageTag", SERVER_IMAGE["tag"], pattern=r"^[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.\-]*$",
                             pattern_text=f"a NATS server image tag such as {SERVER_IMAGE['tag']}")
     node.close()

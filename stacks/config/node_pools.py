@@ -1,6 +1,6 @@
 """The ``nodePools`` list: each pool's GPUs and, by kind, its EKS node group or its existing nodes.
 
-GPU facts come from the instance type (`components.catalog`) or, for an instance type the catalog
+GPU facts come from the instance type (`components.nodes.catalog`) or, for an instance type the catalog
 does not know and for existing nodes, from ``gpusPerNode``, ``gpuModel`` and ``gpuMemoryGiB``. A pool
 with any problem yields no settings; the caller raises one `ConfigError` with every problem.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.catalog import CATALOG, InstanceFacts, lookup
-from components.eks_nodes import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, POOL_LABEL, EksNodeGroup
-from components.node_pools import EFFECTS, ExistingNodes, NodePoolSettings, Taint
+from components.nodes.catalog import CATALOG, InstanceFacts, lookup
+from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, POOL_LABEL, EksNodeGroup
+from components.nodes.settings import EFFECTS, ExistingNodes, NodePoolSettings, Taint
 from stacks.config.aws import AwsConfig
 from stacks.config.reader import Node, describe
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.common import Resources, Storage
+from components.kit.charts import KUBE_PROMETHEUS_STACK, TEMPO
+from components.kit.resources import Resources, Storage
 from components.namespaces import NamespaceNames
-from components.observability import ObservabilitySettings
-from components.observability_values import (
-    KUBE_PROMETHEUS_STACK,
-    TEMPO,
+from components.observability.observed import Observed, Thresholds
+from components.observability.values import (
     AlertmanagerSettings,
     GrafanaSettings,
+    ObservabilitySettings,
     PrometheusSettings,
     TempoSettings,
 )
-from components.observed import Observed, Thresholds
 from stacks.config.common import read_chart_version, read_resources, read_storage
 from stacks.config.reader import Node
 

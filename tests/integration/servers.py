@@ -1,6 +1,6 @@
 """Real nats-server and etcd clusters on loopback, built from the settings the components deploy.
 
-etcd members get their command line from `components.etcd_flags.etcd_args` (the StatefulSet's
+etcd members get their command line from `components.etcd.flags.etcd_args` (the StatefulSet's
 function), for the version of the local binary. NATS servers get `server_config` and
 `jetstream_limits` of `NatsSettings` (what the chart renders into nats.conf) plus what the chart
 adds per pod: server name, ports, cluster routes, the store directory.
@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.etcd_flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
-from components.nats_values import NatsSettings, jetstream_limits, server_config
+from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
+from components.nats.values import NatsSettings, jetstream_limits, server_config
 
 STARTUP_SECONDS = 60.0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.etcd_flags import minor_version
+from components.etcd.flags import minor_version
 from stacks.cli import main
 from stacks.verify_etcd import Gateway
 from tests.integration.servers import (

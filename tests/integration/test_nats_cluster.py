@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from components.common import Resources, Storage
-from components.nats_values import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY, NatsSettings
+from components.kit.resources import Resources, Storage
+from components.nats.values import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY, NatsSettings
 from stacks.cli import main
 from tests.harness import ROOT
 from tests.integration.conftest import find_binary

@@ -6,8 +6,8 @@ from typing import Any
 import promql_parser
 import pytest
 
-from components.alert_rules import XIDS_NEEDING_RESET, prometheus_rule, rule_groups
-from components.observed import Observed, Thresholds
+from components.observability.alert_rules import XIDS_NEEDING_RESET, prometheus_rule, rule_groups
+from components.observability.observed import Observed, Thresholds
 from tests.promql import parse, series_names, unknown_series
 
 OBSERVED = Observed(platform_namespace="dynamo-system", gpu_pool_label="dynamo-cluster/pool")

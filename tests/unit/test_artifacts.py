@@ -6,8 +6,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.helm import ChartRef, helm_release
-from components.kube import KubeObject
+from components.kit.charts import ChartRef
+from components.kit.helm import helm_release
+from components.kit.kube import KubeObject
 from stacks import artifacts
 from tests.harness import run_resources
 

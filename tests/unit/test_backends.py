@@ -2,7 +2,7 @@
 
 import json
 
-from components import backends
+from components.dynamo import backends
 from tests.graph_fixtures import graph
 
 

@@ -1,11 +1,11 @@
-"""The GPU capacity plan: each rule of components/capacity.py with its exact message."""
+"""The GPU capacity plan: each rule of components/nodes/capacity.py with its exact message."""
 
 from dataclasses import replace
 
 import pytest
 
-from components.capacity import CapacityProblem, WorkerDemand, capacity_table, check_capacity
-from components.placement import PoolShape
+from components.nodes.capacity import CapacityProblem, WorkerDemand, capacity_table, check_capacity
+from components.nodes.shape import PoolShape
 from stacks.config import ConfigError
 from tests.harness import parse, stack_config
 

@@ -8,7 +8,7 @@ from typing import Any
 import moto
 import pytest
 
-from components.catalog import CATALOG, PRICE_REGION, lookup
+from components.nodes.catalog import CATALOG, PRICE_REGION, lookup
 
 REQUIRED = ["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge", "p4d.24xlarge", "p4de.24xlarge", "p6-b200.48xlarge"] + [
     f"{family}.{size}" for family in ("g5", "g6", "g6e")

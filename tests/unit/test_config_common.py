@@ -1,6 +1,6 @@
 """Shared readers: resources and storage."""
 
-from components.common import Resources
+from components.kit.resources import Resources
 from stacks.config.common import cpu_millis, read_resources, read_storage
 from stacks.config.reader import Node, Problems
 

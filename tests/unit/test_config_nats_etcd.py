@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.common import Resources, Storage
+from components.kit.resources import Resources, Storage
 from stacks.config import ConfigError, StackConfig
 from tests.harness import parse, stack_config
 

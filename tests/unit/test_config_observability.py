@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.common import Storage
+from components.kit.resources import Storage
 from stacks.config import ConfigError
 from tests.harness import parse, stack_config
 

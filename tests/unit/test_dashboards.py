@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from components.dashboards import FOLDER_ANNOTATION, SIDECAR_LABEL, build_dashboards, dashboard_configmap
-from components.dashboards.builder import GRID_WIDTH, Dashboard, Panel, Query, Row, Threshold
-from components.metrics_catalog import KNOWN, bucket, metric
-from components.observed import Observed, Thresholds
+from components.observability.dashboards import FOLDER_ANNOTATION, SIDECAR_LABEL, build_dashboards, dashboard_configmap
+from components.observability.dashboards.builder import GRID_WIDTH, Dashboard, Panel, Query, Row, Threshold
+from components.observability.metrics_catalog import KNOWN, bucket, metric
+from components.observability.observed import Observed, Thresholds
 from tests.harness import schema_problems
 from tests.promql import parse, unknown_series, variable_series
 
@@ -145,7 +145,7 @@ def test_builder_lays_out_rows_and_wraps_panels() -> None:
 def test_catalog_refuses_unknown_names() -> None:
     assert metric("DCGM_FI_DEV_GPU_TEMP") == "DCGM_FI_DEV_GPU_TEMP"
     assert bucket("dynamo_frontend_time_to_first_token_seconds") in KNOWN
-    with pytest.raises(KeyError, match=r"not in components/metrics_catalog\.py"):
+    with pytest.raises(KeyError, match=r"not in components/observability/metrics_catalog\.py"):
         metric("dynamo_frontend_made_up_total")
     with pytest.raises(KeyError):
         bucket("dynamo_frontend_requests_total")

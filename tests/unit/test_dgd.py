@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from components.dgd import GraphWiring, dgd_manifest, efa_per_pod, engine_configmap
+from components.dynamo.dgd import GraphWiring, dgd_manifest, efa_per_pod, engine_configmap
 from tests.graph_fixtures import POOLS, graph
 
 WIRING = GraphWiring(namespace="dynamo", env=[{"name": "NATS_AUTH_TOKEN", "valueFrom": {
@@ -104,7 +104,7 @@ def test_trtllm_engine_configs_are_mounted_from_a_configmap() -> None:
 def test_disruption_budgets_take_one_replica_at_a_time() -> None:
     from dataclasses import replace
 
-    from components.dgd import disruption_budgets
+    from components.dynamo.dgd import disruption_budgets
 
     spec = graph("sglang", nodes=2, gpus=4)
     assert disruption_budgets(spec, "dynamo") == []  # one replica each: nothing a budget could keep
@@ -124,7 +124,7 @@ def test_disruption_budgets_take_one_replica_at_a_time() -> None:
 def test_frontend_cpu_limit_is_honoured() -> None:
     from dataclasses import replace
 
-    from components.common import Resources
+    from components.kit.resources import Resources
 
     spec = graph("vllm")
     spec = replace(spec, frontend=replace(spec.frontend, resources=Resources("1", "2Gi", "4")))

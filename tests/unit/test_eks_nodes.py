@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from components.eks_nodes import (
+from components.nodes.eks import (
     EksNodeGroup,
     efa_network_interfaces,
     efa_security_group_props,

@@ -4,9 +4,9 @@ from typing import Any
 
 import pulumi
 
-from components.common import Resources, Storage
-from components.etcd import EtcdCluster, EtcdSettings
-from components.etcd_manifests import command_args, quorum
+from components.etcd.component import EtcdCluster
+from components.etcd.manifests import EtcdSettings, command_args, quorum
+from components.kit.resources import Resources, Storage
 from stacks.mockrun import Registry
 from tests.fakes import fake_monitoring, namespace
 from tests.harness import by_kind, manifests, run_resources, schema_problems

@@ -4,15 +4,10 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gpu_platform import (
-    EFA_DEVICE_PLUGIN,
-    GPU_OPERATOR,
-    GpuPlatform,
-    GpuPlatformSettings,
-    gpu_operator_values,
-    platform_tolerations,
-)
-from components.placement import PoolShape
+from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
+from components.nodes.gpu_platform import GpuPlatform
+from components.nodes.gpu_platform_values import GpuPlatformSettings, gpu_operator_values, platform_tolerations
+from components.nodes.shape import PoolShape
 from stacks.mockrun import Registry
 from tests.fakes import FakeMonitoring, Marker
 from tests.harness import by_kind, manifests, run_resources, schema_problems

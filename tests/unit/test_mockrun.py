@@ -5,7 +5,7 @@ import inspect
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kube import KubeObject, type_token
+from components.kit.kube import KubeObject, type_token
 from stacks.mockrun import SECRET
 from tests.harness import run_resources
 

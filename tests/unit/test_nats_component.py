@@ -4,8 +4,9 @@ import hashlib
 
 import pulumi
 
-from components.common import Resources, Storage
-from components.nats import NatsJetStream, NatsSettings
+from components.kit.resources import Resources, Storage
+from components.nats.component import NatsJetStream
+from components.nats.values import NatsSettings
 from stacks.mockrun import SECRET, Registry
 from tests.fakes import fake_monitoring, namespace
 from tests.harness import by_kind, manifests, run_resources, schema_problems, text_of

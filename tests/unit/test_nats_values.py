@@ -1,7 +1,7 @@
 """NATS chart values, server settings and client environment (pure builders)."""
 
-from components.common import Resources, Storage
-from components.nats_values import (
+from components.kit.resources import Resources, Storage
+from components.nats.values import (
     DYNAMO_MAX_PAYLOAD,
     NatsSettings,
     client_env,

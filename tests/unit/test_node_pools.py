@@ -5,8 +5,9 @@ from dataclasses import replace
 import pulumi
 import pulumi_aws
 
-from components.eks_nodes import EksNodeGroup
-from components.node_pools import ExistingNodes, GpuNodePool, NodePoolSettings, Taint, pool_shape
+from components.nodes.eks import EksNodeGroup
+from components.nodes.pools import GpuNodePool
+from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint, pool_shape
 from stacks.mockrun import Registry
 from tests.harness import run_resources
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.monitoring import Monitoring
-from components.observability import Observability
+from components.kit.monitoring import Monitoring
+from components.observability.component import Observability
 from stacks import plan as offline_plan
 from stacks.artifacts import RELEASE_TYPE, releases
 from stacks.mockrun import SECRET, Registered, Registry, _fake_password

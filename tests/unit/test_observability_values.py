@@ -4,8 +4,9 @@ from typing import Any
 
 import yaml
 
-from components import observability_values as v
-from components.common import Resources, Storage
+from components.kit import charts
+from components.kit.resources import Resources, Storage
+from components.observability import values as v
 from tests.promql import parse, unknown_series
 
 RES = Resources("100m", "256Mi")
@@ -112,6 +113,6 @@ def test_tempo_receives_otlp_and_writes_span_metrics_to_every_prometheus() -> No
 
 
 def test_charts_are_pinned() -> None:
-    assert v.KUBE_PROMETHEUS_STACK.version == "88.5.3"
-    assert v.TEMPO.version == "2.2.4"
-    assert v.TEMPO.repository == "https://grafana-community.github.io/helm-charts"
+    assert charts.KUBE_PROMETHEUS_STACK.version == "88.5.3"
+    assert charts.TEMPO.version == "2.2.4"
+    assert charts.TEMPO.repository == "https://grafana-community.github.io/helm-charts"

@@ -5,11 +5,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.common import Resources
-from components.dgd import GraphWiring
-from components.dynamo_operator import DynamoOperator, OperatorSettings, OperatorWiring, operator_values
-from components.graph import DynamoGraph
-from components.helm import ChartRef
+from components.dynamo.dgd import GraphWiring
+from components.dynamo.graph import DynamoGraph
+from components.dynamo.operator import DynamoOperator
+from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values
+from components.kit.charts import ChartRef
+from components.kit.resources import Resources
 from stacks.artifacts import RELEASE_TYPE
 from tests.fakes import Marker, fake_monitoring
 from tests.graph_fixtures import POOLS, graph

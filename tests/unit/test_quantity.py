@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.quantity import go_memory_limit, quantity_bytes
+from components.kit.quantity import go_memory_limit, quantity_bytes
 
 
 def test_binary_decimal_and_plain_sizes() -> None:

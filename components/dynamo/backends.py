@@ -1,0 +1,119 @@
+"""The command line of each backend's worker, and TensorRT-LLM's engine configuration.
+
+Pure functions of a graph's settings. The flags are those of Dynamo's backend entry points
+(`python3 -m dynamo.vllm | dynamo.sglang | dynamo.trtllm | dynamo.mocker`) and the engines behind
+them; multi-node rank and address flags are not here because the Dynamo operator injects them
+into each pod of a multi-node replica.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from components.dynamo.spec import WORKER_MODULE, GraphSpec, WorkerGroupSpec
+
+# vLLM moves the KV cache from prefill to decode workers with NIXL. No `engine_id`: vLLM then gives
+# every engine its own, where a fixed one (as in a single-replica example) would be shared by all
+# replicas of a group.
+VLLM_KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
+# SGLang's prefill workers publish the KV cache handshake on this port; decode workers reach it.
+SGLANG_BOOTSTRAP_PORT = 30001
+# Where the TensorRT-LLM engine configuration ConfigMap is mounted in worker pods.
+TRTLLM_CONFIG_DIR = "/etc/dynamo/engine"
+WORKDIR = "/workspace"
+
+
+def worker_command(spec: GraphSpec) -> list[str]:
+    return ["python3", "-m", WORKER_MODULE[spec.backend]]
+
+
+def worker_args(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+    """The worker's arguments: the backend's own, then the group's extra ones from config."""
+    builders = {"vllm": _vllm, "sglang": _sglang, "trtllm": _trtllm, "mocker": _mocker}
+    return builders[spec.backend](spec, group) + list(group.extra_args)
+
+
+def _vllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+    args = ["--model", spec.model]
+    if spec.served_model_name != spec.model:
+        args += ["--served-model-name", spec.served_model_name]
+    args += ["--tensor-parallel-size", str(group.tensor_parallel)]
+    if group.pipeline_parallel > 1:
+        args += ["--pipeline-parallel-size", str(group.pipeline_parallel)]
+    if group.expert_parallel > 1:
+        args.append("--enable-expert-parallel")  # vLLM's expert-parallel size follows TP x DP
+    if group.role == "prefill":
+        args += ["--disaggregation-mode", "prefill", "--kv-transfer-config", VLLM_KV_TRANSFER]
+    elif group.role == "decode":
+        args += ["--is-decode-worker", "--kv-transfer-config", VLLM_KV_TRANSFER]
+    return args
+
+
+def _sglang(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+    args = ["--model-path", spec.model, "--served-model-name", spec.served_model_name,
+            "--tp-size", str(group.tensor_parallel)]
+    if group.pipeline_parallel > 1:
+        args += ["--pp-size", str(group.pipeline_parallel)]
+    if group.expert_parallel > 1:
+        args += ["--ep-size", str(group.expert_parallel)]
+    # Dynamo's frontend tokenizes; the engine must not load a tokenizer of its own.
+    args += ["--trust-remote-code", "--skip-tokenizer-init"]
+    if group.role in ("prefill", "decode"):
+        args += ["--disaggregation-mode", group.role, "--disaggregation-transfer-backend", "nixl",
+                 "--disaggregation-bootstrap-port", str(SGLANG_BOOTSTRAP_PORT)]
+    args += ["--host", "0.0.0.0"]
+    return args
+
+
+def trtllm_config_file(group: WorkerGroupSpec) -> str:
+    return f"{group.role}.yaml"
+
+
+def _trtllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+    args = ["--model-path", spec.model, "--served-model-name", spec.served_model_name,
+            "--extra-engine-args", f"{TRTLLM_CONFIG_DIR}/{trtllm_config_file(group)}"]
+    if group.role in ("prefill", "decode"):
+        args += ["--disaggregation-mode", group.role]
+    return args
+
+
+def _mocker(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+    args = ["--model-path", spec.model, "--model-name", spec.served_model_name, "--speedup-ratio", "1.0"]
+    if group.role in ("prefill", "decode"):
+        args += ["--disaggregation-mode", group.role]
+    return args
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(
+            out.get(key), Mapping) else value
+    return out
+
+
+def trtllm_engine_config(group: WorkerGroupSpec) -> dict[str, Any]:
+    """The TensorRT-LLM engine configuration of one worker group (the `--extra-engine-args` file):
+    parallelism from the group, sane defaults, then the group's `engineConfig` overrides."""
+    base: dict[str, Any] = {
+        "backend": "pytorch",
+        "tensor_parallel_size": group.tensor_parallel,
+        "pipeline_parallel_size": group.pipeline_parallel,
+        "moe_expert_parallel_size": group.expert_parallel,
+        "enable_attention_dp": False,
+        "trust_remote_code": True,
+        "max_num_tokens": 8192,
+        "enable_chunked_prefill": True,
+        "kv_cache_config": {"free_gpu_memory_fraction": 0.8},
+    }
+    if group.role in ("prefill", "decode"):
+        base["cache_transceiver_config"] = {"backend": "DEFAULT"}
+        # The overlap scheduler is not supported by prefill-only workers.
+        base["disable_overlap_scheduler"] = group.role == "prefill"
+    return _merge(base, group.engine_config)
+
+
+def frontend_args(spec: GraphSpec) -> list[str]:
+    return ["--http-port", str(spec.frontend.http_port), "--router-mode", spec.frontend.router_mode]

@@ -1,0 +1,96 @@
+"""What a Dynamo graph deployment is, as settings: the frozen dataclasses the stack config is parsed
+into and the DGD builders read. No Pulumi here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.kit.resources import Resources
+
+BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
+MODES = ("agg", "disagg")
+ROUTER_MODES = ("round-robin", "random", "kv")
+# Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
+# across nodes). The mocker simulates an engine on the CPU and runs in one pod.
+MULTINODE_BACKENDS = ("vllm", "sglang", "trtllm")
+# Backends that need GPUs; the mocker is CPU-only.
+GPU_BACKENDS = ("vllm", "sglang", "trtllm")
+
+# Worker groups per mode, in the order they appear in a DGD.
+GROUPS = {"agg": ("worker",), "disagg": ("prefill", "decode")}
+
+# The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
+WORKER_MODULE = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
+                 "mocker": "dynamo.mocker"}
+# The runtime image repository of each backend on NVIDIA's registry; the mocker ships in every
+# runtime image, so it uses the vLLM one.
+RUNTIME_IMAGE = {"vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime",
+                 "sglang": "nvcr.io/nvidia/ai-dynamo/sglang-runtime",
+                 "trtllm": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime",
+                 "mocker": "nvcr.io/nvidia/ai-dynamo/vllm-runtime"}
+
+
+@dataclass(frozen=True)
+class FrontendSpec:
+    replicas: int
+    router_mode: str
+    http_port: int
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class WorkerGroupSpec:
+    """One worker group (agg `worker`, or disagg `prefill` / `decode`)."""
+
+    role: str
+    replicas: int
+    pool: str
+    nodes: int                      # nodes one replica spans
+    gpus_per_node: int              # GPUs each pod of a replica asks for
+    tensor_parallel: int
+    pipeline_parallel: int
+    expert_parallel: int
+    extra_args: tuple[str, ...]
+    env: Mapping[str, str]
+    resources: Resources
+    shared_memory: str
+    engine_config: Mapping[str, Any] = field(default_factory=dict)   # TensorRT-LLM engine YAML overrides
+    termination_grace_seconds: int = 600
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def multinode(self) -> bool:
+        return self.nodes > 1
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """One DynamoGraphDeployment."""
+
+    name: str
+    backend: str
+    model: str
+    served_model_name: str
+    mode: str
+    image: str
+    frontend: FrontendSpec
+    groups: tuple[WorkerGroupSpec, ...]
+    use_model_cache: bool
+    use_hf_token: bool
+    check_parallelism: bool
+    ready_timeout_minutes: int
+
+    def group(self, role: str) -> WorkerGroupSpec:
+        for g in self.groups:
+            if g.role == role:
+                return g
+        raise KeyError(f"graph {self.name} has no {role} group")
+
+    @property
+    def multinode(self) -> bool:
+        return any(g.multinode for g in self.groups)

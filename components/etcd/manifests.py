@@ -1,0 +1,224 @@
+"""Pure builders for our etcd cluster: a StatefulSet with static bootstrap, its Services, PDB and
+ServiceMonitor.
+
+Members find each other through a headless Service that publishes pods before they are ready
+(a member must reach its peers to become ready at all), at stable names
+``<cluster>-<i>.<cluster>-peers.<namespace>.svc``. Clients use the ``<cluster>`` Service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
+from components.kit.kube import labels
+from components.kit.quantity import go_memory_limit
+from components.kit.resources import Resources, Storage
+from components.kit.spread import anti_affinity, zone_spread
+
+IMAGE = "registry.k8s.io/etcd:3.6.6-0"
+IMAGE_VERSION = IMAGE.rsplit(":", 1)[1]
+CLIENT_PORT = 2379
+PEER_PORT = 2380
+METRICS_PORT = 2381
+DATA_MOUNT = "/var/lib/etcd"
+# A directory below the mount: etcd creates it with mode 0700 as the (non-root) etcd user.
+DATA_DIR = f"{DATA_MOUNT}/data"
+CLUSTER_DOMAIN = "cluster.local"
+USER_ID = 65532
+SUPPORTED_SIZES = (1, 3, 5)
+SERVICE_ROLE_LABEL = "dynamo-cluster/etcd-service"
+
+
+@dataclass(frozen=True)
+class EtcdSettings:
+    """One etcd cluster of `replicas` members (1, 3 or 5). `quota_backend_bytes` caps the database;
+    `auto_compaction_retention` is the periodic compaction window (``1h``); `retain_volumes` keeps
+    the data volumes when the StatefulSet goes; `separate_nodes` requires one member per node."""
+
+    replicas: int
+    storage: Storage
+    resources: Resources
+    quota_backend_bytes: int
+    auto_compaction_retention: str
+    retain_volumes: bool
+    separate_nodes: bool
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    image: str = IMAGE
+
+    @property
+    def version(self) -> str:
+        """The etcd version the image runs (its tag), which decides how some flags are spelled."""
+        return self.image.rsplit(":", 1)[1]
+
+
+def quorum(members: int) -> int:
+    return members // 2 + 1
+
+
+def member_names(cluster: str, replicas: int) -> list[str]:
+    return [f"{cluster}-{index}" for index in range(replicas)]
+
+
+def peer_service(cluster: str) -> str:
+    return f"{cluster}-peers"
+
+
+def selector_labels(cluster: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": cluster, "app.kubernetes.io/component": "etcd",
+            "app.kubernetes.io/part-of": "dynamo-cluster"}
+
+
+def client_endpoint(cluster: str, namespace: str) -> str:
+    return f"http://{cluster}.{namespace}.svc.{CLUSTER_DOMAIN}:{CLIENT_PORT}"
+
+
+def _member_host(cluster: str, member: str) -> str:
+    return f"{member}.{peer_service(cluster)}.$(POD_NAMESPACE).svc.{CLUSTER_DOMAIN}"
+
+
+def command_args(cluster: str, settings: EtcdSettings) -> list[str]:
+    """The etcd arguments of every member; ``$(POD_NAME)`` and ``$(POD_NAMESPACE)`` come from
+    the downward API, so one pod template serves all members."""
+    peers = [EtcdPeer(m, f"http://{_member_host(cluster, m)}:{PEER_PORT}")
+             for m in member_names(cluster, settings.replicas)]
+    me = _member_host(cluster, "$(POD_NAME)")
+    node = EtcdNode(
+        name="$(POD_NAME)",
+        data_dir=DATA_DIR,
+        listen_client_urls=f"http://0.0.0.0:{CLIENT_PORT}",
+        listen_peer_urls=f"http://0.0.0.0:{PEER_PORT}",
+        listen_metrics_urls=f"http://0.0.0.0:{METRICS_PORT}",
+        advertise_client_urls=f"http://{me}:{CLIENT_PORT}",
+        advertise_peer_url=f"http://{me}:{PEER_PORT}",
+    )
+    tuning = EtcdTuning(quota_backend_bytes=settings.quota_backend_bytes,
+                        auto_compaction_retention=settings.auto_compaction_retention)
+    return etcd_args(node, peers, cluster_token=f"{cluster}-$(POD_NAMESPACE)", tuning=tuning,
+                     version=settings.version)
+
+
+def _probe(path: str, *, period: int, failures: int, timeout: int) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": "metrics", "scheme": "HTTP"}, "periodSeconds": period,
+            "failureThreshold": failures, "timeoutSeconds": timeout}
+
+
+def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
+    def field_env(name: str, path: str) -> dict[str, Any]:
+        return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+    return {
+        "name": "etcd",
+        "image": settings.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["etcd"],
+        "args": command_args(cluster, settings),
+        "env": [field_env("POD_NAME", "metadata.name"), field_env("POD_NAMESPACE", "metadata.namespace"),
+                {"name": "GOMEMLIMIT", "value": go_memory_limit(settings.resources.memory)}],
+        "ports": [{"name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP"},
+                  {"name": "peer", "containerPort": PEER_PORT, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "resources": settings.resources.to_k8s(),
+        "volumeMounts": [{"name": "data", "mountPath": DATA_MOUNT}],
+        # /readyz needs a leader and a caught-up member: it gates startup and Service traffic.
+        # /livez only asks whether this process still works, never whether the cluster has a
+        # leader, so an election or a lost quorum does not get members restarted (which would
+        # only make the election slower).
+        "startupProbe": _probe("/readyz", period=10, failures=30, timeout=5),
+        "readinessProbe": _probe("/readyz", period=5, failures=3, timeout=5),
+        "livenessProbe": _probe("/livez", period=10, failures=8, timeout=15),
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}},
+    }
+
+
+def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettings) -> dict[str, Any]:
+    selector = selector_labels(cluster)
+    pod_spec: dict[str, Any] = {
+        "affinity": anti_affinity(selector, settings.separate_nodes),
+        "topologySpreadConstraints": zone_spread(selector),
+        "securityContext": {"runAsNonRoot": True, "runAsUser": USER_ID, "runAsGroup": USER_ID, "fsGroup": USER_ID,
+                            "fsGroupChangePolicy": "OnRootMismatch", "seccompProfile": {"type": "RuntimeDefault"}},
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 30,
+        "containers": [_container(cluster, settings)],
+    }
+    if settings.node_selector:
+        pod_spec["nodeSelector"] = dict(settings.node_selector)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": cluster, "namespace": namespace, "labels": labels(cluster, "etcd")},
+        "spec": {
+            "serviceName": peer_service(cluster),
+            "replicas": settings.replicas,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": selector},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "persistentVolumeClaimRetentionPolicy": {
+                "whenDeleted": "Retain" if settings.retain_volumes else "Delete", "whenScaled": "Retain"},
+            "template": {"metadata": {"labels": labels(cluster, "etcd")}, "spec": pod_spec},
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data", "labels": labels(cluster, "etcd")},
+                "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": settings.storage.storage_class,
+                         "resources": {"requests": {"storage": settings.storage.size}}},
+            }],
+        },
+    }
+
+
+def _service(name: str, namespace: pulumi.Input[str], cluster: str, role: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": labels(cluster, "etcd", {SERVICE_ROLE_LABEL: role})},
+        "spec": {"selector": selector_labels(cluster), **spec},
+    }
+
+
+def peer_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """Headless: stable per-member DNS names, published before the members are ready."""
+    return _service(peer_service(cluster), namespace, cluster, "peers", {
+        "clusterIP": "None",
+        "publishNotReadyAddresses": True,
+        "ports": [{"name": "client", "port": CLIENT_PORT, "targetPort": "client", "protocol": "TCP"},
+                  {"name": "peer", "port": PEER_PORT, "targetPort": "peer", "protocol": "TCP"},
+                  {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+    })
+
+
+def client_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """What clients use: only ready members, i.e. members of a cluster with a leader."""
+    return _service(cluster, namespace, cluster, "client", {
+        "type": "ClusterIP",
+        "ports": [{"name": "client", "port": CLIENT_PORT, "targetPort": "client", "protocol": "TCP"}],
+    })
+
+
+def disruption_budget(cluster: str, namespace: pulumi.Input[str], replicas: int) -> dict[str, Any]:
+    """Voluntary disruptions (drains, upgrades) never take the cluster below quorum."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": cluster, "namespace": namespace, "labels": labels(cluster, "etcd")},
+        "spec": {"minAvailable": quorum(replicas), "selector": {"matchLabels": selector_labels(cluster)}},
+    }
+
+
+def service_monitor(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """Scrapes every member (through the headless Service, so unready members too)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": cluster, "namespace": namespace, "labels": labels(cluster, "etcd")},
+        "spec": {
+            "selector": {"matchLabels": {**selector_labels(cluster), SERVICE_ROLE_LABEL: "peers"}},
+            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+        },
+    }

@@ -1,0 +1,65 @@
+"""Ingress NetworkPolicies for the platform's stateful services (NATS, etcd).
+
+Each service admits three kinds of traffic and nothing else: its clients from named namespaces on
+the client ports, its own pods on the peer ports (cluster routes, raft), and Prometheus on the
+metrics ports. Namespaces are matched by the ``kubernetes.io/metadata.name`` label that the API
+server sets on every namespace, so no extra labelling is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.kit.kube import labels
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class ScrapeSource:
+    """Where Prometheus runs: its namespace and the labels of its server pods."""
+
+    namespace: pulumi.Input[str]
+    pod_labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class IngressRules:
+    client_ports: Sequence[int]
+    client_namespaces: Sequence[pulumi.Input[str]]
+    peer_ports: Sequence[int] = ()
+    metrics_ports: Sequence[int] = ()
+    scrapers: ScrapeSource | None = None
+
+
+def _ports(ports: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def ingress_policy(name: str, namespace: pulumi.Input[str], pod_labels: Mapping[str, str], component: str,
+                   rules: IngressRules) -> dict[str, Any]:
+    """A NetworkPolicy that selects `pod_labels` and admits only what `rules` lists."""
+    ingress: list[dict[str, Any]] = [{
+        "from": [{"namespaceSelector": {"matchExpressions": [
+            {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(rules.client_namespaces)}]}}],
+        "ports": _ports(rules.client_ports),
+    }]
+    if rules.peer_ports:
+        ingress.append({"from": [{"podSelector": {"matchLabels": dict(pod_labels)}}],
+                        "ports": _ports(rules.peer_ports)})
+    if rules.scrapers is not None and rules.metrics_ports:
+        ingress.append({
+            "from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: rules.scrapers.namespace}},
+                      "podSelector": {"matchLabels": dict(rules.scrapers.pod_labels)}}],
+            "ports": _ports(rules.metrics_ports),
+        })
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, component)},
+        "spec": {"podSelector": {"matchLabels": dict(pod_labels)}, "policyTypes": ["Ingress"], "ingress": ingress},
+    }

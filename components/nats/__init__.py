@@ -1,0 +1,1 @@
+"""NATS JetStream: settings and Helm values (`values`), and the component (`component`)."""

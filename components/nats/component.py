@@ -1,0 +1,88 @@
+"""NATS with JetStream, from the official chart: Dynamo's event plane.
+
+Clients authenticate with a generated user/password. The password never appears in Helm values:
+it lives in a Secret (one copy in the server's namespace, one in each client namespace, because a
+pod can only reference Secrets of its own namespace), and the server reads it from its environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+from pulumi_random import RandomPassword
+
+from components.kit.helm import helm_release
+from components.kit.kube import KubeObject
+from components.kit.monitoring import Monitoring
+from components.kit.netpol import IngressRules, ScrapeSource, ingress_policy
+from components.nats import values
+from components.nats.values import NatsSettings
+
+TYPE = "dynamo-cluster:components:NatsJetStream"
+PASSWORD_LENGTH = 40
+
+
+class NatsJetStream(pulumi.ComponentResource):
+    """A NATS server (dev) or cluster (prod) with JetStream on persistent volumes.
+
+    `client_namespaces` are the namespaces whose pods connect: each gets a copy of the auth Secret
+    under `auth_secret_name`, and the NetworkPolicy admits them. The server's own namespace always
+    holds the Secret; pass its Output again (the same object) to let its pods connect too.
+    """
+
+    client_url: pulumi.Output[str]  # nats://<service>.<namespace>.svc.cluster.local:4222
+    auth_secret_name: pulumi.Output[str]  # the same name in the server's and every client namespace
+    replicas: int
+    max_payload: int  # bytes
+    release_name: str  # also the client Service's name
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, settings: NatsSettings, *, namespace: pulumi.Output[str],
+                 client_namespaces: Sequence[pulumi.Output[str]], monitoring: Monitoring | None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.settings = settings
+        self.replicas = settings.replicas
+        self.max_payload = settings.max_payload
+        self.release_name = name
+        self.namespace = namespace
+
+        password = RandomPassword(f"{name}-password", length=PASSWORD_LENGTH, special=False, numeric=False,
+                                  opts=child)
+        secret_value: pulumi.Output[str] = pulumi.Output.secret(password.result)
+        secret_name = values.auth_secret_name(name)
+        server_secret = KubeObject(f"{name}-auth", values.auth_secret(secret_name, namespace, secret_value), child)
+        copies = [KubeObject(f"{name}-auth-client-{index}", values.auth_secret(secret_name, ns, secret_value), child)
+                  for index, ns in enumerate(n for n in client_namespaces if n is not namespace)]
+        # Every copy exists once this resolves: consumers that use the name wait for all of them.
+        self.auth_secret_name = pulumi.Output.all(server_secret.name, *(c.name for c in copies)).apply(
+            lambda names: str(names[0]))
+
+        release = helm_release(
+            name, chart=settings.chart, release_name=name, namespace=namespace,
+            values=values.helm_values(settings, release=name, auth_secret=server_secret.name,
+                                      metrics=monitoring is not None),
+            opts=child)
+        self.client_url = pulumi.Output.all(release.name, namespace).apply(
+            lambda parts: values.client_url(str(parts[0]), str(parts[1])))
+
+        scrapers = None if monitoring is None else ScrapeSource(monitoring.namespace, monitoring.prometheus_pod_labels)
+        KubeObject(f"{name}-ingress", ingress_policy(
+            name, namespace, values.selector_labels(name), "nats",
+            IngressRules(client_ports=[values.CLIENT_PORT], client_namespaces=list(client_namespaces),
+                         peer_ports=[values.CLUSTER_PORT], metrics_ports=[values.EXPORTER_PORT],
+                         scrapers=scrapers)), child)
+        if monitoring is not None:
+            KubeObject(f"{name}-podmonitor", values.pod_monitor(name, namespace), pulumi.ResourceOptions(
+                parent=self, depends_on=[monitoring.crds_ready]))
+
+        self.register_outputs({"client_url": self.client_url, "auth_secret_name": self.auth_secret_name,
+                               "replicas": self.replicas, "max_payload": self.max_payload})
+
+    def client_env(self) -> list[dict[str, Any]]:
+        """EnvVar entries (valueFrom.secretKeyRef on the auth Secret) that authenticate a Dynamo pod
+        in one of the client namespaces; the operator supplies NATS_SERVER itself."""
+        return values.client_env(self.auth_secret_name)

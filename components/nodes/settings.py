@@ -1,0 +1,88 @@
+"""Node pool settings (either an EKS node group or existing nodes) and the shape a pool presents to graphs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from components.nodes.eks import (
+    GPU_TAINT_KEY,
+    POOL_LABEL,
+    EksNodeGroup,
+)
+from components.nodes.shape import PoolShape
+
+EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A taint the nodes of an existing pool carry; pods placed there get a matching toleration."""
+
+    key: str
+    effect: str  # one of EFFECTS
+    value: str | None = None
+
+    def toleration(self) -> dict[str, str]:
+        if self.value is None:
+            return {"key": self.key, "operator": "Exists", "effect": self.effect}
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+GPU_TOLERATION = Taint(GPU_TAINT_KEY, "NoSchedule").toleration()
+
+
+@dataclass(frozen=True)
+class ExistingNodes:
+    """Settings of a pool of kind ``existing``."""
+
+    node_selector: Mapping[str, str]
+    nodes: int
+    taints: tuple[Taint, ...] = ()
+    efa_interfaces: int = 0
+    availability_zone: str | None = None
+    install_driver: bool = False  # the GPU operator installs the NVIDIA driver on these nodes
+    install_toolkit: bool = False  # ... and the NVIDIA container toolkit
+
+
+@dataclass(frozen=True)
+class NodePoolSettings:
+    """One node pool: its GPUs, and exactly one of `eks` or `existing`."""
+
+    name: str
+    gpu_model: str  # "" for a CPU-only pool
+    gpus_per_node: int
+    gpu_memory_gib: int
+    eks: EksNodeGroup | None = None
+    existing: ExistingNodes | None = None
+    instance_type: str | None = None
+    hourly_price_usd: float | None = None
+    key: str = ""  # where the pool is configured, e.g. "nodePools[0]"
+
+    def __post_init__(self) -> None:
+        if (self.eks is None) == (self.existing is None):
+            raise ValueError(f"node pool {self.name}: give exactly one of eks or existing")
+
+    @property
+    def kind(self) -> str:
+        return "eks" if self.eks is not None else "existing"
+
+
+def pool_shape(settings: NodePoolSettings) -> PoolShape:
+    """What graphs and the capacity check know about the pool, from its settings alone."""
+    common: dict[str, Any] = {
+        "name": settings.name, "gpus_per_node": settings.gpus_per_node, "gpu_model": settings.gpu_model,
+        "gpu_memory_gib": settings.gpu_memory_gib, "instance_type": settings.instance_type,
+        "hourly_price_usd": settings.hourly_price_usd, "key": settings.key}
+    if settings.eks is not None:
+        group = settings.eks
+        return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes, size_key="maxNodes",
+                         node_selector={POOL_LABEL: settings.name}, tolerations=(GPU_TOLERATION,),
+                         efa_interfaces=group.efa_interfaces, availability_zone=group.availability_zone)
+    assert settings.existing is not None  # __post_init__ guarantees one of the two
+    nodes = settings.existing
+    return PoolShape(**common, min_nodes=nodes.nodes, max_nodes=nodes.nodes, size_key="nodes",
+                     node_selector=dict(nodes.node_selector),
+                     tolerations=tuple(t.toleration() for t in nodes.taints), efa_interfaces=nodes.efa_interfaces,
+                     availability_zone=nodes.availability_zone)

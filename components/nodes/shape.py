@@ -1,0 +1,44 @@
+"""The shape of a GPU node pool, as the graphs and the capacity check see it.
+
+`GpuNodePool` (components/nodes/pools.py) exposes one as `.shape`. Everything here is known from
+config at plan time, so pure builders (DGD specs, the capacity plan) can use it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PoolShape:
+    name: str
+    gpus_per_node: int
+    gpu_model: str
+    gpu_memory_gib: int
+    min_nodes: int
+    max_nodes: int
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
+    efa_interfaces: int = 0
+    availability_zone: str | None = None
+    instance_type: str | None = None
+    hourly_price_usd: float | None = None
+    # Where the pool is configured (``nodePools[1]``), so messages name the key to change.
+    key: str = ""
+    # The key under `key` that sets `max_nodes`: ``maxNodes`` for eks pools, ``nodes`` for existing
+    # ones (which have no maxNodes), so messages and fixes name the key the pool's kind has.
+    size_key: str = "maxNodes"
+
+    @property
+    def has_efa(self) -> bool:
+        return self.efa_interfaces > 0
+
+    @property
+    def max_gpus(self) -> int:
+        return self.gpus_per_node * self.max_nodes
+
+    @property
+    def hourly_cost_at_max(self) -> float | None:
+        """On-demand cost of the pool at its largest size, when the price is known."""
+        return None if self.hourly_price_usd is None else self.hourly_price_usd * self.max_nodes

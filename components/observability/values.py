@@ -1,0 +1,283 @@
+"""Helm values for kube-prometheus-stack and Tempo, and the names and ports they fix.
+
+Pure functions of the settings below. Every URL in the values is namespace-relative (Prometheus,
+Grafana and Tempo share the monitoring namespace); the component builds the fully qualified
+ones it exports. No credential ever appears here: Grafana reads its admin user and password
+from a Secret named in `grafana.admin.existingSecret`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.kit import charts
+from components.kit.charts import ChartRef
+from components.kit.kube import labels
+from components.kit.resources import Resources, Storage
+from components.observability.metrics_catalog import bucket, metric
+from components.observability.observed import Observed, Thresholds
+
+# Object names, fixed with fullnameOverride so the URLs below do not depend on release names.
+KPS_NAME = "kps"
+PROMETHEUS_SERVICE = f"{KPS_NAME}-prometheus"  # Service and Prometheus resource name
+PROMETHEUS_PORT = 9090
+GRAFANA_SERVICE = "grafana"
+GRAFANA_PORT = 80
+TEMPO_SERVICE = "tempo"
+TEMPO_HTTP_PORT = 3200
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+
+# Labels the Prometheus Operator puts on the Prometheus server pods.
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_SERVICE}
+
+# The admin Secret's keys, as the Grafana chart's `admin.userKey` / `admin.passwordKey` name them.
+GRAFANA_USER_KEY = "admin-user"
+GRAFANA_PASSWORD_KEY = "admin-password"
+
+PROMETHEUS_DATASOURCE_UID = "prometheus"  # kube-prometheus-stack's sidecar datasource
+TEMPO_DATASOURCE_UID = "tempo"
+
+# Control-plane components whose metrics a managed control plane (EKS) does not expose, with the
+# default rule groups that only make sense when they are scraped.
+CONTROL_PLANE_SCRAPERS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+CONTROL_PLANE_RULES = ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording",
+                       "kubeProxy")
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    retention: str
+    replicas: int
+    resources: Resources
+    storage: Storage | None
+
+
+@dataclass(frozen=True)
+class AlertmanagerSettings:
+    enabled: bool
+    replicas: int
+    resources: Resources
+    storage: Storage | None
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    resources: Resources
+    storage: Storage | None
+
+
+@dataclass(frozen=True)
+class TempoSettings:
+    retention: str
+    resources: Resources
+    storage: Storage | None
+
+
+_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50,
+          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "": 1}
+
+
+def size_bytes(quantity: str) -> int:
+    """Bytes in a Kubernetes size quantity such as ``50Gi`` or ``500M``."""
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?", quantity)
+    if match is None:
+        raise ValueError(f"not a size quantity: {quantity!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
+
+
+def retention_size(storage: Storage) -> str:
+    """Prometheus' size-based retention: 85% of the volume, so a burst of series ages data out
+    instead of filling the disk (Prometheus stops ingesting on a full disk)."""
+    return f"{size_bytes(storage.size) * 85 // 100 // (1 << 20)}MiB"
+
+
+def _claim(storage: Storage) -> dict[str, Any]:
+    return {"volumeClaimTemplate": {"spec": {
+        "storageClassName": storage.storage_class,
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": storage.size}},
+    }}}
+
+
+def prometheus_values(settings: PrometheusSettings) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "replicas": settings.replicas,
+        "retention": settings.retention,
+        "resources": settings.resources.to_k8s(),
+        # Select monitors and rules from every namespace, with or without the release label:
+        # the Dynamo operator's PodMonitors and the NATS chart's carry none.
+        "ruleSelectorNilUsesHelmValues": False,
+        "serviceMonitorSelectorNilUsesHelmValues": False,
+        "podMonitorSelectorNilUsesHelmValues": False,
+        "probeSelectorNilUsesHelmValues": False,
+        "scrapeConfigSelectorNilUsesHelmValues": False,
+        # Tempo's metrics generator remote-writes span metrics; exemplars link metrics to traces.
+        "enableRemoteWriteReceiver": True,
+        "enableFeatures": ["exemplar-storage"],
+    }
+    if settings.storage is not None:
+        spec["storageSpec"] = _claim(settings.storage)
+        spec["retentionSize"] = retention_size(settings.storage)
+    return {"prometheusSpec": spec}
+
+
+def alertmanager_values(settings: AlertmanagerSettings) -> dict[str, Any]:
+    if not settings.enabled:
+        return {"enabled": False}
+    spec: dict[str, Any] = {"replicas": settings.replicas, "resources": settings.resources.to_k8s()}
+    if settings.storage is not None:
+        spec["storage"] = _claim(settings.storage)
+    return {"enabled": True, "alertmanagerSpec": spec}
+
+
+def tempo_datasource() -> dict[str, Any]:
+    """Tempo in Grafana, with trace-to-metrics queries over the span metrics Tempo generates and
+    the service map. `$$` escapes `$` from Grafana's environment expansion in provisioning files."""
+    tags = "$$__tags"
+    return {
+        "name": "Tempo",
+        "type": "tempo",
+        "uid": TEMPO_DATASOURCE_UID,
+        "access": "proxy",
+        "url": f"http://{TEMPO_SERVICE}:{TEMPO_HTTP_PORT}",
+        "isDefault": False,
+        "editable": False,
+        "jsonData": {
+            "tracesToMetrics": {
+                "datasourceUid": PROMETHEUS_DATASOURCE_UID,
+                "spanStartTimeShift": "-5m",
+                "spanEndTimeShift": "5m",
+                "tags": [{"key": "service.name", "value": "service"}],
+                "queries": [
+                    {"name": "Span rate",
+                     "query": f"sum(rate({metric('traces_spanmetrics_calls_total')}{{{tags}}}[5m]))"},
+                    {"name": "Span latency p95",
+                     "query": f"histogram_quantile(0.95, sum by (le) "
+                              f"(rate({bucket('traces_spanmetrics_latency')}{{{tags}}}[5m])))"},
+                ],
+            },
+            "serviceMap": {"datasourceUid": PROMETHEUS_DATASOURCE_UID},
+            "nodeGraph": {"enabled": True},
+            "search": {"hide": False},
+        },
+    }
+
+
+def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "fullnameOverride": GRAFANA_SERVICE,
+        "replicas": 1,
+        "resources": settings.resources.to_k8s(),
+        "admin": {"existingSecret": admin_secret, "userKey": GRAFANA_USER_KEY,
+                  "passwordKey": GRAFANA_PASSWORD_KEY},
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": "grafana_dashboard",
+                "labelValue": "1",
+                "searchNamespace": "ALL",
+                "folderAnnotation": "grafana_folder",
+                "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
+            },
+            "datasources": {
+                "exemplarTraceIdDestinations": {"datasourceUid": TEMPO_DATASOURCE_UID,
+                                                "traceIdLabelName": "trace_id"},
+            },
+        },
+        "additionalDataSources": [tempo_datasource()],
+    }
+    if settings.storage is not None:
+        values["persistence"] = {"enabled": True, "type": "pvc", "storageClassName": settings.storage.storage_class,
+                                 "size": settings.storage.size, "accessModes": ["ReadWriteOnce"]}
+        # A ReadWriteOnce volume cannot be mounted by the old and the new pod of a rolling update.
+        values["deploymentStrategy"] = {"type": "Recreate"}
+    return values
+
+
+def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager: AlertmanagerSettings,
+                                 grafana: GrafanaSettings, admin_secret: pulumi.Input[str],
+                                 managed_control_plane: bool, gpu_pool_label: str) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "fullnameOverride": KPS_NAME,
+        "crds": {"enabled": True},
+        "prometheus": prometheus_values(prometheus),
+        "alertmanager": alertmanager_values(alertmanager),
+        "grafana": grafana_values(grafana, admin_secret),
+        # kube_node_labels carries the pool label, so GPU series can be grouped per pool.
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{gpu_pool_label}]"]},
+    }
+    if managed_control_plane:
+        values.update({scraper: {"enabled": False} for scraper in CONTROL_PLANE_SCRAPERS})
+        values["defaultRules"] = {"rules": dict.fromkeys(CONTROL_PLANE_RULES, False)}
+    return values
+
+
+def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str, Any]:
+    """Single-binary Tempo: OTLP receivers only, retention, and a metrics generator that writes
+    span metrics and the service graph to every Prometheus replica (each keeps a full copy)."""
+    remote_write = [{"url": f"http://prometheus-{PROMETHEUS_SERVICE}-{i}.prometheus-operated:{PROMETHEUS_PORT}"
+                            "/api/v1/write"} for i in range(prometheus_replicas)]
+    values: dict[str, Any] = {
+        "fullnameOverride": TEMPO_SERVICE,
+        "replicas": 1,
+        "tempo": {
+            "retention": settings.retention,
+            "resources": settings.resources.to_k8s(),
+            "reportingEnabled": False,
+            "receivers": {
+                "jaeger": None,
+                "otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
+                                       "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"}}},
+            },
+            "metricsGenerator": {
+                "enabled": True,
+                "storage": {"path": "/var/tempo/generator/wal", "remote_write": remote_write},
+                "traces_storage": {"path": "/var/tempo/generator/traces"},
+            },
+            "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
+        },
+        "serviceMonitor": {"enabled": True},
+    }
+    if settings.storage is not None:
+        values["persistence"] = {"enabled": True, "storageClassName": settings.storage.storage_class,
+                                 "size": settings.storage.size, "accessModes": ["ReadWriteOnce"]}
+    return values
+
+
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+
+
+@dataclass(frozen=True)
+class ObservabilitySettings:
+    prometheus: PrometheusSettings
+    alertmanager: AlertmanagerSettings
+    grafana: GrafanaSettings
+    tempo: TempoSettings
+    observed: Observed
+    thresholds: Thresholds
+    grafana_admin_user: str = "admin"
+    # EKS and other managed control planes hide the controller manager, scheduler, etcd and
+    # kube-proxy metrics: their scrapers and rules are turned off.
+    managed_control_plane: bool = False
+    kube_prometheus_stack_chart: ChartRef = charts.KUBE_PROMETHEUS_STACK
+    tempo_chart: ChartRef = charts.TEMPO
+
+
+def cluster_url(service: str, namespace: str, port: int) -> str:
+    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
+
+
+def grafana_admin_secret(user: str, password: pulumi.Input[str], namespace: pulumi.Input[str]) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": GRAFANA_ADMIN_SECRET, "namespace": namespace,
+                     "labels": labels(GRAFANA_ADMIN_SECRET, "observability")},
+        "stringData": {GRAFANA_USER_KEY: user, GRAFANA_PASSWORD_KEY: password},
+    }
