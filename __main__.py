@@ -1,7 +1,7 @@
 """dynamo-cluster: load the typed stack config, build the environment, export its outputs."""
 
 from stacks.config import ConfigError
-from stacks.program import main
+from stacks.program.command import main
 
 try:
     main()

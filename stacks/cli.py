@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stacks.stackfile import stack_name_from_path
+from stacks.config.stackfile import stack_name_from_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     preflight.add_argument("--no-cluster", dest="cluster", action="store_false",
                            help="skip the cluster checks (with --aws: check only the AWS account)")
 
-    from stacks.verify import add_arguments
+    from stacks.verify.command import add_arguments
 
     verify = commands.add_parser(
         "verify", help="check a deployed stack's NATS and etcd",
@@ -67,16 +67,16 @@ def main(argv: list[str]) -> int:
     config = getattr(args, "config", None)  # verify reads a deployed stack, not a stack file
     stack = args.stack or (stack_name_from_path(config) if config else None) or "dev"
     if args.command == "plan":
-        from stacks import plan
+        from stacks.plan import command as plan
 
         return plan.run(args.project_dir, stack, args.config, args.out)
     if args.command == "preflight":
-        from stacks import preflight
+        from stacks.preflight import command as preflight
 
         return preflight.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
 
     if args.command == "verify":
-        from stacks import verify
+        from stacks.verify import command as verify
 
-        return verify.run(args)
+        return verify.run(verify.VerifyOptions.from_args(args))
     raise AssertionError(args.command)

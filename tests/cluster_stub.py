@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from stacks.cluster_view import (
+from stacks.config import StackConfig
+from stacks.preflight.cluster import cluster_checks
+from stacks.preflight.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
@@ -14,9 +16,7 @@ from stacks.cluster_view import (
     StorageClassInfo,
     WorkloadInfo,
 )
-from stacks.config import StackConfig
-from stacks.preflight_cluster import cluster_checks
-from stacks.report import CheckResult
+from stacks.preflight.report import CheckResult
 from tests.harness import parse, stack_config
 
 T = TypeVar("T")

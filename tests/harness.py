@@ -16,10 +16,10 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from stacks.artifacts import is_manifest
 from stacks.config import NAMESPACE, StackConfig, parse_config
-from stacks.mockrun import Registered, Registry, run_program
-from stacks.stackfile import placeholder, read_stack_file
+from stacks.config.stackfile import placeholder, read_stack_file
+from stacks.plan.artifacts import is_manifest
+from stacks.plan.mockrun import Registered, Registry, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "dynamo-cluster"
@@ -62,7 +62,7 @@ def parse(values: Mapping[str, Any], stack: str = "dev", secrets: Iterable[str] 
 
 def plan_config(values: Mapping[str, Any], stack: str = "dev", secrets: Iterable[str] = ()) -> Registry:
     """Run the whole program for `values` under mocks."""
-    from stacks.program import main
+    from stacks.program.command import main
 
     raw, secret_keys = raw_config(values, secrets)
     config = parse_config(raw, secret_keys, stack)

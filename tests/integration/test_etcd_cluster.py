@@ -10,7 +10,7 @@ import pytest
 
 from components.etcd.flags import minor_version
 from stacks.cli import main
-from stacks.verify_etcd import Gateway
+from stacks.verify.etcd import Gateway
 from tests.integration.servers import (
     EtcdMember,
     Processes,

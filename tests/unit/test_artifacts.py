@@ -9,7 +9,7 @@ import yaml
 from components.kit.charts import ChartRef
 from components.kit.helm import helm_release
 from components.kit.kube import KubeObject
-from stacks import artifacts
+from stacks.plan import artifacts
 from tests.harness import run_resources
 
 

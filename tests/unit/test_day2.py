@@ -13,8 +13,8 @@ import yaml
 from pulumi.runtime import settings
 
 from stacks.config import ConfigError
-from stacks.mockrun import Registered, Registry, run_program
-from stacks.program import main
+from stacks.plan.mockrun import Registered, Registry, run_program
+from stacks.program.command import main
 from tests.harness import PROJECT, ROOT, plan_config, plan_stack, raw_config, stack_config
 
 DGD = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import pytest
 
-from stacks.discovery import DiscoveryError, Kubectl, stack_outputs
+from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
 
 
 def completed(stdout: str = "", code: int = 0, stderr: str = "") -> subprocess.CompletedProcess[str]:

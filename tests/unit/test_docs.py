@@ -4,7 +4,7 @@ import re
 
 from stacks.config import parse_config
 from stacks.config.reader import Problems
-from stacks.stackfile import read_stack_file
+from stacks.config.stackfile import read_stack_file
 from tests.harness import ROOT
 
 

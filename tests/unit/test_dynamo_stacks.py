@@ -3,9 +3,9 @@
 import json
 from typing import Any
 
-from stacks.artifacts import RELEASE_TYPE
-from stacks.mockrun import SECRET, Registered, Registry
-from stacks.stackfile import PLACEHOLDER_PREFIX
+from stacks.config.stackfile import PLACEHOLDER_PREFIX
+from stacks.plan.artifacts import RELEASE_TYPE
+from stacks.plan.mockrun import SECRET, Registered, Registry
 from tests.harness import by_kind, plan_config, plan_stack, stack_config, text_of
 
 DGD = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"

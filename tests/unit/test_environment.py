@@ -1,6 +1,6 @@
 """The environment graph: explicit provider, namespaces from config, valid manifests."""
 
-from stacks.mockrun import SECRET, Registry
+from stacks.plan.mockrun import SECRET, Registry
 from tests.harness import by_kind, manifests, plan_config, plan_stack, schema_problems, stack_config
 
 PROVIDER = "pulumi:providers:kubernetes"

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from stacks.mockrun import Registry
+from stacks.plan.mockrun import Registry
 from tests.harness import ROOT, by_kind, plan_config, plan_stack, stack_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -80,9 +80,10 @@ def test_without_etcd_nothing_of_it_is_deployed() -> None:
 
 
 def test_no_plan_artifact_holds_the_nats_password() -> None:
-    from stacks import plan
+    from stacks.config.load import load
+    from stacks.plan import command as plan
 
-    stack_file, config = plan.load(ROOT, "prod")
+    stack_file, config = load(ROOT, "prod")
     files = plan.render(stack_file, config).files()
     generated = hashlib.sha256(b"nats-password").hexdigest()[:40]  # the mocks' value for the password
     assert not any(generated in text for text in files.values())

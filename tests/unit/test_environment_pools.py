@@ -2,7 +2,7 @@
 
 import json
 
-from stacks.plan import capacity_lines
+from stacks.plan.command import capacity_lines
 from tests.harness import parse, plan_config, plan_stack, stack_config
 
 AWS_PROVIDER = "pulumi:providers:aws"

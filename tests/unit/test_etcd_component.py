@@ -7,7 +7,7 @@ import pulumi
 from components.etcd.component import EtcdCluster
 from components.etcd.manifests import EtcdSettings, command_args, quorum
 from components.kit.resources import Resources, Storage
-from stacks.mockrun import Registry
+from stacks.plan.mockrun import Registry
 from tests.fakes import fake_monitoring, namespace
 from tests.harness import by_kind, manifests, run_resources, schema_problems
 

@@ -8,7 +8,7 @@ from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 from components.nodes.gpu_platform import GpuPlatform
 from components.nodes.gpu_platform_values import GpuPlatformSettings, gpu_operator_values, platform_tolerations
 from components.nodes.shape import PoolShape
-from stacks.mockrun import Registry
+from stacks.plan.mockrun import Registry
 from tests.fakes import FakeMonitoring, Marker
 from tests.harness import by_kind, manifests, run_resources, schema_problems
 

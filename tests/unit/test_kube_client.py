@@ -19,9 +19,11 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from stacks import preflight
-from stacks.cluster_view import (
-    ClusterConnectError,
+from stacks.config import KubernetesConfig, SecretValue
+from stacks.config.stackfile import placeholder
+from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
+from stacks.preflight import command as preflight
+from stacks.preflight.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
@@ -30,9 +32,7 @@ from stacks.cluster_view import (
     StorageClassInfo,
     WorkloadInfo,
 )
-from stacks.config import KubernetesConfig, SecretValue
-from stacks.kube_client import ClusterTarget, KubeClusterView, cluster_target, connect, pulumi_secret_reader
-from stacks.stackfile import placeholder
+from stacks.preflight.kube_client import KubeClusterView, connect
 from tests.harness import ROOT
 
 TOKEN = "preflight-test-token"

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kit.kube import KubeObject, type_token
-from stacks.mockrun import SECRET
+from stacks.plan.mockrun import SECRET
 from tests.harness import run_resources
 
 

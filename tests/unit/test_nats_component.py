@@ -7,7 +7,7 @@ import pulumi
 from components.kit.resources import Resources, Storage
 from components.nats.component import NatsJetStream
 from components.nats.values import NatsSettings
-from stacks.mockrun import SECRET, Registry
+from stacks.plan.mockrun import SECRET, Registry
 from tests.fakes import fake_monitoring, namespace
 from tests.harness import by_kind, manifests, run_resources, schema_problems, text_of
 

@@ -8,7 +8,7 @@ import pulumi_aws
 from components.nodes.eks import EksNodeGroup
 from components.nodes.pools import GpuNodePool
 from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint, pool_shape
-from stacks.mockrun import Registry
+from stacks.plan.mockrun import Registry
 from tests.harness import run_resources
 
 GROUP = EksNodeGroup(cluster_name="dynamo-prod", partition="aws", instance_type="p5.48xlarge",

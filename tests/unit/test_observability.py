@@ -6,9 +6,10 @@ import pulumi
 
 from components.kit.monitoring import Monitoring
 from components.observability.component import Observability
-from stacks import plan as offline_plan
-from stacks.artifacts import RELEASE_TYPE, releases
-from stacks.mockrun import SECRET, Registered, Registry, _fake_password
+from stacks.config.load import load
+from stacks.plan import command as offline_plan
+from stacks.plan.artifacts import RELEASE_TYPE, releases
+from stacks.plan.mockrun import SECRET, Registered, Registry, _fake_password
 from tests.harness import ROOT, by_kind, parse, plan_config, plan_stack, run_resources, stack_config, text_of
 
 PASSWORD_RESOURCE = "observability-grafana-admin"
@@ -51,7 +52,7 @@ def test_dev_is_small_and_prod_persistent() -> None:
 
 def test_grafana_password_never_appears_in_values_state_or_plan_artifacts(tmp_path: Path) -> None:
     password = _fake_password(PASSWORD_RESOURCE, 32)
-    stack_file, config = offline_plan.load(ROOT, "prod")
+    stack_file, config = load(ROOT, "prod")
     plan = offline_plan.render(stack_file, config)
     assert by_name(plan.registry, PASSWORD_RESOURCE, "random:").inputs["length"] == 32  # the password mocked above
     secret = next(r for r in by_kind(plan.registry, "Secret") if r.inputs["metadata"]["name"] == "grafana-admin")

@@ -11,7 +11,7 @@ from components.dynamo.operator import DynamoOperator
 from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values
 from components.kit.charts import ChartRef
 from components.kit.resources import Resources
-from stacks.artifacts import RELEASE_TYPE
+from stacks.plan.artifacts import RELEASE_TYPE
 from tests.fakes import Marker, fake_monitoring
 from tests.graph_fixtures import POOLS, graph
 from tests.harness import run_resources

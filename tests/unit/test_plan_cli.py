@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from stacks.stackfile import PLACEHOLDER_PREFIX
+from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from tests.harness import ROOT
 
 EXPECTED = {"resources.json", "releases.yaml", "graph.mmd", "summary.md"}

@@ -23,7 +23,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from policy import rules
 from policy.pack import PACK_NAME, from_plain, policies, to_plain
 from policy.rules import Secret, StackResource, Unknown
-from stacks.mockrun import SECRET, UNKNOWN
+from stacks.plan.mockrun import SECRET, UNKNOWN
 from tests.harness import ROOT, plan_stack
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

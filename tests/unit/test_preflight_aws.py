@@ -22,12 +22,12 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
 
-from stacks import preflight
-from stacks.cluster_view import StorageClassInfo
 from stacks.config import StackConfig
-from stacks.kube_client import ClusterTarget
-from stacks.preflight_aws import AwsClients, aws_checks
-from stacks.report import CheckResult
+from stacks.config.target import ClusterTarget
+from stacks.preflight import command as preflight
+from stacks.preflight.aws import AwsClients, aws_checks
+from stacks.preflight.cluster_view import StorageClassInfo
+from stacks.preflight.report import CheckResult
 from tests.cluster_stub import DEFAULT, StubCluster, system_node
 from tests.harness import ROOT, parse, stack_config
 
@@ -578,7 +578,7 @@ def test_the_command_reports_a_refused_call_and_exits_1(world: World, tmp_path: 
 
 def test_every_call_made_is_a_documented_iam_action() -> None:
     """The IAM actions docs/configuration.md tells users to allow are exactly the calls the checks make."""
-    made = set(re.findall(r'_ask\("([a-z0-9]+:[A-Za-z]+)"', (ROOT / "stacks" / "preflight_aws.py").read_text()))
+    made = set(re.findall(r'_ask\("([a-z0-9]+:[A-Za-z]+)"', (ROOT / "stacks" / "preflight" / "aws.py").read_text()))
     section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
     assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
     assert len(made) == 8

@@ -5,17 +5,10 @@ from typing import Any
 
 import pytest
 
-from stacks.cluster_view import (
-    ClusterConnectError,
-    ClusterView,
-    CrdInfo,
-    NodeInfo,
-    ServerVersion,
-    StorageClassInfo,
-    WorkloadInfo,
-)
-from stacks.preflight_cluster import READ_FIX, SecretRef, check_existing_secrets, cluster_checks, created_secrets
-from stacks.report import CheckResult
+from stacks.config.target import ClusterConnectError
+from stacks.preflight.cluster import READ_FIX, SecretRef, check_existing_secrets, cluster_checks, created_secrets
+from stacks.preflight.cluster_view import ClusterView, CrdInfo, NodeInfo, ServerVersion, StorageClassInfo, WorkloadInfo
+from stacks.preflight.report import CheckResult
 from tests.cluster_stub import DEFAULT, WHERE, StubCluster, dev, one, run
 from tests.harness import by_kind, parse, plan_config, stack_config
 

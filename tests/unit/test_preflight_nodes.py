@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from stacks.cluster_view import NodeInfo, WorkloadInfo
 from stacks.config import StackConfig
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo
+from stacks.preflight.report import CheckResult
 from tests.cluster_stub import StubCluster, dev, existing_gpu_stack, gpu_node, prod, run
 
 GPU_PLUGIN = WorkloadInfo("nvidia-device-plugin-daemonset", "gpu-operator",

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from stacks.cluster_view import NodeTaint
 from stacks.config import StackConfig
-from stacks.preflight_platform import PlatformService, check_platform_nodes, platform_services
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import NodeTaint
+from stacks.preflight.platform import PlatformService, check_platform_nodes, platform_services
+from stacks.preflight.report import CheckResult
 from tests.cluster_stub import GPU_TAINT, StubCluster, dev, gpu_node, named, one, prod, run, system_node
 from tests.harness import parse, stack_config
 

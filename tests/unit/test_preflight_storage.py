@@ -2,9 +2,9 @@
 
 import pytest
 
-from stacks.cluster_view import StorageClassInfo
-from stacks.preflight_storage import StorageClassUse, access, storage_class_uses
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import StorageClassInfo
+from stacks.preflight.report import CheckResult
+from stacks.preflight.storage import StorageClassUse, access, storage_class_uses
 from tests.cluster_stub import DEFAULT, StubCluster, dev, named, one, prod, run
 
 GP3 = StorageClassInfo("gp3", "ebs.csi.aws.com", DEFAULT)

@@ -1,6 +1,6 @@
 """The check report: one line per check, the fix under each failure, exit 0 only when all passed."""
 
-from stacks.report import CheckResult, exit_code, render
+from stacks.preflight.report import CheckResult, exit_code, render
 
 
 def test_report_lines_and_exit_codes() -> None:

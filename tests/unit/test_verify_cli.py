@@ -13,19 +13,14 @@ from typing import Any
 
 import pytest
 
-from stacks import verify
 from stacks.cli import main
-from stacks.verify_report import Finding, Section, Status, render
+from stacks.verify import command as verify
+from stacks.verify.report import Finding, Section, Status, render
 from tests.harness import ROOT
 from tests.integration.servers import free_ports
+from tests.outputs_sample import prod_outputs
 
-OUTPUTS: dict[str, Any] = {
-    "kubernetesContext": "kind-dynamo",
-    "nats": {"clientUrl": "nats://nats.dynamo-system.svc.cluster.local:4222", "authSecretName": "nats-auth",
-             "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20},
-    "etcd": {"clientEndpoints": "http://etcd.dynamo-system.svc.cluster.local:2379", "namespace": "dynamo-system",
-             "members": ["etcd-0", "etcd-1", "etcd-2"], "replicas": 3},
-}
+OUTPUTS: dict[str, Any] = prod_outputs().to_dict()
 
 
 @dataclass
@@ -49,10 +44,10 @@ class FakeKubectl:
             self.open -= 1
 
 
-def args(*argv: str) -> argparse.Namespace:
+def options(*argv: str) -> verify.VerifyOptions:
     parser = argparse.ArgumentParser()
     verify.add_arguments(parser, ROOT)
-    return parser.parse_args(list(argv))
+    return verify.VerifyOptions.from_args(parser.parse_args(list(argv)))
 
 
 @pytest.fixture
@@ -72,7 +67,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> list[FakeKubectl]:
 
 def test_stack_mode_forwards_every_member_and_reads_the_secret(stack: list[FakeKubectl]) -> None:
     with ExitStack() as forwards:
-        plan = verify.plan(args("--stack", "prod"), forwards)
+        plan = verify.targets(options("--stack", "prod"), forwards)
         kubectl = stack[0]
         # the stack's own kubeconfig file and context, as its provider uses them
         assert kubectl.context == "arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod"
@@ -92,7 +87,7 @@ def test_flags_override_the_stack(stack: list[FakeKubectl], monkeypatch: pytest.
     monkeypatch.setenv("NATS_AUTH_USERNAME", "me")
     monkeypatch.setenv("MY_PASSWORD", "from-env")
     with ExitStack() as forwards:
-        plan = verify.plan(args("--stack", "prod", "--nats", "nats://10.0.0.1:4222", "--etcd", "http://e:2379",
+        plan = verify.targets(options("--stack", "prod", "--nats", "nats://10.0.0.1:4222", "--etcd", "http://e:2379",
                                 "--nats-password-env", "MY_PASSWORD", "--nats-replicas", "5"), forwards)
     assert plan.nats is not None
     assert (plan.nats.url, plan.nats.user, plan.nats.password, plan.nats.replicas) == (
@@ -105,7 +100,7 @@ def test_flags_override_the_stack(stack: list[FakeKubectl], monkeypatch: pytest.
 def test_a_stack_without_etcd_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: {**OUTPUTS, "etcd": None})
     with ExitStack() as forwards:
-        plan = verify.plan(args("--stack", "dev"), forwards)
+        plan = verify.targets(options("--stack", "dev"), forwards)
     assert plan.etcd is None
     assert [n.note for n in plan.notes] == ["not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"]
 
@@ -117,7 +112,7 @@ def test_an_inline_kubeconfig_is_decrypted_into_a_file_only_while_verify_runs(
                                              "  dynamo-cluster:kubeconfig:\n    secure: v1:AAAA\n")
     monkeypatch.setattr(verify, "pulumi_secret_reader", lambda *_: lambda key: f"kubeconfig text of {key}")
     with ExitStack() as forwards:
-        verify.plan(args("--stack", "ci", "--project-dir", str(tmp_path)), forwards)
+        verify.targets(options("--stack", "ci", "--project-dir", str(tmp_path)), forwards)
         kubectl = stack[0]
         assert kubectl.context is None  # the stack's own kubeconfig: its current context is the provider's
         assert kubectl.kubeconfig is not None
@@ -128,7 +123,7 @@ def test_an_inline_kubeconfig_is_decrypted_into_a_file_only_while_verify_runs(
 def test_flags_choose_another_cluster_only_with_a_context(stack: list[FakeKubectl],
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     with ExitStack() as forwards:
-        verify.plan(args("--stack", "prod", "--kube-context", "other", "--kubeconfig", "/k"), forwards)
+        verify.targets(options("--stack", "prod", "--kube-context", "other", "--kubeconfig", "/k"), forwards)
     assert (stack[0].context, stack[0].kubeconfig) == ("other", "/k")
     assert main(["verify", "--stack", "prod", "--kubeconfig", "/k"]) == 2
     assert "--kubeconfig needs --kube-context" in capsys.readouterr().err

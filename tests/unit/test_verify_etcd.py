@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.verify_etcd import PROBE_PREFIX, EtcdError, check_etcd
-from stacks.verify_report import Finding, Status
+from stacks.verify.etcd import PROBE_PREFIX, EtcdError, check_etcd
+from stacks.verify.report import Finding, Status
 
 
 @dataclass

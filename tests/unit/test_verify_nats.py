@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from stacks.verify_nats import account_info_within
+from stacks.verify.nats import account_info_within
 
 
 class FlakyJetStream:

@@ -1,8 +1,8 @@
 """What the cluster preflight reads from Kubernetes: a small, typed, read-only view of a cluster.
 
-`ClusterView` is the few calls the checks in `stacks.preflight_cluster` make; each returns plain
+`ClusterView` is the few calls the checks in `stacks.preflight.cluster` make; each returns plain
 frozen values, so the checks are pure functions and tests drive them with a stub. The one real
-implementation, over the official client, is `stacks.kube_client`. A call the cluster refuses or
+implementation, over the official client, is `stacks.preflight.kube_client`. A call the cluster refuses or
 does not answer raises `ClusterReadError` with what was asked and why it failed.
 """
 
@@ -21,15 +21,6 @@ HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 
 class ClusterReadError(Exception):
     """A read the cluster refused (403, 404 of an API) or did not answer."""
-
-
-class ClusterConnectError(Exception):
-    """The kubeconfig or its context cannot be loaded: nothing was asked of the cluster. `fix` says
-    what to do when it is not the stack's kubernetes settings."""
-
-    def __init__(self, message: str, fix: str | None = None) -> None:
-        super().__init__(message)
-        self.fix = fix
 
 
 @dataclass(frozen=True)

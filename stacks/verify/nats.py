@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from stacks.verify_report import Finding, Status
+from stacks.verify.report import Finding, Status
 
 if TYPE_CHECKING:
     from nats.aio.client import Client

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from stacks.cluster_view import NodeInfo
 from stacks.config import StackConfig
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import NodeInfo
+from stacks.preflight.report import CheckResult
 
 NAME = "platform nodes"
 # The replica counts NATS and etcd accept (stacks.config.nats / stacks.config.etcd).

@@ -1,5 +1,5 @@
 """Cluster preflight of the node pools: their nodes, GPUs and EFA interfaces, and the device plugins
-that advertise them. Pure functions of `stacks.cluster_view` values and the stack's config.
+that advertise them. Pure functions of `stacks.preflight.cluster_view` values and the stack's config.
 
 - ``existing`` pools: enough Ready, schedulable nodes match the pool's node selector (``nodes`` in
   config); on GPU pools each carries ``nvidia.com/gpu.present=true`` or allocatable ``nvidia.com/gpu``,
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from components.nodes.capacity import WorkerDemand
 from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
-from stacks.cluster_view import NodeInfo, WorkloadInfo, image_tag
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo, image_tag
+from stacks.preflight.report import CheckResult
 
 GPU = "nvidia.com/gpu"
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"

@@ -19,17 +19,15 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from components.etcd.manifests import CLIENT_PORT as ETCD_CLIENT_PORT
 from components.nats.values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
-from stacks.cluster_view import ClusterConnectError
-from stacks.discovery import DiscoveryError, Kubectl, stack_outputs
-from stacks.kube_client import ClusterTarget, cluster_target, pulumi_secret_reader
-from stacks.verify_etcd import Gateway, check_etcd
-from stacks.verify_nats import NatsTarget, check_nats
-from stacks.verify_report import Section, Status, overall, render
-
-ETCD_CLIENT_PORT = 2379
+from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
+from stacks.outputs import OutputsError, StackOutputs
+from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
+from stacks.verify.etcd import Gateway, check_etcd
+from stacks.verify.nats import NatsTarget, check_nats
+from stacks.verify.report import Section, Status, overall, render
 
 
 def add_arguments(parser: argparse.ArgumentParser, project_dir: Path) -> None:
@@ -55,7 +53,33 @@ def add_arguments(parser: argparse.ArgumentParser, project_dir: Path) -> None:
 
 
 @dataclass(frozen=True)
-class Plan:
+class VerifyOptions:
+    """The command line, typed: what to check and how (see `add_arguments`)."""
+
+    stack: str | None
+    nats: str | None
+    etcd: str | None
+    nats_user: str | None
+    nats_password_env: str
+    nats_replicas: int | None
+    max_payload: int | None
+    etcd_members: int | None
+    kube_context: str | None
+    kubeconfig: str | None
+    timeout: float
+    project_dir: Path
+
+    @staticmethod
+    def from_args(args: argparse.Namespace) -> VerifyOptions:
+        return VerifyOptions(
+            stack=args.stack, nats=args.nats, etcd=args.etcd, nats_user=args.nats_user,
+            nats_password_env=args.nats_password_env, nats_replicas=args.nats_replicas,
+            max_payload=args.max_payload, etcd_members=args.etcd_members, kube_context=args.kube_context,
+            kubeconfig=args.kubeconfig, timeout=args.timeout, project_dir=args.project_dir)
+
+
+@dataclass(frozen=True)
+class Targets:
     """What to check: a NATS target and etcd endpoints, or a note why not."""
 
     nats: NatsTarget | None
@@ -76,8 +100,8 @@ def stack_cluster(project_dir: Path, stack: str) -> ClusterTarget:
     """The kubeconfig and context of the stack's config, exactly as its Kubernetes provider (and
     preflight) reach the cluster."""
     from stacks.config import ConfigError
-    from stacks.plan import load
-    from stacks.stackfile import StackFileError
+    from stacks.config.load import load
+    from stacks.config.stackfile import StackFileError
 
     try:
         _, config = load(project_dir, stack, None)
@@ -89,12 +113,13 @@ def stack_cluster(project_dir: Path, stack: str) -> ClusterTarget:
         raise DiscoveryError(f"{error}{f'; {error.fix}' if error.fix else ''}") from None
 
 
-def _kubectl(args: argparse.Namespace, forwards: ExitStack) -> Kubectl:
-    if args.kube_context or args.kubeconfig:
-        if not args.kube_context:
+def _kubectl(options: VerifyOptions, forwards: ExitStack) -> Kubectl:
+    if options.kube_context or options.kubeconfig:
+        if not options.kube_context:
             raise DiscoveryError("--kubeconfig needs --kube-context: the file's current context is never used")
-        return Kubectl(context=args.kube_context, kubeconfig=args.kubeconfig)
-    target = stack_cluster(args.project_dir, args.stack)
+        return Kubectl(context=options.kube_context, kubeconfig=options.kubeconfig)
+    assert options.stack is not None  # only stack mode reaches the cluster without --kube-context
+    target = stack_cluster(options.project_dir, options.stack)
     if target.kubeconfig_path is not None:
         return Kubectl(context=target.context, kubeconfig=os.path.expanduser(target.kubeconfig_path))
     assert target.kubeconfig is not None  # cluster_target gives a path or the inline kubeconfig
@@ -106,66 +131,78 @@ def _kubectl(args: argparse.Namespace, forwards: ExitStack) -> Kubectl:
     return Kubectl(context=target.context, kubeconfig=path)
 
 
-def plan(args: argparse.Namespace, forwards: ExitStack) -> Plan:
+def deployed(options: VerifyOptions) -> StackOutputs[str] | None:
+    """The stack's outputs, when verify reads a stack."""
+    if not options.stack:
+        return None
+    try:
+        return StackOutputs.from_dict(stack_outputs(options.stack, options.project_dir))
+    except OutputsError as error:
+        raise DiscoveryError(f"the outputs of stack {options.stack} are not those this version of dynamo-cluster "
+                             f"writes ({error}): run `pulumi up` with this version first") from None
+
+
+def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     """Resolve targets; port-forwards opened on the way stay open until `forwards` closes."""
-    if not args.stack and not (args.nats or args.etcd):
+    if not options.stack and not (options.nats or options.etcd):
         raise DiscoveryError("nothing to check: give --stack NAME, or --nats URL and/or --etcd URL[,URL...]")
-    outputs = stack_outputs(args.stack, args.project_dir) if args.stack else {}
-    nats_out: dict[str, Any] = outputs.get("nats") or {}
-    etcd_out: dict[str, Any] | None = outputs.get("etcd")
+    outputs = deployed(options)
     kubectl: Kubectl | None = None
     notes: list[Section] = []
 
-    user = args.nats_user or os.environ.get(USERNAME_KEY)
-    password = os.environ.get(args.nats_password_env)
+    user = options.nats_user or os.environ.get(USERNAME_KEY)
+    password = os.environ.get(options.nats_password_env)
     nats: NatsTarget | None = None
-    if args.nats or args.stack:
-        if args.nats:
-            url = _urls(args.nats, ("nats://",), "--nats")[0]
+    if options.nats or outputs is not None:
+        nats_out = outputs.nats if outputs is not None else None
+        if options.nats:
+            url = _urls(options.nats, ("nats://",), "--nats")[0]
         else:
-            kubectl = kubectl or _kubectl(args, forwards)
-            port = forwards.enter_context(kubectl.port_forward(nats_out["namespace"], f"svc/{nats_out['service']}",
+            assert nats_out is not None
+            kubectl = kubectl or _kubectl(options, forwards)
+            port = forwards.enter_context(kubectl.port_forward(nats_out.namespace, f"svc/{nats_out.service}",
                                                                CLIENT_PORT))
             url = f"nats://127.0.0.1:{port}"
-        if (user is None or password is None) and args.stack:
-            kubectl = kubectl or _kubectl(args, forwards)
-            secret = kubectl.secret(nats_out["namespace"], nats_out["authSecretName"])
+        if (user is None or password is None) and nats_out is not None:
+            kubectl = kubectl or _kubectl(options, forwards)
+            secret = kubectl.secret(nats_out.namespace, nats_out.auth_secret_name)
             user, password = user or secret.get(USERNAME_KEY), password or secret.get(PASSWORD_KEY)
         nats = NatsTarget(url=url, user=user, password=password,
-                          replicas=args.nats_replicas or nats_out.get("replicas"),
-                          max_payload=args.max_payload or nats_out.get("maxPayload") or DYNAMO_MAX_PAYLOAD)
+                          replicas=options.nats_replicas or (nats_out.replicas if nats_out else None),
+                          max_payload=options.max_payload or (nats_out.max_payload if nats_out else DYNAMO_MAX_PAYLOAD))
     else:
         notes.append(Section("NATS", [], note="not checked (no --nats URL and no --stack)"))
 
+    etcd_out = outputs.etcd if outputs is not None else None
     etcd: list[str] | None = None
-    if args.etcd:
-        etcd = _urls(args.etcd, ("http://", "https://"), "--etcd")
-    elif args.stack and etcd_out is None:
+    if options.etcd:
+        etcd = _urls(options.etcd, ("http://", "https://"), "--etcd")
+    elif outputs is not None and etcd_out is None:
         notes.append(Section("etcd", [], note="not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"))
-    elif args.stack and etcd_out is not None:
-        kubectl = kubectl or _kubectl(args, forwards)
-        ports = [forwards.enter_context(kubectl.port_forward(etcd_out["namespace"], f"pod/{member}", ETCD_CLIENT_PORT))
-                 for member in etcd_out["members"]]
+    elif etcd_out is not None:
+        kubectl = kubectl or _kubectl(options, forwards)
+        ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
+                 for member in etcd_out.members]
         etcd = [f"http://127.0.0.1:{port}" for port in ports]
     else:
         notes.append(Section("etcd", [], note="not checked (no --etcd URLs and no --stack)"))
-    members = args.etcd_members or (etcd_out or {}).get("replicas")
-    return Plan(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes))
+    members = options.etcd_members or (etcd_out.replicas if etcd_out is not None else None)
+    return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes))
 
 
-def run(args: argparse.Namespace) -> int:
+def run(options: VerifyOptions) -> int:
     with ExitStack() as forwards:
         try:
-            targets = plan(args, forwards)
+            found = targets(options, forwards)
         except DiscoveryError as error:
             print(f"verify: {error}", file=sys.stderr)
             return int(Status.DOWN)
         sections: list[Section] = []
-        if targets.nats is not None:
-            sections.append(Section(f"NATS {targets.nats.url}", check_nats(targets.nats, timeout=args.timeout)))
-        if targets.etcd is not None:
-            sections.append(Section(f"etcd {','.join(targets.etcd)}", check_etcd(
-                targets.etcd, api=Gateway(timeout=max(args.timeout, 8.0)), expected_members=targets.etcd_members)))
-        sections.extend(targets.notes)
+        if found.nats is not None:
+            sections.append(Section(f"NATS {found.nats.url}", check_nats(found.nats, timeout=options.timeout)))
+        if found.etcd is not None:
+            sections.append(Section(f"etcd {','.join(found.etcd)}", check_etcd(
+                found.etcd, api=Gateway(timeout=max(options.timeout, 8.0)), expected_members=found.etcd_members)))
+        sections.extend(found.notes)
     print(render(sections), end="")
     return int(overall(sections))

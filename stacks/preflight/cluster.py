@@ -1,18 +1,18 @@
 """Cluster preflight: before `pulumi up`, ask the Kubernetes API whether the cluster is what the stack
-takes for granted. Checks, each a `CheckResult` (see `stacks.report`):
+takes for granted. Checks, each a `CheckResult` (see `stacks.preflight.report`):
 
 - the API answers at the stack's kubeconfig and context (when it does not, nothing else is asked), and
   its version is one this project supports and the one ``kubernetes.version`` says;
-- the StorageClasses (`stacks.preflight_storage`);
-- the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight_nodes`);
-- enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight_platform`);
+- the StorageClasses (`stacks.preflight.storage`);
+- the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight.nodes`);
+- enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight.platform`);
 - no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
   one whose Helm annotations name ``operator.releaseName`` in the platform namespace;
 - the Secrets: the stack creates every one it references (`created_secrets`), so none has to exist
   before `pulumi up`; `check_existing_secrets` checks Secrets that a config section names without
   creating them (none does today).
 
-Every check is a pure function of `stacks.cluster_view` values, read through a `ClusterView`.
+Every check is a pure function of `stacks.preflight.cluster_view` values, read through a `ClusterView`.
 """
 
 from __future__ import annotations
@@ -21,24 +21,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from components.nats.values import auth_secret_name
 from components.observability.values import GRAFANA_ADMIN_SECRET
-from stacks.cluster_view import (
-    ClusterConnectError,
-    ClusterReadError,
-    ClusterView,
-    CrdInfo,
-    ServerVersion,
-    WorkloadInfo,
-    image_tag,
-)
 from stacks.config import StackConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
-from stacks.environment import NATS_RELEASE
-from stacks.preflight_nodes import node_checks
-from stacks.preflight_platform import check_platform_nodes, platform_services
-from stacks.preflight_storage import check_default_class, check_named_classes, storage_class_uses
-from stacks.report import CheckResult
+from stacks.config.target import ClusterConnectError
+from stacks.outputs import NATS_AUTH_SECRET
+from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
+from stacks.preflight.nodes import node_checks
+from stacks.preflight.platform import check_platform_nodes, platform_services
+from stacks.preflight.report import CheckResult
+from stacks.preflight.storage import check_default_class, check_named_classes, storage_class_uses
 
 DYNAMO_GROUP = "nvidia.com"
 OPERATOR_PART_OF = "dynamo-operator"
@@ -141,7 +133,7 @@ class CreatedSecret:
 def created_secrets(config: StackConfig) -> list[CreatedSecret]:
     """Every Secret the program creates, where: what the stack's own pods and releases reference."""
     ns = config.namespaces
-    out = [CreatedSecret(auth_secret_name(NATS_RELEASE), (ns.platform, ns.workloads))]
+    out = [CreatedSecret(NATS_AUTH_SECRET, (ns.platform, ns.workloads))]
     if config.observability is not None:
         out.append(CreatedSecret(GRAFANA_ADMIN_SECRET, (ns.monitoring,)))
     if config.hf_token is not None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stacks.verify_report import Finding, Status
+from stacks.verify.report import Finding, Status
 
 PROBE_PREFIX = "/dynamo-cluster/verify/"
 MEMBERS_DOWN = ("member pods are not running or not reachable: check `kubectl get pods` in the platform "

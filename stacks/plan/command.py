@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.nodes.capacity import capacity_table
-from stacks import artifacts
-from stacks.config import ConfigError, StackConfig, parse_config
-from stacks.mockrun import STACK_TYPE, Registry, run_program
-from stacks.stackfile import StackFile, StackFileError, read_stack_file
+from stacks.config import ConfigError, StackConfig
+from stacks.config.load import EXIT_INVALID, load
+from stacks.config.stackfile import StackFile, StackFileError
+from stacks.plan import artifacts
+from stacks.plan.mockrun import STACK_TYPE, Registry, run_program
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK = 0
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,9 @@ def capacity_lines(config: StackConfig) -> list[str]:
     return capacity_table(config.pool_shapes, config.worker_demands)
 
 
-def load(project_dir: Path, stack: str, config_path: Path | None = None) -> tuple[StackFile, StackConfig]:
-    """Read and validate a stack's config; raises StackFileError or ConfigError."""
-    stack_file = read_stack_file(project_dir, stack, config_path)
-    config = parse_config(stack_file.config, stack_file.secret_keys, stack)
-    return stack_file, config
-
-
 def render(stack_file: StackFile, config: StackConfig) -> Plan:
     """Run the program under mocks with the stack's config."""
-    from stacks.program import main
+    from stacks.program.command import main
 
     registry = run_program(lambda: main(config), project=stack_file.project, stack=config.stack,
                            config=stack_file.config, secret_keys=stack_file.secret_keys)

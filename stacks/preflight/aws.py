@@ -1,6 +1,6 @@
 """AWS preflight: before `pulumi up`, ask AWS whether the ``eks`` node pools can be created as planned.
 
-Checks, each a `CheckResult` (see `stacks.report`):
+Checks, each a `CheckResult` (see `stacks.preflight.report`):
 
 - the credentials work and belong to the account ``aws.accountId`` names (if it does; when they
   do not, nothing else is asked);
@@ -55,7 +55,7 @@ from components.nodes.settings import NodePoolSettings
 from stacks.config import StackConfig
 from stacks.config.aws import AwsConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
-from stacks.report import CheckResult
+from stacks.preflight.report import CheckResult
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.kit.resources import Storage
-from stacks.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
 from stacks.config import StackConfig
-from stacks.report import CheckResult
+from stacks.preflight.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
+from stacks.preflight.report import CheckResult
 
 RWX_PROVISIONERS = ("efs.csi.aws.com", "fsx.csi.aws.com", "filestore.csi.storage.gke.io", "file.csi.azure.com",
                     "kubernetes.io/azure-file", "nfs.csi.k8s.io", "cephfs.csi.ceph.com")

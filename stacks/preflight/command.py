@@ -1,8 +1,8 @@
 """`python -m stacks preflight`: check, before `pulumi up`, what the stack takes for granted.
 
-The cluster checks (`stacks.preflight_cluster`, through the Kubernetes API at the stack's kubeconfig
-and context) run unless ``--no-cluster``; ``--aws`` adds the AWS checks (`stacks.preflight_aws`).
-Every kind returns `CheckResult`s, printed as one report (`stacks.report`). Exit 0 when every check
+The cluster checks (`stacks.preflight.cluster`, through the Kubernetes API at the stack's kubeconfig
+and context) run unless ``--no-cluster``; ``--aws`` adds the AWS checks (`stacks.preflight.aws`).
+Every kind returns `CheckResult`s, printed as one report (`stacks.preflight.report`). Exit 0 when every check
 passed, 1 when one failed, 2 when the stack's config is invalid or no kind of check was chosen.
 """
 
@@ -12,16 +12,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from stacks.cluster_view import ClusterView
 from stacks.config import ConfigError
 from stacks.config.aws import AwsConfig
-from stacks.kube_client import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
-from stacks.kube_client import connect as connect_kube
-from stacks.plan import EXIT_INVALID, load
-from stacks.preflight_aws import AwsClients, aws_checks, connect
-from stacks.preflight_cluster import cluster_checks
-from stacks.report import CheckResult, exit_code, render
-from stacks.stackfile import StackFileError
+from stacks.config.load import EXIT_INVALID, load
+from stacks.config.stackfile import StackFileError
+from stacks.config.target import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
+from stacks.preflight.aws import AwsClients, aws_checks, connect
+from stacks.preflight.cluster import cluster_checks
+from stacks.preflight.cluster_view import ClusterView
+from stacks.preflight.kube_client import connect as connect_kube
+from stacks.preflight.report import CheckResult, exit_code, render
 
 
 def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, cluster: bool = True,

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from stacks.mockrun import STACK_TYPE, Registered, Registry
+from stacks.plan.mockrun import STACK_TYPE, Registered, Registry
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 # Types under the kubernetes package that are not objects sent to the API server.

@@ -1,0 +1,79 @@
+"""The Dynamo part of an environment: the operator, the model storage, the pull secret and the graphs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.dynamo.dgd import GraphWiring
+from components.dynamo.graph import DynamoGraph
+from components.dynamo.operator import DynamoOperator, PullSecret
+from components.dynamo.operator_values import OperatorWiring
+from components.dynamo.storage import ModelStorage
+from components.etcd.component import EtcdCluster
+from components.namespaces import Namespaces
+from components.nats.component import NatsJetStream
+from components.nodes.pools import GpuNodePool
+from components.observability.component import Observability
+from stacks.config import SecretValue, StackConfig
+
+
+@dataclass(frozen=True)
+class Dynamo:
+    """The Dynamo part of an environment: operator, shared storage and the graphs."""
+
+    operator: DynamoOperator
+    storage: ModelStorage
+    pull_secret: PullSecret | None
+    graphs: tuple[DynamoGraph, ...]
+
+
+def _secret(value: SecretValue | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.secret(value.value)
+
+
+def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
+    """Dynamo exports OpenTelemetry traces when told where to (the OTLP/gRPC receiver of Tempo)."""
+    if observability is None:
+        return []
+    return [{"name": "OTEL_EXPORT_ENABLED", "value": "true"},
+            {"name": "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "value": observability.otlp_grpc_endpoint}]
+
+
+def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,
+                 nats: NatsJetStream, etcd: EtcdCluster | None, observability: Observability | None,
+                 pools: tuple[GpuNodePool, ...]) -> Dynamo:
+    """The operator wired to NATS, etcd (or Kubernetes discovery) and Prometheus; the model storage;
+    and one DynamoGraph per graph, after the operator and on the pools it names."""
+    settings = config.dynamo
+    storage = ModelStorage("model-storage", namespace=namespaces.workloads, cache=settings.model_cache,
+                           hf_token=_secret(config.hf_token), hf_secret_name=settings.hf_secret_name, opts=on_cluster)
+    ngc_key = _secret(config.ngc_api_key)
+    pull = None if ngc_key is None else PullSecret(
+        "nvcr-pull", secret_name=settings.pull_secret_name, registry=settings.registry, password=ngc_key,
+        namespaces={"platform": namespaces.platform, "workloads": namespaces.workloads}, opts=on_cluster)
+    shapes = {p.shape.name: p.shape for p in pools}
+    operator = DynamoOperator(
+        "dynamo-operator", settings.operator, namespace=namespaces.platform,
+        wiring=OperatorWiring(
+            nats_url=nats.client_url,
+            etcd_url=etcd.client_endpoints if etcd is not None else None,
+            prometheus_url=observability.prometheus_url if observability is not None else None,
+            pull_secret=pull.names["platform"] if pull is not None else None),
+        gpu_pools=[s for s in shapes.values() if s.gpus_per_node > 0],
+        any_multinode=any(g.multinode for g in settings.graphs), monitoring=observability, opts=on_cluster)
+    wiring = GraphWiring(
+        namespace=namespaces.workloads,
+        env=[*nats.client_env(), *tracing_env(observability)],
+        hf_token_secret=storage.hf_token_secret,
+        pull_secret=pull.names["workloads"] if pull is not None else None,
+        model_cache_claim=storage.claim_name,
+        model_cache_path=settings.model_cache.mount_path if settings.model_cache is not None else "/models")
+    by_name: dict[str, pulumi.Resource] = {p.shape.name: p for p in pools}
+    graphs = tuple(
+        DynamoGraph(f"graph-{spec.name}", spec, pools=shapes, wiring=wiring, crds_ready=operator.crds_ready,
+                    nodes_ready=[by_name[name] for name in sorted({g.pool for g in spec.groups})], opts=on_cluster)
+        for spec in settings.graphs)
+    return Dynamo(operator=operator, storage=storage, pull_secret=pull, graphs=graphs)

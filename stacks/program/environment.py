@@ -1,0 +1,108 @@
+"""One environment: the only place that knows every component and wires their typed outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.etcd.component import EtcdCluster
+from components.namespaces import Namespaces
+from components.nats.component import NatsJetStream
+from components.nodes.gpu_platform import GpuPlatform
+from components.nodes.pools import GpuNodePool
+from components.observability.component import Observability
+from stacks.config import StackConfig
+from stacks.outputs import (
+    ETCD_CLUSTER,
+    NATS_RELEASE,
+    DynamoOutputs,
+    EtcdOutputs,
+    NamespaceOutputs,
+    NatsOutputs,
+    NodePoolOutputs,
+    ObservabilityOutputs,
+    StackOutputs,
+)
+from stacks.program.dynamo import Dynamo, build_dynamo
+from stacks.program.providers import aws_provider, kubernetes_provider
+
+if TYPE_CHECKING:
+    import pulumi_aws as aws
+
+Text = pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Environment:
+    config: StackConfig
+    provider: k8s.Provider
+    namespaces: Namespaces
+    nats: NatsJetStream
+    etcd: EtcdCluster | None
+    observability: Observability | None
+    aws_provider: aws.Provider | None
+    node_pools: tuple[GpuNodePool, ...]
+    gpu_platform: GpuPlatform | None
+    dynamo: Dynamo
+
+    def outputs(self) -> StackOutputs[Text]:
+        """The stack outputs `verify` and operators read."""
+        obs, etcd = self.observability, self.etcd
+        return StackOutputs(
+            environment=self.config.environment,
+            kubernetes_context=self.config.kubernetes.context,
+            namespaces=NamespaceOutputs(platform=self.namespaces.platform, monitoring=self.namespaces.monitoring,
+                                        workloads=self.namespaces.workloads),
+            observability=None if obs is None else ObservabilityOutputs(
+                prometheus_url=obs.prometheus_url, otlp_grpc_endpoint=obs.otlp_grpc_endpoint,
+                otlp_http_endpoint=obs.otlp_http_endpoint, grafana_service=obs.grafana_service,
+                grafana_url=obs.grafana_url),
+            node_pools={pool.shape.name: NodePoolOutputs(
+                node_selector=dict(pool.shape.node_selector), gpus_per_node=pool.shape.gpus_per_node,
+                gpu_model=pool.shape.gpu_model, max_nodes=pool.shape.max_nodes,
+                efa_interfaces=pool.shape.efa_interfaces, node_group_name=pool.node_group_name)
+                for pool in self.node_pools},
+            gpu_operator_namespace=self.gpu_platform.namespace if self.gpu_platform is not None else None,
+            nats=NatsOutputs(client_url=self.nats.client_url, auth_secret_name=self.nats.auth_secret_name,
+                             namespace=self.nats.namespace, service=self.nats.release_name,
+                             replicas=self.nats.replicas, max_payload=self.nats.max_payload),
+            etcd=None if etcd is None else EtcdOutputs(
+                client_endpoints=etcd.client_endpoints, namespace=etcd.namespace, members=tuple(etcd.members),
+                replicas=etcd.replicas),
+            dynamo=DynamoOutputs(
+                operator_release=self.dynamo.operator.release_name,
+                operator_namespace=self.dynamo.operator.namespace,
+                graphs={g.spec.name: g.name_output for g in self.dynamo.graphs},
+                graph_namespace=self.namespaces.workloads),
+        )
+
+
+def build_environment(config: StackConfig) -> Environment:
+    provider = kubernetes_provider(config)
+    on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
+    namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
+    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
+                     if config.observability is not None else None)
+    clients = [namespaces.platform, namespaces.workloads]
+    nats = NatsJetStream(NATS_RELEASE, config.nats, namespace=namespaces.platform, client_namespaces=clients,
+                         monitoring=observability, opts=on_cluster)
+    etcd = None if config.etcd is None else EtcdCluster(
+        ETCD_CLUSTER, config.etcd, namespace=namespaces.platform, client_namespaces=clients,
+        monitoring=observability, opts=on_cluster)
+    on_aws = aws_provider(config) if config.uses_aws else None
+    pools = tuple(
+        GpuNodePool(pool.name, pool, pulumi.ResourceOptions(
+            providers={"aws": on_aws} if pool.eks is not None and on_aws is not None else None))
+        for pool in config.node_pools)
+    gpu_platform = None
+    if config.gpu_platform is not None:
+        gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
+                                   monitoring=observability, opts=on_cluster)
+    dynamo = build_dynamo(config, on_cluster, namespaces=namespaces, nats=nats, etcd=etcd,
+                          observability=observability, pools=pools)
+    return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
+                       nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform,
+                       dynamo=dynamo)

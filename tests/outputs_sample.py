@@ -1,0 +1,37 @@
+"""A deployed stack's outputs, as `StackOutputs` builds them: what verify tests read back."""
+
+from __future__ import annotations
+
+from stacks.outputs import (
+    DynamoOutputs,
+    EtcdOutputs,
+    NamespaceOutputs,
+    NatsOutputs,
+    NodePoolOutputs,
+    ObservabilityOutputs,
+    StackOutputs,
+)
+
+
+def prod_outputs() -> StackOutputs[str]:
+    """Outputs of a prod stack with three NATS servers and three etcd members."""
+    return StackOutputs(
+        environment="prod",
+        kubernetes_context="kind-dynamo",
+        namespaces=NamespaceOutputs(platform="dynamo-system", monitoring="monitoring", workloads="dynamo"),
+        node_pools={"h100-efa": NodePoolOutputs(node_selector={"dynamo-cluster/pool": "h100-efa"}, gpus_per_node=8,
+                                                gpu_model="H100", max_nodes=10, efa_interfaces=32,
+                                                node_group_name="h100-efa-node-group")},
+        gpu_operator_namespace="gpu-operator",
+        nats=NatsOutputs(client_url="nats://nats.dynamo-system.svc.cluster.local:4222", auth_secret_name="nats-auth",
+                         namespace="dynamo-system", service="nats", replicas=3, max_payload=15 * 2**20),
+        etcd=EtcdOutputs(client_endpoints="http://etcd.dynamo-system.svc.cluster.local:2379",
+                         namespace="dynamo-system", members=("etcd-0", "etcd-1", "etcd-2"), replicas=3),
+        dynamo=DynamoOutputs(operator_release="dynamo-platform", operator_namespace="dynamo-system",
+                             graphs={"vllm-disagg": "vllm-disagg"}, graph_namespace="dynamo"),
+        observability=ObservabilityOutputs(
+            prometheus_url="http://kps-prometheus.monitoring.svc.cluster.local:9090",
+            otlp_grpc_endpoint="http://tempo.monitoring.svc.cluster.local:4317",
+            otlp_http_endpoint="http://tempo.monitoring.svc.cluster.local:4318", grafana_service="grafana",
+            grafana_url="http://grafana.monitoring.svc.cluster.local:80"),
+    )
