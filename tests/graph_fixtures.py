@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.dynamo.words import ROLES_BY_MODE, Backend, Mode, Role
 from components.kit.resources import Resources
 from components.nodes.shape import PoolShape
 
@@ -19,7 +20,7 @@ POOLS = {
 }
 
 
-def group(role: str, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, tp: int | None = None,
+def group(role: Role, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, tp: int | None = None,
           extra: tuple[str, ...] = (), engine: dict[str, object] | None = None) -> WorkerGroupSpec:
     return WorkerGroupSpec(role=role, replicas=1, pool=pool, nodes=nodes, gpus_per_node=gpus,
                            tensor_parallel=tp if tp is not None else max(1, nodes * gpus), pipeline_parallel=1,
@@ -27,9 +28,9 @@ def group(role: str, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, t
                            shared_memory="16Gi", engine_config=engine or {})
 
 
-def graph(backend: str, *, mode: str = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
+def graph(backend: Backend, *, mode: Mode = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
           pool: str = "h100-efa", name: str | None = None, extra: tuple[str, ...] = ()) -> GraphSpec:
-    roles = ("prefill", "decode") if mode == "disagg" else ("worker",)
+    roles = ROLES_BY_MODE[mode]
     return GraphSpec(
         name=name or f"{backend}-{mode}", backend=backend, model="Qwen/Qwen3-0.6B",
         served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=f"nvcr.io/nvidia/ai-dynamo/{backend}-runtime:1.1.0",

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.dynamo.spec import WORKER_MODULE, GraphSpec, WorkerGroupSpec
+from components.dynamo.words import DISAGG_ROLES
 
 # vLLM moves the KV cache from prefill to decode workers with NIXL. No `engine_id`: vLLM then gives
 # every engine its own, where a fixed one (as in a single-replica example) would be shared by all
@@ -60,7 +61,7 @@ def _sglang(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
         args += ["--ep-size", str(group.expert_parallel)]
     # Dynamo's frontend tokenizes; the engine must not load a tokenizer of its own.
     args += ["--trust-remote-code", "--skip-tokenizer-init"]
-    if group.role in ("prefill", "decode"):
+    if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role, "--disaggregation-transfer-backend", "nixl",
                  "--disaggregation-bootstrap-port", str(SGLANG_BOOTSTRAP_PORT)]
     args += ["--host", "0.0.0.0"]
@@ -74,14 +75,14 @@ def trtllm_config_file(group: WorkerGroupSpec) -> str:
 def _trtllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     args = ["--model-path", spec.model, "--served-model-name", spec.served_model_name,
             "--extra-engine-args", f"{TRTLLM_CONFIG_DIR}/{trtllm_config_file(group)}"]
-    if group.role in ("prefill", "decode"):
+    if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role]
     return args
 
 
 def _mocker(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     args = ["--model-path", spec.model, "--model-name", spec.served_model_name, "--speedup-ratio", "1.0"]
-    if group.role in ("prefill", "decode"):
+    if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role]
     return args
 
@@ -108,7 +109,7 @@ def trtllm_engine_config(group: WorkerGroupSpec) -> dict[str, Any]:
         "enable_chunked_prefill": True,
         "kv_cache_config": {"free_gpu_memory_fraction": 0.8},
     }
-    if group.role in ("prefill", "decode"):
+    if group.role in DISAGG_ROLES:
         base["cache_transceiver_config"] = {"backend": "DEFAULT"}
         # The overlap scheduler is not supported by prefill-only workers.
         base["disable_overlap_scheduler"] = group.role == "prefill"

@@ -18,6 +18,7 @@ import pulumi
 
 from components.dynamo import backends
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
+from components.dynamo.words import DISAGG_ROLES
 from components.kit.resources import Resources
 from components.nodes.shape import PoolShape
 
@@ -78,7 +79,7 @@ def _resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
 
 
 def _anti_affinity(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any] | None:
-    if not pool.has_efa or group.role not in ("prefill", "decode"):
+    if not pool.has_efa or group.role not in DISAGG_ROLES:
         return None
     other = "decode" if group.role == "prefill" else "prefill"
     return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
@@ -161,7 +162,7 @@ def worker_service(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, wir
         "extraPodSpec": _pod_spec(wiring, container, pool=pool, grace=group.termination_grace_seconds,
                                   affinity=_anti_affinity(spec, group, pool), volumes=volumes),
     }
-    if group.role in ("prefill", "decode"):
+    if group.role in DISAGG_ROLES:
         service["subComponentType"] = group.role
     if group.multinode:
         service["multinode"] = {"nodeCount": group.nodes}

@@ -8,12 +8,11 @@ from typing import Any
 
 import pulumi
 
+from components.dynamo.words import GangScheduling
 from components.kit.charts import ChartRef
 from components.kit.kube import labels
 from components.kit.resources import Resources
 from components.nodes.shape import PoolShape
-
-GANG_SCHEDULING = ("auto", "grove", "none")
 
 
 @dataclass(frozen=True)
@@ -21,7 +20,7 @@ class OperatorSettings:
     chart: ChartRef
     release_name: str
     image_tag: str | None
-    gang_scheduling: str          # auto: Grove + KAI when any graph spans nodes
+    gang_scheduling: GangScheduling  # auto: Grove + KAI when any graph spans nodes
     resources: Resources
     timeout_seconds: int
 

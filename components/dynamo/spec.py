@@ -7,26 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.dynamo.words import Backend, Mode, Role, RouterMode
 from components.kit.resources import Resources
 
-BACKENDS = ("vllm", "sglang", "trtllm", "mocker")
-MODES = ("agg", "disagg")
-ROUTER_MODES = ("round-robin", "random", "kv")
-# Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
-# across nodes). The mocker simulates an engine on the CPU and runs in one pod.
-MULTINODE_BACKENDS = ("vllm", "sglang", "trtllm")
-# Backends that need GPUs; the mocker is CPU-only.
-GPU_BACKENDS = ("vllm", "sglang", "trtllm")
-
-# Worker groups per mode, in the order they appear in a DGD.
-GROUPS = {"agg": ("worker",), "disagg": ("prefill", "decode")}
-
 # The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
-WORKER_MODULE = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
+WORKER_MODULE: Mapping[Backend, str] = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
                  "mocker": "dynamo.mocker"}
 # The runtime image repository of each backend on NVIDIA's registry; the mocker ships in every
 # runtime image, so it uses the vLLM one.
-RUNTIME_IMAGE = {"vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime",
+RUNTIME_IMAGE: Mapping[Backend, str] = {"vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime",
                  "sglang": "nvcr.io/nvidia/ai-dynamo/sglang-runtime",
                  "trtllm": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime",
                  "mocker": "nvcr.io/nvidia/ai-dynamo/vllm-runtime"}
@@ -35,7 +24,7 @@ RUNTIME_IMAGE = {"vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime",
 @dataclass(frozen=True)
 class FrontendSpec:
     replicas: int
-    router_mode: str
+    router_mode: RouterMode
     http_port: int
     resources: Resources
 
@@ -44,7 +33,7 @@ class FrontendSpec:
 class WorkerGroupSpec:
     """One worker group (agg `worker`, or disagg `prefill` / `decode`)."""
 
-    role: str
+    role: Role
     replicas: int
     pool: str
     nodes: int                      # nodes one replica spans
@@ -73,10 +62,10 @@ class GraphSpec:
     """One DynamoGraphDeployment."""
 
     name: str
-    backend: str
+    backend: Backend
     model: str
     served_model_name: str
-    mode: str
+    mode: Mode
     image: str
     frontend: FrontendSpec
     groups: tuple[WorkerGroupSpec, ...]
@@ -85,7 +74,7 @@ class GraphSpec:
     check_parallelism: bool
     ready_timeout_minutes: int
 
-    def group(self, role: str) -> WorkerGroupSpec:
+    def group(self, role: Role) -> WorkerGroupSpec:
         for g in self.groups:
             if g.role == role:
                 return g

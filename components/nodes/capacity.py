@@ -50,10 +50,9 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from components.dynamo.words import Role
 from components.nodes.catalog import PRICE_REGION, PRICES_READ
 from components.nodes.shape import PoolShape
-
-GROUPS = ("worker", "prefill", "decode")
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class WorkerDemand:
     """One worker group of one graph deployment, as the capacity plan sees it."""
 
     graph: str
-    group: str  # one of GROUPS
+    group: Role
     key: str  # config key of the worker group, e.g. "graphs[0].decode"
     pool: str
     replicas: int

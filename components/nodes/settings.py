@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from components.nodes.eks import (
     GPU_TAINT_KEY,
@@ -13,7 +13,8 @@ from components.nodes.eks import (
 )
 from components.nodes.shape import PoolShape
 
-EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+EFFECTS: tuple[TaintEffect, ...] = get_args(TaintEffect)
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Taint:
     """A taint the nodes of an existing pool carry; pods placed there get a matching toleration."""
 
     key: str
-    effect: str  # one of EFFECTS
+    effect: TaintEffect
     value: str | None = None
 
     def toleration(self) -> dict[str, str]:

@@ -6,18 +6,20 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from components.dynamo.model_cache import ModelCacheSettings
-from components.dynamo.operator_values import GANG_SCHEDULING, OperatorSettings
-from components.dynamo.spec import (
+from components.dynamo.operator_values import OperatorSettings
+from components.dynamo.spec import RUNTIME_IMAGE, FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.dynamo.words import (
     BACKENDS,
+    GANG_SCHEDULING,
     GPU_BACKENDS,
-    GROUPS,
     MODES,
     MULTINODE_BACKENDS,
+    ROLES,
+    ROLES_BY_MODE,
     ROUTER_MODES,
-    RUNTIME_IMAGE,
-    FrontendSpec,
-    GraphSpec,
-    WorkerGroupSpec,
+    Backend,
+    Mode,
+    Role,
 )
 from components.kit.charts import DYNAMO_PLATFORM, ChartRef
 from components.kit.resources import Resources
@@ -55,7 +57,7 @@ def read_operator(root: Node, environment: str) -> OperatorSettings:
                                    pattern_text="an https:// Helm repository or an oci:// registry")),
         release_name=node.dns_label("releaseName", "dynamo-platform"),
         image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),
-        gang_scheduling=node.string("gangScheduling", "auto", choices=GANG_SCHEDULING),
+        gang_scheduling=node.choice("gangScheduling", GANG_SCHEDULING, "auto"),
         resources=read_resources(node, "resources", Resources(cpu="500m", memory="1Gi", cpu_limit="1")),
         timeout_seconds=node.integer("timeoutSeconds", 900 if environment == "prod" else 600, minimum=60,
                                      maximum=3600),
@@ -81,19 +83,19 @@ def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
     return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain)
 
 
-def _image(node: Node, backend: str, version: str) -> str:
-    default = f"{RUNTIME_IMAGE.get(backend, RUNTIME_IMAGE['vllm'])}:{version}"
+def _image(node: Node, backend: Backend | None, version: str) -> str:
+    default = f"{RUNTIME_IMAGE[backend or 'vllm']}:{version}"
     image = node.string("image", default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
     if image.endswith(":latest"):
         node.problem("image", f"is {image!r}", _IMAGE_TEXT)
     return image
 
 
-def _frontend(node: Node, mode: str) -> FrontendSpec:
+def _frontend(node: Node, mode: Mode) -> FrontendSpec:
     front = node.child("frontend")
     spec = FrontendSpec(
         replicas=front.integer("replicas", 1, minimum=1, maximum=64),
-        router_mode=front.string("routerMode", "kv" if mode == "disagg" else "round-robin", choices=ROUTER_MODES),
+        router_mode=front.choice("routerMode", ROUTER_MODES, "kv" if mode == "disagg" else "round-robin"),
         http_port=front.integer("httpPort", 8000, minimum=1024, maximum=65535),
         resources=read_resources(front, "resources", Resources(cpu="1", memory="2Gi")),
     )
@@ -101,7 +103,7 @@ def _frontend(node: Node, mode: str) -> FrontendSpec:
     return spec
 
 
-def _pool(g: Node, backend: str, pools: Mapping[str, PoolShape], broken: Set[str]) -> PoolShape | None:
+def _pool(g: Node, backend: Backend | None, pools: Mapping[str, PoolShape], broken: Set[str]) -> PoolShape | None:
     """The pool a worker group names. A pool that is declared but has problems of its own (`broken`)
     is not reported again here; the group is then left out of the capacity plan."""
     gpu = backend in GPU_BACKENDS
@@ -123,7 +125,7 @@ def _pool(g: Node, backend: str, pools: Mapping[str, PoolShape], broken: Set[str
     return pool
 
 
-def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape],
+def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, PoolShape],
            broken: Set[str] = frozenset()) -> WorkerGroupSpec | None:
     if not node.has(role):
         return None
@@ -137,7 +139,7 @@ def _group(node: Node, role: str, backend: str, pools: Mapping[str, PoolShape],
                      allowed="an integer >= 1 for GPU backends" if gpu else "0: the mocker runs on CPUs")
     if not gpu and gpus:
         g.problem("gpusPerNode", f"is {gpus}", "0: the mocker simulates an engine on CPUs")
-    if nodes > 1 and backend not in MULTINODE_BACKENDS:
+    if nodes > 1 and backend is not None and backend not in MULTINODE_BACKENDS:
         g.problem("nodes", f"is {nodes}, but the {backend} backend cannot span nodes",
                   "1 for " + backend + "; " + ", ".join(MULTINODE_BACKENDS) + " can span nodes")
     tp = g.integer("tensorParallel", max(1, nodes * gpus), minimum=1, maximum=512)
@@ -177,12 +179,12 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
                hf_token: bool, environment: str, broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
                        pattern_text="a DNS label of at most 40 characters (it prefixes the graph's pod names)")
-    backend = node.string("backend", choices=BACKENDS)
-    mode = node.string("mode", "disagg", choices=MODES)
+    backend = node.choice("backend", BACKENDS)
+    mode = node.choice("mode", MODES, "disagg")
     model = node.string("model", pattern_text="a model id such as Qwen/Qwen3-0.6B")
     groups: list[WorkerGroupSpec] = []
-    expected = GROUPS.get(mode, ())
-    for role in ("worker", "prefill", "decode"):
+    expected = ROLES_BY_MODE[mode]
+    for role in ROLES:
         group = _group(node, role, backend, pools, broken)
         if role in expected and group is None:
             node.problem(role, "is required but not set",
@@ -201,7 +203,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
                      "false, or `pulumi config set --secret dynamo-cluster:hfToken ...`")
     spec = GraphSpec(
         name=name,
-        backend=backend,
+        backend=backend or "mocker",  # a placeholder: an unknown backend is a problem already
         model=model,
         served_model_name=node.string("servedModelName", model or "model"),
         mode=mode,

@@ -107,7 +107,7 @@ def _gpu(node: Node, kind: str, instance_type: str | None, facts: InstanceFacts 
 def _existing(node: Node) -> ExistingNodes:
     taints = []
     for item in node.objects("taints"):
-        taints.append(Taint(key=item.string("key"), effect=item.string("effect", "NoSchedule", choices=EFFECTS),
+        taints.append(Taint(key=item.string("key"), effect=item.choice("effect", EFFECTS, "NoSchedule"),
                             value=item.optional_string("value")))
         item.close()
     install_driver = node.boolean("installDriver", False)

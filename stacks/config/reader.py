@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 NAMESPACE = "dynamo-cluster"
 
 T = TypeVar("T")
+C = TypeVar("C", bound=str)
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -145,6 +146,31 @@ class Node:
             self.problem(name, f"is {raw!r}", allowed)
             return default or raw  # keep reading with a sane value; the problem is recorded
         return raw
+
+    @overload
+    def choice(self, name: str, choices: Sequence[C], default: C) -> C: ...
+
+    @overload
+    def choice(self, name: str, choices: Sequence[C], default: None = None) -> C | None: ...
+
+    def choice(self, name: str, choices: Sequence[C], default: C | None = None) -> C | None:
+        """One of `choices` (a domain word's allowed set, so the result has its `Literal` type). A
+        wrong value is a problem and reads as `default`; without a default, a missing or wrong value
+        reads as None."""
+        raw = self._get(name)
+        allowed = "one of " + ", ".join(choices)
+        if raw is None:
+            if default is None:
+                self.problem(name, "is required but not set", allowed)
+            return default
+        for option in choices:
+            if raw == option:
+                return option
+        if isinstance(raw, str) and raw:
+            self.problem(name, f"is {raw!r}", allowed)
+        else:
+            self.problem(name, f"expected a non-empty string, got {describe(raw)}", allowed)
+        return default
 
     def optional_string(self, name: str, *, pattern: str | None = None, pattern_text: str = "") -> str | None:
         if self._get(name) is None:

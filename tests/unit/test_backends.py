@@ -3,10 +3,11 @@
 import json
 
 from components.dynamo import backends
+from components.dynamo.words import Backend, Role
 from tests.graph_fixtures import graph
 
 
-def args_of(backend: str, role: str, **kw: object) -> list[str]:
+def args_of(backend: Backend, role: Role, **kw: object) -> list[str]:
     spec = graph(backend, **kw)  # type: ignore[arg-type]
     return backends.worker_args(spec, spec.group(role))
 

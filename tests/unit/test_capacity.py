@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from components.dynamo.words import Role
 from components.nodes.capacity import CapacityProblem, WorkerDemand, capacity_table, check_capacity
 from components.nodes.shape import PoolShape
 from stacks.config import ConfigError
@@ -15,7 +16,7 @@ def pool(name: str = "h100", gpus: int = 8, max_nodes: int = 4, **extra: object)
                      max_nodes=max_nodes, key="nodePools[0]", **extra)  # type: ignore[arg-type]
 
 
-def demand(graph: str = "llama", group: str = "decode", pool_name: str = "h100", *, replicas: int = 1,
+def demand(graph: str = "llama", group: Role = "decode", pool_name: str = "h100", *, replicas: int = 1,
            nodes: int = 1, gpus: int = 8, tp: int | None = None, **extra: object) -> WorkerDemand:
     return WorkerDemand(graph=graph, group=group, key=f"graphs[0].{group}", pool=pool_name, replicas=replicas,
                         nodes_per_replica=nodes, gpus_per_node=gpus,

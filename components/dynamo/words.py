@@ -1,0 +1,33 @@
+"""The domain words of a Dynamo graph, as types: one definition of each allowed set.
+
+Config readers, settings and builders use these `Literal`s, so a misspelt backend or role is a type
+error (``mypy --strict`` compares literals strictly), and the tuples derived from them are what
+config errors list as allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, get_args
+
+Backend = Literal["vllm", "sglang", "trtllm", "mocker"]
+Mode = Literal["agg", "disagg"]
+Role = Literal["worker", "prefill", "decode"]
+RouterMode = Literal["round-robin", "random", "kv"]
+GangScheduling = Literal["auto", "grove", "none"]
+
+BACKENDS: tuple[Backend, ...] = get_args(Backend)
+MODES: tuple[Mode, ...] = get_args(Mode)
+ROLES: tuple[Role, ...] = get_args(Role)
+ROUTER_MODES: tuple[RouterMode, ...] = get_args(RouterMode)
+GANG_SCHEDULING: tuple[GangScheduling, ...] = get_args(GangScheduling)
+
+# Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
+# across nodes). The mocker simulates an engine on the CPU and runs in one pod.
+MULTINODE_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
+# Backends that need GPUs; the mocker is CPU-only.
+GPU_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
+# Worker groups per mode, in the order they appear in a DGD.
+ROLES_BY_MODE: Mapping[Mode, tuple[Role, ...]] = {"agg": ("worker",), "disagg": ("prefill", "decode")}
+# The roles of a disaggregated graph, which hand the KV cache from one to the other.
+DISAGG_ROLES: tuple[Role, ...] = ROLES_BY_MODE["disagg"]
