@@ -24,6 +24,7 @@ from components.nodes.shape import PoolShape
 from components.observability.values import ObservabilitySettings
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.defaults import DEFAULTS, Environment, EnvironmentDefaults
 from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
 from stacks.config.etcd import read_etcd
 from stacks.config.gpu_platform import read_gpu_platform
@@ -43,7 +44,7 @@ SECRET_KEYS = ("kubeconfig", "ngcApiKey", "hfToken")
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
-    environment: str
+    environment: Environment
     kubernetes: KubernetesConfig
     namespaces: NamespaceNames
     allow_data_loss: bool
@@ -59,13 +60,14 @@ class StackConfig:
     hf_token: SecretValue | None
 
     @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
+    def defaults(self) -> EnvironmentDefaults:
+        """What the environment sets where config does not (`stacks.config.defaults`)."""
+        return DEFAULTS[self.environment]
 
     @property
     def retain_data(self) -> bool:
         """Data volumes (and the namespaces holding them) survive destroy and replacement."""
-        return self.is_prod and not self.allow_data_loss
+        return self.defaults.keeps_data and not self.allow_data_loss
 
     @property
     def worker_demands(self) -> list[WorkerDemand]:
@@ -84,12 +86,12 @@ class StackConfig:
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
         out: list[str] = []
-        if self.is_prod and self.allow_data_loss:
+        if self.defaults.keeps_data and self.allow_data_loss:
             out.append("allowDataLoss is true: `pulumi destroy` and replacements delete data volumes")
         graphs = self.dynamo.graphs
         if graphs and self.hf_token is None:
             out.append("no hfToken: graphs download models anonymously, and gated models will fail to download")
-        if self.is_prod and self.ngc_api_key is None:
+        if self.defaults.wants_pull_secret and self.ngc_api_key is None:
             out.append("no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)")
         if self.etcd is None:
             out.append("etcd is off: Dynamo uses Kubernetes-native discovery")
@@ -147,32 +149,33 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)
+    defaults = DEFAULTS[environment]
     namespaces = read_namespaces(root)
-    storage_class = root.string("storageClass", "standard" if environment == "dev" else "gp3",
+    storage_class = root.string("storageClass", defaults.storage_class,
                                 pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
     aws, aws_node = read_aws(root)
-    node_pools = read_node_pools(root, environment, aws, aws_node)
+    node_pools = read_node_pools(root, defaults.pool_kind, aws, aws_node)
     pools = {p.name: pool_shape(p) for p in node_pools}
     allow_data_loss = root.boolean("allowDataLoss", False)
-    retain = environment == "prod" and not allow_data_loss
+    retain = defaults.keeps_data and not allow_data_loss
     config = StackConfig(
         stack=stack,
         environment=environment,
-        kubernetes=read_kubernetes(root, secrets["kubeconfig"], environment),
+        kubernetes=read_kubernetes(root, secrets["kubeconfig"], defaults),
         namespaces=namespaces,
         allow_data_loss=allow_data_loss,
         storage_class=storage_class,
-        observability=read_observability(root, environment, namespaces, storage_class),
+        observability=read_observability(root, defaults.observability, namespaces, storage_class),
         aws=aws,
         node_pools=node_pools,
         gpu_platform=read_gpu_platform(root, node_pools, namespaces),
-        dynamo=read_dynamo(root, environment=environment, retain=retain, pools=pools,
+        dynamo=read_dynamo(root, defaults=defaults, retain=retain, pools=pools,
                            hf_token=secrets["hfToken"] is not None,
                            broken_pools=declared_pool_names(root) - set(pools)),
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
-        nats=read_nats(root, environment, storage_class, retain),
-        etcd=read_etcd(root, environment, storage_class, retain),
+        nats=read_nats(root, defaults.nats, storage_class, retain),
+        etcd=read_etcd(root, defaults.etcd, defaults.etcd_quota_backend, storage_class, retain),
     )
     check_graph_capacity(root, config.dynamo.graphs, pools)
     root.close()

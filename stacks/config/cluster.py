@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 
 from components.namespaces import NamespaceNames
+from stacks.config.defaults import ENVIRONMENTS, Environment, EnvironmentDefaults
 from stacks.config.reader import Node
 from stacks.config.secret import SecretValue
 
-ENVIRONMENTS = ("dev", "prod")
 # Kubernetes minor versions this project renders and validates manifests for.
 SUPPORTED_KUBERNETES = ("1.31", "1.32", "1.33", "1.34", "1.35")
 DEFAULT_KUBERNETES = "1.33"
@@ -26,12 +26,13 @@ class KubernetesConfig:
     kubeconfig: SecretValue | None
 
 
-def read_environment(root: Node, stack: str) -> str:
-    default = stack if stack in ENVIRONMENTS else None
-    return root.string("environment", default, choices=ENVIRONMENTS)
+def read_environment(root: Node, stack: str) -> Environment:
+    """``environment``, by default the stack's name when that is one; an invalid one reads as dev."""
+    default = next((e for e in ENVIRONMENTS if e == stack), None)
+    return root.choice("environment", ENVIRONMENTS, default) or "dev"
 
 
-def read_kubernetes(root: Node, inline: SecretValue | None, environment: str) -> KubernetesConfig:
+def read_kubernetes(root: Node, inline: SecretValue | None, defaults: EnvironmentDefaults) -> KubernetesConfig:
     node = root.child("kubernetes")
     version = node.string("version", DEFAULT_KUBERNETES, choices=SUPPORTED_KUBERNETES)
     path = node.optional_string("kubeconfigPath")
@@ -40,8 +41,8 @@ def read_kubernetes(root: Node, inline: SecretValue | None, environment: str) ->
         node.problem("kubeconfigPath", "is set together with the secret dynamo-cluster:kubeconfig",
                      "one of kubernetes.kubeconfigPath or the secret kubeconfig, not both")
     if path is None and inline is None:
-        if environment == "dev":
-            path = "~/.kube/config"
+        if defaults.kubeconfig_path is not None:
+            path = defaults.kubeconfig_path
         else:
             node.problem("kubeconfigPath", "is required but not set (and no secret kubeconfig is set)",
                          "a kubeconfig file path, or `pulumi config set --secret kubeconfig < file`")

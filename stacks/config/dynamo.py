@@ -26,6 +26,7 @@ from components.kit.resources import Resources
 from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
 from stacks.config.common import read_resources, read_storage
+from stacks.config.defaults import EnvironmentDefaults
 from stacks.config.reader import Node
 
 NGC_REGISTRY = "nvcr.io"
@@ -47,7 +48,7 @@ class DynamoConfig:
     registry: str
 
 
-def read_operator(root: Node, environment: str) -> OperatorSettings:
+def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings:
     node = root.child("operator")
     version = node.string("version", DYNAMO_PLATFORM.version, pattern=r"^1\.[0-9]+\.[0-9]+$",
                           pattern_text="a dynamo-platform 1.x chart version such as 1.1.0")
@@ -59,7 +60,7 @@ def read_operator(root: Node, environment: str) -> OperatorSettings:
         image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),
         gang_scheduling=node.choice("gangScheduling", GANG_SCHEDULING, "auto"),
         resources=read_resources(node, "resources", Resources(cpu="500m", memory="1Gi", cpu_limit="1")),
-        timeout_seconds=node.integer("timeoutSeconds", 900 if environment == "prod" else 600, minimum=60,
+        timeout_seconds=node.integer("timeoutSeconds", defaults.operator_timeout_seconds, minimum=60,
                                      maximum=3600),
     )
     node.close()
@@ -176,7 +177,7 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
 
 
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-               hf_token: bool, environment: str, broken: Set[str] = frozenset()) -> GraphSpec:
+               hf_token: bool, defaults: EnvironmentDefaults, broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
                        pattern_text="a DNS label of at most 40 characters (it prefixes the graph's pod names)")
     backend = node.choice("backend", BACKENDS)
@@ -213,7 +214,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
         use_model_cache=use_cache,
         use_hf_token=use_token,
         check_parallelism=node.boolean("checkParallelism", True),
-        ready_timeout_minutes=node.integer("readyTimeoutMinutes", 60 if environment == "prod" else 20,
+        ready_timeout_minutes=node.integer("readyTimeoutMinutes", defaults.graph_ready_timeout_minutes,
                                            minimum=5, maximum=1440),
     )
     node.close()
@@ -221,9 +222,9 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
 
 
 def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-                hf_token: bool, environment: str, broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
+                hf_token: bool, defaults: EnvironmentDefaults, broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
     graphs = tuple(read_graph(n, pools=pools, version=version, model_cache=model_cache, hf_token=hf_token,
-                              environment=environment, broken=broken) for n in root.objects("graphs"))
+                              defaults=defaults, broken=broken) for n in root.objects("graphs"))
     seen: dict[str, int] = {}
     for index, graph in enumerate(graphs):
         if graph.name and graph.name in seen:
@@ -233,13 +234,13 @@ def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, mod
     return graphs
 
 
-def read_dynamo(root: Node, *, environment: str, retain: bool, pools: Mapping[str, PoolShape], hf_token: bool,
-                broken_pools: Set[str] = frozenset()) -> DynamoConfig:
+def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, retain: bool, pools: Mapping[str, PoolShape],
+                hf_token: bool, broken_pools: Set[str] = frozenset()) -> DynamoConfig:
     """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape)."""
-    operator = read_operator(root, environment)
+    operator = read_operator(root, defaults)
     cache = read_model_cache(root, retain)
     graphs = read_graphs(root, pools=pools, version=operator.chart.version, model_cache=cache is not None,
-                         hf_token=hf_token, environment=environment, broken=broken_pools)
+                         hf_token=hf_token, defaults=defaults, broken=broken_pools)
     return DynamoConfig(operator=operator, model_cache=cache, graphs=graphs, pull_secret_name=PULL_SECRET_NAME,
                         hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
-from components.kit.resources import Resources
 from stacks.config.common import cpu_millis, read_resources, read_storage
+from stacks.config.defaults import ServiceDefaults
 from stacks.config.reader import Node, quantity_bytes
 
 REPLICAS_ALLOWED = "1, 3 or 5 members (an odd size: 3 tolerates one failure, 5 two)"
@@ -12,19 +12,19 @@ REPLICAS_ALLOWED = "1, 3 or 5 members (an odd size: 3 tolerates one failure, 5 t
 MAX_QUOTA = 8 << 30
 
 
-def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: bool) -> EtcdSettings | None:
+def read_etcd(root: Node, defaults: ServiceDefaults, quota_backend: str, storage_class: str,
+              retain_volumes: bool) -> EtcdSettings | None:
     """The etcd settings, or None when `etcd.enabled` is false. Every key is read (and checked)
     either way, so a disabled section still reports typos."""
-    prod = environment == "prod"
     node = root.child("etcd")
     enabled = node.boolean("enabled", True)
-    replicas = node.integer("replicas", 3 if prod else 1, minimum=1, maximum=max(SUPPORTED_SIZES),
+    replicas = node.integer("replicas", defaults.replicas, minimum=1, maximum=max(SUPPORTED_SIZES),
                             allowed=REPLICAS_ALLOWED)
     if replicas not in SUPPORTED_SIZES:
         node.problem("replicas", f"is {replicas}, an even member count: its quorum of {replicas // 2 + 1} "
                      "tolerates no more failures than the odd size below it", REPLICAS_ALLOWED)
-    storage = read_storage(node, "storage", storage_class, "10Gi" if prod else "2Gi", minimum="1Gi")
-    quota_text = node.quantity("quotaBackend", "2Gi" if prod else "1Gi", minimum="64Mi")
+    storage = read_storage(node, "storage", storage_class, defaults.storage_size, minimum="1Gi")
+    quota_text = node.quantity("quotaBackend", quota_backend, minimum="64Mi")
     quota = quantity_bytes(quota_text)
     if quota > MAX_QUOTA:
         node.problem("quotaBackend", f"is {quota_text}, over etcd's recommended maximum of 8Gi",
@@ -34,8 +34,7 @@ def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: 
                      "at most half the volume: the write-ahead log, snapshots and defragmentation need the rest")
     retention = node.string("autoCompactionRetention", "1h", pattern=r"^[1-9][0-9]*[mh]$",
                             pattern_text="a compaction window in minutes or hours, such as 30m or 1h")
-    requested = read_resources(node, "resources", Resources(cpu="1" if prod else "100m",
-                                                             memory="2Gi" if prod else "512Mi"))
+    requested = read_resources(node, "resources", defaults.resources)
     if requested.cpu_limit is not None and cpu_millis(requested.cpu_limit) < cpu_millis(requested.cpu):
         node.problem("resources.cpuLimit", f"is {requested.cpu_limit}, below resources.cpu {requested.cpu}",
                      "a CPU quantity at least resources.cpu, or unset (no CPU limit)")
@@ -52,7 +51,7 @@ def read_etcd(root: Node, environment: str, storage_class: str, retain_volumes: 
         quota_backend_bytes=quota,
         auto_compaction_retention=retention,
         retain_volumes=retain_volumes,
-        separate_nodes=prod,
+        separate_nodes=defaults.separate_nodes,
         node_selector=node_selector,
         image=image,
     )

@@ -6,16 +6,16 @@ from components.kit.charts import NATS
 from components.kit.resources import Resources
 from components.nats.values import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
 from stacks.config.common import cpu_millis, read_chart_version, read_resources, read_storage
+from stacks.config.defaults import ServiceDefaults
 from stacks.config.reader import Node, quantity_bytes
 
 REPLICAS_ALLOWED = "1 (a single server) or 3 or 5 (a cluster)"
 MAX_PAYLOAD_ALLOWED = "a size from 1Mi to 64Mi, such as 15Mi (Dynamo's default)"
 
 
-def read_nats(root: Node, environment: str, storage_class: str, retain_volumes: bool) -> NatsSettings:
-    prod = environment == "prod"
+def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_volumes: bool) -> NatsSettings:
     node = root.child("nats")
-    replicas = node.integer("replicas", 3 if prod else 1, minimum=1, maximum=5, allowed=REPLICAS_ALLOWED)
+    replicas = node.integer("replicas", defaults.replicas, minimum=1, maximum=5, allowed=REPLICAS_ALLOWED)
     if replicas % 2 == 0:
         node.problem("replicas", f"is {replicas}: JetStream keeps its state in Raft groups that need a "
                      "majority, and an even cluster tolerates no more failures than the odd size below it",
@@ -25,9 +25,8 @@ def read_nats(root: Node, environment: str, storage_class: str, retain_volumes: 
     if max_payload > NATS_MAX_PAYLOAD_LIMIT:
         node.problem("maxPayload", f"is {payload_text}, over the 64 MiB the NATS server accepts", MAX_PAYLOAD_ALLOWED)
         max_payload = DYNAMO_MAX_PAYLOAD
-    storage = read_storage(node, "storage", storage_class, "20Gi" if prod else "2Gi", minimum="1Gi")
-    requested = read_resources(node, "resources", Resources(cpu="1" if prod else "100m",
-                                                             memory="2Gi" if prod else "256Mi"))
+    storage = read_storage(node, "storage", storage_class, defaults.storage_size, minimum="1Gi")
+    requested = read_resources(node, "resources", defaults.resources)
     # Requests equal limits (a Guaranteed pod) unless cpuLimit asks for burst room.
     cpu_limit = requested.cpu_limit or requested.cpu
     if cpu_millis(cpu_limit) < cpu_millis(requested.cpu):
@@ -45,7 +44,7 @@ def read_nats(root: Node, environment: str, storage_class: str, retain_volumes: 
         storage=storage,
         resources=Resources(cpu=requested.cpu, memory=requested.memory, cpu_limit=cpu_limit),
         retain_volumes=retain_volumes,
-        separate_nodes=prod,
+        separate_nodes=defaults.separate_nodes,
         node_selector=node_selector,
         chart=chart,
         server_image_tag=image_tag,

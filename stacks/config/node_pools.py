@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import get_args
 
 from components.nodes.catalog import CATALOG, InstanceFacts, lookup
 from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, POOL_LABEL, EksNodeGroup
 from components.nodes.settings import EFFECTS, ExistingNodes, NodePoolSettings, Taint
 from stacks.config.aws import AwsConfig
+from stacks.config.defaults import PoolKind
 from stacks.config.reader import Node, describe
 
 SECTION = "nodePools"
-KINDS = ("eks", "existing")
+KINDS: tuple[PoolKind, ...] = get_args(PoolKind)
 _INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
 _SUBNET = r"^subnet-[0-9a-f]{8,17}$"
 _RESERVATION = r"^cr-[0-9a-f]{8,17}$"
@@ -215,10 +217,10 @@ def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsCo
     )
 
 
-def _pool(node: Node, environment: str, aws: AwsConfig, aws_node: Node) -> NodePoolSettings | None:
+def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) -> NodePoolSettings | None:
     before = len(node.problems.found)
     name = node.dns_label("name")
-    kind = node.string("kind", "existing" if environment == "dev" else "eks", choices=KINDS)
+    kind = node.choice("kind", KINDS, default_kind)
     instance_type = node.optional_string("instanceType", pattern=_INSTANCE_TYPE,
                                          pattern_text="an EC2 instance type such as p5.48xlarge")
     facts = lookup(instance_type) if instance_type is not None else None
@@ -242,11 +244,11 @@ def _pool(node: Node, environment: str, aws: AwsConfig, aws_node: Node) -> NodeP
                             key=node.path)
 
 
-def read_node_pools(root: Node, environment: str, aws: AwsConfig, aws_node: Node) -> tuple[NodePoolSettings, ...]:
+def read_node_pools(root: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) -> tuple[NodePoolSettings, ...]:
     pools: list[NodePoolSettings] = []
     seen: dict[str, str] = {}
     for node in root.objects(SECTION):
-        pool = _pool(node, environment, aws, aws_node)
+        pool = _pool(node, default_kind, aws, aws_node)
         node.close()
         if pool is None:
             continue

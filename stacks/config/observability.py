@@ -8,8 +8,6 @@ Every key is read even when the section is disabled, so a typo is reported eithe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from components.kit.charts import KUBE_PROMETHEUS_STACK, TEMPO
 from components.kit.resources import Resources, Storage
 from components.namespaces import NamespaceNames
@@ -22,6 +20,7 @@ from components.observability.values import (
     TempoSettings,
 )
 from stacks.config.common import read_chart_version, read_resources, read_storage
+from stacks.config.defaults import ObservabilityDefaults
 from stacks.config.reader import Node
 
 # Prometheus accepts y, w, d, h, m, s, ms; Tempo's block retention is a Go duration (no days).
@@ -31,39 +30,14 @@ _GO_HOURS = r"^[1-9][0-9]*(m|h)$"
 _LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 
 
-@dataclass(frozen=True)
-class _Defaults:
-    persistence: bool
-    managed_control_plane: bool
-    prometheus_retention: str
-    prometheus_replicas: int
-    prometheus_resources: Resources
-    prometheus_size: str
-    alertmanager_replicas: int
-    tempo_retention: str
-    tempo_resources: Resources
-    tempo_size: str
-
-
-DEFAULTS = {
-    "dev": _Defaults(persistence=False, managed_control_plane=False, prometheus_retention="2d",
-                     prometheus_replicas=1, prometheus_resources=Resources("200m", "1Gi"), prometheus_size="20Gi",
-                     alertmanager_replicas=1, tempo_retention="24h", tempo_resources=Resources("100m", "512Mi"),
-                     tempo_size="10Gi"),
-    "prod": _Defaults(persistence=True, managed_control_plane=True, prometheus_retention="15d",
-                      prometheus_replicas=2, prometheus_resources=Resources("1", "8Gi", "4"),
-                      prometheus_size="200Gi", alertmanager_replicas=2, tempo_retention="336h",
-                      tempo_resources=Resources("500m", "4Gi", "2"), tempo_size="100Gi"),
-}
 ALERTMANAGER_RESOURCES = Resources("50m", "128Mi")
 GRAFANA_RESOURCES = Resources("100m", "512Mi")
 
 
-def read_observability(root: Node, environment: str, namespaces: NamespaceNames,
+def read_observability(root: Node, d: ObservabilityDefaults, namespaces: NamespaceNames,
                        storage_class: str) -> ObservabilitySettings | None:
     """The section's settings, or None when `observability.enabled` is false."""
     node = root.child("observability")
-    d = DEFAULTS.get(environment, DEFAULTS["dev"])  # an invalid environment is reported elsewhere
     enabled = node.boolean("enabled", True)
     persistent = node.boolean("persistence", d.persistence)
 

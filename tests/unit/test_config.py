@@ -10,7 +10,7 @@ def test_committed_stacks_parse() -> None:
     dev = parse(stack_config("dev"), "dev")
     prod = parse(stack_config("prod"), "prod")
     assert dev.environment == "dev"
-    assert prod.is_prod
+    assert prod.environment == "prod"
     assert dev.kubernetes.context == "kind-dynamo"
     assert prod.namespaces.platform == "dynamo-system"
 

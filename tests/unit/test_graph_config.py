@@ -4,15 +4,16 @@ from typing import Any
 
 import pytest
 
+from stacks.config.defaults import DEFAULTS, Environment
 from stacks.config.dynamo import DynamoConfig, read_dynamo
 from stacks.config.reader import ConfigError, Node, Problems
 from tests.graph_fixtures import POOLS
 
 
-def read(values: dict[str, Any], environment: str = "prod", hf_token: bool = True) -> DynamoConfig:
+def read(values: dict[str, Any], environment: Environment = "prod", hf_token: bool = True) -> DynamoConfig:
     problems = Problems()
     root = Node("", values, problems)
-    config = read_dynamo(root, environment=environment, retain=True, pools=POOLS, hf_token=hf_token)
+    config = read_dynamo(root, defaults=DEFAULTS[environment], retain=True, pools=POOLS, hf_token=hf_token)
     problems.raise_if_any()
     return config
 
@@ -138,13 +139,14 @@ def test_a_broken_pool_is_not_reported_again_by_its_graphs() -> None:
     problems = Problems()
     read_dynamo(Node("", CACHE | {"graphs": [SGLANG | {"prefill": {"pool": "p5"}, "decode": {"pool": "p5"}}]},
                      problems),
-                environment="prod", retain=True, pools=POOLS, hf_token=True, broken_pools={"p5"})
+                defaults=DEFAULTS["prod"], retain=True, pools=POOLS, hf_token=True, broken_pools={"p5"})
     assert problems.found == []
 
 
 def test_no_pools_at_all() -> None:
     problems = Problems()
-    read_dynamo(Node("", {"graphs": [SGLANG]}, problems), environment="prod", retain=True, pools={}, hf_token=True)
+    read_dynamo(Node("", {"graphs": [SGLANG]}, problems), defaults=DEFAULTS["prod"], retain=True, pools={},
+                hf_token=True)
     assert {str(p) for p in problems.found} == {
         f"dynamo-cluster:graphs[0].{role}.pool: is 'h100-efa'; allowed: a pool declared in nodePools (none is "
         "configured)" for role in ("prefill", "decode")}
