@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
 from components.dynamo.words import ROLES_BY_MODE, Backend, Mode, Role
 from components.kit.resources import Resources
+from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint
 from components.nodes.shape import PoolShape
 
 GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -37,3 +38,21 @@ def graph(backend: Backend, *, mode: Mode = "disagg", nodes: int = 2, gpus: int 
         frontend=FrontendSpec(replicas=1, router_mode="kv", http_port=8000, resources=Resources("1", "2Gi")),
         groups=tuple(group(r, pool=pool, nodes=nodes, gpus=gpus, tp=tp, extra=extra) for r in roles),
         use_model_cache=True, use_hf_token=True, check_parallelism=True, ready_timeout_minutes=60)
+
+
+def group_of(spec: GraphSpec, role: Role) -> WorkerGroupSpec:
+    """The graph's worker group of `role`."""
+    found = [g for g in spec.groups if g.role == role]
+    if not found:
+        raise KeyError(f"graph {spec.name} has no {role} group")
+    return found[0]
+
+
+def existing_pool(shape: PoolShape) -> NodePoolSettings:
+    """Settings of an existing-nodes pool whose shape places pods as `shape` does."""
+    taints = tuple(Taint(t["key"], t["effect"], t.get("value")) for t in shape.tolerations)  # type: ignore[arg-type]
+    return NodePoolSettings(
+        name=shape.name, gpu_model=shape.gpu_model, gpus_per_node=shape.gpus_per_node,
+        gpu_memory_gib=shape.gpu_memory_gib, instance_type=shape.instance_type,
+        existing=ExistingNodes(node_selector=shape.node_selector, nodes=shape.max_nodes, taints=taints,
+                               efa_interfaces=shape.efa_interfaces, availability_zone=shape.availability_zone))

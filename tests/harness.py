@@ -107,3 +107,15 @@ def text_of(registry: Registry) -> str:
     """Everything registered, as one text, for asserting what must never appear."""
     return yaml.safe_dump([{"inputs": dict(r.inputs), "name": r.name} for r in registry.resources]) + \
         json.dumps(registry.stack_outputs)
+
+
+def named(registry: Registry, name: str) -> Registered:
+    """The one resource registered under `name`."""
+    found = [r for r in registry.resources if r.name == name]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} resources named {name!r}")
+    return found[0]
+
+
+def children(registry: Registry, urn: str) -> list[Registered]:
+    return [r for r in registry.resources if r.parent == urn]

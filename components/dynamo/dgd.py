@@ -18,8 +18,8 @@ import pulumi
 
 from components.dynamo import backends
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
-from components.dynamo.words import DISAGG_ROLES
-from components.kit.resources import Resources
+from components.dynamo.words import DISAGG_ROLES, Role
+from components.kit.spread import anti_affinity
 from components.nodes.shape import PoolShape
 
 API_VERSION = "nvidia.com/v1alpha1"
@@ -59,16 +59,10 @@ def efa_per_pod(group: WorkerGroupSpec, pool: PoolShape) -> int:
     return max(1, pool.efa_interfaces * group.gpus_per_node // pool.gpus_per_node)
 
 
-def _cpu_memory(resources: Resources) -> tuple[dict[str, Any], dict[str, Any]]:
-    """DGD requests and limits: memory limited as requested, CPU limited only when asked."""
-    limits: dict[str, Any] = {"memory": resources.memory}
-    if resources.cpu_limit:
-        limits["cpu"] = resources.cpu_limit
-    return {"cpu": resources.cpu, "memory": resources.memory}, limits
-
-
 def _resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
-    requests, limits = _cpu_memory(group.resources)
+    base = group.resources.to_k8s()
+    requests: dict[str, Any] = dict(base["requests"])
+    limits: dict[str, Any] = dict(base["limits"])
     if group.gpus_per_node:
         limits["gpu"] = str(group.gpus_per_node)
     efa = efa_per_pod(group, pool)
@@ -78,14 +72,13 @@ def _resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
     return {"requests": requests, "limits": limits}
 
 
-def _anti_affinity(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any] | None:
+def _apart_from_other_role(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any] | None:
+    """On EFA pools, a graph's prefill and decode pods never share a node: each gets its node's EFA
+    bandwidth to itself."""
     if not pool.has_efa or group.role not in DISAGG_ROLES:
         return None
-    other = "decode" if group.role == "prefill" else "prefill"
-    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
-        "labelSelector": {"matchLabels": pod_labels(spec, other)},
-        "topologyKey": "kubernetes.io/hostname",
-    }]}}
+    other: Role = "decode" if group.role == "prefill" else "prefill"
+    return anti_affinity(pod_labels(spec, other), required=True)
 
 
 def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
@@ -135,7 +128,7 @@ def frontend_service(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
         "componentType": "frontend",
         "replicas": spec.frontend.replicas,
         **_common(spec, wiring, "frontend"),
-        "resources": dict(zip(("requests", "limits"), _cpu_memory(spec.frontend.resources), strict=True)),
+        "resources": spec.frontend.resources.to_k8s(),
         "extraPodSpec": _pod_spec(wiring, container),
     }
 
@@ -160,7 +153,7 @@ def worker_service(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, wir
         "resources": _resources(group, pool),
         "sharedMemory": {"size": group.shared_memory},
         "extraPodSpec": _pod_spec(wiring, container, pool=pool, grace=group.termination_grace_seconds,
-                                  affinity=_anti_affinity(spec, group, pool), volumes=volumes),
+                                  affinity=_apart_from_other_role(spec, group, pool), volumes=volumes),
     }
     if group.role in DISAGG_ROLES:
         service["subComponentType"] = group.role

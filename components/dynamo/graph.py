@@ -3,7 +3,7 @@ engine configurations its workers mount."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pulumi
@@ -11,22 +11,26 @@ import pulumi
 from components.dynamo.dgd import GraphWiring, dgd_manifest, disruption_budgets, engine_configmap
 from components.dynamo.spec import GraphSpec
 from components.kit.kube import KubeObject
-from components.nodes.shape import PoolShape
+from components.nodes.pools import GpuNodePool
 
 TYPE = "dynamo-cluster:components:DynamoGraph"
 
 
 class DynamoGraph(pulumi.ComponentResource):
     """Registers the graph after the operator's CRDs exist (`crds_ready`) and the node pools it runs
-    on (`nodes_ready`), and waits, through the `pulumi.com/waitFor` annotation, until the operator
-    reports it `successful`. On destroy it goes before the operator and the pools, because it
-    depends on them."""
+    on (`pools`: its placement, tolerations and EFA requests come from their shapes), and waits,
+    through the `pulumi.com/waitFor` annotation, until the operator reports it `successful`. On
+    destroy it goes before the operator and the pools, because it depends on them."""
 
     name_output: pulumi.Output[str]
 
-    def __init__(self, name: str, spec: GraphSpec, *, pools: Mapping[str, PoolShape], wiring: GraphWiring,
-                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions,
-                 nodes_ready: Sequence[pulumi.Resource] = ()) -> None:
+    def __init__(self, name: str, spec: GraphSpec, *, pools: Sequence[GpuNodePool], wiring: GraphWiring,
+                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions) -> None:
+        by_name = {pool.shape.name: pool for pool in pools}
+        missing = sorted({g.pool for g in spec.groups} - set(by_name))
+        if missing:
+            raise ValueError(f"graph {spec.name}: runs on pools {', '.join(missing)}, which were not given")
+        used = [by_name[name] for name in sorted({g.pool for g in spec.groups})]
         super().__init__(TYPE, name, None, opts)
         self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
@@ -34,8 +38,8 @@ class DynamoGraph(pulumi.ComponentResource):
             configmap = KubeObject(f"{name}-engine-config",
                                    engine_configmap(spec, f"{spec.name}-engine-config", wiring.namespace), child)
             wiring = replace(wiring, engine_configmap=configmap.name)
-        dgd = KubeObject(f"{name}-dgd", dgd_manifest(spec, pools, wiring),
-                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *nodes_ready],
+        dgd = KubeObject(f"{name}-dgd", dgd_manifest(spec, {p.shape.name: p.shape for p in used}, wiring),
+                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *used],
                                                 custom_timeouts=pulumi.CustomTimeouts(
                                                     create=f"{spec.ready_timeout_minutes}m",
                                                     update=f"{spec.ready_timeout_minutes}m")))

@@ -74,11 +74,10 @@ class GraphSpec:
     check_parallelism: bool
     ready_timeout_minutes: int
 
-    def group(self, role: Role) -> WorkerGroupSpec:
-        for g in self.groups:
-            if g.role == role:
-                return g
-        raise KeyError(f"graph {self.name} has no {role} group")
+    @property
+    def pools(self) -> frozenset[str]:
+        """The names of the pools the graph's worker groups run on."""
+        return frozenset(g.pool for g in self.groups)
 
     @property
     def multinode(self) -> bool:

@@ -15,20 +15,18 @@ from typing import Any
 import pulumi
 
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
-from components.kit.kube import labels
+from components.kit.kube import labels, service_host
 from components.kit.quantity import go_memory_limit
 from components.kit.resources import Resources, Storage
 from components.kit.spread import anti_affinity, zone_spread
 
 IMAGE = "registry.k8s.io/etcd:3.6.6-0"
-IMAGE_VERSION = IMAGE.rsplit(":", 1)[1]
 CLIENT_PORT = 2379
 PEER_PORT = 2380
 METRICS_PORT = 2381
 DATA_MOUNT = "/var/lib/etcd"
 # A directory below the mount: etcd creates it with mode 0700 as the (non-root) etcd user.
 DATA_DIR = f"{DATA_MOUNT}/data"
-CLUSTER_DOMAIN = "cluster.local"
 USER_ID = 65532
 SUPPORTED_SIZES = (1, 3, 5)
 SERVICE_ROLE_LABEL = "dynamo-cluster/etcd-service"
@@ -74,11 +72,11 @@ def selector_labels(cluster: str) -> dict[str, str]:
 
 
 def client_endpoint(cluster: str, namespace: str) -> str:
-    return f"http://{cluster}.{namespace}.svc.{CLUSTER_DOMAIN}:{CLIENT_PORT}"
+    return f"http://{service_host(cluster, namespace)}:{CLIENT_PORT}"
 
 
 def _member_host(cluster: str, member: str) -> str:
-    return f"{member}.{peer_service(cluster)}.$(POD_NAMESPACE).svc.{CLUSTER_DOMAIN}"
+    return service_host(f"{member}.{peer_service(cluster)}", "$(POD_NAMESPACE)")
 
 
 def command_args(cluster: str, settings: EtcdSettings) -> list[str]:

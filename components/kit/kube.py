@@ -14,6 +14,9 @@ from typing import Any
 
 import pulumi
 
+# The cluster DNS domain Services are published under.
+CLUSTER_DOMAIN = "cluster.local"
+
 # Labels every object we create carries (kubernetes.io recommended labels).
 PART_OF = "dynamo-cluster"
 MANAGED_BY = "pulumi"
@@ -26,6 +29,11 @@ def type_token(api_version: str, kind: str) -> str:
     """The pulumi-kubernetes type token of a kind: the core group is spelled ``core``."""
     group_version = api_version if "/" in api_version else f"core/{api_version}"
     return f"kubernetes:{group_version}:{kind}"
+
+
+def service_host(service: str, namespace: str) -> str:
+    """The in-cluster DNS name of a Service: ``<service>.<namespace>.svc.cluster.local``."""
+    return f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
 
 
 def labels(name: str, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -13,6 +13,11 @@ _FACTOR = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, 
 GO_MEMORY_SHARE = 0.8
 
 
+def is_size(text: str) -> bool:
+    """Whether `text` is a size quantity `quantity_bytes` reads (``20Gi``, ``500M``, ``1048576``)."""
+    return _QUANTITY.match(text) is not None
+
+
 def quantity_bytes(text: str) -> int:
     """Bytes in a size such as ``20Gi``, ``512M`` or ``1048576``."""
     match = _QUANTITY.match(text)

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from components.kit.charts import NATS, ChartRef
-from components.kit.kube import labels
+from components.kit.kube import labels, service_host
 from components.kit.quantity import go_memory_limit, quantity_bytes
 from components.kit.resources import Resources, Storage
 from components.kit.spread import ZONE_KEY, anti_affinity, zone_constraint
@@ -31,7 +31,6 @@ CLUSTER_PORT = 6222
 MONITOR_PORT = 8222
 EXPORTER_PORT = 7777
 STORE_DIR = "/data"
-CLUSTER_DOMAIN = "cluster.local"
 
 # Dynamo's own server config (deploy/nats-server.conf) raises max_payload to 15 MiB so that
 # base64-encoded 10 MB embeddings fit; the NATS server refuses settings above 64 MiB.
@@ -75,7 +74,7 @@ def selector_labels(release: str) -> dict[str, str]:
 
 
 def client_url(service: str, namespace: str) -> str:
-    return f"nats://{service}.{namespace}.svc.{CLUSTER_DOMAIN}:{CLIENT_PORT}"
+    return f"nats://{service_host(service, namespace)}:{CLIENT_PORT}"
 
 
 def jetstream_limits(settings: NatsSettings) -> dict[str, int]:

@@ -35,7 +35,7 @@ from components.nodes.eks import (
     node_role_props,
     placement_group_props,
 )
-from components.nodes.settings import NodePoolSettings, pool_shape
+from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
 
 TYPE = "dynamo-cluster:components:GpuNodePool"
@@ -63,7 +63,7 @@ class GpuNodePool(pulumi.ComponentResource):
     def __init__(self, name: str, settings: NodePoolSettings, opts: pulumi.ResourceOptions) -> None:
         super().__init__(TYPE, name, None, opts)
         self.settings = settings
-        self.shape = pool_shape(settings)
+        self.shape = settings.shape
         self.node_group_name = self.node_role_arn = self.launch_template_id = self.placement_group_name = None
         ready: pulumi.Output[Any]
         if settings.eks is not None:

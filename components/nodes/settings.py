@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 from components.nodes.eks import (
@@ -68,6 +69,11 @@ class NodePoolSettings:
     @property
     def kind(self) -> str:
         return "eks" if self.eks is not None else "existing"
+
+    @cached_property
+    def shape(self) -> PoolShape:
+        """The pool as graphs and the capacity plan see it, computed once."""
+        return pool_shape(self)
 
 
 def pool_shape(settings: NodePoolSettings) -> PoolShape:

@@ -8,7 +8,6 @@ from a Secret named in `grafana.admin.existingSecret`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,8 @@ import pulumi
 
 from components.kit import charts
 from components.kit.charts import ChartRef
-from components.kit.kube import labels
+from components.kit.kube import labels, service_host
+from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources, Storage
 from components.observability.metrics_catalog import bucket, metric
 from components.observability.observed import Observed, Thresholds
@@ -78,22 +78,10 @@ class TempoSettings:
     storage: Storage | None
 
 
-_UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50,
-          "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "": 1}
-
-
-def size_bytes(quantity: str) -> int:
-    """Bytes in a Kubernetes size quantity such as ``50Gi`` or ``500M``."""
-    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?", quantity)
-    if match is None:
-        raise ValueError(f"not a size quantity: {quantity!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2) or ""])
-
-
 def retention_size(storage: Storage) -> str:
     """Prometheus' size-based retention: 85% of the volume, so a burst of series ages data out
     instead of filling the disk (Prometheus stops ingesting on a full disk)."""
-    return f"{size_bytes(storage.size) * 85 // 100 // (1 << 20)}MiB"
+    return f"{quantity_bytes(storage.size) * 85 // 100 // (1 << 20)}MiB"
 
 
 def _claim(storage: Storage) -> dict[str, Any]:
@@ -269,7 +257,7 @@ class ObservabilitySettings:
 
 
 def cluster_url(service: str, namespace: str, port: int) -> str:
-    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
+    return f"http://{service_host(service, namespace)}:{port}"
 
 
 def grafana_admin_secret(user: str, password: pulumi.Input[str], namespace: pulumi.Input[str]) -> dict[str, object]:

@@ -19,7 +19,7 @@ from components.namespaces import NamespaceNames
 from components.nats.values import NatsSettings
 from components.nodes.capacity import WorkerDemand
 from components.nodes.gpu_platform_values import GpuPlatformSettings
-from components.nodes.settings import NodePoolSettings, pool_shape
+from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
 from components.observability.values import ObservabilitySettings
 from stacks.config.aws import AwsConfig, read_aws
@@ -81,7 +81,7 @@ class StackConfig:
     @property
     def pool_shapes(self) -> dict[str, PoolShape]:
         """pool name -> shape: what the capacity check and graph builders read."""
-        return {p.name: pool_shape(p) for p in self.node_pools}
+        return {p.name: p.shape for p in self.node_pools}
 
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
@@ -155,7 +155,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
                                 pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
     aws, aws_node = read_aws(root)
     node_pools = read_node_pools(root, defaults.pool_kind, aws, aws_node)
-    pools = {p.name: pool_shape(p) for p in node_pools}
+    pools = {p.name: p.shape for p in node_pools}
     allow_data_loss = root.boolean("allowDataLoss", False)
     retain = defaults.keeps_data and not allow_data_loss
     config = StackConfig(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
+from components.kit.quantity import quantity_bytes
 from stacks.config.common import cpu_millis, read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults
-from stacks.config.reader import Node, quantity_bytes
+from stacks.config.reader import Node
 
 REPLICAS_ALLOWED = "1, 3 or 5 members (an odd size: 3 tolerates one failure, 5 two)"
 # etcd's documented ceiling for the backend quota.

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from components.kit.charts import NATS
+from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
 from components.nats.values import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
 from stacks.config.common import cpu_millis, read_chart_version, read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults
-from stacks.config.reader import Node, quantity_bytes
+from stacks.config.reader import Node
 
 REPLICAS_ALLOWED = "1 (a single server) or 3 or 5 (a cluster)"
 MAX_PAYLOAD_ALLOWED = "a size from 1Mi to 64Mi, such as 15Mi (Dynamo's default)"

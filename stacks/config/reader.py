@@ -15,15 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+from components.kit.quantity import is_size, quantity_bytes
+
 NAMESPACE = "dynamo-cluster"
 
 T = TypeVar("T")
 C = TypeVar("C", bound=str)
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_BINARY = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50}
-_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 
 
 @dataclass(frozen=True)
@@ -75,15 +74,6 @@ def describe(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return "null"
-
-
-def quantity_bytes(text: str) -> int:
-    """Bytes in a Kubernetes quantity such as ``10Gi`` or ``512M`` (the text must match `_QUANTITY`)."""
-    match = re.match(r"^([0-9.]+)([A-Za-z]*)$", text)
-    if match is None:
-        raise ValueError(text)
-    number, suffix = float(match.group(1)), match.group(2)
-    return int(number * _BINARY.get(suffix, _DECIMAL.get(suffix, 1)))
 
 
 def generic(path: str) -> str:
@@ -220,7 +210,7 @@ class Node:
         allowed = "a Kubernetes quantity such as 20Gi or 512Mi" + (f", at least {minimum}" if minimum else "")
         if raw is None:
             return default
-        if not isinstance(raw, str) or not _QUANTITY.match(raw):
+        if not isinstance(raw, str) or not is_size(raw):
             self.problem(name, f"expected a size, got {describe(raw)}", allowed)
             return default
         if minimum is not None and quantity_bytes(raw) < quantity_bytes(minimum):

@@ -71,15 +71,6 @@ class Registry:
     def of_type(self, type_: str) -> list[Registered]:
         return [r for r in self.resources if r.type == type_]
 
-    def named(self, name: str) -> Registered:
-        found = [r for r in self.resources if r.name == name]
-        if len(found) != 1:
-            raise KeyError(f"{len(found)} resources named {name!r}")
-        return found[0]
-
-    def children(self, urn: str) -> list[Registered]:
-        return [r for r in self.resources if r.parent == urn]
-
     def ancestors(self, urn: str) -> list[str]:
         """Parent, grandparent, ... of `urn`, up to and including the stack."""
         index, out = self.by_urn(), []

@@ -54,7 +54,6 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
     pull = None if ngc_key is None else PullSecret(
         "nvcr-pull", secret_name=settings.pull_secret_name, registry=settings.registry, password=ngc_key,
         namespaces={"platform": namespaces.platform, "workloads": namespaces.workloads}, opts=on_cluster)
-    shapes = {p.shape.name: p.shape for p in pools}
     operator = DynamoOperator(
         "dynamo-operator", settings.operator, namespace=namespaces.platform,
         wiring=OperatorWiring(
@@ -62,7 +61,7 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
             etcd_url=etcd.client_endpoints if etcd is not None else None,
             prometheus_url=observability.prometheus_url if observability is not None else None,
             pull_secret=pull.names["platform"] if pull is not None else None),
-        gpu_pools=[s for s in shapes.values() if s.gpus_per_node > 0],
+        gpu_pools=[p.shape for p in pools if p.shape.gpus_per_node > 0],
         any_multinode=any(g.multinode for g in settings.graphs), monitoring=observability, opts=on_cluster)
     wiring = GraphWiring(
         namespace=namespaces.workloads,
@@ -71,9 +70,8 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
         pull_secret=pull.names["workloads"] if pull is not None else None,
         model_cache_claim=storage.claim_name,
         model_cache_path=settings.model_cache.mount_path if settings.model_cache is not None else "/models")
-    by_name: dict[str, pulumi.Resource] = {p.shape.name: p for p in pools}
     graphs = tuple(
-        DynamoGraph(f"graph-{spec.name}", spec, pools=shapes, wiring=wiring, crds_ready=operator.crds_ready,
-                    nodes_ready=[by_name[name] for name in sorted({g.pool for g in spec.groups})], opts=on_cluster)
+        DynamoGraph(f"graph-{spec.name}", spec, pools=[p for p in pools if p.shape.name in spec.pools],
+                    wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster)
         for spec in settings.graphs)
     return Dynamo(operator=operator, storage=storage, pull_secret=pull, graphs=graphs)

@@ -4,12 +4,12 @@ import json
 
 from components.dynamo import backends
 from components.dynamo.words import Backend, Role
-from tests.graph_fixtures import graph
+from tests.graph_fixtures import graph, group_of
 
 
 def args_of(backend: Backend, role: Role, **kw: object) -> list[str]:
     spec = graph(backend, **kw)  # type: ignore[arg-type]
-    return backends.worker_args(spec, spec.group(role))
+    return backends.worker_args(spec, group_of(spec, role))
 
 
 def pair(args: list[str], flag: str) -> str:
@@ -57,8 +57,8 @@ def test_trtllm_passes_its_engine_file_and_mode() -> None:
 
 def test_trtllm_engine_config_from_parallelism_with_overrides() -> None:
     spec = graph("trtllm", nodes=2, gpus=4)
-    prefill = backends.trtllm_engine_config(spec.group("prefill"))
-    decode = backends.trtllm_engine_config(spec.group("decode"))
+    prefill = backends.trtllm_engine_config(group_of(spec, "prefill"))
+    decode = backends.trtllm_engine_config(group_of(spec, "decode"))
     assert prefill["tensor_parallel_size"] == 8
     assert prefill["moe_expert_parallel_size"] == 1
     assert prefill["disable_overlap_scheduler"] is True

@@ -1,6 +1,7 @@
 """The config reader: typed accessors, every problem collected, unknown keys reported."""
 
-from stacks.config.reader import Node, Problems, generic, quantity_bytes
+from components.kit.quantity import quantity_bytes
+from stacks.config.reader import Node, Problems, generic
 
 
 def node(value: dict[str, object], path: str = "x") -> tuple[Node, Problems]:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from components.dynamo.dgd import GraphWiring, dgd_manifest, efa_per_pod, engine_configmap
-from tests.graph_fixtures import POOLS, graph
+from tests.graph_fixtures import POOLS, graph, group_of
 
 WIRING = GraphWiring(namespace="dynamo", env=[{"name": "NATS_AUTH_TOKEN", "valueFrom": {
     "secretKeyRef": {"name": "nats-auth", "key": "token"}}}], hf_token_secret="hf-token", pull_secret="nvcr-pull",
@@ -55,7 +55,7 @@ def test_pools_without_efa_get_no_efa_requests_or_anti_affinity() -> None:
     svc = services(dgd_manifest(graph("vllm", pool="l40s", nodes=1, gpus=4), POOLS, WIRING))["decode"]
     assert "custom" not in svc["resources"]["limits"]
     assert "affinity" not in svc["extraPodSpec"]
-    assert efa_per_pod(graph("vllm", pool="l40s").group("decode"), POOLS["l40s"]) == 0
+    assert efa_per_pod(group_of(graph("vllm", pool="l40s"), "decode"), POOLS["l40s"]) == 0
 
 
 def test_secrets_are_referenced_by_name_and_storage_is_mounted() -> None:

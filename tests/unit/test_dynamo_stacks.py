@@ -6,6 +6,7 @@ from typing import Any
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from stacks.plan.artifacts import RELEASE_TYPE
 from stacks.plan.mockrun import SECRET, Registered, Registry
+from tests.graph_fixtures import group_of
 from tests.harness import by_kind, plan_config, plan_stack, stack_config, text_of
 
 DGD = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"
@@ -190,7 +191,7 @@ def test_tensor_parallel_must_match_the_gpus_a_replica_spans() -> None:
         "parallelism check off for this graph"]
     # unless the graph says otherwise
     values["graphs"][1]["checkParallelism"] = False
-    assert parse(values, "prod").dynamo.graphs[1].group("decode").tensor_parallel == 4
+    assert group_of(parse(values, "prod").dynamo.graphs[1], "decode").tensor_parallel == 4
 
 
 def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:

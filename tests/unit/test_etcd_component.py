@@ -9,7 +9,7 @@ from components.etcd.manifests import EtcdSettings, command_args, quorum
 from components.kit.resources import Resources, Storage
 from stacks.plan.mockrun import Registry
 from tests.fakes import fake_monitoring, namespace
-from tests.harness import by_kind, manifests, run_resources, schema_problems
+from tests.harness import by_kind, children, manifests, named, run_resources, schema_problems
 
 
 def settings(replicas: int = 3, **overrides: Any) -> EtcdSettings:
@@ -106,7 +106,7 @@ def test_network_policy() -> None:
 
 def test_service_monitor_only_with_monitoring_and_after_its_crds() -> None:
     registry = deploy(settings(), with_monitoring=True)
-    crds = registry.named("monitoring-crds")
+    crds = named(registry, "monitoring-crds")
     monitors = by_kind(registry, "ServiceMonitor")
     assert len(monitors) == 1
     assert crds.urn in monitors[0].dependencies
@@ -121,5 +121,5 @@ def test_manifests_are_valid_and_parented() -> None:
     registry = deploy(settings(), with_monitoring=True)
     assert schema_problems(manifests(registry), "1.33") == []
     component = registry.of_type("dynamo-cluster:components:EtcdCluster")[0]
-    kinds = {r.inputs["kind"] for r in registry.children(component.urn)}
+    kinds = {r.inputs["kind"] for r in children(registry, component.urn)}
     assert kinds == {"StatefulSet", "Service", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor"}

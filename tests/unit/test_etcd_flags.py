@@ -3,7 +3,7 @@
 import pytest
 
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args, initial_cluster, minor_version
-from components.etcd.manifests import IMAGE_VERSION
+from components.etcd.manifests import IMAGE
 
 PEERS = [EtcdPeer("a", "http://127.0.0.1:2380"), EtcdPeer("b", "http://127.0.0.1:2390")]
 NODE = EtcdNode(name="a", data_dir="/d/a", listen_client_urls="http://127.0.0.1:2379",
@@ -60,4 +60,4 @@ def test_initial_cluster_keeps_peer_order() -> None:
 
 
 def test_the_pinned_image_is_a_supported_version() -> None:
-    assert minor_version(IMAGE_VERSION) == "3.6"
+    assert minor_version(IMAGE.rsplit(":", 1)[1]) == "3.6"

@@ -10,7 +10,7 @@ from components.nodes.gpu_platform_values import GpuPlatformSettings, gpu_operat
 from components.nodes.shape import PoolShape
 from stacks.plan.mockrun import Registry
 from tests.fakes import FakeMonitoring, Marker
-from tests.harness import by_kind, manifests, run_resources, schema_problems
+from tests.harness import by_kind, manifests, named, run_resources, schema_problems
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 EFA_POOL = PoolShape(name="h100", gpus_per_node=8, gpu_model="H100", gpu_memory_gib=80, min_nodes=1, max_nodes=2,
@@ -76,8 +76,8 @@ def test_operands_tolerate_every_pool_taint_once() -> None:
 def test_dcgm_service_monitor_waits_for_the_monitoring_crds_and_the_operator() -> None:
     registry = run([EFA_POOL], monitored=True, settings=GpuPlatformSettings(scrape_interval="30s"))
     [monitor] = by_kind(registry, "ServiceMonitor")
-    crds = registry.named("crds")
-    operator = registry.named("gpu-platform-gpu-operator")
+    crds = named(registry, "crds")
+    operator = named(registry, "gpu-platform-gpu-operator")
     assert {crds.urn, operator.urn} <= set(monitor.dependencies)
     spec = monitor.inputs["spec"]
     assert spec["selector"] == {"matchLabels": {"app": "nvidia-dcgm-exporter"}}

@@ -7,7 +7,7 @@ import pytest
 from stacks.config.defaults import DEFAULTS, Environment
 from stacks.config.dynamo import DynamoConfig, read_dynamo
 from stacks.config.reader import ConfigError, Node, Problems
-from tests.graph_fixtures import POOLS
+from tests.graph_fixtures import POOLS, group_of
 
 
 def read(values: dict[str, Any], environment: Environment = "prod", hf_token: bool = True) -> DynamoConfig:
@@ -37,7 +37,7 @@ def test_defaults() -> None:
     assert g.image == "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.1.0"
     assert g.served_model_name == "Qwen/Qwen3-0.6B"
     assert g.frontend.router_mode == "kv"
-    assert g.group("prefill").tensor_parallel == 8
+    assert group_of(g, "prefill").tensor_parallel == 8
     assert g.use_model_cache
     assert g.use_hf_token
     assert config.operator.chart.version == "1.1.0"
@@ -47,7 +47,7 @@ def test_defaults() -> None:
 
 def test_gpus_per_node_defaults_to_the_whole_node() -> None:
     graph = SGLANG | {"prefill": {"pool": "l40s"}, "decode": {"pool": "l40s"}}
-    assert read(CACHE | {"graphs": [graph]}).graphs[0].group("decode").gpus_per_node == 4
+    assert group_of(read(CACHE | {"graphs": [graph]}).graphs[0], "decode").gpus_per_node == 4
 
 
 def test_unknown_backend() -> None:

@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from components.kit.kube import KubeObject, type_token
 from stacks.plan.mockrun import SECRET
-from tests.harness import run_resources
+from tests.harness import named, run_resources
 
 
 def configmap(name: str, data: dict[str, object]) -> dict[str, object]:
@@ -30,11 +30,11 @@ def program() -> None:
 
 def test_dependencies_explicit_and_implied_and_providers() -> None:
     registry = run_resources(program)
-    first, second, third = (registry.named(n) for n in ("first", "second", "third"))
+    first, second, third = (named(registry, n) for n in ("first", "second", "third"))
     assert second.dependencies == (first.urn,)
     assert third.dependencies == (first.urn,)
     assert second.inputs["data"] == {"from": "first"}
-    provider = registry.named("k")
+    provider = named(registry, "k")
     assert {r.provider for r in (first, second, third)} == {provider.urn}
     assert first.parent is not None
     assert first.parent.endswith("pulumi:pulumi:Stack::dynamo-cluster-test")
@@ -42,8 +42,8 @@ def test_dependencies_explicit_and_implied_and_providers() -> None:
 
 def test_secrets_are_masked_in_what_is_recorded() -> None:
     registry = run_resources(program)
-    assert registry.named("secret").inputs["stringData"] == {"token": SECRET}
-    assert registry.named("uses-secret").inputs["data"] == {"v": SECRET}
+    assert named(registry, "secret").inputs["stringData"] == {"token": SECRET}
+    assert named(registry, "uses-secret").inputs["data"] == {"v": SECRET}
     assert "hunter" not in repr(registry.resources)
 
 
@@ -51,7 +51,7 @@ def test_integers_stay_integers() -> None:
     registry = run_resources(lambda: KubeObject(
         "n", configmap("n", {}) | {"binaryData": None, "immutable": True},
         pulumi.ResourceOptions(provider=k8s.Provider("k", kubeconfig="/dev/null", context="c"))))
-    assert registry.named("n").inputs["immutable"] is True
+    assert named(registry, "n").inputs["immutable"] is True
 
 
 def test_type_tokens_match_pulumi_kubernetes() -> None:

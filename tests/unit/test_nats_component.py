@@ -9,7 +9,7 @@ from components.nats.component import NatsJetStream
 from components.nats.values import NatsSettings
 from stacks.plan.mockrun import SECRET, Registry
 from tests.fakes import fake_monitoring, namespace
-from tests.harness import by_kind, manifests, run_resources, schema_problems, text_of
+from tests.harness import by_kind, children, manifests, named, run_resources, schema_problems, text_of
 
 SETTINGS = NatsSettings(replicas=3, max_payload=15 * 2**20, storage=Storage("gp3", "20Gi"),
                         resources=Resources(cpu="1", memory="2Gi", cpu_limit="1"), retain_volumes=True,
@@ -63,7 +63,7 @@ def test_the_password_is_generated_and_never_in_plain_text() -> None:
 def test_the_release_reads_credentials_from_the_secret_and_depends_on_it() -> None:
     registry = deploy(False)
     release = registry.of_type(RELEASE)[0]
-    server_secret = registry.named("nats-auth")
+    server_secret = named(registry, "nats-auth")
     assert server_secret.urn in release.dependencies
     env = release.inputs["values"]["container"]["env"]
     assert env["NATS_AUTH_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "nats-auth"
@@ -83,7 +83,7 @@ def test_network_policy_admits_clients_and_peers_only() -> None:
 
 def test_with_monitoring_a_pod_monitor_waits_for_the_crds_and_prometheus_may_scrape() -> None:
     registry = deploy(True)
-    crds = registry.named("monitoring-crds")
+    crds = named(registry, "monitoring-crds")
     monitors = by_kind(registry, "PodMonitor")
     assert len(monitors) == 1
     assert crds.urn in monitors[0].dependencies
@@ -105,7 +105,7 @@ def test_without_monitoring_no_monitoring_objects() -> None:
 def test_children_are_parented_and_manifests_valid() -> None:
     registry = deploy(True)
     component = registry.of_type("dynamo-cluster:components:NatsJetStream")[0]
-    children = registry.children(component.urn)
-    assert {c.type for c in children} >= {RELEASE, "random:index/randomPassword:RandomPassword",
+    kids = children(registry, component.urn)
+    assert {c.type for c in kids} >= {RELEASE, "random:index/randomPassword:RandomPassword",
                                           "kubernetes:core/v1:Secret", "kubernetes:networking.k8s.io/v1:NetworkPolicy"}
     assert schema_problems(manifests(registry), "1.33") == []

@@ -5,6 +5,7 @@ from typing import Any
 import yaml
 
 from components.kit import charts
+from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources, Storage
 from components.observability import values as v
 from tests.promql import parse, unknown_series
@@ -44,8 +45,8 @@ def test_persistence_and_retention() -> None:
 
 
 def test_size_bytes() -> None:
-    assert v.size_bytes("1Gi") == 1 << 30
-    assert v.size_bytes("500M") == 500_000_000
+    assert quantity_bytes("1Gi") == 1 << 30
+    assert quantity_bytes("500M") == 500_000_000
     assert v.retention_size(Storage("x", "10Gi")) == "8704MiB"
 
 

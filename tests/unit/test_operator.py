@@ -11,10 +11,11 @@ from components.dynamo.operator import DynamoOperator
 from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values
 from components.kit.charts import ChartRef
 from components.kit.resources import Resources
+from components.nodes.pools import GpuNodePool
 from stacks.plan.artifacts import RELEASE_TYPE
 from tests.fakes import Marker, fake_monitoring
-from tests.graph_fixtures import POOLS, graph
-from tests.harness import run_resources
+from tests.graph_fixtures import POOLS, existing_pool, graph
+from tests.harness import named, run_resources
 
 SETTINGS = OperatorSettings(chart=ChartRef("dynamo-platform", "1.1.0", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"),
                             release_name="dynamo-platform", image_tag=None, gang_scheduling="auto",
@@ -75,23 +76,24 @@ def program() -> None:
     operator = DynamoOperator("dynamo-operator", SETTINGS, namespace="dynamo-system", wiring=WIRING,
                               gpu_pools=GPU_POOLS, any_multinode=True, monitoring=monitoring, opts=opts)
     wiring = GraphWiring(namespace="dynamo")
+    pools = [GpuNodePool(name, existing_pool(shape), opts) for name, shape in POOLS.items()]
     for backend in ("vllm", "trtllm"):
-        DynamoGraph(backend, graph(backend), pools=POOLS, wiring=wiring, crds_ready=operator.crds_ready, opts=opts)
+        DynamoGraph(backend, graph(backend), pools=pools, wiring=wiring, crds_ready=operator.crds_ready, opts=opts)
     Marker("unrelated")
 
 
 def test_graphs_depend_on_the_operator_which_depends_on_monitoring_crds() -> None:
     registry = run_resources(program)
     release = registry.of_type(RELEASE_TYPE)[0]
-    crds = registry.named("monitoring-crds")
+    crds = named(registry, "monitoring-crds")
     assert crds.urn in release.dependencies
     dgds = registry.of_type("kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment")
     assert len(dgds) == 2
     for dgd in dgds:
         assert release.urn in dgd.dependencies
         assert dgd.options["customTimeouts"] == {"create": "60m", "update": "60m"}
-    trt = registry.named("trtllm-dgd")
-    configmap = registry.named("trtllm-engine-config")
+    trt = named(registry, "trtllm-dgd")
+    configmap = named(registry, "trtllm-engine-config")
     assert configmap.urn in trt.dependencies
     volumes = trt.inputs["spec"]["services"]["prefill"]["extraPodSpec"]["volumes"]
     assert volumes == [{"name": "engine-config", "configMap": {"name": "trtllm-disagg-engine-config"}}]
