@@ -1,6 +1,12 @@
-"""Components never import stacks (DESIGN.md: stacks -> components, never back)."""
+"""Layers: components never import stacks (DESIGN.md: stacks -> components, never back); the offline
+commands preflight and verify import neither each other, nor the program, nor the plan, nor the
+Kubernetes SDK. `make lint` enforces the same with import-linter contracts (pyproject.toml)."""
 
 import ast
+import subprocess
+import sys
+
+import pytest
 
 from tests.harness import ROOT
 
@@ -24,3 +30,22 @@ def test_components_do_not_import_stacks() -> None:
         if bad:
             offenders[rel] = bad
     assert offenders == {}
+
+
+@pytest.mark.parametrize("module", ["stacks.preflight.command", "stacks.verify.command", "stacks.config.load"])
+def test_offline_commands_do_not_load_the_kubernetes_sdk(module: str) -> None:
+    """preflight and verify run without the Pulumi Kubernetes SDK (it costs about a second to import)."""
+    sdks = "{'pulumi_kubernetes', 'pulumi_aws', 'pulumi_random'}"
+    probe = f"import sys, {module}; print(sorted({{m.split('.')[0] for m in sys.modules}} & {sdks}))"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_preflight_and_verify_do_not_import_each_other_or_the_program() -> None:
+    for package in ("preflight", "verify"):
+        other = "verify" if package == "preflight" else "preflight"
+        for path in sorted((ROOT / "stacks" / package).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            banned = {m for m in imported_modules(rel)
+                      if m.startswith((f"stacks.{other}", "stacks.program", "stacks.plan"))}
+            assert banned == set(), rel
