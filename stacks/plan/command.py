@@ -23,7 +23,7 @@ EXIT_OK = 0
 
 
 @dataclass(frozen=True)
-class Plan:
+class OfflinePlan:
     stack_file: StackFile
     config: StackConfig
     registry: Registry
@@ -47,13 +47,13 @@ def capacity_lines(config: StackConfig) -> list[str]:
     return capacity_table(config.pool_shapes, config.worker_demands)
 
 
-def render(stack_file: StackFile, config: StackConfig) -> Plan:
+def render(stack_file: StackFile, config: StackConfig) -> OfflinePlan:
     """Run the program under mocks with the stack's config."""
     from stacks.program.command import main
 
     registry = run_program(lambda: main(config), project=stack_file.project, stack=config.stack,
                            config=stack_file.config, secret_keys=stack_file.secret_keys)
-    return Plan(stack_file, config, registry)
+    return OfflinePlan(stack_file, config, registry)
 
 
 def write(files: dict[str, str], out: Path) -> None:
