@@ -11,7 +11,7 @@ what plain data cannot say by itself:
   not exist yet, during preview). Rules never report a problem they cannot see.
 
 Kubernetes objects are matched by the pulumi-kubernetes type tokens (`kubernetes:apps/v1:StatefulSet`,
-`kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment`, ...); Helm releases by
+`kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment`, ...); Helm releases by
 `kubernetes:helm.sh/v3:Release` (and the v4 `Chart` component, which takes the same inputs).
 """
 
@@ -26,7 +26,9 @@ HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 STATEFULSET_TYPE = "kubernetes:apps/v1:StatefulSet"
 PDB_TYPE = "kubernetes:policy/v1:PodDisruptionBudget"
-DGD_TYPE = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"
+DGD_TYPE = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
+# DynamoGraphDeployment component types whose pods run the backend engine.
+WORKER_TYPES = frozenset({"worker", "prefill", "decode"})
 
 GPU_RESOURCE = "nvidia.com/gpu"
 # Node labels GPU Feature Discovery and the GPU operator put on GPU nodes all start with this.
@@ -269,26 +271,21 @@ def _pod_gpu_problems(path: str, pod: Mapping[str, Any], node_agent: bool) -> li
 def _dgd_gpu_problems(props: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     backend = _get(props, "spec", "backendFramework")
-    services = _get(props, "spec", "services")
-    if not isinstance(services, Mapping):
-        return problems
-    for name, raw in sorted(services.items()):
-        service = reveal(raw)
-        where = f"spec.services.{name}"
-        gpu = _get(service, "resources", "limits", "gpu")
-        amount = _whole_number(gpu)
-        if gpu is not None and amount is None:
-            problems.append(f"{where}.resources.limits.gpu is {gpu!r}, not a whole number of GPUs")
+    for index, raw in enumerate(_list(_get(props, "spec", "components"))):
+        component = reveal(raw)
+        where = f"spec.components[{index}]"
+        pod = reveal(_get(component, "podTemplate", "spec"))
+        if not isinstance(pod, Mapping):
             continue
-        pod = _get(service, "extraPodSpec")
-        reason = None
-        if _get(service, "componentType") == "worker" and backend in GPU_BACKENDS:
-            reason = f"is a {backend} worker"
-        elif isinstance(pod, Mapping):
-            reason = gpu_placement(pod)
-        if reason and not _positive(amount):
-            problems.append(f"{where} {reason} but sets no resources.limits.gpu: give each worker pod "
-                            "its number of GPUs")
+        found = _pod_gpu_problems(f"{where}.podTemplate.spec", pod, node_agent=False)
+        problems += found
+        kind = _get(component, "type")
+        if found or kind not in WORKER_TYPES or backend not in GPU_BACKENDS:
+            continue
+        limits = [_gpu_quantity(_get(c, "resources"), "limits")[1] for c in _list(_get(pod, "containers"))]
+        if not any(_positive(amount) for amount in limits):
+            problems.append(f"{where} ({_get(component, 'name')}) is a {backend} {kind} but no container sets "
+                            f"resources.limits {GPU_RESOURCE}: give each worker pod its number of GPUs")
     return problems
 
 
@@ -298,8 +295,9 @@ def gpu_limit_problems(resource_type: str, props: Mapping[str, Any]) -> list[str
     A pod template that requests `nvidia.com/gpu`, tolerates the `nvidia.com/gpu` taint or selects
     GPU nodes must set an `nvidia.com/gpu` limit (a request needs an equal limit). DaemonSets are
     node agents (device plugins, exporters): aiming at GPU nodes does not make them GPU consumers,
-    so only their requests are checked. A DynamoGraphDeployment's worker services of a GPU backend
-    (vllm, sglang, trtllm), and any service placed on GPU nodes, must set `resources.limits.gpu`.
+    so only their requests are checked. A DynamoGraphDeployment's worker components (worker,
+    prefill, decode) of a GPU backend (vllm, sglang, trtllm) must set an `nvidia.com/gpu` limit, and
+    its pod templates are checked like any other.
     """
     if resource_type == DGD_TYPE:
         return _dgd_gpu_problems(props)

@@ -28,9 +28,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the Pulumi program in-process under mocks (no cloud account, cluster or Pulumi "
                     "CLI) and write resources.json, manifests/, releases.yaml, graph.mmd and summary.md. "
                     "Invalid config exits 2, prints every problem and writes nothing.",
-        epilog="exit status: 0 planned, 2 invalid config or unreadable stack file")
+        epilog="exit status: 0 planned, 2 invalid config, an unreadable stack file or a refused upgrade")
     _stack_file_arguments(plan)
     plan.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
+    plan.add_argument("--deployed-version", metavar="X.Y.Z",
+                      help="the Dynamo release the cluster runs now: summary.md then lists what moving to the "
+                           "stack's operator.version changes, and refuses a move back across a CRD storage version")
 
     preflight = commands.add_parser(
         "preflight", help="check the cluster (and with --aws the cloud account) before `pulumi up`",
@@ -69,7 +72,7 @@ def main(argv: list[str]) -> int:
     if args.command == "plan":
         from stacks.plan import command as plan
 
-        return plan.run(args.project_dir, stack, args.config, args.out)
+        return plan.run(args.project_dir, stack, args.config, args.out, args.deployed_version)
     if args.command == "preflight":
         from stacks.preflight import command as preflight
 

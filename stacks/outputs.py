@@ -83,6 +83,10 @@ class EtcdOutputs(Generic[S]):
 
 @dataclass(frozen=True)
 class DynamoOutputs(Generic[S]):
+    version: str  # the Dynamo release
+    discovery: str  # the transport plan
+    event_plane: str
+    request_plane: str
     operator_release: S
     operator_namespace: S
     graphs: Mapping[str, S]  # graph name -> DynamoGraphDeployment name
@@ -96,8 +100,8 @@ class StackOutputs(Generic[S]):
     namespaces: NamespaceOutputs[S]
     node_pools: Mapping[str, NodePoolOutputs[S]]
     gpu_operator_namespace: S | None
-    nats: NatsOutputs[S]
-    etcd: EtcdOutputs[S] | None  # None: Dynamo uses Kubernetes discovery
+    nats: NatsOutputs[S] | None  # None: no plane of the transport plan uses NATS
+    etcd: EtcdOutputs[S] | None  # None: discovery is Kubernetes
     dynamo: DynamoOutputs[S]
     # None: observability is off, and the key is left out of the exported outputs
     observability: ObservabilityOutputs[S] | None = field(default=None, metadata={"omit_none": True})

@@ -17,7 +17,7 @@ from stacks.preflight.cluster_view import (
     WorkloadInfo,
 )
 from stacks.preflight.report import CheckResult
-from tests.harness import parse, stack_config
+from tests.harness import parse, servers_config, stack_config
 
 T = TypeVar("T")
 DEFAULT = {"storageclass.kubernetes.io/is-default-class": "true"}
@@ -102,11 +102,13 @@ def existing_gpu_stack(pool: dict[str, Any] | None = None, *, replicas: int = 2,
 
 
 def dev() -> StackConfig:
-    return parse(stack_config("dev"))
+    """dev with NATS and etcd deployed (`tests.harness.SERVERS`)."""
+    return parse(servers_config("dev"))
 
 
 def prod() -> StackConfig:
-    return parse(stack_config("prod"), "prod")
+    """prod with NATS and etcd deployed (`tests.harness.SERVERS`)."""
+    return parse(servers_config("prod"), "prod")
 
 
 def run(config: StackConfig, stub: StubCluster) -> list[CheckResult]:

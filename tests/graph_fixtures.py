@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
-from components.dynamo.words import ROLES_BY_MODE, Backend, Mode, Role
+from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
+from components.dynamo.words import ROLES_BY_MODE, Backend, Mode, Role, RouterMode
 from components.kit.resources import Resources
 from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint
 from components.nodes.shape import PoolShape
@@ -30,14 +32,17 @@ def group(role: Role, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, 
 
 
 def graph(backend: Backend, *, mode: Mode = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
-          pool: str = "h100-efa", name: str | None = None, extra: tuple[str, ...] = ()) -> GraphSpec:
+          pool: str = "h100-efa", name: str | None = None, extra: tuple[str, ...] = (),
+          router: RouterMode = "kv", release: DynamoRelease = DEFAULT_RELEASE,
+          transport: TransportPlan = UPSTREAM_DEFAULTS) -> GraphSpec:
     roles = ROLES_BY_MODE[mode]
     return GraphSpec(
         name=name or f"{backend}-{mode}", backend=backend, model="Qwen/Qwen3-0.6B",
-        served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=f"nvcr.io/nvidia/ai-dynamo/{backend}-runtime:1.1.0",
-        frontend=FrontendSpec(replicas=1, router_mode="kv", http_port=8000, resources=Resources("1", "2Gi")),
+        served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=release.runtime_image(backend),
+        frontend=FrontendSpec(replicas=1, router_mode=router, http_port=8000, resources=Resources("1", "2Gi")),
         groups=tuple(group(r, pool=pool, nodes=nodes, gpus=gpus, tp=tp, extra=extra) for r in roles),
-        use_model_cache=True, use_hf_token=True, check_parallelism=True, ready_timeout_minutes=60)
+        use_model_cache=True, use_hf_token=True, check_parallelism=True, ready_timeout_minutes=60,
+        release=release, transport=transport)
 
 
 def group_of(spec: GraphSpec, role: Role) -> WorkerGroupSpec:

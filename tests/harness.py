@@ -25,9 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "dynamo-cluster"
 
 
+EXAMPLES = ROOT / "examples"
+
+
+def example_stacks() -> list[str]:
+    """The names of the example stack files (examples/Pulumi.<name>.yaml)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in EXAMPLES.glob("Pulumi.*.yaml"))
+
+
 def stack_config(stack: str) -> dict[str, Any]:
-    """A committed stack file's config as a dict of decoded values, keys without the namespace."""
-    sf = read_stack_file(ROOT, stack)
+    """A committed stack file's config (Pulumi.<stack>.yaml, or examples/Pulumi.<stack>.yaml) as a
+    dict of decoded values, keys without the namespace."""
+    example = EXAMPLES / f"Pulumi.{stack}.yaml"
+    sf = read_stack_file(ROOT, stack, example if example.exists() else None)
     out: dict[str, Any] = {}
     for key, value in sf.config.items():
         short = key.split(":", 1)[1]
@@ -71,8 +81,25 @@ def plan_config(values: Mapping[str, Any], stack: str = "dev", secrets: Iterable
 
 
 def plan_stack(stack: str) -> Registry:
-    """Run the program for a committed stack file."""
+    """Run the program for a committed stack file (dev, prod, or an example)."""
     return plan_config(stack_config(stack), stack, secrets=())
+
+
+# A transport plan that deploys both of the platform's servers: events over NATS, discovery on etcd.
+SERVERS = {"discovery": "etcd", "eventPlane": "nats"}
+
+
+def servers_config(stack: str) -> dict[str, Any]:
+    """A committed stack's config with the transport plan of `SERVERS` (NATS and etcd deployed)."""
+    values = stack_config(stack)
+    values["dynamo"] = {**values.get("dynamo", {}), **SERVERS}
+    values.setdefault("etcd", {})
+    return values
+
+
+def plan_servers(stack: str) -> Registry:
+    """Run the program for a committed stack with NATS and etcd deployed (`servers_config`)."""
+    return plan_config(servers_config(stack), stack)
 
 
 def run_resources(fn: Callable[[], object], stack: str = "test") -> Registry:

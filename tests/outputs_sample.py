@@ -14,7 +14,7 @@ from stacks.outputs import (
 
 
 def prod_outputs() -> StackOutputs[str]:
-    """Outputs of a prod stack with three NATS servers and three etcd members."""
+    """Outputs of a prod stack whose transport plan runs three NATS servers and three etcd members."""
     return StackOutputs(
         environment="prod",
         kubernetes_context="kind-dynamo",
@@ -27,7 +27,8 @@ def prod_outputs() -> StackOutputs[str]:
                          namespace="dynamo-system", service="nats", replicas=3, max_payload=15 * 2**20),
         etcd=EtcdOutputs(client_endpoints="http://etcd.dynamo-system.svc.cluster.local:2379",
                          namespace="dynamo-system", members=("etcd-0", "etcd-1", "etcd-2"), replicas=3),
-        dynamo=DynamoOutputs(operator_release="dynamo-platform", operator_namespace="dynamo-system",
+        dynamo=DynamoOutputs(version="1.4.2", discovery="etcd", event_plane="nats", request_plane="tcp",
+                             operator_release="dynamo-platform", operator_namespace="dynamo-system",
                              graphs={"vllm-disagg": "vllm-disagg"}, graph_namespace="dynamo"),
         observability=ObservabilityOutputs(
             prometheus_url="http://kps-prometheus.monitoring.svc.cluster.local:9090",

@@ -15,10 +15,17 @@ from typing import Any
 from components.dynamo.spec import WORKER_MODULE, GraphSpec, WorkerGroupSpec
 from components.dynamo.words import DISAGG_ROLES
 
-# vLLM moves the KV cache from prefill to decode workers with NIXL. No `engine_id`: vLLM then gives
-# every engine its own, where a fixed one (as in a single-replica example) would be shared by all
-# replicas of a group.
+# vLLM moves the KV cache from prefill to decode workers with NIXL; both sides name the connector.
+# No `engine_id`: vLLM then gives every engine its own, where a fixed one (as in a single-replica
+# example) would be shared by all replicas of a group.
 VLLM_KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
+# Where an engine publishes its KV events: a ZMQ socket inside the pod, which the Dynamo worker
+# reads and relays over the stack's event plane (`DYN_EVENT_PLANE`) to the router. The ports are
+# those of upstream's *_router examples; nothing outside the pod connects to them.
+VLLM_KV_EVENTS = json.dumps({"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:20080",
+                             "enable_kv_cache_events": True}, separators=(",", ":"))
+SGLANG_KV_EVENTS = json.dumps({"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"},
+                              separators=(",", ":"))
 # SGLang's prefill workers publish the KV cache handshake on this port; decode workers reach it.
 SGLANG_BOOTSTRAP_PORT = 30001
 # Where the TensorRT-LLM engine configuration ConfigMap is mounted in worker pods.
@@ -36,6 +43,14 @@ def worker_args(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     return builders[spec.backend](spec, group) + list(group.extra_args)
 
 
+def publishes_kv_events(spec: GraphSpec, group: WorkerGroupSpec) -> bool:
+    """Whether the group's workers publish KV events: when the frontend routes by KV and the event
+    plane carries them, the workers the router picks by cache overlap do (an aggregated graph's
+    workers, a disaggregated graph's prefill workers), as upstream's *_router examples have it."""
+    return (spec.frontend.router_mode == "kv" and spec.transport.kv_events and spec.backend != "mocker"
+            and group.role in ("worker", "prefill"))
+
+
 def _vllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     args = ["--model", spec.model]
     if spec.served_model_name != spec.model:
@@ -45,10 +60,10 @@ def _vllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
         args += ["--pipeline-parallel-size", str(group.pipeline_parallel)]
     if group.expert_parallel > 1:
         args.append("--enable-expert-parallel")  # vLLM's expert-parallel size follows TP x DP
-    if group.role == "prefill":
-        args += ["--disaggregation-mode", "prefill", "--kv-transfer-config", VLLM_KV_TRANSFER]
-    elif group.role == "decode":
-        args += ["--is-decode-worker", "--kv-transfer-config", VLLM_KV_TRANSFER]
+    if group.role in DISAGG_ROLES:
+        args += ["--disaggregation-mode", group.role, "--kv-transfer-config", VLLM_KV_TRANSFER]
+    if publishes_kv_events(spec, group):
+        args += ["--kv-events-config", VLLM_KV_EVENTS]
     return args
 
 
@@ -59,11 +74,15 @@ def _sglang(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
         args += ["--pp-size", str(group.pipeline_parallel)]
     if group.expert_parallel > 1:
         args += ["--ep-size", str(group.expert_parallel)]
-    # Dynamo's frontend tokenizes; the engine must not load a tokenizer of its own.
-    args += ["--trust-remote-code", "--skip-tokenizer-init"]
+    args.append("--trust-remote-code")
+    if spec.release.sglang_skip_tokenizer_init:
+        # Dynamo's frontend tokenizes; the engine does not load a tokenizer of its own.
+        args.append("--skip-tokenizer-init")
     if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role, "--disaggregation-transfer-backend", "nixl",
                  "--disaggregation-bootstrap-port", str(SGLANG_BOOTSTRAP_PORT)]
+    if publishes_kv_events(spec, group):
+        args += ["--kv-events-config", SGLANG_KV_EVENTS]
     args += ["--host", "0.0.0.0"]
     return args
 
@@ -77,6 +96,8 @@ def _trtllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
             "--extra-engine-args", f"{TRTLLM_CONFIG_DIR}/{trtllm_config_file(group)}"]
     if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role]
+    if publishes_kv_events(spec, group):
+        args.append(spec.release.trtllm_kv_events_flag)
     return args
 
 
@@ -117,4 +138,9 @@ def trtllm_engine_config(group: WorkerGroupSpec) -> dict[str, Any]:
 
 
 def frontend_args(spec: GraphSpec) -> list[str]:
-    return ["--http-port", str(spec.frontend.http_port), "--router-mode", spec.frontend.router_mode]
+    """The frontend's HTTP port and router; a KV router with the event plane off routes on its own
+    prediction of what each worker caches, and does not listen for KV events."""
+    args = ["--http-port", str(spec.frontend.http_port), "--router-mode", spec.frontend.router_mode]
+    if spec.frontend.router_mode == "kv" and not spec.transport.kv_events:
+        args.append("--no-router-kv-events")
+    return args

@@ -1,15 +1,18 @@
 """The DynamoGraphDeployment of a graph, as a pure function of its settings and the pools it runs on.
 
-The manifest matches the `nvidia.com/v1alpha1` DynamoGraphDeployment CRD: a `Frontend` service
-and one worker service per group (`worker` for agg, `prefill` and `decode` for disagg), each with
-its `componentType`/`subComponentType`, `multinode.nodeCount` when a replica spans nodes, GPU
-limits per pod, the backend's command line, and placement derived from the pool: node selector,
-tolerations, EFA device requests, and on EFA pools an anti-affinity that keeps a graph's prefill
-and decode pods off each other's nodes (each gets its node's EFA bandwidth to itself).
+The manifest is a `nvidia.com/v1beta1` DynamoGraphDeployment: `spec.components[]`, one `frontend`
+component and one per worker group (`worker` for agg, `prefill` and `decode` for disagg), each with
+its `type`, `replicas`, `multinode.nodeCount` when a replica spans nodes, `sharedMemorySize`, and a
+`podTemplate` whose container `main` carries the backend's command line, env, resources (GPU and
+EFA as extended resources) and volumes. Placement derives from the pool: node selector,
+tolerations, EFA device requests, and on EFA pools an anti-affinity that keeps a graph's prefill and
+decode pods off each other's nodes (each gets its node's EFA bandwidth to itself). What the stack's
+transport plan implies (the planes, the discovery backend) is set here too, from `spec.transport`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,17 +20,23 @@ from typing import Any
 import pulumi
 
 from components.dynamo import backends
-from components.dynamo.spec import GraphSpec, WorkerGroupSpec
+from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
+from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
 from components.kit.spread import anti_affinity
 from components.nodes.shape import PoolShape
 
-API_VERSION = "nvidia.com/v1alpha1"
 KIND = "DynamoGraphDeployment"
+GPU_RESOURCE = "nvidia.com/gpu"
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
 GRAPH_LABEL = "dynamo-cluster/graph"
 ROLE_LABEL = "dynamo-cluster/role"
-FRONTEND = "Frontend"
+# The container the operator fills in with its defaults (the CRD requires one named so).
+MAIN_CONTAINER = "main"
+MODEL_CACHE_VOLUME = "model-cache"
+ENGINE_CONFIG_VOLUME = "engine-config"
+# The operator's admission requires a semantic-version image tag, or runtimeVersionOverride.
+_SEMVER_TAG = re.compile(r"^[vV]?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -44,10 +53,6 @@ class GraphWiring:
     engine_configmap: pulumi.Input[str] | None = None  # TensorRT-LLM engine configuration
 
 
-def service_name(group: WorkerGroupSpec) -> str:
-    return group.role
-
-
 def pod_labels(spec: GraphSpec, role: str) -> dict[str, str]:
     return {GRAPH_LABEL: spec.name, ROLE_LABEL: role}
 
@@ -59,16 +64,24 @@ def efa_per_pod(group: WorkerGroupSpec, pool: PoolShape) -> int:
     return max(1, pool.efa_interfaces * group.gpus_per_node // pool.gpus_per_node)
 
 
-def _resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
-    base = group.resources.to_k8s()
-    requests: dict[str, Any] = dict(base["requests"])
-    limits: dict[str, Any] = dict(base["limits"])
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference, or None (a digest, or no tag)."""
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else None
+
+
+def _worker_resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
+    out = group.resources.to_k8s()
+    requests: dict[str, Any] = dict(out["requests"])
+    limits: dict[str, Any] = dict(out["limits"])
     if group.gpus_per_node:
-        limits["gpu"] = str(group.gpus_per_node)
+        limits[GPU_RESOURCE] = str(group.gpus_per_node)
     efa = efa_per_pod(group, pool)
     if efa:
-        requests["custom"] = {EFA_RESOURCE: str(efa)}
-        limits["custom"] = {EFA_RESOURCE: str(efa)}
+        requests[EFA_RESOURCE] = str(efa)
+        limits[EFA_RESOURCE] = str(efa)
     return {"requests": requests, "limits": limits}
 
 
@@ -85,9 +98,28 @@ def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in sorted(env.items())]
 
 
-def _pod_spec(wiring: GraphWiring, container: dict[str, Any], *, pool: PoolShape | None = None,
-              grace: int | None = None, affinity: dict[str, Any] | None = None,
-              volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _main_container(spec: GraphSpec, wiring: GraphWiring, *, command: list[str], args: list[str],
+                    env: Mapping[str, str], resources: dict[str, Any],
+                    mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    container: dict[str, Any] = {
+        "name": MAIN_CONTAINER,
+        "image": spec.image,
+        "workingDir": backends.WORKDIR,
+        "command": command,
+        "args": args,
+        "env": _env_list(env),
+        "resources": resources,
+    }
+    if spec.use_hf_token and wiring.hf_token_secret is not None:
+        container["envFrom"] = [{"secretRef": {"name": wiring.hf_token_secret}}]
+    if mounts:
+        container["volumeMounts"] = mounts
+    return container
+
+
+def _pod_template(spec: GraphSpec, wiring: GraphWiring, role: str, container: dict[str, Any], *,
+                  pool: PoolShape | None = None, grace: int | None = None, affinity: dict[str, Any] | None = None,
+                  volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     pod: dict[str, Any] = {}
     if pool is not None:
         if pool.node_selector:
@@ -102,70 +134,59 @@ def _pod_spec(wiring: GraphWiring, container: dict[str, Any], *, pool: PoolShape
         pod["imagePullSecrets"] = [{"name": wiring.pull_secret}]
     if volumes:
         pod["volumes"] = volumes
-    pod["mainContainer"] = container
-    return pod
+    pod["containers"] = [container]
+    return {"metadata": {"labels": pod_labels(spec, role)}, "spec": pod}
 
 
-def _common(spec: GraphSpec, wiring: GraphWiring, role: str) -> dict[str, Any]:
-    service: dict[str, Any] = {}
-    if spec.use_hf_token and wiring.hf_token_secret is not None:
-        service["envFromSecret"] = wiring.hf_token_secret
-    if spec.use_model_cache and wiring.model_cache_claim is not None:
-        service["volumeMounts"] = [{"name": wiring.model_cache_claim, "mountPoint": wiring.model_cache_path}]
-    service["extraPodMetadata"] = {"labels": pod_labels(spec, role)}
-    return service
+def _cache_volume(spec: GraphSpec, wiring: GraphWiring) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, mounts) of the shared model cache, when the graph uses it."""
+    if not spec.use_model_cache or wiring.model_cache_claim is None:
+        return [], []
+    return ([{"name": MODEL_CACHE_VOLUME, "persistentVolumeClaim": {"claimName": wiring.model_cache_claim}}],
+            [{"name": MODEL_CACHE_VOLUME, "mountPath": wiring.model_cache_path}])
 
 
-def frontend_service(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
-    container = {
-        "image": spec.image,
-        "workingDir": backends.WORKDIR,
-        "command": ["python3", "-m", "dynamo.frontend"],
-        "args": backends.frontend_args(spec),
-        "env": _env_list({"OTEL_SERVICE_NAME": f"{spec.name}-frontend"}),
-    }
-    return {
-        "componentType": "frontend",
-        "replicas": spec.frontend.replicas,
-        **_common(spec, wiring, "frontend"),
-        "resources": spec.frontend.resources.to_k8s(),
-        "extraPodSpec": _pod_spec(wiring, container),
-    }
+def _component(spec: GraphSpec, name: str, kind: str, replicas: int, pod_template: dict[str, Any]) -> dict[str, Any]:
+    component: dict[str, Any] = {"name": name, "type": kind, "replicas": replicas, "podTemplate": pod_template}
+    tag = image_tag(spec.image)
+    if tag is None or not _SEMVER_TAG.match(tag):
+        # The operator learns the runtime's version from the tag; a digest or another tag needs it said.
+        component["runtimeVersionOverride"] = spec.release.version
+    return component
 
 
-def worker_service(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, wiring: GraphWiring) -> dict[str, Any]:
-    container: dict[str, Any] = {
-        "image": spec.image,
-        "workingDir": backends.WORKDIR,
-        "command": backends.worker_command(spec),
-        "args": backends.worker_args(spec, group),
-        "env": _env_list({"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **group.env}),
-    }
-    volumes = None
+def frontend_component(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
+    volumes, mounts = _cache_volume(spec, wiring)
+    container = _main_container(spec, wiring, command=["python3", "-m", "dynamo.frontend"],
+                                args=backends.frontend_args(spec), env={"OTEL_SERVICE_NAME": f"{spec.name}-frontend"},
+                                resources=spec.frontend.resources.to_k8s(), mounts=mounts)
+    return _component(spec, FRONTEND, "frontend", spec.frontend.replicas,
+                      _pod_template(spec, wiring, FRONTEND, container, volumes=volumes))
+
+
+def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, wiring: GraphWiring) -> dict[str, Any]:
+    volumes, mounts = _cache_volume(spec, wiring)
     if spec.backend == "trtllm" and wiring.engine_configmap is not None:
-        container["volumeMounts"] = [{"name": "engine-config", "mountPath": backends.TRTLLM_CONFIG_DIR,
-                                      "readOnly": True}]
-        volumes = [{"name": "engine-config", "configMap": {"name": wiring.engine_configmap}}]
-    service: dict[str, Any] = {
-        "componentType": "worker",
-        "replicas": group.replicas,
-        **_common(spec, wiring, group.role),
-        "resources": _resources(group, pool),
-        "sharedMemory": {"size": group.shared_memory},
-        "extraPodSpec": _pod_spec(wiring, container, pool=pool, grace=group.termination_grace_seconds,
-                                  affinity=_apart_from_other_role(spec, group, pool), volumes=volumes),
-    }
-    if group.role in DISAGG_ROLES:
-        service["subComponentType"] = group.role
+        mounts.append({"name": ENGINE_CONFIG_VOLUME, "mountPath": backends.TRTLLM_CONFIG_DIR, "readOnly": True})
+        volumes.append({"name": ENGINE_CONFIG_VOLUME, "configMap": {"name": wiring.engine_configmap}})
+    container = _main_container(spec, wiring, command=backends.worker_command(spec),
+                                args=backends.worker_args(spec, group),
+                                env={"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **group.env},
+                                resources=_worker_resources(group, pool), mounts=mounts)
+    component = _component(spec, group.role, group.role, group.replicas, _pod_template(
+        spec, wiring, group.role, container, pool=pool, grace=group.termination_grace_seconds,
+        affinity=_apart_from_other_role(spec, group, pool), volumes=volumes))
     if group.multinode:
-        service["multinode"] = {"nodeCount": group.nodes}
-    return service
+        component["multinode"] = {"nodeCount": group.nodes}
+    component["sharedMemorySize"] = group.shared_memory
+    return component
 
 
 def graph_env(spec: GraphSpec, wiring: GraphWiring, pools: Mapping[str, PoolShape]) -> list[Any]:
-    """Environment every pod of the graph gets."""
+    """Environment every pod of the graph gets: what the environment hands over, the planes of the
+    transport plan, and what the backend and the pools need."""
     env: list[Any] = list(wiring.env)
-    plain: dict[str, str] = {}
+    plain: dict[str, str] = dict(spec.transport.runtime_env())
     if spec.use_model_cache and wiring.model_cache_claim is not None:
         plain["HF_HOME"] = wiring.model_cache_path
     if spec.backend == "trtllm":
@@ -181,28 +202,25 @@ def graph_env(spec: GraphSpec, wiring: GraphWiring, pools: Mapping[str, PoolShap
 
 def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphWiring) -> dict[str, Any]:
     """The DynamoGraphDeployment; the operator reports it ready with `status.state: successful`."""
-    services: dict[str, Any] = {FRONTEND: frontend_service(spec, wiring)}
-    for group in spec.groups:
-        services[service_name(group)] = worker_service(spec, group, pools[group.pool], wiring)
-    body: dict[str, Any] = {"services": services}
+    components = [frontend_component(spec, wiring)]
+    components += [worker_component(spec, group, pools[group.pool], wiring) for group in spec.groups]
+    body: dict[str, Any] = {}
     if spec.backend != "mocker":
         body["backendFramework"] = spec.backend
-    env = graph_env(spec, wiring, pools)
-    if env:
-        body["envs"] = env
-    if spec.use_model_cache and wiring.model_cache_claim is not None:
-        body["pvcs"] = [{"name": wiring.model_cache_claim, "create": False}]
+    body["env"] = graph_env(spec, wiring, pools)
+    body["components"] = components
+    annotations = {
+        # pulumi-kubernetes waits for this before it calls the graph created or updated (for as long
+        # as the resource's custom timeouts allow: model download and load).
+        "pulumi.com/waitFor": "jsonpath={.status.state}=successful",
+    }
+    if spec.transport.uses_etcd:
+        annotations[DISCOVERY_ANNOTATION] = "etcd"
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": spec.release.api_version,
         "kind": KIND,
-        "metadata": {
-            "name": spec.name,
-            "namespace": wiring.namespace,
-            "labels": {GRAPH_LABEL: spec.name},
-            # pulumi-kubernetes waits for this before it calls the graph created or updated (for
-            # as long as the resource's custom timeouts allow: model download and load).
-            "annotations": {"pulumi.com/waitFor": "jsonpath={.status.state}=successful"},
-        },
+        "metadata": {"name": spec.name, "namespace": wiring.namespace, "labels": {GRAPH_LABEL: spec.name},
+                     "annotations": annotations},
         "spec": body,
     }
 
@@ -225,7 +243,7 @@ def disruption_budgets(spec: GraphSpec, namespace: pulumi.Input[str]) -> list[di
     group may lose at most one replica's pods (`maxUnavailable: nodes`). A group of one replica gets
     no budget: one that kept it would block every drain, and one that did not would protect nothing.
     """
-    groups: list[tuple[str, int, int]] = [("frontend", spec.frontend.replicas, 1)]
+    groups: list[tuple[str, int, int]] = [(FRONTEND, spec.frontend.replicas, 1)]
     groups += [(g.role, g.replicas, g.nodes) for g in spec.groups]
     return [{
         "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pulumi
 
-from components.dynamo.dgd import GraphWiring, dgd_manifest, disruption_budgets, engine_configmap
+from components.dynamo.dgd import KIND, GraphWiring, dgd_manifest, disruption_budgets, engine_configmap
 from components.dynamo.spec import GraphSpec
-from components.kit.kube import KubeObject
+from components.kit.kube import KubeObject, type_token
 from components.nodes.pools import GpuNodePool
 
 TYPE = "dynamo-cluster:components:DynamoGraph"
@@ -38,8 +38,12 @@ class DynamoGraph(pulumi.ComponentResource):
             configmap = KubeObject(f"{name}-engine-config",
                                    engine_configmap(spec, f"{spec.name}-engine-config", wiring.namespace), child)
             wiring = replace(wiring, engine_configmap=configmap.name)
-        dgd = KubeObject(f"{name}-dgd", dgd_manifest(spec, {p.shape.name: p.shape for p in used}, wiring),
-                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *used],
+        manifest = dgd_manifest(spec, {p.shape.name: p.shape for p in used}, wiring)
+        # Earlier API versions of the same object: moving to this one is an update of the graph, not
+        # a replacement (which would delete the serving graph before creating it again).
+        aliases = [pulumi.Alias(type_=type_token(version, KIND)) for version in spec.release.earlier_api_versions]
+        dgd = KubeObject(f"{name}-dgd", manifest,
+                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *used], aliases=aliases,
                                                 custom_timeouts=pulumi.CustomTimeouts(
                                                     create=f"{spec.ready_timeout_minutes}m",
                                                     update=f"{spec.ready_timeout_minutes}m")))

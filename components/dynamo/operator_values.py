@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
+from components.dynamo.releases import DynamoRelease
+from components.dynamo.transport import TransportPlan
 from components.dynamo.words import GangScheduling
 from components.kit.charts import ChartRef
 from components.kit.kube import labels
@@ -17,7 +19,8 @@ from components.nodes.shape import PoolShape
 
 @dataclass(frozen=True)
 class OperatorSettings:
-    chart: ChartRef
+    release: DynamoRelease
+    chart: ChartRef  # the release's chart, from the repository config names
     release_name: str
     image_tag: str | None
     gang_scheduling: GangScheduling  # auto: Grove + KAI when any graph spans nodes
@@ -27,12 +30,22 @@ class OperatorSettings:
 
 @dataclass(frozen=True)
 class OperatorWiring:
-    """Endpoints and names from the rest of the environment (plain or Outputs)."""
+    """Endpoints and names from the rest of the environment (plain or Outputs), as the stack's
+    transport plan wires them: NATS only when a plane uses it, etcd only when discovery is etcd."""
 
-    nats_url: pulumi.Input[str]
-    etcd_url: pulumi.Input[str] | None            # None: Kubernetes-native discovery
+    transport: TransportPlan
+    nats_url: pulumi.Input[str] | None
+    etcd_url: pulumi.Input[str] | None
     prometheus_url: pulumi.Input[str] | None
     pull_secret: pulumi.Input[str] | None
+
+    def __post_init__(self) -> None:
+        if self.transport.uses_nats != (self.nats_url is not None):
+            raise ValueError(f"NATS is {'' if self.transport.uses_nats else 'not '}in the transport plan "
+                             f"({self.transport.describe()}): wire its URL exactly then")
+        if self.transport.uses_etcd != (self.etcd_url is not None):
+            raise ValueError(f"etcd is {'' if self.transport.uses_etcd else 'not '}in the transport plan "
+                             f"({self.transport.describe()}): wire its endpoints exactly then")
 
 
 def gang_scheduling_on(settings: OperatorSettings, any_multinode: bool) -> bool:
@@ -52,18 +65,22 @@ def off_gpu_nodes(gpu_pools: Sequence[PoolShape]) -> dict[str, Any]:
 
 def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_pools: Sequence[PoolShape],
                     any_multinode: bool, pod_monitors: bool) -> dict[str, Any]:
-    """Values of the dynamo-platform chart."""
+    """Values of the dynamo-platform chart (1.4 and later): the chart's own NATS and etcd stay off
+    (ours are wired with `natsAddr` / `etcdAddr` when the transport plan uses them), Grove and the
+    KAI scheduler are installed when a graph spans nodes, and the operator keeps off GPU nodes.
+    Never the `nats.enabled`-style keys of 1.1, which the 1.2+ chart refuses."""
     gang = gang_scheduling_on(settings, any_multinode)
     manager: dict[str, Any] = {"resources": settings.resources.to_k8s()}
     if settings.image_tag:
         manager["image"] = {"tag": settings.image_tag}
     operator: dict[str, Any] = {
         "upgradeCRD": True,
-        "natsAddr": wiring.nats_url,
-        "discoveryBackend": "etcd" if wiring.etcd_url is not None else "kubernetes",
+        "discoveryBackend": wiring.transport.discovery,
         "controllerManager": {"affinity": off_gpu_nodes(gpu_pools), "manager": manager},
         "dynamo": {"metrics": {"podMonitors": {"enabled": pod_monitors}}},
     }
+    if wiring.nats_url is not None:
+        operator["natsAddr"] = wiring.nats_url
     if wiring.etcd_url is not None:
         operator["etcdAddr"] = wiring.etcd_url
     if wiring.prometheus_url is not None:
@@ -72,15 +89,28 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
         operator["imagePullSecrets"] = [{"name": wiring.pull_secret}]
     return {
         "global": {
+            "nats": {"install": False},
             "etcd": {"install": False},
             "grove": {"install": gang, "enabled": gang},
             "kai-scheduler": {"install": gang, "enabled": gang},
         },
-        "nats": {"enabled": False},
         "dynamo-operator": operator,
-        "grove": {"affinity": off_gpu_nodes(gpu_pools)},
+        # Grove's chart takes no placement values; KAI's take a global affinity (docs/decisions.md).
         "kai-scheduler": {"global": {"affinity": off_gpu_nodes(gpu_pools)}},
     }
+
+
+def values_keys(values: Mapping[str, Any], prefix: str = "") -> set[str]:
+    """The dotted keys of a values tree, down to its leaves and to maps the chart takes whole
+    (affinity, resources)."""
+    out: set[str] = set()
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value and not path.endswith(("affinity", "resources")):
+            out |= values_keys(value, path)
+        else:
+            out.add(path)
+    return out
 
 
 def dockerconfigjson_secret(name: str, namespace: pulumi.Input[str], registry: str,

@@ -7,18 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
+from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
 from components.dynamo.words import Backend, Mode, Role, RouterMode
 from components.kit.resources import Resources
 
 # The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
 WORKER_MODULE: Mapping[Backend, str] = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
-                 "mocker": "dynamo.mocker"}
-# The runtime image repository of each backend on NVIDIA's registry; the mocker ships in every
-# runtime image, so it uses the vLLM one.
-RUNTIME_IMAGE: Mapping[Backend, str] = {"vllm": "nvcr.io/nvidia/ai-dynamo/vllm-runtime",
-                 "sglang": "nvcr.io/nvidia/ai-dynamo/sglang-runtime",
-                 "trtllm": "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime",
-                 "mocker": "nvcr.io/nvidia/ai-dynamo/vllm-runtime"}
+                                        "mocker": "dynamo.mocker"}
+# The name of the frontend component of every graph; worker components are named after their role.
+FRONTEND = "frontend"
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,7 @@ class WorkerGroupSpec:
 
 @dataclass(frozen=True)
 class GraphSpec:
-    """One DynamoGraphDeployment."""
+    """One DynamoGraphDeployment, on the stack's Dynamo `release` and `transport` plan."""
 
     name: str
     backend: Backend
@@ -73,6 +71,13 @@ class GraphSpec:
     use_hf_token: bool
     check_parallelism: bool
     ready_timeout_minutes: int
+    release: DynamoRelease = DEFAULT_RELEASE
+    transport: TransportPlan = UPSTREAM_DEFAULTS
+
+    @property
+    def components(self) -> tuple[tuple[str, bool], ...]:
+        """(component name, spans nodes) of every component of the DynamoGraphDeployment, in order."""
+        return ((FRONTEND, False), *((g.role, g.multinode) for g in self.groups))
 
     @property
     def pools(self) -> frozenset[str]:

@@ -38,5 +38,8 @@ TEMPO = ChartRef("tempo", "2.2.4", "https://grafana-community.github.io/helm-cha
 GPU_OPERATOR = ChartRef("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia")
 # The AWS EFA device plugin.
 EFA_DEVICE_PLUGIN = ChartRef("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts")
-# NVIDIA's dynamo-platform chart (the operator).
-DYNAMO_PLATFORM = ChartRef("dynamo-platform", "1.1.0", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo")
+# NVIDIA's dynamo-platform chart (the operator), one pin per Dynamo release this project deploys;
+# `components/dynamo/releases.py` holds the rest of what differs between those releases.
+DYNAMO_PLATFORM_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"
+DYNAMO_PLATFORM = {version: ChartRef("dynamo-platform", version, DYNAMO_PLATFORM_REPOSITORY)
+                   for version in ("1.4.2", "1.5.0")}

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from components.dynamo.transport import TransportPlan
 from components.etcd.manifests import EtcdSettings
 from components.namespaces import NamespaceNames
 from components.nats.values import NatsSettings
@@ -49,8 +50,8 @@ class StackConfig:
     namespaces: NamespaceNames
     allow_data_loss: bool
     storage_class: str
-    nats: NatsSettings
-    etcd: EtcdSettings | None  # None: no etcd, Dynamo uses Kubernetes discovery
+    nats: NatsSettings | None  # None: no plane uses NATS, and it is not deployed
+    etcd: EtcdSettings | None  # None: discovery is Kubernetes, and no etcd is deployed
     observability: ObservabilitySettings | None
     aws: AwsConfig
     node_pools: tuple[NodePoolSettings, ...]
@@ -83,18 +84,30 @@ class StackConfig:
         """pool name -> shape: what the capacity check and graph builders read."""
         return {p.name: p.shape for p in self.node_pools}
 
+    @property
+    def transport(self) -> TransportPlan:
+        return self.dynamo.transport
+
     def warnings(self) -> list[str]:
         """Things a reviewer of the plan should see, although the config is valid."""
         out: list[str] = []
         if self.defaults.keeps_data and self.allow_data_loss:
             out.append("allowDataLoss is true: `pulumi destroy` and replacements delete data volumes")
+        release = self.dynamo.release
+        if not release.artifacts_confirmed:
+            out.append(f"Dynamo {release.version}: its image tags ({release.image_tag}, {release.efa_image_tag}) "
+                       "follow the naming of earlier releases but were not read from a published artifact list; check "
+                       "that they exist before `pulumi up` (docs/upgrade.md)")
         graphs = self.dynamo.graphs
         if graphs and self.hf_token is None:
             out.append("no hfToken: graphs download models anonymously, and gated models will fail to download")
         if self.defaults.wants_pull_secret and self.ngc_api_key is None:
             out.append("no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)")
-        if self.etcd is None:
-            out.append("etcd is off: Dynamo uses Kubernetes-native discovery")
+        plan = self.transport
+        if self.nats is not None and not plan.uses_nats:
+            out.append(f"nats.enabled is true but {plan.nats_reason()}: NATS is deployed and wired to nothing")
+        if self.etcd is not None and not plan.uses_etcd:
+            out.append(f"etcd.enabled is true but {plan.etcd_reason()}: etcd is deployed and wired to nothing")
         gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
         if gpu_graphs and self.dynamo.model_cache is None:
             out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
@@ -158,6 +171,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     pools = {p.name: p.shape for p in node_pools}
     allow_data_loss = root.boolean("allowDataLoss", False)
     retain = defaults.keeps_data and not allow_data_loss
+    dynamo = read_dynamo(root, defaults=defaults, retain=retain, pools=pools, hf_token=secrets["hfToken"] is not None,
+                         broken_pools=declared_pool_names(root) - set(pools))
     config = StackConfig(
         stack=stack,
         environment=environment,
@@ -169,13 +184,12 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         aws=aws,
         node_pools=node_pools,
         gpu_platform=read_gpu_platform(root, node_pools, namespaces),
-        dynamo=read_dynamo(root, defaults=defaults, retain=retain, pools=pools,
-                           hf_token=secrets["hfToken"] is not None,
-                           broken_pools=declared_pool_names(root) - set(pools)),
+        dynamo=dynamo,
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
-        nats=read_nats(root, defaults.nats, storage_class, retain),
-        etcd=read_etcd(root, defaults.etcd, defaults.etcd_quota_backend, storage_class, retain),
+        nats=read_nats(root, defaults.nats, storage_class, retain, transport=dynamo.transport),
+        etcd=read_etcd(root, defaults.etcd, defaults.etcd_quota_backend, storage_class, retain,
+                       transport=dynamo.transport),
     )
     check_graph_capacity(root, config.dynamo.graphs, pools)
     root.close()

@@ -1,13 +1,16 @@
-"""The Dynamo sections: the operator chart, shared model storage, and the graph deployments."""
+"""The Dynamo sections: the transport plan (`dynamo`), the operator chart and the Dynamo release it
+picks (`operator`), shared model storage (`modelCache`), and the graph deployments (`graphs`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from components.dynamo.model_cache import ModelCacheSettings
 from components.dynamo.operator_values import OperatorSettings
-from components.dynamo.spec import RUNTIME_IMAGE, FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
+from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.dynamo.transport import DISCOVERIES, EVENT_PLANES, REQUEST_PLANES, TransportPlan
 from components.dynamo.words import (
     BACKENDS,
     GANG_SCHEDULING,
@@ -21,13 +24,12 @@ from components.dynamo.words import (
     Mode,
     Role,
 )
-from components.kit.charts import DYNAMO_PLATFORM, ChartRef
 from components.kit.resources import Resources
 from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
 from stacks.config.common import read_resources, read_storage
 from stacks.config.defaults import EnvironmentDefaults
-from stacks.config.reader import Node
+from stacks.config.reader import Node, describe
 
 NGC_REGISTRY = "nvcr.io"
 PULL_SECRET_NAME = "nvcr-pull"
@@ -35,11 +37,12 @@ HF_SECRET_NAME = "hf-token"
 
 _IMAGE = r"^[a-z0-9.\-/:_]+(:[A-Za-z0-9_.\-]+|@sha256:[a-f0-9]{64})$"
 _IMAGE_TEXT = "an image pinned by tag or digest (registry/repository:tag), never :latest"
-_GRAPH_NAME = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+_GRAPH_NAME = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 @dataclass(frozen=True)
 class DynamoConfig:
+    transport: TransportPlan
     operator: OperatorSettings
     model_cache: ModelCacheSettings | None
     graphs: tuple[GraphSpec, ...]
@@ -47,15 +50,45 @@ class DynamoConfig:
     hf_secret_name: str
     registry: str
 
+    @property
+    def release(self) -> DynamoRelease:
+        return self.operator.release
+
+
+def read_transport(root: Node) -> TransportPlan:
+    """The ``dynamo`` section: how Dynamo's components find each other and talk."""
+    node = root.child("dynamo")
+    plan = TransportPlan(
+        discovery=node.choice("discovery", DISCOVERIES, "kubernetes"),
+        event_plane=node.choice("eventPlane", EVENT_PLANES, "zmq"),
+        request_plane=node.choice("requestPlane", REQUEST_PLANES, "tcp"),
+    )
+    node.close()
+    return plan
+
+
+def _release(node: Node) -> DynamoRelease:
+    raw = node.raw("version")
+    if raw is None:
+        return DEFAULT_RELEASE
+    if isinstance(raw, str) and raw in RELEASES:
+        return RELEASES[raw]
+    known = " or ".join(f"{v} (the default)" if v == DEFAULT_VERSION else v for v in RELEASES)
+    wrong = f"is {raw!r}, a Dynamo release this project has no entry for" if isinstance(raw, str) else \
+        f"expected a version string, got {describe(raw)}"
+    node.problem("version", wrong, f"{known}; to move an install of another release (1.1 included) to one "
+                                   "of these, follow docs/upgrade.md")
+    return DEFAULT_RELEASE
+
 
 def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings:
     node = root.child("operator")
-    version = node.string("version", DYNAMO_PLATFORM.version, pattern=r"^1\.[0-9]+\.[0-9]+$",
-                          pattern_text="a dynamo-platform 1.x chart version such as 1.1.0")
+    release = _release(node)
+    repository = node.string("repository", release.chart.repository, pattern=r"^(https://|oci://).+",
+                             pattern_text="an https:// Helm repository or an oci:// registry")
     settings = OperatorSettings(
-        chart=ChartRef("dynamo-platform", version,
-                       node.string("repository", DYNAMO_PLATFORM.repository, pattern=r"^(https://|oci://).+",
-                                   pattern_text="an https:// Helm repository or an oci:// registry")),
+        release=release,
+        chart=replace(release.chart, repository=repository),
         release_name=node.dns_label("releaseName", "dynamo-platform"),
         image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),
         gang_scheduling=node.choice("gangScheduling", GANG_SCHEDULING, "auto"),
@@ -84,9 +117,8 @@ def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
     return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain)
 
 
-def _image(node: Node, backend: Backend | None, version: str) -> str:
-    default = f"{RUNTIME_IMAGE[backend or 'vllm']}:{version}"
-    image = node.string("image", default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+def _image(node: Node, backend: Backend | None, release: DynamoRelease) -> str:
+    image = node.string("image", release.runtime_image(backend or "vllm"), pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
     if image.endswith(":latest"):
         node.problem("image", f"is {image!r}", _IMAGE_TEXT)
     return image
@@ -176,10 +208,11 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
     return spec
 
 
-def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-               hf_token: bool, defaults: EnvironmentDefaults, broken: Set[str] = frozenset()) -> GraphSpec:
+def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
+               model_cache: bool, hf_token: bool, defaults: EnvironmentDefaults,
+               broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
-                       pattern_text="a DNS label of at most 40 characters (it prefixes the graph's pod names)")
+                       pattern_text="a DNS label: lower-case letters, digits and '-' (it names the graph's pods)")
     backend = node.choice("backend", BACKENDS)
     mode = node.choice("mode", MODES, "disagg")
     model = node.string("model", pattern_text="a model id such as Qwen/Qwen3-0.6B")
@@ -208,7 +241,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
         model=model,
         served_model_name=node.string("servedModelName", model or "model"),
         mode=mode,
-        image=_image(node, backend, version),
+        image=_image(node, backend, release),
         frontend=_frontend(node, mode),
         groups=tuple(groups),
         use_model_cache=use_cache,
@@ -216,15 +249,21 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], version: str, mode
         check_parallelism=node.boolean("checkParallelism", True),
         ready_timeout_minutes=node.integer("readyTimeoutMinutes", defaults.graph_ready_timeout_minutes,
                                            minimum=5, maximum=1440),
+        release=release,
+        transport=transport,
     )
+    if name:
+        for wrong, allowed in release.limits.problems(name, spec.components):
+            node.problem("name", wrong, allowed)
     node.close()
     return spec
 
 
-def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, model_cache: bool,
-                hf_token: bool, defaults: EnvironmentDefaults, broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
-    graphs = tuple(read_graph(n, pools=pools, version=version, model_cache=model_cache, hf_token=hf_token,
-                              defaults=defaults, broken=broken) for n in root.objects("graphs"))
+def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
+                model_cache: bool, hf_token: bool, defaults: EnvironmentDefaults,
+                broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
+    graphs = tuple(read_graph(n, pools=pools, release=release, transport=transport, model_cache=model_cache,
+                              hf_token=hf_token, defaults=defaults, broken=broken) for n in root.objects("graphs"))
     seen: dict[str, int] = {}
     for index, graph in enumerate(graphs):
         if graph.name and graph.name in seen:
@@ -237,12 +276,13 @@ def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], version: str, mod
 def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, retain: bool, pools: Mapping[str, PoolShape],
                 hf_token: bool, broken_pools: Set[str] = frozenset()) -> DynamoConfig:
     """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape)."""
+    transport = read_transport(root)
     operator = read_operator(root, defaults)
     cache = read_model_cache(root, retain)
-    graphs = read_graphs(root, pools=pools, version=operator.chart.version, model_cache=cache is not None,
-                         hf_token=hf_token, defaults=defaults, broken=broken_pools)
-    return DynamoConfig(operator=operator, model_cache=cache, graphs=graphs, pull_secret_name=PULL_SECRET_NAME,
-                        hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
+    graphs = read_graphs(root, pools=pools, release=operator.release, transport=transport,
+                         model_cache=cache is not None, hf_token=hf_token, defaults=defaults, broken=broken_pools)
+    return DynamoConfig(transport=transport, operator=operator, model_cache=cache, graphs=graphs,
+                        pull_secret_name=PULL_SECRET_NAME, hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
 
 
 def worker_demands(graphs: tuple[GraphSpec, ...], pools: Mapping[str, PoolShape]) -> list[WorkerDemand]:

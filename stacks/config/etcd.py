@@ -1,7 +1,9 @@
-"""The `etcd` section: our etcd cluster (Dynamo's discovery store), or none (Kubernetes discovery)."""
+"""The `etcd` section: our etcd cluster, deployed when the transport plan's discovery is etcd (or
+`etcd.enabled` asks for it); with Kubernetes discovery Dynamo needs none."""
 
 from __future__ import annotations
 
+from components.dynamo.transport import TransportPlan
 from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
 from components.kit.quantity import quantity_bytes
 from stacks.config.common import cpu_millis, read_resources, read_storage
@@ -14,11 +16,14 @@ MAX_QUOTA = 8 << 30
 
 
 def read_etcd(root: Node, defaults: ServiceDefaults, quota_backend: str, storage_class: str,
-              retain_volumes: bool) -> EtcdSettings | None:
+              retain_volumes: bool, *, transport: TransportPlan) -> EtcdSettings | None:
     """The etcd settings, or None when `etcd.enabled` is false. Every key is read (and checked)
     either way, so a disabled section still reports typos."""
     node = root.child("etcd")
-    enabled = node.boolean("enabled", True)
+    enabled = node.boolean("enabled", transport.uses_etcd)
+    if transport.uses_etcd and not enabled:
+        node.problem("enabled", "is false, but dynamo.discovery is etcd",
+                     "true (or unset), or dynamo.discovery kubernetes")
     replicas = node.integer("replicas", defaults.replicas, minimum=1, maximum=max(SUPPORTED_SIZES),
                             allowed=REPLICAS_ALLOWED)
     if replicas not in SUPPORTED_SIZES:

@@ -1,7 +1,9 @@
-"""The `nats` section: NATS JetStream (Dynamo's event plane)."""
+"""The `nats` section: NATS JetStream, deployed when the transport plan puts a plane on NATS (or
+`nats.enabled` asks for it). Every key is read even when it is not deployed, so a typo is reported."""
 
 from __future__ import annotations
 
+from components.dynamo.transport import TransportPlan
 from components.kit.charts import NATS
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
@@ -14,8 +16,14 @@ REPLICAS_ALLOWED = "1 (a single server) or 3 or 5 (a cluster)"
 MAX_PAYLOAD_ALLOWED = "a size from 1Mi to 64Mi, such as 15Mi (Dynamo's default)"
 
 
-def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_volumes: bool) -> NatsSettings:
+def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_volumes: bool, *,
+              transport: TransportPlan) -> NatsSettings | None:
+    """The NATS settings, or None when NATS is not deployed."""
     node = root.child("nats")
+    enabled = node.boolean("enabled", transport.uses_nats)
+    if transport.uses_nats and not enabled:
+        node.problem("enabled", f"is false, but {transport.nats_reason()}",
+                     "true (or unset), or dynamo.eventPlane and dynamo.requestPlane that do not use nats")
     replicas = node.integer("replicas", defaults.replicas, minimum=1, maximum=5, allowed=REPLICAS_ALLOWED)
     if replicas % 2 == 0:
         node.problem("replicas", f"is {replicas}: JetStream keeps its state in Raft groups that need a "
@@ -39,6 +47,8 @@ def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_
     image_tag = node.string("serverImageTag", SERVER_IMAGE["tag"], pattern=r"^[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.\-]*$",
                             pattern_text=f"a NATS server image tag such as {SERVER_IMAGE['tag']}")
     node.close()
+    if not enabled:
+        return None
     return NatsSettings(
         replicas=replicas,
         max_payload=max_payload,

@@ -177,8 +177,9 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> list[str]
 
 
 def summary(registry: Registry, *, stack: str, environment: str, capacity: Iterable[str],
-            warnings: Iterable[str]) -> str:
-    """Counts, the releases, the GPU capacity section (pre-rendered lines) and warnings."""
+            warnings: Iterable[str], sections: Iterable[tuple[str, Iterable[str]]] = ()) -> str:
+    """Counts, the releases, `sections` (a title and pre-rendered lines each), the GPU capacity
+    section (pre-rendered lines) and warnings."""
     resources = [r for r in registry.resources if r.type != STACK_TYPE]
     by_type = Counter(r.type for r in resources)
     rels = releases(registry)
@@ -194,6 +195,8 @@ def summary(registry: Registry, *, stack: str, environment: str, capacity: Itera
                         [(r["name"], r["namespace"], r["chart"], r["version"], r["repository"]) for r in rels])
     else:
         lines.append("None.")
+    for title, body in sections:
+        lines += ["", f"## {title}", "", *body]
     lines += ["", "## GPU capacity", "", *capacity, "", "## Warnings", ""]
     warned = list(warnings)
     lines += [f"- {w}" for w in warned] if warned else ["None."]

@@ -18,6 +18,8 @@ from stacks.config.load import EXIT_INVALID, load
 from stacks.config.stackfile import StackFile, StackFileError
 from stacks.plan import artifacts
 from stacks.plan.mockrun import STACK_TYPE, Registry, run_program
+from stacks.plan.sections import release_lines, transport_lines
+from stacks.plan.upgrade import UpgradeRefused, upgrade_lines
 
 EXIT_OK = 0
 
@@ -27,6 +29,7 @@ class OfflinePlan:
     stack_file: StackFile
     config: StackConfig
     registry: Registry
+    upgrade: tuple[str, ...] = ()  # the summary's upgrade section, when a deployed version was given
 
     def files(self) -> dict[str, str]:
         """relative path -> text of every file the plan writes."""
@@ -36,9 +39,16 @@ class OfflinePlan:
             "graph.mmd": artifacts.mermaid(self.registry),
             "summary.md": artifacts.summary(
                 self.registry, stack=self.config.stack, environment=self.config.environment,
-                capacity=capacity_lines(self.config), warnings=self.config.warnings()),
+                capacity=capacity_lines(self.config), warnings=self.config.warnings(), sections=self.sections()),
         }
         out.update({f"manifests/{path}": text for path, text in artifacts.manifests(self.registry).items()})
+        return out
+
+
+    def sections(self) -> list[tuple[str, list[str]]]:
+        out = [("Dynamo release", release_lines(self.config)), ("Transport plan", transport_lines(self.config))]
+        if self.upgrade:
+            out.append(("Upgrade", list(self.upgrade)))
         return out
 
 
@@ -47,13 +57,13 @@ def capacity_lines(config: StackConfig) -> list[str]:
     return capacity_table(config.pool_shapes, config.worker_demands)
 
 
-def render(stack_file: StackFile, config: StackConfig) -> OfflinePlan:
+def render(stack_file: StackFile, config: StackConfig, upgrade: tuple[str, ...] = ()) -> OfflinePlan:
     """Run the program under mocks with the stack's config."""
     from stacks.program.command import main
 
     registry = run_program(lambda: main(config), project=stack_file.project, stack=config.stack,
                            config=stack_file.config, secret_keys=stack_file.secret_keys)
-    return OfflinePlan(stack_file, config, registry)
+    return OfflinePlan(stack_file, config, registry, upgrade)
 
 
 def write(files: dict[str, str], out: Path) -> None:
@@ -73,16 +83,16 @@ def write(files: dict[str, str], out: Path) -> None:
         raise
 
 
-def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | None) -> int:
+def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | None,
+        deployed_version: str | None = None) -> int:
     try:
         stack_file, config = load(project_dir, stack, config_path)
-    except StackFileError as error:
+        upgrade = () if deployed_version is None else tuple(
+            upgrade_lines(deployed_version, config.dynamo.release, config.transport))
+    except (StackFileError, ConfigError, UpgradeRefused) as error:
         print(f"plan: {error}", file=sys.stderr)
         return EXIT_INVALID
-    except ConfigError as error:
-        print(f"plan: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    plan = render(stack_file, config)
+    plan = render(stack_file, config, upgrade)
     files = plan.files()
     target = out if out is not None else project_dir / "build" / "plan" / stack
     write(files, target)

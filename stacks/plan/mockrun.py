@@ -117,6 +117,10 @@ def _options(request: Any) -> dict[str, Any]:
         out["ignoreChanges"] = sorted(request.ignoreChanges)
     if list(request.replaceOnChanges):
         out["replaceOnChanges"] = sorted(request.replaceOnChanges)
+    aliases = [alias.spec.type for alias in request.aliases if alias.HasField("spec") and alias.spec.type]
+    aliases += [urn.split("::")[2].rsplit("$", 1)[-1] for urn in request.aliasURNs]
+    if aliases:
+        out["aliasTypes"] = sorted(set(aliases))
     timeouts = request.customTimeouts
     if timeouts.create or timeouts.update or timeouts.delete:
         out["customTimeouts"] = {k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),

@@ -133,7 +133,9 @@ class CreatedSecret:
 def created_secrets(config: StackConfig) -> list[CreatedSecret]:
     """Every Secret the program creates, where: what the stack's own pods and releases reference."""
     ns = config.namespaces
-    out = [CreatedSecret(NATS_AUTH_SECRET, (ns.platform, ns.workloads))]
+    out = []
+    if config.nats is not None:
+        out.append(CreatedSecret(NATS_AUTH_SECRET, (ns.platform, ns.workloads)))
     if config.observability is not None:
         out.append(CreatedSecret(GRAFANA_ADMIN_SECRET, (ns.monitoring,)))
     if config.hf_token is not None:

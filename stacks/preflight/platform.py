@@ -44,8 +44,11 @@ class PlatformService:
 
 
 def platform_services(config: StackConfig) -> list[PlatformService]:
-    nats = config.nats
-    services = [PlatformService("NATS", "server", "nats", nats.replicas, nats.separate_nodes, nats.node_selector)]
+    services = []
+    if config.nats is not None:
+        nats = config.nats
+        services.append(PlatformService("NATS", "server", "nats", nats.replicas, nats.separate_nodes,
+                                        nats.node_selector))
     if config.etcd is not None:
         etcd = config.etcd
         services.append(PlatformService("etcd", "member", "etcd", etcd.replicas, etcd.separate_nodes,
@@ -81,6 +84,8 @@ def _left_out(nodes: Sequence[NodeInfo], limit: int = 5) -> str:
 
 def check_platform_nodes(services: Sequence[PlatformService], nodes: Sequence[NodeInfo]) -> list[CheckResult]:
     """One result per node selector the services use (one, unless NATS and etcd select differently)."""
+    if not services:
+        return [CheckResult.passed(NAME, "the stack runs neither NATS nor etcd: its transport plan needs neither")]
     by_selector: dict[str, list[PlatformService]] = {}
     for service in services:
         by_selector.setdefault(_selector(service.node_selector), []).append(service)

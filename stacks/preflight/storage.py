@@ -49,7 +49,8 @@ def storage_class_uses(config: StackConfig) -> list[StorageClassUse]:
         if storage is not None:
             uses.append(StorageClassUse(storage.storage_class, key, rwx, stack_default))
 
-    add("nats.storage", config.nats.storage)
+    if config.nats is not None:
+        add("nats.storage", config.nats.storage)
     if config.etcd is not None:
         add("etcd.storage", config.etcd.storage)
     obs = config.observability

@@ -34,6 +34,27 @@ def _secret(value: SecretValue | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value.value)
 
 
+def transport_wiring(config: StackConfig, nats: NatsJetStream | None, etcd: EtcdCluster | None, *,
+                     observability: Observability | None,
+                     pull_secret: pulumi.Input[str] | None) -> tuple[OperatorWiring, list[dict[str, Any]]]:
+    """What the transport plan wires, in one place: the operator's NATS and etcd addresses and
+    discovery backend, and the env every graph pod gets beyond the planes themselves (the NATS
+    credentials, when a plane uses NATS). A server deployed but used by no plane is wired to nothing."""
+    plan = config.transport
+    if plan.uses_nats and nats is None:
+        raise ValueError(f"the transport plan needs NATS ({plan.nats_reason()}), but none is deployed")
+    if plan.uses_etcd and etcd is None:
+        raise ValueError("the transport plan needs etcd (discovery is etcd), but none is deployed")
+    wiring = OperatorWiring(
+        transport=plan,
+        nats_url=nats.client_url if plan.uses_nats and nats is not None else None,
+        etcd_url=etcd.client_endpoints if plan.uses_etcd and etcd is not None else None,
+        prometheus_url=observability.prometheus_url if observability is not None else None,
+        pull_secret=pull_secret)
+    env = nats.client_env() if plan.uses_nats and nats is not None else []
+    return wiring, env
+
+
 def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
     """Dynamo exports OpenTelemetry traces when told where to (the OTLP/gRPC receiver of Tempo)."""
     if observability is None:
@@ -43,10 +64,10 @@ def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
 
 
 def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,
-                 nats: NatsJetStream, etcd: EtcdCluster | None, observability: Observability | None,
+                 nats: NatsJetStream | None, etcd: EtcdCluster | None, observability: Observability | None,
                  pools: tuple[GpuNodePool, ...]) -> Dynamo:
-    """The operator wired to NATS, etcd (or Kubernetes discovery) and Prometheus; the model storage;
-    and one DynamoGraph per graph, after the operator and on the pools it names."""
+    """The operator wired as the transport plan says and to Prometheus; the model storage; and one
+    DynamoGraph per graph, after the operator and on the pools it names."""
     settings = config.dynamo
     storage = ModelStorage("model-storage", namespace=namespaces.workloads, cache=settings.model_cache,
                            hf_token=_secret(config.hf_token), hf_secret_name=settings.hf_secret_name, opts=on_cluster)
@@ -54,18 +75,16 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
     pull = None if ngc_key is None else PullSecret(
         "nvcr-pull", secret_name=settings.pull_secret_name, registry=settings.registry, password=ngc_key,
         namespaces={"platform": namespaces.platform, "workloads": namespaces.workloads}, opts=on_cluster)
+    operator_wiring, transport_env = transport_wiring(
+        config, nats, etcd, observability=observability,
+        pull_secret=pull.names["platform"] if pull is not None else None)
     operator = DynamoOperator(
-        "dynamo-operator", settings.operator, namespace=namespaces.platform,
-        wiring=OperatorWiring(
-            nats_url=nats.client_url,
-            etcd_url=etcd.client_endpoints if etcd is not None else None,
-            prometheus_url=observability.prometheus_url if observability is not None else None,
-            pull_secret=pull.names["platform"] if pull is not None else None),
+        "dynamo-operator", settings.operator, namespace=namespaces.platform, wiring=operator_wiring,
         gpu_pools=[p.shape for p in pools if p.shape.gpus_per_node > 0],
         any_multinode=any(g.multinode for g in settings.graphs), monitoring=observability, opts=on_cluster)
     wiring = GraphWiring(
         namespace=namespaces.workloads,
-        env=[*nats.client_env(), *tracing_env(observability)],
+        env=[*transport_env, *tracing_env(observability)],
         hf_token_secret=storage.hf_token_secret,
         pull_secret=pull.names["workloads"] if pull is not None else None,
         model_cache_claim=storage.claim_name,

@@ -40,7 +40,7 @@ class Environment:
     config: StackConfig
     provider: k8s.Provider
     namespaces: Namespaces
-    nats: NatsJetStream
+    nats: NatsJetStream | None
     etcd: EtcdCluster | None
     observability: Observability | None
     aws_provider: aws.Provider | None
@@ -50,7 +50,7 @@ class Environment:
 
     def outputs(self) -> StackOutputs[Text]:
         """The stack outputs `verify` and operators read."""
-        obs, etcd = self.observability, self.etcd
+        obs, nats, etcd = self.observability, self.nats, self.etcd
         return StackOutputs(
             environment=self.config.environment,
             kubernetes_context=self.config.kubernetes.context,
@@ -66,13 +66,17 @@ class Environment:
                 efa_interfaces=pool.shape.efa_interfaces, node_group_name=pool.node_group_name)
                 for pool in self.node_pools},
             gpu_operator_namespace=self.gpu_platform.namespace if self.gpu_platform is not None else None,
-            nats=NatsOutputs(client_url=self.nats.client_url, auth_secret_name=self.nats.auth_secret_name,
-                             namespace=self.nats.namespace, service=self.nats.release_name,
-                             replicas=self.nats.replicas, max_payload=self.nats.max_payload),
+            nats=None if nats is None else NatsOutputs(
+                client_url=nats.client_url, auth_secret_name=nats.auth_secret_name, namespace=nats.namespace,
+                service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload),
             etcd=None if etcd is None else EtcdOutputs(
                 client_endpoints=etcd.client_endpoints, namespace=etcd.namespace, members=tuple(etcd.members),
                 replicas=etcd.replicas),
             dynamo=DynamoOutputs(
+                version=self.config.dynamo.release.version,
+                discovery=self.config.transport.discovery,
+                event_plane=self.config.transport.event_plane,
+                request_plane=self.config.transport.request_plane,
                 operator_release=self.dynamo.operator.release_name,
                 operator_namespace=self.dynamo.operator.namespace,
                 graphs={g.spec.name: g.name_output for g in self.dynamo.graphs},
@@ -87,8 +91,9 @@ def build_environment(config: StackConfig) -> Environment:
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]
-    nats = NatsJetStream(NATS_RELEASE, config.nats, namespace=namespaces.platform, client_namespaces=clients,
-                         monitoring=observability, opts=on_cluster)
+    nats = None if config.nats is None else NatsJetStream(
+        NATS_RELEASE, config.nats, namespace=namespaces.platform, client_namespaces=clients,
+        monitoring=observability, opts=on_cluster)
     etcd = None if config.etcd is None else EtcdCluster(
         ETCD_CLUSTER, config.etcd, namespace=namespaces.platform, client_namespaces=clients,
         monitoring=observability, opts=on_cluster)

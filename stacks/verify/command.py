@@ -142,6 +142,11 @@ def deployed(options: VerifyOptions) -> StackOutputs[str] | None:
                              f"writes ({error}): run `pulumi up` with this version first") from None
 
 
+def _plan(outputs: StackOutputs[str]) -> str:
+    dynamo = outputs.dynamo
+    return f"discovery {dynamo.discovery}, event plane {dynamo.event_plane}, request plane {dynamo.request_plane}"
+
+
 def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     """Resolve targets; port-forwards opened on the way stay open until `forwards` closes."""
     if not options.stack and not (options.nats or options.etcd):
@@ -152,9 +157,9 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
 
     user = options.nats_user or os.environ.get(USERNAME_KEY)
     password = os.environ.get(options.nats_password_env)
+    nats_out = outputs.nats if outputs is not None else None
     nats: NatsTarget | None = None
-    if options.nats or outputs is not None:
-        nats_out = outputs.nats if outputs is not None else None
+    if options.nats or nats_out is not None:
         if options.nats:
             url = _urls(options.nats, ("nats://",), "--nats")[0]
         else:
@@ -170,6 +175,8 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
         nats = NatsTarget(url=url, user=user, password=password,
                           replicas=options.nats_replicas or (nats_out.replicas if nats_out else None),
                           max_payload=options.max_payload or (nats_out.max_payload if nats_out else DYNAMO_MAX_PAYLOAD))
+    elif outputs is not None:
+        notes.append(Section("NATS", [], note=f"not deployed (transport plan: {_plan(outputs)}; no plane uses NATS)"))
     else:
         notes.append(Section("NATS", [], note="not checked (no --nats URL and no --stack)"))
 
@@ -178,7 +185,7 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     if options.etcd:
         etcd = _urls(options.etcd, ("http://", "https://"), "--etcd")
     elif outputs is not None and etcd_out is None:
-        notes.append(Section("etcd", [], note="not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"))
+        notes.append(Section("etcd", [], note=f"not deployed (transport plan: {_plan(outputs)})"))
     elif etcd_out is not None:
         kubectl = kubectl or _kubectl(options, forwards)
         ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))

@@ -3,7 +3,9 @@
 import json
 
 from components.dynamo import backends
-from components.dynamo.words import Backend, Role
+from components.dynamo.releases import RELEASES
+from components.dynamo.transport import TransportPlan
+from components.dynamo.words import Backend, Mode, Role
 from tests.graph_fixtures import graph, group_of
 
 
@@ -22,8 +24,8 @@ def test_vllm_prefill_and_decode() -> None:
     assert prefill[:2] == ["--model", "Qwen/Qwen3-0.6B"]
     assert pair(prefill, "--tensor-parallel-size") == "2"
     assert pair(prefill, "--disaggregation-mode") == "prefill"
-    assert "--is-decode-worker" in decode
-    assert "--disaggregation-mode" not in decode
+    assert pair(decode, "--disaggregation-mode") == "decode"
+    assert "--is-decode-worker" not in decode  # removed upstream before 1.4
     for args in (prefill, decode):
         assert json.loads(pair(args, "--kv-transfer-config")) == {"kv_connector": "NixlConnector",
                                                                   "kv_role": "kv_both"}
@@ -31,7 +33,7 @@ def test_vllm_prefill_and_decode() -> None:
 
 
 def test_vllm_agg_has_no_disaggregation_flags() -> None:
-    args = args_of("vllm", "worker", mode="agg", nodes=1, gpus=1)
+    args = args_of("vllm", "worker", mode="agg", nodes=1, gpus=1, router="round-robin")
     assert args == ["--model", "Qwen/Qwen3-0.6B", "--tensor-parallel-size", "1"]
 
 
@@ -80,3 +82,44 @@ def test_mocker_runs_the_simulated_engine() -> None:
 
 def test_frontend_args() -> None:
     assert backends.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
+
+
+# --- KV events: the flag each backend needs, on the workers the KV router picks -------------------
+
+VLLM_EVENTS = {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:20080", "enable_kv_cache_events": True}
+SGLANG_EVENTS = {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"}
+
+
+def test_kv_routed_workers_publish_kv_events_with_their_backends_flag() -> None:
+    """As upstream's *_router examples: an agg graph's workers and a disagg graph's prefill workers."""
+    pairs: tuple[tuple[Mode, Role], ...] = (("agg", "worker"), ("disagg", "prefill"))
+    for mode, role in pairs:
+        vllm = args_of("vllm", role, mode=mode, nodes=1, gpus=1)
+        assert json.loads(pair(vllm, "--kv-events-config")) == VLLM_EVENTS
+        sglang = args_of("sglang", role, mode=mode, nodes=1, gpus=1)
+        assert json.loads(pair(sglang, "--kv-events-config")) == SGLANG_EVENTS
+        assert "--publish-events-and-metrics" in args_of("trtllm", role, mode=mode, nodes=1, gpus=1)
+    for backend in ("vllm", "sglang", "trtllm"):
+        decode = args_of(backend, "decode", nodes=1, gpus=1)
+        assert not {"--kv-events-config", "--publish-events-and-metrics", "--publish-kv-events"} & set(decode)
+
+
+def test_1_5_renames_the_trtllm_flag_and_sglang_tokenizes_itself() -> None:
+    release = RELEASES["1.5.0"]
+    assert "--publish-kv-events" in args_of("trtllm", "prefill", nodes=1, gpus=1, release=release)
+    assert "--skip-tokenizer-init" not in args_of("sglang", "prefill", nodes=1, gpus=1, release=release)
+    assert "--skip-tokenizer-init" in args_of("sglang", "prefill", nodes=1, gpus=1)
+
+
+def test_no_kv_events_without_a_kv_router_or_with_the_event_plane_off() -> None:
+    flags = {"--kv-events-config", "--publish-events-and-metrics"}
+    off = TransportPlan(event_plane="none")
+    for backend in ("vllm", "sglang", "trtllm"):
+        assert not flags & set(args_of(backend, "prefill", nodes=1, gpus=1, router="round-robin"))
+        assert not flags & set(args_of(backend, "prefill", nodes=1, gpus=1, transport=off))
+    assert backends.frontend_args(graph("vllm", transport=off)) == [
+        "--http-port", "8000", "--router-mode", "kv", "--no-router-kv-events"]
+    assert backends.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
+    # the event plane that carries the events is the stack's, whatever the engine's local socket
+    assert "--kv-events-config" in args_of("vllm", "prefill", nodes=1, gpus=1, transport=TransportPlan(
+        event_plane="nats"))

@@ -189,9 +189,10 @@ def test_every_problem_is_reported() -> None:
     assert len(check_capacity(pools(pool()), demands)) == 3
 
 
-def test_the_prod_pools_hold_the_prod_graphs() -> None:
-    """The sizing Pulumi.prod.yaml promises: vLLM and SGLang on h100-efa, TensorRT-LLM on h200-efa."""
-    shapes = parse(stack_config("prod"), "prod").pool_shapes
+def test_the_seed_pools_hold_the_seed_graphs() -> None:
+    """The sizing examples/Pulumi.seed-multinode.yaml promises: vLLM and SGLang on h100-efa, TensorRT-LLM on
+    h200-efa."""
+    shapes = parse(stack_config("seed-multinode"), "seed-multinode").pool_shapes
     demands = [
         demand("vllm-disagg", "prefill", "h100-efa", nodes=2, gpus=1),
         demand("vllm-disagg", "decode", "h100-efa", nodes=2, gpus=1),
@@ -204,6 +205,17 @@ def test_the_prod_pools_hold_the_prod_graphs() -> None:
     # and each pool keeps headroom for one more two-node replica
     extra = demand("spare", "worker", "h100-efa", nodes=2, gpus=8)
     assert check_capacity(shapes, [*demands, extra, replace(extra, pool="h200-efa")]) == []
+
+
+def test_prod_is_sized_to_its_graphs_with_no_gpu_idle() -> None:
+    """Pulumi.prod.yaml's pools hold exactly its three graphs at maximum size."""
+    config = parse(stack_config("prod"), "prod")
+    assert check_capacity(config.pool_shapes, config.worker_demands) == []
+    table = capacity_table(config.pool_shapes, config.worker_demands)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in table[2:4]}
+    assert {pool: row[5] for pool, row in rows.items()} == {"h100-efa": "0", "h200-efa": "0"}
+    assert rows["h100-efa"][4] == "deepseek-r1 32, llama-405b 32"
+    assert rows["h200-efa"][4] == "kimi-k2 32"
 
 
 def test_capacity_table() -> None:

@@ -1,13 +1,22 @@
-"""The `nats` and `etcd` config sections: environment defaults and every refusal with its reason."""
+"""The `nats` and `etcd` config sections: environment defaults and every refusal with its reason.
+
+The stacks here put events on NATS and discovery on etcd (`BOTH`), so both are deployed."""
 
 import pytest
 
 from components.kit.resources import Resources, Storage
+from components.nats.values import NatsSettings
 from stacks.config import ConfigError, StackConfig
 from tests.harness import parse, stack_config
 
-PROD = {"environment": "prod", "kubernetes": {"kubeconfigPath": "/k", "context": "c"}}
-DEV = {"kubernetes": {"context": "kind-x"}}
+BOTH = {"dynamo": {"discovery": "etcd", "eventPlane": "nats"}}
+PROD = {"environment": "prod", "kubernetes": {"kubeconfigPath": "/k", "context": "c"}, **BOTH}
+DEV = {"kubernetes": {"context": "kind-x"}, **BOTH}
+
+
+def nats(config: StackConfig) -> NatsSettings:
+    assert config.nats is not None
+    return config.nats
 
 
 def problems(values: dict[str, object], stack: str = "prod") -> list[str]:
@@ -18,12 +27,12 @@ def problems(values: dict[str, object], stack: str = "prod") -> list[str]:
 
 def test_prod_defaults_are_highly_available_and_keep_data() -> None:
     config = parse(PROD, "prod")
-    assert config.nats.replicas == 3
-    assert config.nats.max_payload == 15 * 2**20
-    assert config.nats.storage == Storage("gp3", "20Gi")
-    assert config.nats.resources == Resources(cpu="1", memory="2Gi", cpu_limit="1")
-    assert config.nats.retain_volumes
-    assert config.nats.separate_nodes
+    assert nats(config).replicas == 3
+    assert nats(config).max_payload == 15 * 2**20
+    assert nats(config).storage == Storage("gp3", "20Gi")
+    assert nats(config).resources == Resources(cpu="1", memory="2Gi", cpu_limit="1")
+    assert nats(config).retain_volumes
+    assert nats(config).separate_nodes
     assert config.etcd is not None
     assert config.etcd.replicas == 3
     assert config.etcd.quota_backend_bytes == 2 << 30
@@ -34,29 +43,28 @@ def test_prod_defaults_are_highly_available_and_keep_data() -> None:
 
 def test_dev_defaults_are_small_and_disposable() -> None:
     config = parse(DEV, "dev")
-    assert config.nats.replicas == 1
+    assert nats(config).replicas == 1
     assert config.etcd is not None
     assert config.etcd.replicas == 1
-    assert config.nats.storage.storage_class == "standard"
-    assert not config.nats.retain_volumes
-    assert not config.nats.separate_nodes
+    assert nats(config).storage.storage_class == "standard"
+    assert not nats(config).retain_volumes
+    assert not nats(config).separate_nodes
 
 
 def test_allow_data_loss_lets_prod_volumes_go() -> None:
     config = parse({**PROD, "allowDataLoss": True}, "prod")
-    assert not config.nats.retain_volumes
+    assert not nats(config).retain_volumes
     assert config.etcd is not None
     assert not config.etcd.retain_volumes
-    assert config.nats.separate_nodes
+    assert nats(config).separate_nodes
 
 
 def test_committed_stacks() -> None:
+    """Events over NATS in both, discovery over Kubernetes: NATS is deployed, etcd is not."""
     dev: StackConfig = parse(stack_config("dev"), "dev")
     prod: StackConfig = parse(stack_config("prod"), "prod")
-    assert (dev.nats.replicas, prod.nats.replicas) == (1, 3)
-    assert dev.etcd is not None
-    assert prod.etcd is not None
-    assert (dev.etcd.replicas, prod.etcd.replicas) == (1, 3)
+    assert (nats(dev).replicas, nats(prod).replicas) == (1, 3)
+    assert (dev.etcd, prod.etcd) == (None, None)
 
 
 def test_settings_from_config() -> None:
@@ -64,19 +72,20 @@ def test_settings_from_config() -> None:
                                      "resources": {"cpu": "2", "cpuLimit": "4"}, "nodeSelector": {"role": "p"}},
                     "etcd": {"replicas": 5, "quotaBackend": "4Gi", "storage": {"storageClass": "io2", "size": "8Gi"},
                              "autoCompactionRetention": "30m"}}, "prod")
-    assert config.nats.replicas == 5
-    assert config.nats.max_payload == 32 * 2**20
-    assert config.nats.resources == Resources(cpu="2", memory="2Gi", cpu_limit="4")
-    assert config.nats.node_selector == {"role": "p"}
+    assert nats(config).replicas == 5
+    assert nats(config).max_payload == 32 * 2**20
+    assert nats(config).resources == Resources(cpu="2", memory="2Gi", cpu_limit="4")
+    assert nats(config).node_selector == {"role": "p"}
     assert config.etcd is not None
     assert config.etcd.storage == Storage("io2", "8Gi")
     assert config.etcd.auto_compaction_retention == "30m"
 
 
 def test_etcd_can_be_left_out() -> None:
-    assert parse({**PROD, "etcd": {"enabled": False}}, "prod").etcd is None
+    kubernetes = {**PROD, "dynamo": {"eventPlane": "nats"}}
+    assert parse(kubernetes, "prod").etcd is None
     # a disabled section is still checked
-    assert problems({**PROD, "etcd": {"enabled": False, "replica": 3}}) == [
+    assert problems({**kubernetes, "etcd": {"enabled": False, "replica": 3}}) == [
         "dynamo-cluster:etcd.replica: unknown key (did you mean 'replicas'?); allowed: one of autoCompactionRetention, "
         "enabled, image, nodeSelector, quotaBackend, replicas, resources, storage"]
 
@@ -114,3 +123,24 @@ def test_payload_quota_and_cpu_limits() -> None:
     assert "over etcd's recommended maximum of 8Gi" in " ".join(
         problems({**PROD, "etcd": {"quotaBackend": "9Gi", "storage": {"size": "40Gi"}}}))
     assert "dynamo-cluster:nats.maxPayload: is 512Ki" in " ".join(problems({**PROD, "nats": {"maxPayload": "512Ki"}}))
+
+
+def test_a_server_the_transport_plan_uses_cannot_be_turned_off() -> None:
+    assert problems({**PROD, "etcd": {"enabled": False}, "nats": {"enabled": False}}) == [
+        "dynamo-cluster:etcd.enabled: is false, but dynamo.discovery is etcd; allowed: true (or unset), or "
+        "dynamo.discovery kubernetes",
+        "dynamo-cluster:nats.enabled: is false, but the event plane uses NATS; allowed: true (or unset), or "
+        "dynamo.eventPlane and dynamo.requestPlane that do not use nats",
+    ]
+
+
+def test_a_server_no_plane_uses_can_still_be_deployed_and_the_plan_says_so() -> None:
+    config = parse({**PROD, "dynamo": {}, "nats": {"enabled": True}, "etcd": {"enabled": True}}, "prod")
+    assert config.nats is not None
+    assert config.etcd is not None
+    assert [w for w in config.warnings() if "wired to nothing" in w] == [
+        "nats.enabled is true but no plane uses NATS (events over ZMQ or off, requests over TCP): NATS is "
+        "deployed and wired to nothing",
+        "etcd.enabled is true but discovery is Kubernetes (DynamoWorkerMetadata and EndpointSlices): etcd is "
+        "deployed and wired to nothing",
+    ]

@@ -15,9 +15,11 @@ from pulumi.runtime import settings
 from stacks.config import ConfigError
 from stacks.plan.mockrun import Registered, Registry, run_program
 from stacks.program.command import main
-from tests.harness import PROJECT, ROOT, plan_config, plan_stack, raw_config, stack_config
+from tests.harness import PROJECT, ROOT, plan_config, plan_servers, raw_config, servers_config
 
-DGD = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"
+DGD = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
+# The seed graphs on pools with headroom, with NATS and etcd deployed (tests.harness.SERVERS).
+STACK = "seed-multinode"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
@@ -26,8 +28,8 @@ def graph_named(values: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def scaled_prod() -> dict[str, Any]:
-    """prod with SGLang's decode scaled out to two replicas and the h100-efa pool grown."""
-    values = copy.deepcopy(stack_config("prod"))
+    """The seed stack with SGLang's decode scaled out to two replicas and the h100-efa pool grown."""
+    values = copy.deepcopy(servers_config(STACK))
     graph_named(values, "sglang-disagg")["decode"]["replicas"] = 2
     next(p for p in values["nodePools"] if p["name"] == "h100-efa")["maxNodes"] = 12
     return values
@@ -38,7 +40,7 @@ def inputs(registry: Registry) -> dict[str, str]:
 
 
 def test_scaling_out_changes_only_the_graph_and_the_pool() -> None:
-    before, after = plan_stack("prod"), plan_config(scaled_prod(), "prod")
+    before, after = plan_servers(STACK), plan_config(scaled_prod(), STACK)
     old, new = inputs(before), inputs(after)
     added = {after.by_urn()[u].name for u in set(new) - set(old)}
     changed = {after.by_urn()[u].name for u in set(new) & set(old) if new[u] != old[u]}
@@ -47,7 +49,8 @@ def test_scaling_out_changes_only_the_graph_and_the_pool() -> None:
     assert added == {"graph-sglang-disagg-pdb-sglang-disagg-decode"}
     assert changed == {"graph-sglang-disagg-dgd", "h100-efa-node-group"}
     dgd = next(r for r in after.of_type(DGD) if r.inputs["metadata"]["name"] == "sglang-disagg")
-    assert dgd.inputs["spec"]["services"]["decode"]["replicas"] == 2
+    [decode] = [c for c in dgd.inputs["spec"]["components"] if c["name"] == "decode"]
+    assert decode["replicas"] == 2
     group = next(r for r in after.of_type(NODE_GROUP) if r.name == "h100-efa-node-group")
     assert group.inputs["scalingConfig"]["maxSize"] == 12
     # desired size is the autoscaler's after creation: later updates never fight it
@@ -59,7 +62,7 @@ def test_an_overcommitting_scale_out_fails_before_anything_is_registered() -> No
     graph_named(values, "sglang-disagg")["decode"]["replicas"] = 4  # 8 more nodes than h100-efa holds
     raw, secret_keys = raw_config(values)
     with pytest.raises(ConfigError) as error:
-        run_program(main, project=PROJECT, stack="prod", config=raw, secret_keys=secret_keys)
+        run_program(main, project=PROJECT, stack=STACK, config=raw, secret_keys=secret_keys)
     assert [str(p) for p in error.value.problems] == [
         "dynamo-cluster:nodePools[0].maxNodes: pool 'h100-efa' has at most 12 nodes of 8 GPUs (96 GPUs); the "
         "graphs placed on it need 14 nodes and hold 112 GPUs: vllm-disagg prefill 2 whole nodes, vllm-disagg "
@@ -104,7 +107,7 @@ def one(registry: Registry, pred: Any) -> Registered:
 
 
 def test_destroy_removes_graphs_then_the_operator_then_the_infrastructure() -> None:
-    registry = plan_stack("prod")
+    registry = plan_servers(STACK)
     operator = one(registry, lambda r: r.inputs.get("chart") == "dynamo-platform")
     nats = one(registry, lambda r: r.inputs.get("chart") == "nats")
     etcd = one(registry, lambda r: r.inputs.get("kind") == "StatefulSet" and r.inputs["metadata"]["name"] == "etcd")
@@ -138,6 +141,6 @@ def test_prod_destroy_keeps_data_volumes_unless_data_loss_is_allowed() -> None:
             "cache": {bool(r.options.get("retainOnDelete")) for r in cache},
         }
 
-    assert kept(plan_stack("prod")) == {"namespaces": {True}, "etcd": "Retain", "nats": "Retain", "cache": {True}}
-    assert kept(plan_config(stack_config("prod") | {"allowDataLoss": True}, "prod")) == {
+    assert kept(plan_servers(STACK)) == {"namespaces": {True}, "etcd": "Retain", "nats": "Retain", "cache": {True}}
+    assert kept(plan_config(servers_config(STACK) | {"allowDataLoss": True}, STACK)) == {
         "namespaces": {False}, "etcd": "Delete", "nats": "Delete", "cache": {False}}

@@ -1,15 +1,20 @@
-"""The Dynamo part of the committed stacks: operator wiring, the graphs, ordering, secrets."""
+"""The Dynamo part of the committed stacks (dev, prod and the examples): operator wiring, the
+v1beta1 graphs, ordering, secrets."""
 
+import copy
 import json
 from typing import Any
 
+import pytest
+
+from stacks.config import ConfigError
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from stacks.plan.artifacts import RELEASE_TYPE
 from stacks.plan.mockrun import SECRET, Registered, Registry
 from tests.graph_fixtures import group_of
-from tests.harness import by_kind, plan_config, plan_stack, stack_config, text_of
+from tests.harness import by_kind, parse, plan_config, plan_stack, stack_config, text_of
 
-DGD = "kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment"
+DGD = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
 
 
 def operator_release(registry: Registry) -> Registered:
@@ -25,40 +30,44 @@ def arg(args: list[str], flag: str) -> str:
     return args[args.index(flag) + 1]
 
 
-def worker(graph: dict[str, Any], role: str) -> dict[str, Any]:
-    return graph["spec"]["services"][role]  # type: ignore[no-any-return]
+def component(graph: dict[str, Any], name: str) -> dict[str, Any]:
+    [found] = [c for c in graph["spec"]["components"] if c["name"] == name]
+    return found  # type: ignore[no-any-return]
 
 
-def test_prod_graphs_match_the_multinode_disaggregated_examples() -> None:
-    graphs = dgds(plan_stack("prod"))
+def main(graph: dict[str, Any], name: str) -> dict[str, Any]:
+    [container] = component(graph, name)["podTemplate"]["spec"]["containers"]
+    assert container["name"] == "main"
+    return container  # type: ignore[no-any-return]
+
+
+def test_seed_graphs_match_the_multinode_disaggregated_examples() -> None:
+    graphs = dgds(plan_stack("seed-multinode"))
     assert set(graphs) == {"vllm-disagg", "sglang-disagg", "trtllm-disagg"}
-    # Our own expectations of each backend's multi-node disaggregated graph: services and their
-    # component types, two nodes per replica, GPUs per pod, and the engine arguments that matter.
+    # Our own expectations of each backend's multi-node disaggregated graph: components and their
+    # types, two nodes per replica, GPUs per pod, and the engine arguments that matter.
     expected_gpus = {"vllm-disagg": "1", "sglang-disagg": "4", "trtllm-disagg": "4"}
     for name, graph in graphs.items():
-        services = graph["spec"]["services"]
-        assert set(services) == {"Frontend", "prefill", "decode"}
-        assert services["Frontend"]["componentType"] == "frontend"
+        assert graph["apiVersion"] == "nvidia.com/v1beta1"
+        assert [(c["name"], c["type"]) for c in graph["spec"]["components"]] == [
+            ("frontend", "frontend"), ("prefill", "prefill"), ("decode", "decode")]
         for role in ("prefill", "decode"):
-            svc = services[role]
-            assert svc["componentType"] == "worker"
-            assert svc["subComponentType"] == role
-            assert svc["multinode"] == {"nodeCount": 2}
-            assert svc["resources"]["limits"]["gpu"] == expected_gpus[name]
+            assert component(graph, role)["multinode"] == {"nodeCount": 2}
+            assert main(graph, role)["resources"]["limits"]["nvidia.com/gpu"] == expected_gpus[name]
 
-    vllm_prefill = worker(graphs["vllm-disagg"], "prefill")["extraPodSpec"]["mainContainer"]
-    vllm_decode = worker(graphs["vllm-disagg"], "decode")["extraPodSpec"]["mainContainer"]
+    vllm_prefill, vllm_decode = main(graphs["vllm-disagg"], "prefill"), main(graphs["vllm-disagg"], "decode")
     assert vllm_prefill["command"] == ["python3", "-m", "dynamo.vllm"]
     assert arg(vllm_prefill["args"], "--model") == "Qwen/Qwen3-0.6B"
     assert arg(vllm_prefill["args"], "--tensor-parallel-size") == "2"
     assert arg(vllm_prefill["args"], "--disaggregation-mode") == "prefill"
-    assert "--is-decode-worker" in vllm_decode["args"]
+    assert arg(vllm_decode["args"], "--disaggregation-mode") == "decode"
+    assert "--is-decode-worker" not in vllm_decode["args"]  # removed before 1.4
     for container in (vllm_prefill, vllm_decode):
         assert json.loads(arg(container["args"], "--kv-transfer-config")) == {
             "kv_connector": "NixlConnector", "kv_role": "kv_both"}
 
     for role in ("prefill", "decode"):
-        sglang = worker(graphs["sglang-disagg"], role)["extraPodSpec"]["mainContainer"]["args"]
+        sglang = main(graphs["sglang-disagg"], role)["args"]
         assert arg(sglang, "--tp-size") == "8"
         assert arg(sglang, "--disaggregation-mode") == role
         assert arg(sglang, "--disaggregation-transfer-backend") == "nixl"
@@ -66,75 +75,89 @@ def test_prod_graphs_match_the_multinode_disaggregated_examples() -> None:
         assert arg(sglang, "--mem-fraction-static") == "0.82"
         assert {"--trust-remote-code", "--skip-tokenizer-init"} <= set(sglang)
 
-        trt = worker(graphs["trtllm-disagg"], role)["extraPodSpec"]["mainContainer"]["args"]
+        trt = main(graphs["trtllm-disagg"], role)["args"]
         assert arg(trt, "--extra-engine-args") == f"/etc/dynamo/engine/{role}.yaml"
         assert arg(trt, "--disaggregation-mode") == role
     assert graphs["sglang-disagg"]["spec"]["backendFramework"] == "sglang"
     assert graphs["trtllm-disagg"]["spec"]["backendFramework"] == "trtllm"
 
 
-def test_trtllm_engine_configs_carry_tp8() -> None:
+def test_trtllm_engine_configs_carry_the_parallelism() -> None:
     import yaml
 
     registry = plan_stack("prod")
     [configmap] = [r for r in by_kind(registry, "ConfigMap")
-                   if r.inputs["metadata"]["name"] == "trtllm-disagg-engine-config"]
+                   if r.inputs["metadata"]["name"] == "deepseek-r1-engine-config"]
     for role in ("prefill", "decode"):
         engine = yaml.safe_load(configmap.inputs["data"][f"{role}.yaml"])
-        assert engine["tensor_parallel_size"] == 8
+        assert (engine["tensor_parallel_size"], engine["moe_expert_parallel_size"]) == (16, 16)
         assert engine["cache_transceiver_config"] == {"backend": "DEFAULT"}
 
 
 def test_prod_graphs_run_on_the_efa_pools_with_the_model_cache() -> None:
     graphs = dgds(plan_stack("prod"))
-    for name, pool in (("vllm-disagg", "h100-efa"), ("sglang-disagg", "h100-efa"), ("trtllm-disagg", "h200-efa")):
+    assert set(graphs) == {"deepseek-r1", "llama-405b", "kimi-k2"}
+    for name, pool in (("deepseek-r1", "h100-efa"), ("llama-405b", "h100-efa"), ("kimi-k2", "h200-efa")):
         graph = graphs[name]
-        assert graph["spec"]["pvcs"] == [{"name": "model-cache", "create": False}]
+        for role in ("frontend", "prefill", "decode"):
+            pod = component(graph, role)["podTemplate"]["spec"]
+            assert pod["volumes"][0] == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "model-cache"}}
+            assert main(graph, role)["volumeMounts"][0] == {"name": "model-cache", "mountPath": "/models"}
         for role in ("prefill", "decode"):
-            svc = worker(graph, role)
-            assert svc["extraPodSpec"]["nodeSelector"]["dynamo-cluster/pool"] == pool
-            assert "vpc.amazonaws.com/efa" in svc["resources"]["limits"]["custom"]
-            assert svc["volumeMounts"] == [{"name": "model-cache", "mountPoint": "/models"}]
+            pod = component(graph, role)["podTemplate"]["spec"]
+            assert pod["nodeSelector"]["dynamo-cluster/pool"] == pool
+            limits = main(graph, role)["resources"]["limits"]
+            assert (limits["nvidia.com/gpu"], limits["vpc.amazonaws.com/efa"]) == ("8", "16" if pool == "h200-efa"
+                                                                                 else "32")
+            assert component(graph, role)["multinode"] == {"nodeCount": 2}
 
 
 def test_dev_runs_one_cpu_only_mocker_graph_on_existing_nodes() -> None:
     registry = plan_stack("dev")
     graphs = dgds(registry)
     assert list(graphs) == ["mocker"]
-    services = graphs["mocker"]["spec"]["services"]
-    assert {s: services[s].get("subComponentType") for s in services} == {
-        "Frontend": None, "prefill": "prefill", "decode": "decode"}
+    graph = graphs["mocker"]
+    assert [(c["name"], c["type"]) for c in graph["spec"]["components"]] == [
+        ("frontend", "frontend"), ("prefill", "prefill"), ("decode", "decode")]
+    assert "backendFramework" not in graph["spec"]  # the CRD knows no mocker framework
     for role in ("prefill", "decode"):
-        assert "gpu" not in services[role]["resources"]["limits"]
-        assert services[role]["extraPodSpec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
+        assert "nvidia.com/gpu" not in main(graph, role)["resources"]["limits"]
+        assert main(graph, role)["image"] == "nvcr.io/nvidia/ai-dynamo/dynamo-planner:1.4.2"
+        assert component(graph, role)["podTemplate"]["spec"]["nodeSelector"] == {"kubernetes.io/os": "linux"}
     assert not [r for r in registry.resources if r.type.startswith("aws:")]
 
 
-def test_operator_values_wire_nats_etcd_and_prometheus() -> None:
+def test_operator_values_wire_nats_and_prometheus_as_the_plan_says() -> None:
     registry = plan_stack("prod")
     values = operator_release(registry).inputs["values"]
     op = values["dynamo-operator"]
     assert op["natsAddr"] == "nats://nats.dynamo-system.svc.cluster.local:4222"
-    assert op["etcdAddr"] == "http://etcd.dynamo-system.svc.cluster.local:2379"
-    assert op["discoveryBackend"] == "etcd"
+    assert "etcdAddr" not in op
+    assert op["discoveryBackend"] == "kubernetes"
     assert op["dynamo"]["metrics"]["prometheusEndpoint"] == registry.stack_outputs["observability"]["prometheusUrl"]
-    assert values["nats"] == {"enabled": False}
+    assert "nats" not in values  # the 1.2+ chart refuses nats.enabled
+    assert values["global"]["nats"] == {"install": False}
     assert values["global"]["etcd"] == {"install": False}
     assert values["global"]["grove"] == {"install": True, "enabled": True}  # prod graphs span nodes
     assert "env" not in op  # the operator never connects to NATS: no credentials for it
     assert "@" not in op["natsAddr"]  # and none inside the address either
-    # the operator release comes after NATS and etcd exist (it uses their outputs)
+    # the operator release comes after NATS exists (it uses its outputs)
     release = operator_release(registry)
     names = {registry.by_urn()[d].name for d in release.dependencies if d in registry.by_urn()}
-    assert {"nats", "etcd-client"} <= names
+    assert "nats" in names
+    assert operator_release(registry).inputs["version"] == "1.4.2"
 
 
-def test_kubernetes_discovery_deploys_no_etcd_and_omits_it_from_the_operator() -> None:
-    registry = plan_config(stack_config("prod") | {"etcd": {"enabled": False}}, "prod")
+def test_etcd_discovery_wires_etcd_into_the_operator_and_the_graphs() -> None:
+    registry = plan_stack("etcd-discovery")
     op = operator_release(registry).inputs["values"]["dynamo-operator"]
-    assert op["discoveryBackend"] == "kubernetes"
-    assert "etcdAddr" not in op
-    assert registry.of_type("dynamo-cluster:components:EtcdCluster") == []
+    assert op["discoveryBackend"] == "etcd"
+    assert op["etcdAddr"] == "http://etcd.dynamo-system.svc.cluster.local:2379"
+    assert "natsAddr" not in op
+    [graph] = dgds(registry).values()
+    assert graph["metadata"]["annotations"]["nvidia.com/dynamo-discovery-backend"] == "etcd"
+    assert registry.of_type("dynamo-cluster:components:NatsJetStream") == []
+    assert len(registry.of_type("dynamo-cluster:components:EtcdCluster")) == 1
 
 
 def test_graphs_depend_on_the_operator_so_destroy_removes_them_first() -> None:
@@ -166,43 +189,42 @@ def test_secrets_never_appear_in_plain_text() -> None:
     [hf] = [r for r in by_kind(registry, "Secret") if r.inputs["metadata"]["name"] == "hf-token"]
     assert hf.inputs["stringData"] == {"HF_TOKEN": SECRET}
     for graph in dgds(registry).values():
-        for svc in graph["spec"]["services"].values():
-            assert svc["envFromSecret"] == "hf-token"
-            assert svc["extraPodSpec"]["imagePullSecrets"] == [{"name": "nvcr-pull"}]
+        for item in graph["spec"]["components"]:
+            container = main(graph, item["name"])
+            assert container["envFrom"] == [{"secretRef": {"name": "hf-token"}}]
+            assert item["podTemplate"]["spec"]["imagePullSecrets"] == [{"name": "nvcr-pull"}]
+        # the NATS credentials come from the nats-auth Secret, never as values
+        nats_env = {e["name"]: e for e in graph["spec"]["env"] if e["name"].startswith("NATS_AUTH")}
+        assert nats_env["NATS_AUTH_PASSWORD"] == {"name": "NATS_AUTH_PASSWORD", "valueFrom": {
+            "secretKeyRef": {"name": "nats-auth", "key": "NATS_AUTH_PASSWORD"}}}
     values = operator_release(registry).inputs["values"]["dynamo-operator"]
     assert values["imagePullSecrets"] == [{"name": "nvcr-pull"}]
 
 
 def test_tensor_parallel_must_match_the_gpus_a_replica_spans() -> None:
-    import copy
-
-    import pytest
-
-    from stacks.config import ConfigError
-    from tests.harness import parse
-
     values = copy.deepcopy(stack_config("prod"))
-    values["graphs"][1]["decode"]["tensorParallel"] = 4  # sglang: 2 nodes x 4 GPUs = 8
+    values["graphs"][2]["decode"]["tensorParallel"] = 8  # kimi-k2: 2 nodes x 8 GPUs = 16
     with pytest.raises(ConfigError) as error:
         parse(values, "prod")
     assert [str(p) for p in error.value.problems] == [
-        "dynamo-cluster:graphs[1].decode: graph 'sglang-disagg' decode: tensor parallel 4, but one replica spans "
-        "2 nodes x 4 GPUs = 8 GPUs; allowed: tensor parallel x pipeline parallel = 8 for decode, or turn the "
+        "dynamo-cluster:graphs[2].decode: graph 'kimi-k2' decode: tensor parallel 8, but one replica spans "
+        "2 nodes x 8 GPUs = 16 GPUs; allowed: tensor parallel x pipeline parallel = 16 for decode, or turn the "
         "parallelism check off for this graph"]
     # unless the graph says otherwise
-    values["graphs"][1]["checkParallelism"] = False
-    assert group_of(parse(values, "prod").dynamo.graphs[1], "decode").tensor_parallel == 4
+    values["graphs"][2]["checkParallelism"] = False
+    assert group_of(parse(values, "prod").dynamo.graphs[2], "decode").tensor_parallel == 8
 
 
 def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
-    from tests.harness import parse
-
     prod = parse(stack_config("prod"), "prod")
     assert prod.warnings() == [
         "no hfToken: graphs download models anonymously, and gated models will fail to download",
         "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)"]
-    secured = parse(stack_config("prod") | {"etcd": {"enabled": False}, "modelCache": {"enabled": False}},
-                    "prod", secrets=["hfToken", "ngcApiKey"])
+    secured = parse(stack_config("prod") | {"modelCache": {"enabled": False}}, "prod",
+                    secrets=["hfToken", "ngcApiKey"])
     assert secured.warnings() == [
-        "etcd is off: Dynamo uses Kubernetes-native discovery",
-        "no modelCache: every worker of vllm-disagg, sglang-disagg, trtllm-disagg downloads the weights itself"]
+        "no modelCache: every worker of deepseek-r1, llama-405b, kimi-k2 downloads the weights itself"]
+    assert parse(stack_config("dynamo-1-5"), "dynamo-1-5").warnings() == [
+        "Dynamo 1.5.0: its image tags (1.5.0, 1.5.0-efa) follow the naming of earlier releases but were not read "
+        "from a published artifact list; check that they exist before `pulumi up` (docs/upgrade.md)",
+        "no hfToken: graphs download models anonymously, and gated models will fail to download"]

@@ -1,9 +1,10 @@
-"""NATS and etcd in the environment: wiring, stack outputs, data safety, independent branches."""
+"""NATS and etcd in the environment (the stacks with a transport plan that deploys both): wiring,
+stack outputs, data safety, independent branches."""
 
 import hashlib
 
 from stacks.plan.mockrun import Registry
-from tests.harness import ROOT, by_kind, plan_config, plan_stack, stack_config
+from tests.harness import ROOT, by_kind, plan_config, plan_servers, servers_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -15,7 +16,7 @@ def platform_namespace(registry: Registry) -> dict[str, object]:
 
 
 def test_stack_outputs_for_verify() -> None:
-    outputs = plan_stack("prod").stack_outputs
+    outputs = plan_servers("prod").stack_outputs
     assert outputs["nats"] == {
         "clientUrl": "nats://nats.dynamo-system.svc.cluster.local:4222", "authSecretName": "nats-auth",
         "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20}
@@ -25,7 +26,7 @@ def test_stack_outputs_for_verify() -> None:
 
 
 def test_both_run_in_the_platform_namespace_and_serve_the_workloads_namespace() -> None:
-    registry = plan_stack("prod")
+    registry = plan_servers("prod")
     [release] = [r for r in registry.of_type(RELEASE) if r.inputs["chart"] == "nats"]
     assert release.inputs["namespace"] == "dynamo-system"
     assert by_kind(registry, "StatefulSet")[0].inputs["metadata"]["namespace"] == "dynamo-system"
@@ -35,7 +36,7 @@ def test_both_run_in_the_platform_namespace_and_serve_the_workloads_namespace() 
 
 
 def test_nats_and_etcd_do_not_wait_for_each_other() -> None:
-    registry = plan_stack("prod")
+    registry = plan_servers("prod")
     index = registry.by_urn()
     nats = registry.of_type("dynamo-cluster:components:NatsJetStream")[0].urn
     etcd = registry.of_type("dynamo-cluster:components:EtcdCluster")[0].urn
@@ -51,7 +52,7 @@ def test_nats_and_etcd_do_not_wait_for_each_other() -> None:
 
 
 def test_prod_keeps_the_platform_namespace_and_volumes_on_destroy() -> None:
-    registry = plan_stack("prod")
+    registry = plan_servers("prod")
     assert platform_namespace(registry) == {"retainOnDelete": True}
     # the monitoring (metrics history) and workload (model cache) namespaces hold volumes too
     other = [r.options for r in by_kind(registry, "Namespace")
@@ -65,14 +66,14 @@ def test_prod_keeps_the_platform_namespace_and_volumes_on_destroy() -> None:
 
 
 def test_allow_data_loss_and_dev_let_data_go() -> None:
-    for registry in (plan_config(stack_config("prod") | {"allowDataLoss": True}, "prod"), plan_stack("dev")):
+    for registry in (plan_config(servers_config("prod") | {"allowDataLoss": True}, "prod"), plan_servers("dev")):
         assert platform_namespace(registry) == {}
         statefulset = by_kind(registry, "StatefulSet")[0].inputs
         assert statefulset["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
 
 
 def test_without_etcd_nothing_of_it_is_deployed() -> None:
-    registry = plan_config(stack_config("prod") | {"etcd": {"enabled": False}}, "prod")
+    registry = plan_config(servers_config("prod") | {"dynamo": {"eventPlane": "nats"}}, "prod")
     assert by_kind(registry, "StatefulSet") == []
     assert registry.of_type("dynamo-cluster:components:EtcdCluster") == []
     assert registry.stack_outputs["etcd"] is None

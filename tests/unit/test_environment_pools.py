@@ -62,7 +62,7 @@ def test_a_prod_stack_without_pools_creates_no_aws_provider() -> None:
 
 
 def test_summary_capacity_lines_list_the_pools() -> None:
-    lines = capacity_lines(parse(stack_config("prod"), "prod"))
+    lines = capacity_lines(parse(stack_config("seed-multinode"), "seed-multinode"))
     # multi-node replicas hold their nodes whole: vLLM's 2 x 1-GPU pods hold two nodes per replica
     assert lines[2] == ("| h100-efa | p5.48xlarge | 8 x H100 (80 GiB) | 8/10 | sglang-disagg 32 (16 asked), "
                         "vllm-disagg 32 (4 asked) | 16 | $550.40 |")

@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 
+from components.dynamo.releases import DEFAULT_RELEASE
+from components.dynamo.transport import TransportPlan
 from stacks.config.defaults import DEFAULTS, Environment
 from stacks.config.dynamo import DynamoConfig, read_dynamo
 from stacks.config.reader import ConfigError, Node, Problems
@@ -34,13 +36,15 @@ def test_defaults() -> None:
     config = read(CACHE | {"graphs": [SGLANG]})
     g = config.graphs[0]
     assert g.mode == "disagg"
-    assert g.image == "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.1.0"
+    assert g.image == "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.4.2"
     assert g.served_model_name == "Qwen/Qwen3-0.6B"
     assert g.frontend.router_mode == "kv"
     assert group_of(g, "prefill").tensor_parallel == 8
     assert g.use_model_cache
     assert g.use_hf_token
-    assert config.operator.chart.version == "1.1.0"
+    assert config.operator.chart.version == "1.4.2"
+    assert config.release.api_version == "nvidia.com/v1beta1"
+    assert config.transport == TransportPlan("kubernetes", "zmq", "tcp")
     assert config.model_cache is not None
     assert config.model_cache.storage.storage_class == "efs-sc"
 
@@ -150,3 +154,49 @@ def test_no_pools_at_all() -> None:
     assert {str(p) for p in problems.found} == {
         f"dynamo-cluster:graphs[0].{role}.pool: is 'h100-efa'; allowed: a pool declared in nodePools (none is "
         "configured)" for role in ("prefill", "decode")}
+
+
+# --- the release table, and what it limits -------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["1.1.0", "1.1.3", "1.4.0", "2.0.0"])
+def test_a_release_without_an_entry_names_the_upgrade_guide(version: str) -> None:
+    assert problems_of({"operator": {"version": version}}) == [
+        f"dynamo-cluster:operator.version: is '{version}', a Dynamo release this project has no entry for; allowed: "
+        "1.4.2 (the default) or 1.5.0; to move an install of another release (1.1 included) to one of these, "
+        "follow docs/upgrade.md"]
+
+
+def test_the_second_release_entry_moves_chart_and_images_together() -> None:
+    config = read(CACHE | {"operator": {"version": "1.5.0"}, "graphs": [SGLANG]})
+    assert (config.operator.chart.version, config.graphs[0].image) == (
+        "1.5.0", "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.5.0")
+    assert config.graphs[0].release.crd_storage_version == "v1beta1"
+
+
+def named(name: str, multinode: bool) -> dict[str, Any]:
+    nodes = 2 if multinode else 1
+    return SGLANG | {"name": name, "prefill": {"pool": "h100-efa", "nodes": nodes, "gpusPerNode": 4},
+                     "decode": {"pool": "h100-efa", "nodes": nodes, "gpusPerNode": 4}}
+
+
+def test_the_grove_name_budget_refuses_the_shortest_over_long_name_and_takes_the_longest_legal_one() -> None:
+    # multi-node: the graph's name, 'prefill' and its clique 'prefill-ldr' within 45: 45 - 7 - 11 = 27
+    assert read(CACHE | {"graphs": [named("g" * 27, multinode=True)]}).graphs[0].name == "g" * 27
+    assert problems_of(CACHE | {"graphs": [named("g" * 28, multinode=True)]}) == [
+        f"dynamo-cluster:graphs[0].name: is '{'g' * 28}' (28 characters): on the Grove path the operator names "
+        "pods after the graph and its longest clique, 'prefill-ldr' of the prefill component that spans nodes, "
+        "within 45 characters; allowed: a name of at most 27 characters for this graph"]
+    # single-node: the longest component name is 'frontend': 45 - 8 = 37
+    assert read(CACHE | {"graphs": [named("g" * 37, multinode=False)]}).graphs[0].name == "g" * 37
+    assert problems_of(CACHE | {"graphs": [named("g" * 38, multinode=False)]}) == [
+        f"dynamo-cluster:graphs[0].name: is '{'g' * 38}' (38 characters): on the Grove path the operator names "
+        "pods after the graph and its longest clique, 'frontend', within 45 characters; allowed: a name of at "
+        "most 37 characters for this graph"]
+
+
+def test_the_component_count_is_limited() -> None:
+    limits = DEFAULT_RELEASE.limits
+    many = [(f"c{i}", False) for i in range(26)]
+    assert limits.problems("g", many) == [("has 26 components", "at most 25 per graph")]
+    assert limits.problems("g", many[:25]) == []

@@ -297,9 +297,9 @@ def test_the_command_checks_the_cluster_the_stack_names(api: str, tmp_path: Path
     assert "FAIL  pool cpu nodes: 0 Ready, schedulable nodes match kubernetes.io/os=linux" in out
     assert "PASS  dynamo operator: this stack's: dynamo-system/op (Helm release dynamo-platform in dynamo-system; " \
            "image 1.1.0)" in out
-    # the fake cluster has gp3 only; dev's NATS and etcd volumes name kind's "standard"
+    # the fake cluster has gp3 only; dev's NATS volume names kind's "standard"
     assert "FAIL  storage class standard: does not exist" in out
-    # n1 carries the GPU taint and n2 is cordoned: NATS and etcd (sharing a node in dev) fit on n3
-    assert "PASS  platform nodes: 1 node can run NATS and etcd (Ready, schedulable, without a NoSchedule or " \
+    # n1 carries the GPU taint and n2 is cordoned: NATS (dev runs no etcd) fits on n3
+    assert "PASS  platform nodes: 1 node can run NATS (Ready, schedulable, without a NoSchedule or " \
            "NoExecute taint); they need 1" in out
     assert out.endswith("9 checks, 2 failed\n")

@@ -4,12 +4,14 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 
 from components.dynamo.dgd import GraphWiring
 from components.dynamo.graph import DynamoGraph
 from components.dynamo.operator import DynamoOperator
-from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values
-from components.kit.charts import ChartRef
+from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values, values_keys
+from components.dynamo.releases import DEFAULT_RELEASE, RELEASES
+from components.dynamo.transport import TransportPlan
 from components.kit.resources import Resources
 from components.nodes.pools import GpuNodePool
 from stacks.plan.artifacts import RELEASE_TYPE
@@ -17,10 +19,11 @@ from tests.fakes import Marker, fake_monitoring
 from tests.graph_fixtures import POOLS, existing_pool, graph
 from tests.harness import named, run_resources
 
-SETTINGS = OperatorSettings(chart=ChartRef("dynamo-platform", "1.1.0", "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"),
-                            release_name="dynamo-platform", image_tag=None, gang_scheduling="auto",
-                            resources=Resources("500m", "1Gi", "1"), timeout_seconds=900)
-WIRING = OperatorWiring(nats_url="nats://nats.dynamo-system.svc.cluster.local:4222",
+SETTINGS = OperatorSettings(release=DEFAULT_RELEASE, chart=DEFAULT_RELEASE.chart, release_name="dynamo-platform",
+                            image_tag=None, gang_scheduling="auto", resources=Resources("500m", "1Gi", "1"),
+                            timeout_seconds=900)
+BOTH = TransportPlan(discovery="etcd", event_plane="nats")
+WIRING = OperatorWiring(transport=BOTH, nats_url="nats://nats.dynamo-system.svc.cluster.local:4222",
                         etcd_url="http://etcd.dynamo-system.svc.cluster.local:2379",
                         prometheus_url="http://prometheus.monitoring.svc.cluster.local:9090", pull_secret="nvcr-pull")
 GPU_POOLS = [POOLS["h100-efa"], POOLS["l40s"]]
@@ -40,17 +43,45 @@ def test_wires_our_nats_etcd_and_prometheus_and_turns_bundled_ones_off() -> None
     assert op["discoveryBackend"] == "etcd"
     assert op["dynamo"]["metrics"]["prometheusEndpoint"] == "http://prometheus.monitoring.svc.cluster.local:9090"
     assert op["upgradeCRD"] is True
-    assert v["nats"] == {"enabled": False}
+    assert "nats" not in v  # `nats.enabled`: the 1.2+ chart refuses the key
+    assert v["global"]["nats"] == {"install": False}
     assert v["global"]["etcd"] == {"install": False}
     assert op["imagePullSecrets"] == [{"name": "nvcr-pull"}]
 
 
 def test_kubernetes_discovery_has_no_etcd_at_all() -> None:
-    from dataclasses import replace
-
-    op = values(wiring=replace(WIRING, etcd_url=None))["dynamo-operator"]
+    wiring = OperatorWiring(transport=TransportPlan(event_plane="nats"), nats_url=WIRING.nats_url, etcd_url=None,
+                            prometheus_url=None, pull_secret=None)
+    op = values(wiring=wiring)["dynamo-operator"]
     assert op["discoveryBackend"] == "kubernetes"
     assert "etcdAddr" not in op
+
+
+def test_upstream_defaults_wire_neither_nats_nor_etcd() -> None:
+    wiring = OperatorWiring(transport=TransportPlan(), nats_url=None, etcd_url=None, prometheus_url=None,
+                            pull_secret=None)
+    op = values(wiring=wiring)["dynamo-operator"]
+    assert (op["discoveryBackend"], "natsAddr" in op, "etcdAddr" in op) == ("kubernetes", False, False)
+
+
+def test_wiring_follows_the_plan_or_refuses() -> None:
+    with pytest.raises(ValueError, match=r"NATS is in the transport plan .*: wire its URL exactly then"):
+        OperatorWiring(transport=BOTH, nats_url=None, etcd_url="http://e:2379", prometheus_url=None, pull_secret=None)
+    with pytest.raises(ValueError, match=r"etcd is not in the transport plan"):
+        OperatorWiring(transport=TransportPlan(), nats_url=None, etcd_url="http://e:2379", prometheus_url=None,
+                       pull_secret=None)
+
+
+@pytest.mark.parametrize("version", sorted(RELEASES))
+def test_every_values_key_is_one_the_release_chart_takes(version: str) -> None:
+    """What we send is within the keys of that release's chart (its values.yaml, read into the table)."""
+    from dataclasses import replace
+
+    release = RELEASES[version]
+    settings = replace(SETTINGS, release=release, chart=release.chart, image_tag="custom")
+    sent = values_keys(operator_values(settings, WIRING, gpu_pools=GPU_POOLS, any_multinode=True, pod_monitors=True))
+    assert sent - release.values_keys == set()
+    assert {"global.nats.install", "dynamo-operator.natsAddr", "dynamo-operator.etcdAddr"} <= sent
 
 
 def test_gang_scheduling_follows_multinode_graphs() -> None:
@@ -87,7 +118,7 @@ def test_graphs_depend_on_the_operator_which_depends_on_monitoring_crds() -> Non
     release = registry.of_type(RELEASE_TYPE)[0]
     crds = named(registry, "monitoring-crds")
     assert crds.urn in release.dependencies
-    dgds = registry.of_type("kubernetes:nvidia.com/v1alpha1:DynamoGraphDeployment")
+    dgds = registry.of_type("kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment")
     assert len(dgds) == 2
     for dgd in dgds:
         assert release.urn in dgd.dependencies
@@ -95,6 +126,7 @@ def test_graphs_depend_on_the_operator_which_depends_on_monitoring_crds() -> Non
     trt = named(registry, "trtllm-dgd")
     configmap = named(registry, "trtllm-engine-config")
     assert configmap.urn in trt.dependencies
-    volumes = trt.inputs["spec"]["services"]["prefill"]["extraPodSpec"]["volumes"]
+    [prefill] = [c for c in trt.inputs["spec"]["components"] if c["name"] == "prefill"]
+    volumes = prefill["podTemplate"]["spec"]["volumes"]
     assert volumes == [{"name": "engine-config", "configMap": {"name": "trtllm-disagg-engine-config"}}]
     assert release.inputs["values"]["dynamo-operator"]["dynamo"]["metrics"]["podMonitors"] == {"enabled": True}

@@ -29,8 +29,10 @@ def test_wire_names_are_camel_case() -> None:
 def test_what_the_program_exports_parses(stack: str) -> None:
     outputs = StackOutputs.from_dict(plan_stack(stack).stack_outputs)
     assert outputs.environment == stack
+    assert outputs.nats is not None
     assert outputs.nats.auth_secret_name == "nats-auth"
     assert outputs.nats.service == "nats"
+    assert (outputs.dynamo.version, outputs.dynamo.event_plane) == ("1.4.2", "nats")
     assert set(outputs.node_pools) == ({"cpu"} if stack == "dev" else {"h100-efa", "h200-efa"})
 
 

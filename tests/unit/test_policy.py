@@ -47,14 +47,17 @@ def gpu_container(requests: Any = None, limits: Any = None) -> dict[str, Any]:
     return {"name": "worker", "image": "nvcr.io/nvidia/app:25.01", "resources": resources}
 
 
-def dgd(backend: str | None, worker: Mapping[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = {"services": {
-        "Frontend": {"componentType": "frontend", "extraPodSpec": {"mainContainer": {"image": "img:1.0"}}},
-        "decode": {"componentType": "worker", **worker},
-    }}
+def dgd(backend: str | None, main: Mapping[str, Any], **pod: Any) -> dict[str, Any]:
+    """A v1beta1 graph: a frontend, and a decode component whose container `main` is `main`."""
+    spec: dict[str, Any] = {"components": [
+        {"name": "frontend", "type": "frontend",
+         "podTemplate": {"spec": {"containers": [{"name": "main", "image": "img:1.0"}]}}},
+        {"name": "decode", "type": "decode",
+         "podTemplate": {"spec": {"containers": [{"name": "main", "image": "img:1.0", **main}], **pod}}},
+    ]}
     if backend:
         spec["backendFramework"] = backend
-    return {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+    return {"apiVersion": "nvidia.com/v1beta1", "kind": "DynamoGraphDeployment",
             "metadata": {"name": "llama"}, "spec": spec}
 
 
@@ -91,12 +94,12 @@ def test_images_in_pod_templates_and_init_containers() -> None:
 
 
 def test_images_in_a_dynamo_graph_deployment() -> None:
-    ok = dgd("vllm", {"resources": {"limits": {"gpu": "1"}},
-                      "extraPodSpec": {"mainContainer": {"image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:0.8.1"}}})
+    ok = dgd("vllm", {"resources": {"limits": {"nvidia.com/gpu": "1"}},
+                      "image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.2"})
     assert rules.image_problems(rules.DGD_TYPE, ok) == []
-    bad = dgd("vllm", {"extraPodSpec": {"mainContainer": {"image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime"}}})
+    bad = dgd("vllm", {"image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime"})
     assert rules.image_problems(rules.DGD_TYPE, bad) == [
-        "spec.services.decode.extraPodSpec.mainContainer.image 'nvcr.io/nvidia/ai-dynamo/vllm-runtime' "
+        "spec.components[1].podTemplate.spec.containers[0].image 'nvcr.io/nvidia/ai-dynamo/vllm-runtime' "
         "has no tag, so it pulls :latest: pin a version tag or a digest"]
 
 
@@ -196,25 +199,26 @@ def test_unknown_gpu_amounts_are_given_the_benefit_of_the_doubt() -> None:
 
 
 def test_dynamo_graph_gpu_workers_need_gpu_limits() -> None:
-    ok = dgd("vllm", {"resources": {"limits": {"gpu": "8"}}})
+    ok = dgd("vllm", {"resources": {"limits": {"nvidia.com/gpu": "8"}}})
     assert rules.gpu_limit_problems(rules.DGD_TYPE, ok) == []
     missing = dgd("trtllm", {"resources": {"limits": {"memory": "200Gi"}}})
     assert rules.gpu_limit_problems(rules.DGD_TYPE, missing) == [
-        "spec.services.decode is a trtllm worker but sets no resources.limits.gpu: give each worker pod "
-        "its number of GPUs"]
-    zero = dgd("sglang", {"resources": {"limits": {"gpu": "0"}}})
+        "spec.components[1] (decode) is a trtllm decode but no container sets resources.limits nvidia.com/gpu: "
+        "give each worker pod its number of GPUs"]
+    zero = dgd("sglang", {"resources": {"limits": {"nvidia.com/gpu": "0"}}})
     assert len(rules.gpu_limit_problems(rules.DGD_TYPE, zero)) == 1
-    garbage = dgd("vllm", {"resources": {"limits": {"gpu": "two"}}})
-    assert rules.gpu_limit_problems(rules.DGD_TYPE, garbage) == [
-        "spec.services.decode.resources.limits.gpu is 'two', not a whole number of GPUs"]
+    mismatched = dgd("vllm", {"resources": {"requests": {"nvidia.com/gpu": "2"}, "limits": {"nvidia.com/gpu": "1"}}})
+    assert rules.gpu_limit_problems(rules.DGD_TYPE, mismatched) == [
+        "spec.components[1].podTemplate.spec.containers[0] requests 2 nvidia.com/gpu but limits 1: extended "
+        "resources need the request equal to the limit"]
 
 
 def test_dynamo_graph_mocker_runs_without_gpus_unless_placed_on_them() -> None:
     assert rules.gpu_limit_problems(rules.DGD_TYPE, dgd(None, {"resources": {"limits": {"memory": "1Gi"}}})) == []
-    on_gpu_pool = dgd(None, {"extraPodSpec": {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}})
+    on_gpu_pool = dgd(None, {}, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}])
     assert rules.gpu_limit_problems(rules.DGD_TYPE, on_gpu_pool) == [
-        "spec.services.decode tolerates the nvidia.com/gpu taint (tolerations[0]) but sets no "
-        "resources.limits.gpu: give each worker pod its number of GPUs"]
+        "spec.components[1].podTemplate.spec tolerates the nvidia.com/gpu taint (tolerations[0]) but no container "
+        "sets a resources.limits nvidia.com/gpu: GPU workloads must say how many GPUs they use"]
 
 
 # --- Helm versions -----------------------------------------------------------------------------
@@ -363,7 +367,7 @@ def test_credentials_in_container_env() -> None:
     assert rules.credential_literal_problems(DEPLOYMENT, props) == [
         "spec.template.spec.containers[0].env[0] sets HF_TOKEN to a literal value: take it from a Secret "
         "(valueFrom.secretKeyRef, envFrom or the chart's existingSecret)"]
-    graph = {"spec": {"envs": [{"name": "NATS_TOKEN", "value": Secret("s3cret")}]}}
+    graph = {"spec": {"env": [{"name": "NATS_TOKEN", "value": Secret("s3cret")}]}}
     assert len(rules.credential_literal_problems(rules.DGD_TYPE, graph)) == 1
     assert rules.credential_literal_problems(rules.SECRET_TYPE, {"stringData": {"password": "x"}}) == []
 

@@ -109,7 +109,7 @@ def dynamo(deployments: list[WorkloadInfo], crds: list[CrdInfo]) -> list[CheckRe
 
 def test_a_cluster_without_dynamo_passes() -> None:
     assert dynamo([], [CLUSTER_POLICY]) == [
-        CheckResult.passed("dynamo operator", "none runs; `pulumi up` installs dynamo-platform 1.1.0 as release "
+        CheckResult.passed("dynamo operator", "none runs; `pulumi up` installs dynamo-platform 1.4.2 as release "
                                               "dynamo-platform in dynamo-system"),
         CheckResult.passed("dynamo crds", "none installed; the operator applies them with `pulumi up`")]
 
@@ -119,7 +119,7 @@ def test_the_stacks_own_operator_and_the_crds_it_applied_pass() -> None:
         CheckResult.passed("dynamo operator", "this stack's: dynamo-system/dynamo-platform-dynamo-operator-controller-"
                                               "manager (Helm release dynamo-platform in dynamo-system; chart "
                                               "dynamo-operator-1.0.0; image 1.0.0); `pulumi up` sets it to "
-                                              "dynamo-platform 1.1.0"),
+                                              "dynamo-platform 1.4.2"),
         CheckResult.passed("dynamo crds", "2, applied by this stack's operator")]
 
 
@@ -130,7 +130,7 @@ def test_an_operator_of_another_release_is_a_conflict() -> None:
     assert result[0] == CheckResult.failed(
         "dynamo operator",
         "another install runs one: dynamo-cloud/dynamo-platform-dynamo-operator-controller-manager (Helm release "
-        "dynamo in dynamo-cloud; chart dynamo-operator-1.0.0; image 1.0.0); with dynamo-platform 1.1.0 as release "
+        "dynamo in dynamo-cloud; chart dynamo-operator-1.0.0; image 1.0.0); with dynamo-platform 1.4.2 as release "
         "dynamo-platform in dynamo-system, two operators would reconcile the same graphs",
         "uninstall it before `pulumi up` (helm uninstall dynamo -n dynamo-cloud), or use another cluster")
     assert not result[1].ok

@@ -6,6 +6,7 @@ from stacks.config import StackConfig
 from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo
 from stacks.preflight.report import CheckResult
 from tests.cluster_stub import StubCluster, dev, existing_gpu_stack, gpu_node, prod, run
+from tests.harness import parse, stack_config
 
 GPU_PLUGIN = WorkloadInfo("nvidia-device-plugin-daemonset", "gpu-operator",
                           images=("nvcr.io/nvidia/k8s-device-plugin:v0.17.2",), desired=2, ready=2)
@@ -199,7 +200,8 @@ def eks_node(name: str, **kwargs: Any) -> NodeInfo:
 
 
 def test_existing_nodes_of_an_eks_pool_are_checked_like_any() -> None:
-    results = check(prod(), [eks_node("p1", efa=32), eks_node("p2", efa=32)], [GPU_PLUGIN, EFA_PLUGIN],
+    seed = parse(stack_config("seed-multinode"), "seed-multinode")  # pools with headroom
+    results = check(seed, [eks_node("p1", efa=32), eks_node("p2", efa=32)], [GPU_PLUGIN, EFA_PLUGIN],
                     name="pool h100-efa")
     assert [(r.name, r.ok, r.message) for r in results] == [
         ("pool h100-efa nodes", True, "2 ready nodes labelled dynamo-cluster/pool=h100-efa; `pulumi up` sizes the node "

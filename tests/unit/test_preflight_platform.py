@@ -7,7 +7,7 @@ from stacks.preflight.cluster_view import NodeTaint
 from stacks.preflight.platform import PlatformService, check_platform_nodes, platform_services
 from stacks.preflight.report import CheckResult
 from tests.cluster_stub import GPU_TAINT, StubCluster, dev, gpu_node, named, one, prod, run, system_node
-from tests.harness import parse, stack_config
+from tests.harness import parse, servers_config, stack_config
 
 H100 = {"dynamo-cluster/pool": "h100-efa"}
 GPU_NODES = [gpu_node(f"gpu-{i}", pool=H100, efa=32, taints=(GPU_TAINT,)) for i in range(2)]
@@ -18,8 +18,8 @@ ADD = "add a system node group of at least {n} without NoSchedule or NoExecute t
 
 
 def prod_with(**sections: dict[str, Any]) -> StackConfig:
-    """prod with keys of its nats / etcd sections changed."""
-    values = stack_config("prod")
+    """prod (NATS and etcd deployed) with keys of its nats / etcd sections changed."""
+    values = servers_config("prod")
     return parse(values | {key: values[key] | changes for key, changes in sections.items()}, "prod")
 
 
@@ -31,7 +31,7 @@ def test_the_services_and_what_they_ask_come_from_config() -> None:
     assert platform_services(prod()) == [PlatformService("NATS", "server", "nats", 3, True),
                                          PlatformService("etcd", "member", "etcd", 3, True)]
     assert [(s.replicas, s.separate_nodes, s.nodes_needed) for s in platform_services(dev())] == [(1, False, 1)] * 2
-    no_etcd = parse(stack_config("prod") | {"etcd": {"enabled": False}}, "prod")
+    no_etcd = parse(servers_config("prod") | {"dynamo": {"eventPlane": "nats"}}, "prod")
     assert [s.title for s in platform_services(no_etcd)] == ["NATS"]
 
 
@@ -91,7 +91,7 @@ def test_the_largest_requirement_counts() -> None:
 
 
 def test_without_etcd_nats_alone_counts() -> None:
-    config = parse(stack_config("prod") | {"etcd": {"enabled": False}}, "prod")
+    config = parse(servers_config("prod") | {"dynamo": {"eventPlane": "nats"}}, "prod")
     nodes = [system_node(f"sys-{i}") for i in range(3)]
     assert platform(config, nodes)[0].message == (f"3 nodes can run NATS ({UNTAINTED}); they need 3: NATS 3 servers, "
                                                   "one per node")
@@ -154,3 +154,11 @@ def test_the_check_is_a_function_of_services_and_nodes() -> None:
     one_node = PlatformService("NATS", "server", "nats", 1, separate_nodes=False)
     assert check_platform_nodes([one_node], [system_node("n")])[0].ok
     assert not check_platform_nodes([one_node], [])[0].ok
+
+
+def test_a_stack_without_nats_or_etcd_needs_no_platform_nodes() -> None:
+    """Upstream's transport defaults (Kubernetes discovery, ZMQ, TCP): nothing to place."""
+    config = parse(stack_config("seed-multinode"), "seed-multinode")
+    assert platform_services(config) == []
+    assert platform(config, []) == [CheckResult.passed(
+        "platform nodes", "the stack runs neither NATS nor etcd: its transport plan needs neither")]

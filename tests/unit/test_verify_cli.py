@@ -97,12 +97,22 @@ def test_flags_override_the_stack(stack: list[FakeKubectl], monkeypatch: pytest.
 
 
 @pytest.mark.usefixtures("stack")
-def test_a_stack_without_etcd_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: {**OUTPUTS, "etcd": None})
+def test_a_stack_without_etcd_or_nats_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    kubernetes = {**OUTPUTS, "etcd": None, "dynamo": {**OUTPUTS["dynamo"], "discovery": "kubernetes"}}
+    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: kubernetes)
     with ExitStack() as forwards:
         plan = verify.targets(options("--stack", "dev"), forwards)
     assert plan.etcd is None
-    assert [n.note for n in plan.notes] == ["not deployed (etcd.enabled is false: Dynamo uses Kubernetes discovery)"]
+    assert [n.note for n in plan.notes] == [
+        "not deployed (transport plan: discovery kubernetes, event plane nats, request plane tcp)"]
+    defaults = {**kubernetes, "nats": None, "dynamo": {**kubernetes["dynamo"], "eventPlane": "zmq"}}
+    monkeypatch.setattr(verify, "stack_outputs", lambda _stack, _project_dir: defaults)
+    with ExitStack() as forwards:
+        plan = verify.targets(options("--stack", "dev"), forwards)
+    assert (plan.nats, plan.etcd) == (None, None)
+    assert [n.note for n in plan.notes] == [
+        "not deployed (transport plan: discovery kubernetes, event plane zmq, request plane tcp; no plane uses NATS)",
+        "not deployed (transport plan: discovery kubernetes, event plane zmq, request plane tcp)"]
 
 
 def test_an_inline_kubeconfig_is_decrypted_into_a_file_only_while_verify_runs(

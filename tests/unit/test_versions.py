@@ -7,52 +7,53 @@ from typing import Any
 import pytest
 
 from stacks.config import ConfigError
-from tests.harness import by_kind, parse, plan_config, plan_stack, stack_config
+from tests.harness import by_kind, parse, plan_config, plan_servers, servers_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def versions(values: dict[str, Any] | None = None) -> dict[str, str]:
-    registry = plan_stack("prod") if values is None else plan_config(values, "prod")
+    registry = plan_servers("prod") if values is None else plan_config(values, "prod")
     out = {r.inputs["chart"]: r.inputs["version"] for r in registry.of_type(RELEASE)}
     [etcd] = by_kind(registry, "StatefulSet")
     out["etcd"] = etcd.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
     [nats] = [r for r in registry.of_type(RELEASE) if r.inputs["chart"] == "nats"]
     out["nats-server"] = nats.inputs["values"]["container"]["image"]["tag"]
-    out["images"] = ",".join(sorted({svc["extraPodSpec"]["mainContainer"]["image"]
+    out["images"] = ",".join(sorted({container["image"]
                                      for r in by_kind(registry, "DynamoGraphDeployment")
-                                     for svc in r.inputs["spec"]["services"].values()}))
+                                     for component in r.inputs["spec"]["components"]
+                                     for container in component["podTemplate"]["spec"]["containers"]}))
     return out
 
 
 def test_the_defaults_are_pinned() -> None:
     assert versions() == {
-        "dynamo-platform": "1.1.0", "nats": "2.14.2", "kube-prometheus-stack": "88.5.3", "tempo": "2.2.4",
+        "dynamo-platform": "1.4.2", "nats": "2.14.2", "kube-prometheus-stack": "88.5.3", "tempo": "2.2.4",
         "gpu-operator": "v26.7.0", "aws-efa-k8s-device-plugin": "v0.5.30",
         "etcd": "registry.k8s.io/etcd:3.6.6-0", "nats-server": "2.14.2-alpine",
-        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.1.0,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.1.0,"
-                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.1.0"}
+        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.4.2,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.2,"
+                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.2"}
 
 
 def test_every_version_moves_with_its_key_alone() -> None:
-    values = copy.deepcopy(stack_config("prod"))
-    values["operator"]["version"] = "1.2.0"
+    values = copy.deepcopy(servers_config("prod"))
+    values["operator"]["version"] = "1.5.0"
     values["nats"] |= {"chartVersion": "2.14.3", "serverImageTag": "2.14.3-alpine"}
     values["etcd"]["image"] = "registry.k8s.io/etcd:3.6.7-0"
     values["observability"] |= {"kubePrometheusStackVersion": "88.6.0", "tempoVersion": "2.2.5"}
     values["gpuPlatform"] |= {"gpuOperatorVersion": "v26.10.0", "efaPluginVersion": "v0.5.31"}
     assert versions(values) == {
-        "dynamo-platform": "1.2.0", "nats": "2.14.3", "kube-prometheus-stack": "88.6.0", "tempo": "2.2.5",
+        "dynamo-platform": "1.5.0", "nats": "2.14.3", "kube-prometheus-stack": "88.6.0", "tempo": "2.2.5",
         "gpu-operator": "v26.10.0", "aws-efa-k8s-device-plugin": "v0.5.31",
         "etcd": "registry.k8s.io/etcd:3.6.7-0", "nats-server": "2.14.3-alpine",
         # graphs that do not pin an image follow the operator version
-        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.2.0,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.2.0,"
-                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.2.0"}
+        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.5.0,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.5.0,"
+                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"}
 
 
 def test_an_etcd_35_image_gets_35_flags() -> None:
-    values = copy.deepcopy(stack_config("prod"))
-    values["etcd"]["image"] = "quay.io/coreos/etcd:v3.5.21"
+    values = copy.deepcopy(servers_config("prod"))
+    values.setdefault("etcd", {})["image"] = "quay.io/coreos/etcd:v3.5.21"
     [etcd] = by_kind(plan_config(values, "prod"), "StatefulSet")
     args = etcd.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
     assert any(a.startswith("--experimental-") for a in args)
@@ -67,8 +68,8 @@ def test_an_etcd_35_image_gets_35_flags() -> None:
     ("etcd", "image", "registry.k8s.io/etcd:3.4.23"),
 ])
 def test_unpinned_or_unsupported_versions_are_refused(section: str, key: str, value: str) -> None:
-    values = copy.deepcopy(stack_config("prod"))
-    values[section][key] = value
+    values = copy.deepcopy(servers_config("prod"))
+    values.setdefault(section, {})[key] = value
     with pytest.raises(ConfigError) as error:
         parse(values, "prod")
     assert [p.key for p in error.value.problems] == [f"{section}.{key}"]

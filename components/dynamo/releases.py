@@ -1,0 +1,148 @@
+"""The Dynamo releases this project deploys: one typed entry per release, holding what differs
+between them. `operator.version` in stack config picks the entry; a version with no entry is a
+config error (docs/upgrade.md says how to move from one that is not here).
+
+Where the facts were read (the reference folders that steer this project; SOURCE.txt in each):
+
+- 1.4.2: the dynamo-platform chart 1.4.2 (Chart.yaml, values.yaml and the operator subchart's, at
+  tag v1.4.2); the artifact list of the release-artifacts page, which calls v1.4.2 the current
+  stable release (runtime images with ``1.4.2`` and ``1.4.2-efa`` tags, dynamo-frontend,
+  dynamo-planner, kubernetes-operator); the DynamoGraphDeployment CRD of the 1.4 branch (v1beta1
+  served, v1alpha1 the storage version); the Grove name-length limit and the 25-component limit;
+  the v1beta1 examples (TensorRT-LLM publishes KV events with ``--publish-events-and-metrics``,
+  SGLang workers run with ``--skip-tokenizer-init``).
+- 1.5.0: the dynamo-platform chart 1.5.0 values and Chart.yaml of the 1.5 branch before its release
+  cut (Grove v0.1.0-alpha.13, KAI v0.17.0), the 1.5 examples (``--publish-kv-events``, no
+  ``--skip-tokenizer-init``) and the 1.5 notes that v1beta1 becomes the storage version. No
+  published artifact list of 1.5.0 was available: its image tags follow the 1.4.2 naming and are
+  marked unconfirmed (`artifacts_confirmed`), which the plan warns about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from components.dynamo.words import Backend
+from components.kit.charts import DYNAMO_PLATFORM, ChartRef
+
+REGISTRY = "nvcr.io/nvidia/ai-dynamo"
+# The runtime image repository of each backend. The mocker ships in the planner image (upstream's
+# mocker examples run it there; there is no mocker image).
+_RUNTIME: Mapping[Backend, str] = {"vllm": "vllm-runtime", "sglang": "sglang-runtime",
+                                   "trtllm": "tensorrtllm-runtime", "mocker": "dynamo-planner"}
+# Backends that have an EFA variant of their runtime image (``<tag>-efa``).
+_EFA_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
+
+# The values keys of the dynamo-platform chart this project sets, as dotted paths: present in the
+# 1.4.2 and the 1.5.0 chart alike (their values.yaml and the operator subchart's). A key outside a
+# release's set is never sent to that release's chart (tests/unit/test_operator.py).
+PLATFORM_VALUES_KEYS = frozenset({
+    "global.nats.install", "global.etcd.install",
+    "global.grove.install", "global.grove.enabled",
+    "global.kai-scheduler.install", "global.kai-scheduler.enabled",
+    "dynamo-operator.upgradeCRD", "dynamo-operator.natsAddr", "dynamo-operator.etcdAddr",
+    "dynamo-operator.discoveryBackend", "dynamo-operator.imagePullSecrets",
+    "dynamo-operator.controllerManager.affinity",
+    "dynamo-operator.controllerManager.manager.resources", "dynamo-operator.controllerManager.manager.image.tag",
+    "dynamo-operator.dynamo.metrics.prometheusEndpoint", "dynamo-operator.dynamo.metrics.podMonitors.enabled",
+    "kai-scheduler.global.affinity",
+})
+
+
+@dataclass(frozen=True)
+class NameLimits:
+    """What the operator refuses or rewrites, by name length and count.
+
+    On the Grove path the PodCliqueSet name (the graph's) plus a component's name must fit
+    `grove_combined`; a component that spans nodes also adds its longest PodClique role name,
+    ``<component>-ldr`` / ``<component>-wkr`` (`multinode_role_suffix` more characters)."""
+
+    grove_combined: int = 45
+    multinode_role_suffix: int = 4
+    components_per_graph: int = 25
+
+    def clique_length(self, component: str, multinode: bool) -> int:
+        """What one component adds to the PodCliqueSet name on the Grove path."""
+        return 2 * len(component) + self.multinode_role_suffix if multinode else len(component)
+
+    def graph_name_room(self, components: Sequence[tuple[str, bool]]) -> int:
+        """The longest graph name the operator takes as it is for these (name, spans nodes) components."""
+        return self.grove_combined - max(self.clique_length(name, multinode) for name, multinode in components)
+
+    def problems(self, graph: str, components: Sequence[tuple[str, bool]]) -> list[tuple[str, str]]:
+        """(what is wrong, what is allowed) for a graph name and its components."""
+        out: list[tuple[str, str]] = []
+        if len(components) > self.components_per_graph:
+            out.append((f"has {len(components)} components", f"at most {self.components_per_graph} per graph"))
+        room = self.graph_name_room(components)
+        if len(graph) > room:
+            name, multinode = max(components, key=lambda c: self.clique_length(*c))
+            clique = f"{name}-ldr" if multinode else name
+            out.append((f"is {graph!r} ({len(graph)} characters): on the Grove path the operator names pods "
+                        f"after the graph and its longest clique, {clique!r}"
+                        + (f" of the {name} component that spans nodes" if multinode else "")
+                        + f", within {self.grove_combined} characters",
+                        f"a name of at most {room} characters for this graph"))
+        return out
+
+
+@dataclass(frozen=True)
+class DynamoRelease:
+    version: str
+    chart: ChartRef
+    api_version: str  # of DynamoGraphDeployments
+    crd_storage_version: str  # the version the API server stores DynamoGraphDeployments in
+    image_tag: str
+    efa_image_tag: str
+    grove_version: str  # the Grove and KAI charts bundled with dynamo-platform
+    kai_version: str
+    trtllm_kv_events_flag: str  # what makes a TensorRT-LLM worker publish KV events
+    sglang_skip_tokenizer_init: bool  # SGLang workers leave tokenizing to Dynamo's frontend
+    artifacts_confirmed: bool  # image tags read from a published artifact list
+    values_keys: frozenset[str] = PLATFORM_VALUES_KEYS
+    limits: NameLimits = NameLimits()
+    # DynamoGraphDeployment API versions earlier releases of this project wrote (1.1 wrote v1alpha1).
+    earlier_api_versions: tuple[str, ...] = ("nvidia.com/v1alpha1",)
+
+    def runtime_image(self, backend: Backend, *, efa: bool = False) -> str:
+        """The runtime image of a backend's workers (and frontend), the EFA variant on EFA pools."""
+        tag = self.efa_image_tag if efa and backend in _EFA_BACKENDS else self.image_tag
+        return f"{REGISTRY}/{_RUNTIME[backend]}:{tag}"
+
+    @property
+    def frontend_image(self) -> str:
+        """The standalone frontend image. Graphs run their frontend from the runtime image, as
+        upstream's examples do; this one is the release's own, for a `frontend.image` override."""
+        return f"{REGISTRY}/dynamo-frontend:{self.image_tag}"
+
+    @property
+    def planner_image(self) -> str:
+        return f"{REGISTRY}/dynamo-planner:{self.image_tag}"
+
+    @property
+    def operator_image(self) -> str:
+        return f"{REGISTRY}/kubernetes-operator:{self.image_tag}"
+
+    @property
+    def minor(self) -> tuple[int, int]:
+        major, minor = self.version.split(".")[:2]
+        return int(major), int(minor)
+
+
+RELEASES: Mapping[str, DynamoRelease] = {
+    "1.4.2": DynamoRelease(
+        version="1.4.2", chart=DYNAMO_PLATFORM["1.4.2"],
+        api_version="nvidia.com/v1beta1", crd_storage_version="v1alpha1", image_tag="1.4.2",
+        efa_image_tag="1.4.2-efa", grove_version="v0.1.0-alpha.12-rc1", kai_version="v0.13.4",
+        trtllm_kv_events_flag="--publish-events-and-metrics", sglang_skip_tokenizer_init=True,
+        artifacts_confirmed=True),
+    "1.5.0": DynamoRelease(
+        version="1.5.0", chart=DYNAMO_PLATFORM["1.5.0"],
+        api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.0",
+        efa_image_tag="1.5.0-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
+        trtllm_kv_events_flag="--publish-kv-events", sglang_skip_tokenizer_init=False,
+        artifacts_confirmed=False),
+}
+DEFAULT_VERSION = "1.4.2"
+DEFAULT_RELEASE = RELEASES[DEFAULT_VERSION]
