@@ -1,14 +1,32 @@
-"""The namespaces every later component lives in: platform, monitoring and workloads."""
+"""The namespaces every later component lives in: platform, monitoring and workloads, each with the
+Pod Security Standard its pods are held to.
+
+Pod Security levels (Kubernetes' Pod Security admission, `pod-security.kubernetes.io/*` labels):
+
+- platform (the Dynamo operator, Grove, KAI, NATS, etcd): `baseline` enforced, `restricted` warned
+  and audited.
+- workloads (the graphs): `privileged` only when a graph runs workers on an EFA pool, which the EFA
+  guide requires to be privileged (the policy pack then allows privilege only in containers that
+  request EFA interfaces); `baseline` otherwise. Either way the next level up is warned and audited.
+- monitoring: `privileged`, because its node agents (the Prometheus node exporter) read the host's
+  network, process and file-system namespaces; `baseline` is warned and audited.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 
 from components.kit.kube import KubeObject, labels
 
 TYPE = "dynamo-cluster:components:Namespaces"
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+_STRICTER: dict[PodSecurityLevel, PodSecurityLevel] = {
+    "privileged": "baseline", "baseline": "restricted", "restricted": "restricted"}
+POD_SECURITY_PREFIX = "pod-security.kubernetes.io/"
 
 
 @dataclass(frozen=True)
@@ -18,26 +36,39 @@ class NamespaceNames:
     workloads: str
 
 
-def namespace_manifest(name: str, role: str) -> dict[str, object]:
-    """A Namespace labelled with its role in the cluster."""
+def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
+    """Enforce `level`; warn about and audit what the next stricter level would refuse."""
+    stricter = _STRICTER[level]
+    return {f"{POD_SECURITY_PREFIX}enforce": level, f"{POD_SECURITY_PREFIX}warn": stricter,
+            f"{POD_SECURITY_PREFIX}audit": stricter}
+
+
+def namespace_manifest(name: str, role: str, pod_security: PodSecurityLevel = "baseline") -> dict[str, object]:
+    """A Namespace labelled with its role in the cluster and its Pod Security level."""
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": labels(name, role, {"dynamo-cluster/role": role})},
+        "metadata": {"name": name, "labels": labels(name, role, {"dynamo-cluster/role": role,
+                                                                 **pod_security_labels(pod_security)})},
     }
+
+
+def workloads_level(efa_workers: bool) -> PodSecurityLevel:
+    return "privileged" if efa_workers else "baseline"
 
 
 class Namespaces(pulumi.ComponentResource):
     """Creates the three namespaces. Their `*` outputs carry the dependency on each namespace, so
     whatever is placed in one is created after it and deleted before it. With `retain`, destroy
-    leaves them (and the data volumes in them) in the cluster."""
+    leaves them (and the data volumes in them) in the cluster. `efa_workers`: a graph runs workers
+    on an EFA pool, whose pods are privileged."""
 
     platform: pulumi.Output[str]
     monitoring: pulumi.Output[str]
     workloads: pulumi.Output[str]
 
     def __init__(self, name: str, names: NamespaceNames, opts: pulumi.ResourceOptions,
-                 retain: bool = False) -> None:
+                 retain: bool = False, efa_workers: bool = False) -> None:
         super().__init__(TYPE, name, None, opts)
         # Deleting a namespace deletes every volume claim in it: where data must survive
         # `pulumi destroy`, the namespaces are left in place too.
@@ -45,8 +76,9 @@ class Namespaces(pulumi.ComponentResource):
         self.names = names
         self.platform = KubeObject(f"{name}-platform", namespace_manifest(names.platform, "platform"), child).name
         self.monitoring = KubeObject(
-            f"{name}-monitoring", namespace_manifest(names.monitoring, "monitoring"), child).name
+            f"{name}-monitoring", namespace_manifest(names.monitoring, "monitoring", "privileged"), child).name
         self.workloads = KubeObject(
-            f"{name}-workloads", namespace_manifest(names.workloads, "workloads"), child).name
+            f"{name}-workloads", namespace_manifest(names.workloads, "workloads", workloads_level(efa_workers)),
+            child).name
         self.register_outputs({"platform": self.platform, "monitoring": self.monitoring,
                                "workloads": self.workloads})

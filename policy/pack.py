@@ -126,6 +126,13 @@ def policies() -> list[Policy]:
             enforcement_level=EnforcementLevel.MANDATORY,
         ),
         ResourceValidationPolicy(
+            name="privileged-only-for-efa",
+            description="Only containers that request EFA interfaces (vpc.amazonaws.com/efa) are "
+                        "privileged: Dynamo's EFA guide requires it of EFA workers, nothing else needs it.",
+            validate=_validation(rules.privileged_problems),
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        ResourceValidationPolicy(
             name="helm-release-pinned-version",
             description="Every Helm release pins one exact chart version.",
             validate=_validation(rules.release_version_problems),

@@ -31,6 +31,7 @@ DGD_TYPE = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
 WORKER_TYPES = frozenset({"worker", "prefill", "decode"})
 
 GPU_RESOURCE = "nvidia.com/gpu"
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
 # Node labels GPU Feature Discovery and the GPU operator put on GPU nodes all start with this.
 GPU_LABEL_PREFIX = "nvidia.com/gpu"
 # DynamoGraphDeployment backends whose workers run on GPUs (the `mocker` backend runs on CPUs).
@@ -307,6 +308,43 @@ def gpu_limit_problems(resource_type: str, props: Mapping[str, Any]) -> list[str
     problems: list[str] = []
     for path, pod in _pod_specs(props):
         problems.extend(_pod_gpu_problems(path, pod, node_agent))
+    return problems
+
+
+# --- privileged containers ---------------------------------------------------------------------
+
+
+def _requests_efa(container: Any) -> bool:
+    """Whether a container asks for EFA interfaces (a positive or unknown amount)."""
+    for kind in ("limits", "requests"):
+        amounts = _get(container, "resources", kind)
+        if isinstance(amounts, Mapping) and EFA_RESOURCE in amounts and _positive(
+                _whole_number(amounts[EFA_RESOURCE])):
+            return True
+    return False
+
+
+def privileged_problems(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """Privileged containers only where EFA needs them.
+
+    A container with `securityContext.privileged: true` must request `vpc.amazonaws.com/efa`: Dynamo's
+    EFA guide requires privileged workers (NIXL registers GPU memory with the EFA NIC, which IPC_LOCK
+    alone does not allow), and nothing else this project deploys as a Kubernetes object needs it.
+    Node agents that do (the GPU operator's, the node exporter) come from Helm charts, which this rule
+    does not look into. An unknown `privileged` is given the benefit of the doubt.
+    """
+    if not _is_kubernetes_object(resource_type):
+        return []
+    problems: list[str] = []
+    for path, pod in _pod_specs(props):
+        for field in ("initContainers", "containers"):
+            for index, container in enumerate(_list(_get(pod, field))):
+                if _get(container, "securityContext", "privileged") is True and not _requests_efa(container):
+                    name = _get(container, "name")
+                    problems.append(
+                        f"{path}.{field}[{index}] ({name}) is privileged but requests no {EFA_RESOURCE}: only "
+                        "EFA workers may be privileged (NIXL registers GPU memory with the EFA NIC); drop "
+                        "privileged, or add only the capabilities the container needs")
     return problems
 
 

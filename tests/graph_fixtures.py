@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from components.dynamo.datapath import engine_command_line
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
@@ -16,6 +19,8 @@ POOLS = {
     "h100-efa": PoolShape(name="h100-efa", gpus_per_node=8, gpu_model="H100", gpu_memory_gib=80, min_nodes=0,
                           max_nodes=8, node_selector={"dynamo-cluster/pool": "h100-efa"}, tolerations=(GPU_TAINT,),
                           efa_interfaces=32, availability_zone="us-east-1a", instance_type="p5.48xlarge"),
+    "h100": PoolShape(name="h100", gpus_per_node=8, gpu_model="H100", gpu_memory_gib=80, min_nodes=0, max_nodes=8,
+                      node_selector={"dynamo-cluster/pool": "h100"}, tolerations=(GPU_TAINT,)),
     "l40s": PoolShape(name="l40s", gpus_per_node=4, gpu_model="L40S", gpu_memory_gib=48, min_nodes=0, max_nodes=4,
                       node_selector={"dynamo-cluster/pool": "l40s"}, tolerations=(GPU_TAINT,)),
     "cpu": PoolShape(name="cpu", gpus_per_node=0, gpu_model="", gpu_memory_gib=0, min_nodes=1, max_nodes=3,
@@ -61,3 +66,11 @@ def existing_pool(shape: PoolShape) -> NodePoolSettings:
         gpu_memory_gib=shape.gpu_memory_gib, instance_type=shape.instance_type,
         existing=ExistingNodes(node_selector=shape.node_selector, nodes=shape.max_nodes, taints=taints,
                                efa_interfaces=shape.efa_interfaces, availability_zone=shape.availability_zone))
+
+
+def engine_args(container: dict[str, Any]) -> list[str]:
+    """The arguments a worker container's engine gets (after `python3 -m <module>`), through the
+    library-path wrapper of EFA workers."""
+    argv = engine_command_line(list(container["command"]), list(container["args"]))
+    assert argv[:2] == ["python3", "-m"], argv
+    return argv[3:]

@@ -12,13 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from components.dynamo.datapath import vllm_kv_transfer_config
 from components.dynamo.spec import WORKER_MODULE, GraphSpec, WorkerGroupSpec
 from components.dynamo.words import DISAGG_ROLES
 
-# vLLM moves the KV cache from prefill to decode workers with NIXL; both sides name the connector.
-# No `engine_id`: vLLM then gives every engine its own, where a fixed one (as in a single-replica
-# example) would be shared by all replicas of a group.
-VLLM_KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 # Where an engine publishes its KV events: a ZMQ socket inside the pod, which the Dynamo worker
 # reads and relays over the stack's event plane (`DYN_EVENT_PLANE`) to the router. The ports are
 # those of upstream's *_router examples; nothing outside the pod connects to them.
@@ -37,9 +34,12 @@ def worker_command(spec: GraphSpec) -> list[str]:
     return ["python3", "-m", WORKER_MODULE[spec.backend]]
 
 
-def worker_args(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
-    """The worker's arguments: the backend's own, then the group's extra ones from config."""
-    builders = {"vllm": _vllm, "sglang": _sglang, "trtllm": _trtllm, "mocker": _mocker}
+def worker_args(spec: GraphSpec, group: WorkerGroupSpec, *, efa: bool = False) -> list[str]:
+    """The worker's arguments: the backend's own, then the group's extra ones from config. `efa`:
+    the group runs on an EFA pool (vLLM then names NIXL's LIBFABRIC backend in its flag)."""
+    if spec.backend == "vllm":
+        return _vllm(spec, group, efa) + list(group.extra_args)
+    builders = {"sglang": _sglang, "trtllm": _trtllm, "mocker": _mocker}
     return builders[spec.backend](spec, group) + list(group.extra_args)
 
 
@@ -51,7 +51,7 @@ def publishes_kv_events(spec: GraphSpec, group: WorkerGroupSpec) -> bool:
             and group.role in ("worker", "prefill"))
 
 
-def _vllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
+def _vllm(spec: GraphSpec, group: WorkerGroupSpec, efa: bool) -> list[str]:
     args = ["--model", spec.model]
     if spec.served_model_name != spec.model:
         args += ["--served-model-name", spec.served_model_name]
@@ -61,7 +61,7 @@ def _vllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     if group.expert_parallel > 1:
         args.append("--enable-expert-parallel")  # vLLM's expert-parallel size follows TP x DP
     if group.role in DISAGG_ROLES:
-        args += ["--disaggregation-mode", group.role, "--kv-transfer-config", VLLM_KV_TRANSFER]
+        args += ["--disaggregation-mode", group.role, "--kv-transfer-config", vllm_kv_transfer_config(efa)]
     if publishes_kv_events(spec, group):
         args += ["--kv-events-config", VLLM_KV_EVENTS]
     return args
@@ -116,9 +116,12 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def trtllm_engine_config(group: WorkerGroupSpec) -> dict[str, Any]:
+def trtllm_engine_config(group: WorkerGroupSpec, *, efa: bool = False) -> dict[str, Any]:
     """The TensorRT-LLM engine configuration of one worker group (the `--extra-engine-args` file):
-    parallelism from the group, sane defaults, then the group's `engineConfig` overrides."""
+    parallelism from the group, sane defaults, then the group's `engineConfig` overrides. On an EFA
+    pool the cache transceiver is NIXL, whose backend `TRTLLM_NIXL_KVCACHE_BACKEND` then selects
+    (TensorRT-LLM's DEFAULT transceiver is UCX since NVIDIA/TensorRT-LLM PR 9352, which that
+    variable does not reach)."""
     base: dict[str, Any] = {
         "backend": "pytorch",
         "tensor_parallel_size": group.tensor_parallel,
@@ -131,7 +134,7 @@ def trtllm_engine_config(group: WorkerGroupSpec) -> dict[str, Any]:
         "kv_cache_config": {"free_gpu_memory_fraction": 0.8},
     }
     if group.role in DISAGG_ROLES:
-        base["cache_transceiver_config"] = {"backend": "DEFAULT"}
+        base["cache_transceiver_config"] = {"backend": "NIXL" if efa else "DEFAULT"}
         # The overlap scheduler is not supported by prefill-only workers.
         base["disable_overlap_scheduler"] = group.role == "prefill"
     return _merge(base, group.engine_config)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pulumi
 
-from components.dynamo import backends
+from components.dynamo import backends, datapath
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
@@ -31,12 +31,19 @@ GPU_RESOURCE = "nvidia.com/gpu"
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
 GRAPH_LABEL = "dynamo-cluster/graph"
 ROLE_LABEL = "dynamo-cluster/role"
+# On pods whose NIXL agents export telemetry: what the graph's NIXL PodMonitor selects.
+NIXL_TELEMETRY_LABEL = "dynamo-cluster/nixl-telemetry"
+# The worker port the operator declares for NIXL telemetry (19090).
+NIXL_PORT_NAME = "nixl"
 # The container the operator fills in with its defaults (the CRD requires one named so).
 MAIN_CONTAINER = "main"
 MODEL_CACHE_VOLUME = "model-cache"
 ENGINE_CONFIG_VOLUME = "engine-config"
-# The operator's admission requires a semantic-version image tag, or runtimeVersionOverride.
-_SEMVER_TAG = re.compile(r"^[vV]?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+# The operator learns the runtime's version from a semantic-version image tag; any other tag (a
+# suffixed one such as `1.4.2-efa` included, which semver would read as a pre-release of 1.4.2)
+# comes with runtimeVersionOverride.
+_PLAIN_VERSION_TAG = re.compile(r"^[vV]?\d+\.\d+\.\d+$")
+
 
 
 @dataclass(frozen=True)
@@ -72,16 +79,26 @@ def image_tag(image: str) -> str | None:
     return last.rsplit(":", 1)[1] if ":" in last else None
 
 
-def _worker_resources(group: WorkerGroupSpec, pool: PoolShape) -> dict[str, Any]:
+def efa_security_context() -> dict[str, Any]:
+    """The security context of a worker on an EFA pool, as Dynamo's EFA guide requires it: NIXL
+    registers GPU memory with the EFA NIC, which IPC_LOCK alone does not allow."""
+    return {"privileged": True, "capabilities": {"add": ["IPC_LOCK"]}}
+
+
+def _worker_resources(group: WorkerGroupSpec, pool: PoolShape, path: datapath.DataPath) -> dict[str, Any]:
     out = group.resources.to_k8s()
     requests: dict[str, Any] = dict(out["requests"])
     limits: dict[str, Any] = dict(out["limits"])
     if group.gpus_per_node:
         limits[GPU_RESOURCE] = str(group.gpus_per_node)
-    efa = efa_per_pod(group, pool)
+    efa = efa_per_pod(group, pool) if path.efa else 0
     if efa:
         requests[EFA_RESOURCE] = str(efa)
         limits[EFA_RESOURCE] = str(efa)
+    if path.huge_pages:
+        # Huge pages are not overcommitted: the request equals the limit.
+        requests[datapath.HUGE_PAGES_RESOURCE] = path.huge_pages
+        limits[datapath.HUGE_PAGES_RESOURCE] = path.huge_pages
     return {"requests": requests, "limits": limits}
 
 
@@ -98,12 +115,12 @@ def _env_list(env: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"name": k, "value": v} for k, v in sorted(env.items())]
 
 
-def _main_container(spec: GraphSpec, wiring: GraphWiring, *, command: list[str], args: list[str],
+def _main_container(spec: GraphSpec, wiring: GraphWiring, *, image: str, command: list[str], args: list[str],
                     env: Mapping[str, str], resources: dict[str, Any],
                     mounts: list[dict[str, Any]]) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": MAIN_CONTAINER,
-        "image": spec.image,
+        "image": image,
         "workingDir": backends.WORKDIR,
         "command": command,
         "args": args,
@@ -119,7 +136,7 @@ def _main_container(spec: GraphSpec, wiring: GraphWiring, *, command: list[str],
 
 def _pod_template(spec: GraphSpec, wiring: GraphWiring, role: str, container: dict[str, Any], *,
                   pool: PoolShape | None = None, grace: int | None = None, affinity: dict[str, Any] | None = None,
-                  volumes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                  volumes: list[dict[str, Any]] | None = None, telemetry: bool = False) -> dict[str, Any]:
     pod: dict[str, Any] = {}
     if pool is not None:
         if pool.node_selector:
@@ -135,7 +152,10 @@ def _pod_template(spec: GraphSpec, wiring: GraphWiring, role: str, container: di
     if volumes:
         pod["volumes"] = volumes
     pod["containers"] = [container]
-    return {"metadata": {"labels": pod_labels(spec, role)}, "spec": pod}
+    labels = pod_labels(spec, role)
+    if telemetry:
+        labels[NIXL_TELEMETRY_LABEL] = "true"
+    return {"metadata": {"labels": labels}, "spec": pod}
 
 
 def _cache_volume(spec: GraphSpec, wiring: GraphWiring) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -146,45 +166,54 @@ def _cache_volume(spec: GraphSpec, wiring: GraphWiring) -> tuple[list[dict[str, 
             [{"name": MODEL_CACHE_VOLUME, "mountPath": wiring.model_cache_path}])
 
 
-def _component(spec: GraphSpec, name: str, kind: str, replicas: int, pod_template: dict[str, Any]) -> dict[str, Any]:
+def _component(spec: GraphSpec, name: str, kind: str, replicas: int, pod_template: dict[str, Any], *,
+               image: str) -> dict[str, Any]:
     component: dict[str, Any] = {"name": name, "type": kind, "replicas": replicas, "podTemplate": pod_template}
-    tag = image_tag(spec.image)
-    if tag is None or not _SEMVER_TAG.match(tag):
-        # The operator learns the runtime's version from the tag; a digest or another tag needs it said.
+    tag = image_tag(image)
+    if tag is None or not _PLAIN_VERSION_TAG.match(tag):
         component["runtimeVersionOverride"] = spec.release.version
     return component
 
 
 def frontend_component(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
     volumes, mounts = _cache_volume(spec, wiring)
-    container = _main_container(spec, wiring, command=["python3", "-m", "dynamo.frontend"],
+    container = _main_container(spec, wiring, image=spec.image, command=["python3", "-m", "dynamo.frontend"],
                                 args=backends.frontend_args(spec), env={"OTEL_SERVICE_NAME": f"{spec.name}-frontend"},
                                 resources=spec.frontend.resources.to_k8s(), mounts=mounts)
     return _component(spec, FRONTEND, "frontend", spec.frontend.replicas,
-                      _pod_template(spec, wiring, FRONTEND, container, volumes=volumes))
+                      _pod_template(spec, wiring, FRONTEND, container, volumes=volumes), image=spec.image)
 
 
 def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, wiring: GraphWiring) -> dict[str, Any]:
+    """A worker group's component. Its data path comes from its pool (`datapath.data_path`): on an
+    EFA pool the EFA image, the LIBFABRIC switches, the FI_* settings, the library path, huge pages
+    and the privileged security context; elsewhere none of it."""
+    path = datapath.data_path(spec, group, pool)
     volumes, mounts = _cache_volume(spec, wiring)
     if spec.backend == "trtllm" and wiring.engine_configmap is not None:
         mounts.append({"name": ENGINE_CONFIG_VOLUME, "mountPath": backends.TRTLLM_CONFIG_DIR, "readOnly": True})
         volumes.append({"name": ENGINE_CONFIG_VOLUME, "configMap": {"name": wiring.engine_configmap}})
-    container = _main_container(spec, wiring, command=backends.worker_command(spec),
-                                args=backends.worker_args(spec, group),
-                                env={"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **group.env},
-                                resources=_worker_resources(group, pool), mounts=mounts)
+    command, args = datapath.wrapped_command(backends.worker_command(spec),
+                                             backends.worker_args(spec, group, efa=path.efa), path.library_path)
+    # The group's own env comes last: a key set there replaces the data path's.
+    env = {"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **path.env, **group.env}
+    container = _main_container(spec, wiring, image=path.image, command=command, args=args, env=env,
+                                resources=_worker_resources(group, pool, path), mounts=mounts)
+    if path.privileged:
+        container["securityContext"] = efa_security_context()
     component = _component(spec, group.role, group.role, group.replicas, _pod_template(
         spec, wiring, group.role, container, pool=pool, grace=group.termination_grace_seconds,
-        affinity=_apart_from_other_role(spec, group, pool), volumes=volumes))
+        affinity=_apart_from_other_role(spec, group, pool), volumes=volumes, telemetry=path.nixl_telemetry),
+        image=path.image)
     if group.multinode:
         component["multinode"] = {"nodeCount": group.nodes}
     component["sharedMemorySize"] = group.shared_memory
     return component
 
 
-def graph_env(spec: GraphSpec, wiring: GraphWiring, pools: Mapping[str, PoolShape]) -> list[Any]:
+def graph_env(spec: GraphSpec, wiring: GraphWiring) -> list[Any]:
     """Environment every pod of the graph gets: what the environment hands over, the planes of the
-    transport plan, and what the backend and the pools need."""
+    transport plan, and what the backend needs. What a pool needs (EFA) is the workers' own env."""
     env: list[Any] = list(wiring.env)
     plain: dict[str, str] = dict(spec.transport.runtime_env())
     if spec.use_model_cache and wiring.model_cache_claim is not None:
@@ -193,10 +222,6 @@ def graph_env(spec: GraphSpec, wiring: GraphWiring, pools: Mapping[str, PoolShap
         # TensorRT-LLM launches multi-GPU engines with MPI, which refuses to run as root by default.
         plain["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         plain["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-    if any(pools[g.pool].has_efa for g in spec.groups):
-        # NIXL and NCCL reach EFA through libfabric.
-        plain["FI_PROVIDER"] = "efa"
-        plain["FI_EFA_USE_DEVICE_RDMA"] = "1"
     return env + _env_list(plain)
 
 
@@ -207,7 +232,7 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
     body: dict[str, Any] = {}
     if spec.backend != "mocker":
         body["backendFramework"] = spec.backend
-    body["env"] = graph_env(spec, wiring, pools)
+    body["env"] = graph_env(spec, wiring)
     body["components"] = components
     annotations = {
         # pulumi-kubernetes waits for this before it calls the graph created or updated (for as long
@@ -225,15 +250,35 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
     }
 
 
-def engine_configmap(spec: GraphSpec, name: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
+                     namespace: pulumi.Input[str]) -> dict[str, Any]:
     """TensorRT-LLM's per-role engine configuration files, one key per worker group."""
     import yaml
 
-    data = {backends.trtllm_config_file(g): yaml.safe_dump(backends.trtllm_engine_config(g), sort_keys=True)
-            for g in spec.groups}
+    data = {backends.trtllm_config_file(g): yaml.safe_dump(
+        backends.trtllm_engine_config(g, efa=datapath.data_path(spec, g, pools[g.pool]).efa), sort_keys=True)
+        for g in spec.groups}
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},
             "data": data}
+
+
+def exports_nixl_telemetry(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
+    return any(datapath.data_path(spec, g, pools[g.pool]).nixl_telemetry for g in spec.groups)
+
+
+def nixl_pod_monitor(spec: GraphSpec, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """A PodMonitor for the NIXL telemetry of the graph's workers that export it (their pods carry
+    NIXL_TELEMETRY_LABEL), on the `nixl` port the operator declares on every worker. Only those pods:
+    a worker without the exporter would be a target that is always down."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": {"name": f"{spec.name}-nixl", "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},
+        "spec": {
+            "selector": {"matchLabels": {GRAPH_LABEL: spec.name, NIXL_TELEMETRY_LABEL: "true"}},
+            "podMetricsEndpoints": [{"port": NIXL_PORT_NAME, "path": "/metrics"}],
+        },
+    }
 
 
 def disruption_budgets(spec: GraphSpec, namespace: pulumi.Input[str]) -> list[dict[str, Any]]:

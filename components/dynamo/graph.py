@@ -8,9 +8,18 @@ from dataclasses import replace
 
 import pulumi
 
-from components.dynamo.dgd import KIND, GraphWiring, dgd_manifest, disruption_budgets, engine_configmap
+from components.dynamo.dgd import (
+    KIND,
+    GraphWiring,
+    dgd_manifest,
+    disruption_budgets,
+    engine_configmap,
+    exports_nixl_telemetry,
+    nixl_pod_monitor,
+)
 from components.dynamo.spec import GraphSpec
 from components.kit.kube import KubeObject, type_token
+from components.kit.monitoring import Monitoring
 from components.nodes.pools import GpuNodePool
 
 TYPE = "dynamo-cluster:components:DynamoGraph"
@@ -20,12 +29,14 @@ class DynamoGraph(pulumi.ComponentResource):
     """Registers the graph after the operator's CRDs exist (`crds_ready`) and the node pools it runs
     on (`pools`: its placement, tolerations and EFA requests come from their shapes), and waits,
     through the `pulumi.com/waitFor` annotation, until the operator reports it `successful`. On
-    destroy it goes before the operator and the pools, because it depends on them."""
+    destroy it goes before the operator and the pools, because it depends on them. With
+    `monitoring`, the NIXL telemetry of its workers is scraped by a PodMonitor of its own."""
 
     name_output: pulumi.Output[str]
 
     def __init__(self, name: str, spec: GraphSpec, *, pools: Sequence[GpuNodePool], wiring: GraphWiring,
-                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions) -> None:
+                 crds_ready: pulumi.Resource, opts: pulumi.ResourceOptions,
+                 monitoring: Monitoring | None = None) -> None:
         by_name = {pool.shape.name: pool for pool in pools}
         missing = sorted({g.pool for g in spec.groups} - set(by_name))
         if missing:
@@ -34,11 +45,12 @@ class DynamoGraph(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
+        shapes = {p.shape.name: p.shape for p in used}
         if spec.backend == "trtllm":
-            configmap = KubeObject(f"{name}-engine-config",
-                                   engine_configmap(spec, f"{spec.name}-engine-config", wiring.namespace), child)
+            engine = engine_configmap(spec, shapes, f"{spec.name}-engine-config", wiring.namespace)
+            configmap = KubeObject(f"{name}-engine-config", engine, child)
             wiring = replace(wiring, engine_configmap=configmap.name)
-        manifest = dgd_manifest(spec, {p.shape.name: p.shape for p in used}, wiring)
+        manifest = dgd_manifest(spec, shapes, wiring)
         # Earlier API versions of the same object: moving to this one is an update of the graph, not
         # a replacement (which would delete the serving graph before creating it again).
         aliases = [pulumi.Alias(type_=type_token(version, KIND)) for version in spec.release.earlier_api_versions]
@@ -49,5 +61,8 @@ class DynamoGraph(pulumi.ComponentResource):
                                                     update=f"{spec.ready_timeout_minutes}m")))
         for budget in disruption_budgets(spec, wiring.namespace):
             KubeObject(f"{name}-pdb-{budget['metadata']['name']}", budget, child)
+        if monitoring is not None and exports_nixl_telemetry(spec, shapes):
+            KubeObject(f"{name}-nixl-podmonitor", nixl_pod_monitor(spec, wiring.namespace),
+                       pulumi.ResourceOptions(parent=self, depends_on=[monitoring.crds_ready]))
         self.name_output = dgd.name
         self.register_outputs({"name": self.name_output})

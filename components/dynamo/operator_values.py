@@ -77,7 +77,8 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
         "upgradeCRD": True,
         "discoveryBackend": wiring.transport.discovery,
         "controllerManager": {"affinity": off_gpu_nodes(gpu_pools), "manager": manager},
-        "dynamo": {"metrics": {"podMonitors": {"enabled": pod_monitors}}},
+        # NIXL telemetry is scraped by each graph's own PodMonitor, of the workers that export it.
+        "dynamo": {"metrics": {"podMonitors": {"enabled": pod_monitors, "nixlTelemetry": False}}},
     }
     if wiring.nats_url is not None:
         operator["natsAddr"] = wiring.nats_url

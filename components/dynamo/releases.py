@@ -46,6 +46,7 @@ PLATFORM_VALUES_KEYS = frozenset({
     "dynamo-operator.controllerManager.affinity",
     "dynamo-operator.controllerManager.manager.resources", "dynamo-operator.controllerManager.manager.image.tag",
     "dynamo-operator.dynamo.metrics.prometheusEndpoint", "dynamo-operator.dynamo.metrics.podMonitors.enabled",
+    "dynamo-operator.dynamo.metrics.podMonitors.nixlTelemetry",
     "kai-scheduler.global.affinity",
 })
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
-from components.dynamo.words import Backend, Mode, Role, RouterMode
+from components.dynamo.words import Backend, Mode, NixlTelemetry, Role, RouterMode
 from components.kit.resources import Resources
 
 # The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
@@ -73,6 +73,10 @@ class GraphSpec:
     ready_timeout_minutes: int
     release: DynamoRelease = DEFAULT_RELEASE
     transport: TransportPlan = UPSTREAM_DEFAULTS
+    # The image of workers on EFA pools, which carries the EFA installer ("": the release's -efa
+    # runtime image of the backend).
+    efa_image: str = ""
+    nixl_telemetry: NixlTelemetry = "auto"
 
     @property
     def components(self) -> tuple[tuple[str, bool], ...]:

@@ -15,12 +15,15 @@ Mode = Literal["agg", "disagg"]
 Role = Literal["worker", "prefill", "decode"]
 RouterMode = Literal["round-robin", "random", "kv"]
 GangScheduling = Literal["auto", "grove", "none"]
+# NIXL telemetry on a worker group: auto (where it is safe with the NIXL the release ships), on, off.
+NixlTelemetry = Literal["auto", "on", "off"]
 
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 MODES: tuple[Mode, ...] = get_args(Mode)
 ROLES: tuple[Role, ...] = get_args(Role)
 ROUTER_MODES: tuple[RouterMode, ...] = get_args(RouterMode)
 GANG_SCHEDULING: tuple[GangScheduling, ...] = get_args(GangScheduling)
+NIXL_TELEMETRY_MODES: tuple[NixlTelemetry, ...] = get_args(NixlTelemetry)
 
 # Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
 # across nodes). The mocker simulates an engine on the CPU and runs in one pod.

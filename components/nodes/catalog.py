@@ -6,6 +6,13 @@ API that moto 5.2.5 ships (``moto/ec2/resources/instance_types.json.gz``) on 202
 is given per GPU in GiB, rounded down from the MiB EC2 reports (an "80 GB" H100 is 81920 MiB = 80 GiB,
 an "48 GB" L40S is 45776 MiB = 44 GiB), because that is what a model has to fit in.
 
+Network bandwidth is each network card's baseline bandwidth in Gbps, as DescribeInstanceTypes
+reports it in ``NetworkInfo.NetworkCards`` (the same moto snapshot): one EFA interface per card, so
+it is also the line rate of one EFA interface. It agrees with the AWS specification table of
+accelerated computing instances (total bandwidth / network cards) for every type here but
+p6-b200.48xlarge, where EC2 reports 200 Gbps per card for 8 cards and the table 3,200 Gbps in all;
+the lower, EC2-reported figure is used.
+
 Prices are on-demand Linux, shared tenancy, in `PRICE_REGION`, in US dollars per instance-hour, as
 published in the AWS price list. They were read on `PRICES_READ` from the AWS catalog that SkyPilot
 keeps (skypilot-org/skypilot-catalog, ``catalogs/v8/aws/vms.csv`` at commit e385a0d, which holds
@@ -41,21 +48,22 @@ class InstanceFacts:
     network_cards: int
     efa_interfaces: int  # the most EFA interfaces the type takes; 0 when it has no EFA
     hourly_usd: float | None  # on-demand in PRICE_REGION; None when not sold on demand
+    card_gbps: float = 0.0  # baseline bandwidth of one network card (one EFA interface)
 
     @property
     def efa(self) -> bool:
         return self.efa_interfaces > 0
 
 
-# The 8-GPU P instances: (type, GPU model, GPU memory GiB, vCPUs, memory GiB, network cards, price).
-# Every network card takes one EFA interface.
-_P_TYPES: list[tuple[str, str, int, int, int, int, float | None]] = [
-    ("p5.48xlarge", "H100", 80, 192, 2048, 32, 55.04),
-    ("p5e.48xlarge", "H200", 141, 192, 2048, 32, None),
-    ("p5en.48xlarge", "H200", 141, 192, 2048, 16, 63.296),
-    ("p4d.24xlarge", "A100", 40, 96, 1152, 4, 21.957642),
-    ("p4de.24xlarge", "A100", 80, 96, 1152, 4, 27.44705),
-    ("p6-b200.48xlarge", "B200", 179, 192, 2048, 8, 113.9328),
+# The 8-GPU P instances: (type, GPU model, GPU memory GiB, vCPUs, memory GiB, network cards, price,
+# Gbps per card). Every network card takes one EFA interface.
+_P_TYPES: list[tuple[str, str, int, int, int, int, float | None, float]] = [
+    ("p5.48xlarge", "H100", 80, 192, 2048, 32, 55.04, 100.0),
+    ("p5e.48xlarge", "H200", 141, 192, 2048, 32, None, 100.0),
+    ("p5en.48xlarge", "H200", 141, 192, 2048, 16, 63.296, 200.0),
+    ("p4d.24xlarge", "A100", 40, 96, 1152, 4, 21.957642, 100.0),
+    ("p4de.24xlarge", "A100", 80, 96, 1152, 4, 27.44705, 100.0),
+    ("p6-b200.48xlarge", "B200", 179, 192, 2048, 8, 113.9328, 200.0),
 ]
 
 # size -> (GPUs, vCPUs, memory GiB) of the G5, G6 and G6E families (the sizes are the same in each).
@@ -66,6 +74,9 @@ _G_SIZES: dict[str, tuple[int, int]] = {
 # EFA: 8xlarge and up. Network cards: one, except g6e.24xlarge (2) and g6e.48xlarge (4).
 _G_EFA_SIZES = ("8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
 _G6E_CARDS = {"24xlarge": 2, "48xlarge": 4}
+# Gbps per network card of the EFA sizes: the same in g5 and g6, higher in g6e.
+_G_CARD_GBPS = {"8xlarge": 25.0, "12xlarge": 40.0, "16xlarge": 25.0, "24xlarge": 50.0, "48xlarge": 100.0}
+_G6E_CARD_GBPS = {"8xlarge": 25.0, "12xlarge": 100.0, "16xlarge": 35.0, "24xlarge": 200.0, "48xlarge": 400.0}
 # family -> (GPU model, GPU memory GiB, memory GiB per vCPU, price per size)
 _G_FAMILIES: dict[str, tuple[str, int, int, dict[str, float]]] = {
     "g5": ("A10G", 22, 4, {"xlarge": 1.006, "2xlarge": 1.212, "4xlarge": 1.624, "8xlarge": 2.448,
@@ -84,14 +95,15 @@ def _g_family(family: str) -> list[InstanceFacts]:
     for size, (gpus, vcpus) in _G_SIZES.items():
         cards = _G6E_CARDS.get(size, 1) if family == "g6e" else 1
         efa = cards if size in _G_EFA_SIZES else 0
+        gbps = (_G6E_CARD_GBPS if family == "g6e" else _G_CARD_GBPS).get(size, 0.0)
         out.append(InstanceFacts(f"{family}.{size}", model, gpus, memory_gib, vcpus, vcpus * ram_per_vcpu,
-                                 "x86_64", cards, efa, prices[size]))
+                                 "x86_64", cards, efa, prices[size], gbps))
     return out
 
 
 def _build() -> dict[str, InstanceFacts]:
-    facts = [InstanceFacts(name, model, 8, memory, vcpus, ram, "x86_64", cards, cards, price)
-             for name, model, memory, vcpus, ram, cards, price in _P_TYPES]
+    facts = [InstanceFacts(name, model, 8, memory, vcpus, ram, "x86_64", cards, cards, price, gbps)
+             for name, model, memory, vcpus, ram, cards, price, gbps in _P_TYPES]
     for family in _G_FAMILIES:
         facts += _g_family(family)
     return {f.instance_type: f for f in facts}

@@ -10,7 +10,8 @@ Each function returns the property dict of one resource, camelCase as in the pul
 - `placement_group_props` (``aws:ec2/placementGroup:PlacementGroup``): a cluster placement group.
 - `launch_template_props` (``aws:ec2/launchTemplate:LaunchTemplate``): root disk, IMDSv2, and for
   EFA pools one EFA interface on every network card, the placement group and the security groups;
-  the capacity reservation (or capacity block) to launch into.
+  the capacity reservation (or capacity block) to launch into; the 2 MiB huge pages the nodes
+  allocate at boot (`huge_pages_user_data`).
 - `node_group_props` (``aws:eks/nodeGroup:NodeGroup``): the managed node group: NVIDIA AMI type,
   scaling, labels, the ``nvidia.com/gpu`` NoSchedule taint, update config and capacity type.
 
@@ -20,6 +21,7 @@ security group id) are passed in and placed where they belong.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ CAPACITY_TYPES = ("ON_DEMAND", "SPOT", "CAPACITY_BLOCK")
 NODE_POLICIES = {"worker": "AmazonEKSWorkerNodePolicy", "cni": "AmazonEKS_CNI_Policy",
                  "ecr-read": "AmazonEC2ContainerRegistryReadOnly"}
 ROOT_DEVICE = "/dev/xvda"  # the root volume of the AL2023 EKS AMIs
+HUGE_PAGE_BYTES = 2 << 20
+_USER_DATA_BOUNDARY = "==DYNAMO-CLUSTER=="
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class EksNodeGroup:
     cluster_security_group_id: str | None = None  # joins the nodes to the cluster when interfaces are set
     node_role_arn: str | None = None  # an existing node role; None creates one
     availability_zone: str | None = None
+    huge_pages_2mi: int = 0  # 2 MiB huge pages each node allocates at boot
 
     def __post_init__(self) -> None:
         if self.efa and (self.vpc_id is None or self.cluster_security_group_id is None):
@@ -171,7 +176,34 @@ def launch_template_props(pool: str, group: EksNodeGroup, *, security_groups: Se
             "capacityReservationTarget": {"capacityReservationId": group.capacity_reservation_id}}
     if group.capacity_type == "CAPACITY_BLOCK":
         props["instanceMarketOptions"] = {"marketType": "capacity-block"}
+    if group.huge_pages_2mi:
+        props["userData"] = base64.b64encode(huge_pages_user_data(group.huge_pages_2mi).encode()).decode()
     return props
+
+
+def huge_pages_user_data(pages: int) -> str:
+    """User data (MIME multi-part, as EKS merges it with its own for a managed node group) whose
+    shell part allocates `pages` 2 MiB huge pages, now and on every boot. On the AL2023 EKS AMIs,
+    `nodeadm-run.service` starts the kubelet after `cloud-final.service`, which runs this part, so
+    the kubelet finds the pages and reports them as allocatable `hugepages-2Mi`."""
+    script = "\n".join([
+        "#!/bin/bash",
+        "set -euo pipefail",
+        f"echo 'vm.nr_hugepages = {pages}' > /etc/sysctl.d/90-dynamo-cluster-hugepages.conf",
+        f"sysctl -w vm.nr_hugepages={pages}",
+    ])
+    return "\n".join([
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{_USER_DATA_BOUNDARY}"',
+        "",
+        f"--{_USER_DATA_BOUNDARY}",
+        'Content-Type: text/x-shellscript; charset="us-ascii"',
+        "",
+        script,
+        "",
+        f"--{_USER_DATA_BOUNDARY}--",
+        "",
+    ])
 
 
 def node_group_props(pool: str, group: EksNodeGroup, *, role_arn: pulumi.Input[str],

@@ -61,6 +61,8 @@ class NodePoolSettings:
     instance_type: str | None = None
     hourly_price_usd: float | None = None
     key: str = ""  # where the pool is configured, e.g. "nodePools[0]"
+    huge_pages_2mi: str = "0"  # 2 MiB huge pages each node provides (a size)
+    efa_card_gbps: float | None = None  # line rate of one EFA interface, when the instance type is known
 
     def __post_init__(self) -> None:
         if (self.eks is None) == (self.existing is None):
@@ -81,7 +83,8 @@ def pool_shape(settings: NodePoolSettings) -> PoolShape:
     common: dict[str, Any] = {
         "name": settings.name, "gpus_per_node": settings.gpus_per_node, "gpu_model": settings.gpu_model,
         "gpu_memory_gib": settings.gpu_memory_gib, "instance_type": settings.instance_type,
-        "hourly_price_usd": settings.hourly_price_usd, "key": settings.key}
+        "hourly_price_usd": settings.hourly_price_usd, "key": settings.key,
+        "huge_pages_2mi": settings.huge_pages_2mi, "efa_card_gbps": settings.efa_card_gbps}
     if settings.eks is not None:
         group = settings.eks
         return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes, size_key="maxNodes",

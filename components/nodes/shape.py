@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components.kit.quantity import quantity_bytes
+
 
 @dataclass(frozen=True)
 class PoolShape:
@@ -29,6 +31,14 @@ class PoolShape:
     # The key under `key` that sets `max_nodes`: ``maxNodes`` for eks pools, ``nodes`` for existing
     # ones (which have no maxNodes), so messages and fixes name the key the pool's kind has.
     size_key: str = "maxNodes"
+    # 2 MiB huge pages each node provides (a size; "0": none), for EFA's libfabric buffers.
+    huge_pages_2mi: str = "0"
+    # The line rate of one EFA interface in Gbps (the instance type's network card), when known.
+    efa_card_gbps: float | None = None
+
+    @property
+    def huge_pages_bytes(self) -> int:
+        return quantity_bytes(self.huge_pages_2mi)
 
     @property
     def has_efa(self) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from components.dynamo.datapath import runs_on_efa
 from components.dynamo.transport import TransportPlan
 from components.etcd.manifests import EtcdSettings
 from components.namespaces import NamespaceNames
@@ -83,6 +84,12 @@ class StackConfig:
     def pool_shapes(self) -> dict[str, PoolShape]:
         """pool name -> shape: what the capacity check and graph builders read."""
         return {p.name: p.shape for p in self.node_pools}
+
+    @property
+    def efa_graphs(self) -> tuple[str, ...]:
+        """Graphs with workers on EFA pools: their pods are privileged, as the EFA guide requires."""
+        shapes = self.pool_shapes
+        return tuple(g.name for g in self.dynamo.graphs if runs_on_efa(g, shapes))
 
     @property
     def transport(self) -> TransportPlan:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 
+from components.dynamo.datapath import EFA_SHARED_MEMORY
 from components.dynamo.model_cache import ModelCacheSettings
 from components.dynamo.operator_values import OperatorSettings
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
@@ -17,6 +18,7 @@ from components.dynamo.words import (
     GPU_BACKENDS,
     MODES,
     MULTINODE_BACKENDS,
+    NIXL_TELEMETRY_MODES,
     ROLES,
     ROLES_BY_MODE,
     ROUTER_MODES,
@@ -24,6 +26,7 @@ from components.dynamo.words import (
     Mode,
     Role,
 )
+from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
 from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
@@ -117,11 +120,31 @@ def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
     return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain)
 
 
-def _image(node: Node, backend: Backend | None, release: DynamoRelease) -> str:
-    image = node.string("image", release.runtime_image(backend or "vllm"), pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+def _image(node: Node, key: str, default: str) -> str:
+    image = node.string(key, default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
     if image.endswith(":latest"):
-        node.problem("image", f"is {image!r}", _IMAGE_TEXT)
+        node.problem(key, f"is {image!r}", _IMAGE_TEXT)
     return image
+
+
+def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_pools: list[str]) -> tuple[str, str]:
+    """(image, efaImage) of a graph. Workers on EFA pools run `efaImage`, an image with the EFA
+    installer: by default the release's `-efa` runtime image; when `image` is set, `efaImage` must be
+    too, since a custom image without the EFA libraries falls back to TCP without an error."""
+    chosen = backend or "vllm"
+    image = _image(node, "image", release.runtime_image(chosen))
+    efa_image = node.optional_string("efaImage", pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+    if efa_image is not None:
+        if efa_image.endswith(":latest"):
+            node.problem("efaImage", f"is {efa_image!r}", _IMAGE_TEXT)
+        return image, efa_image
+    if not efa_pools:
+        return image, ""
+    if node.has("image"):
+        node.problem("efaImage", f"is not set, but image is and workers run on EFA pool(s) {', '.join(efa_pools)}",
+                     f"an image with the EFA installer for them, such as {release.runtime_image(chosen, efa=True)} "
+                     "(or one built with --make-efa and `docker build --target aws`)")
+    return image, release.runtime_image(chosen, efa=True)
 
 
 def _frontend(node: Node, mode: Mode) -> FrontendSpec:
@@ -187,6 +210,17 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
                   "an object of TensorRT-LLM engine settings, for the trtllm backend only")
         engine = None
     small = not gpu
+    efa = gpu and pool is not None and pool.has_efa
+    # /dev/shm is memory-backed and counts against the container's memory: on EFA pools, where the
+    # guide sizes it at 80Gi, the default memory is the usual 64Gi plus that.
+    default_resources = (Resources(cpu="500m", memory="1Gi") if small else
+                         Resources(cpu="8", memory="144Gi") if efa else Resources(cpu="8", memory="64Gi"))
+    resources = read_resources(g, "resources", default_resources)
+    shared_memory = g.quantity("sharedMemory", "256Mi" if small else EFA_SHARED_MEMORY if efa else "16Gi")
+    if quantity_bytes(shared_memory) > quantity_bytes(resources.memory):
+        g.problem("sharedMemory", f"is {shared_memory}, more than resources.memory ({resources.memory})",
+                  "at most resources.memory: /dev/shm is memory-backed and counts against the container's "
+                  "memory limit, so a worker that fills it is OOM-killed first")
     spec = WorkerGroupSpec(
         role=role,
         replicas=g.integer("replicas", 1, minimum=1, maximum=256),
@@ -198,9 +232,8 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
         expert_parallel=ep,
         extra_args=tuple(g.string_list("extraArgs")),
         env=g.string_map("env"),
-        resources=read_resources(g, "resources", Resources(cpu="500m", memory="1Gi") if small
-                                 else Resources(cpu="8", memory="64Gi")),
-        shared_memory=g.quantity("sharedMemory", "256Mi" if small else "16Gi"),
+        resources=resources,
+        shared_memory=shared_memory,
         engine_config=dict(engine or {}),
         termination_grace_seconds=g.integer("terminationGracePeriodSeconds", 600, minimum=30, maximum=7200),
     )
@@ -235,13 +268,18 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
     if use_token and not hf_token:
         node.problem("hfToken", "is true but the stack has no hfToken secret",
                      "false, or `pulumi config set --secret dynamo-cluster:hfToken ...`")
+    efa_pools = sorted({g.pool for g in groups if backend in GPU_BACKENDS and g.pool in pools
+                        and pools[g.pool].has_efa})
+    image, efa_image = _images(node, backend, release, efa_pools)
     spec = GraphSpec(
         name=name,
         backend=backend or "mocker",  # a placeholder: an unknown backend is a problem already
         model=model,
         served_model_name=node.string("servedModelName", model or "model"),
         mode=mode,
-        image=_image(node, backend, release),
+        image=image,
+        efa_image=efa_image,
+        nixl_telemetry=node.choice("nixlTelemetry", NIXL_TELEMETRY_MODES, "auto"),
         frontend=_frontend(node, mode),
         groups=tuple(groups),
         use_model_cache=use_cache,

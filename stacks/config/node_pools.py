@@ -8,11 +8,13 @@ with any problem yields no settings; the caller raises one `ConfigError` with ev
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import get_args
 
+from components.dynamo.datapath import HUGE_PAGES_PER_POD_BYTES
+from components.kit.quantity import quantity_bytes
 from components.nodes.catalog import CATALOG, InstanceFacts, lookup
-from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, POOL_LABEL, EksNodeGroup
+from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, HUGE_PAGE_BYTES, POOL_LABEL, EksNodeGroup
 from components.nodes.settings import EFFECTS, ExistingNodes, NodePoolSettings, Taint
 from stacks.config.aws import AwsConfig
 from stacks.config.defaults import PoolKind
@@ -217,6 +219,18 @@ def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsCo
     )
 
 
+def _huge_pages(node: Node, eks: EksNodeGroup | None, gpus: int) -> str:
+    """`hugePages2Mi`: the 2 MiB huge pages each node provides for EFA's libfabric. An eks pool with
+    EFA allocates, by default, the 5120Mi Dynamo's EFA guide gives each worker pod, for one pod per
+    GPU; a pool of existing nodes declares what its nodes were set up with (none by default)."""
+    default = f"{gpus * (HUGE_PAGES_PER_POD_BYTES >> 20)}Mi" if eks is not None and eks.efa else "0"
+    size = node.quantity("hugePages2Mi", default)
+    if quantity_bytes(size) % HUGE_PAGE_BYTES:
+        node.problem("hugePages2Mi", f"is {size}, not a whole number of 2Mi pages", "a multiple of 2Mi, e.g. 40Gi")
+        return "0"
+    return size
+
+
 def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) -> NodePoolSettings | None:
     before = len(node.problems.found)
     name = node.dns_label("name")
@@ -231,6 +245,9 @@ def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) ->
     price = _price(node, facts.hourly_usd if facts is not None else None)
     eks = _eks(node, instance_type or "", facts, aws, aws_node) if kind == "eks" else None
     existing = _existing(node) if kind == "existing" else None
+    huge_pages = _huge_pages(node, eks, gpu.count)
+    if eks is not None:
+        eks = replace(eks, huge_pages_2mi=quantity_bytes(huge_pages) // HUGE_PAGE_BYTES)
     for other, keys in _KIND_KEYS.items():
         for key in keys:
             if other != kind and node.value.get(key) is not None:
@@ -241,7 +258,8 @@ def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) ->
         return None
     return NodePoolSettings(name=name, gpu_model=gpu.model, gpus_per_node=gpu.count, gpu_memory_gib=gpu.memory_gib,
                             eks=eks, existing=existing, instance_type=instance_type, hourly_price_usd=price,
-                            key=node.path)
+                            key=node.path, huge_pages_2mi=huge_pages,
+                            efa_card_gbps=facts.card_gbps if facts is not None and facts.efa else None)
 
 
 def read_node_pools(root: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) -> tuple[NodePoolSettings, ...]:

@@ -1,9 +1,11 @@
-"""The summary's sections about Dynamo: the release the stack deploys and its transport plan (which
-servers it runs, and why), as pure functions of the config."""
+"""The summary's sections about Dynamo: the release the stack deploys, its transport plan (which
+servers it runs, and why) and each graph's data path, as pure functions of the config."""
 
 from __future__ import annotations
 
 from components.dynamo.backends import publishes_kv_events
+from components.dynamo.datapath import data_path
+from components.dynamo.dgd import efa_per_pod
 from stacks.config import StackConfig
 
 
@@ -49,4 +51,35 @@ def transport_lines(config: StackConfig) -> list[str]:
         else:
             routing = f"routes by KV events the {graph.backend} workers emit without a flag"
         lines.append(f"- Graph `{graph.name}` {routing}.")
+    return lines
+
+
+def data_path_lines(config: StackConfig) -> list[str]:
+    """Per graph and worker group: how KV caches move, whether over RDMA (and why not), the image,
+    and what the EFA recipe gives the pods."""
+    graphs = config.dynamo.graphs
+    if not graphs:
+        return ["No graphs."]
+    shapes = config.pool_shapes
+    lines: list[str] = []
+    for graph in graphs:
+        lines.append(f"- Graph `{graph.name}` ({graph.backend}, {graph.mode}):")
+        for group in graph.groups:
+            pool = shapes.get(group.pool)
+            if pool is None:
+                continue
+            path = data_path(graph, group, pool)
+            rdma = "RDMA" if path.rdma else f"no RDMA: {path.reason}"
+            parts = [f"{path.transfer}, {rdma}", f"image `{path.image}`"]
+            if path.efa:
+                efa = efa_per_pod(group, pool)
+                parts.append(f"{efa} EFA interface{'s' if efa != 1 else ''} per pod, privileged, "
+                             f"/dev/shm {group.shared_memory}, huge pages "
+                             + (f"{path.huge_pages} per pod" if path.huge_pages else
+                                f"off (pool {pool.name} provides {pool.huge_pages_2mi} per node)"))
+                if group.multinode:
+                    parts.append("tensors across nodes over NCCL on EFA (aws-ofi-nccl), NCCL transport logged")
+            if group.role in ("prefill", "decode") and graph.backend != "mocker":
+                parts.append(f"NIXL telemetry {'on' if path.nixl_telemetry else 'off'} ({path.telemetry_note})")
+            lines.append(f"  - {group.role} on `{pool.name}`: " + "; ".join(parts) + ".")
     return lines

@@ -91,6 +91,6 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
         model_cache_path=settings.model_cache.mount_path if settings.model_cache is not None else "/models")
     graphs = tuple(
         DynamoGraph(f"graph-{spec.name}", spec, pools=[p for p in pools if p.shape.name in spec.pools],
-                    wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster)
+                    wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster, monitoring=observability)
         for spec in settings.graphs)
     return Dynamo(operator=operator, storage=storage, pull_secret=pull, graphs=graphs)

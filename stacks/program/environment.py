@@ -87,7 +87,8 @@ class Environment:
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
-    namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
+    namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data,
+                            efa_workers=bool(config.efa_graphs))
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]

@@ -60,3 +60,22 @@ def test_prices_are_on_demand_in_one_region() -> None:
     # the largest size of a family is its dearest
     g6e = {f.instance_type: f.hourly_usd or 0.0 for f in CATALOG.values() if f.instance_type.startswith("g6e.")}
     assert g6e["g6e.48xlarge"] == max(g6e.values())
+
+
+def test_card_bandwidth_is_ec2s_per_card_figure() -> None:
+    """What DescribeInstanceTypes reports per network card (moto's snapshot), so the line rate of one
+    EFA interface: checked against moto's own data, where the catalog's facts were read."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    import moto
+
+    snapshot = Path(moto.__file__).parent / "ec2/resources/instance_types.json.gz"
+    ec2 = json.loads(gzip.decompress(snapshot.read_bytes()))
+    for name, facts in CATALOG.items():
+        if not facts.efa:
+            continue
+        cards = ec2[name]["NetworkInfo"]["NetworkCards"]
+        assert {c["BaselineBandwidthInGbps"] for c in cards} == {facts.card_gbps}, name
+        assert len(cards) == facts.network_cards, name

@@ -78,7 +78,6 @@ def test_secrets_are_referenced_by_name_and_storage_is_mounted() -> None:
     assert env["NATS_AUTH_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "nats-auth"
     assert env["HF_HOME"]["value"] == "/models"
     assert env["OMPI_ALLOW_RUN_AS_ROOT"]["value"] == "1"
-    assert env["FI_PROVIDER"]["value"] == "efa"
     for component in components(m).values():
         assert main(component)["envFrom"] == [{"secretRef": {"name": "hf-token"}}]
         assert main(component)["volumeMounts"][0] == {"name": "model-cache", "mountPath": "/models"}
@@ -118,9 +117,16 @@ def test_the_transport_plan_sets_the_planes_and_the_discovery_annotation() -> No
 
 
 def test_images_follow_the_release_and_a_tag_the_operator_cannot_read_gets_an_override() -> None:
-    m = dgd_manifest(graph("vllm", release=RELEASES["1.5.0"]), POOLS, WIRING)
+    m = dgd_manifest(graph("vllm", release=RELEASES["1.5.0"], pool="l40s"), POOLS, WIRING)
     assert {main(c)["image"] for c in components(m).values()} == {"nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"}
     assert all("runtimeVersionOverride" not in c for c in components(m).values())
+    # On an EFA pool the workers run the -efa image; its tag is no plain version, so the operator is told.
+    efa = components(dgd_manifest(graph("vllm", release=RELEASES["1.5.0"]), POOLS, WIRING))
+    assert main(efa["frontend"])["image"] == "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"
+    assert "runtimeVersionOverride" not in efa["frontend"]
+    for role in ("prefill", "decode"):
+        assert main(efa[role])["image"] == "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0-efa"
+        assert efa[role]["runtimeVersionOverride"] == "1.5.0"
     pinned = replace(graph("vllm"), image="registry.example/vllm@sha256:" + "a" * 64)
     assert {c.get("runtimeVersionOverride") for c in components(dgd_manifest(pinned, POOLS, WIRING)).values()} == {
         "1.4.2"}
@@ -128,7 +134,7 @@ def test_images_follow_the_release_and_a_tag_the_operator_cannot_read_gets_an_ov
 
 def test_trtllm_engine_configs_are_mounted_from_a_configmap() -> None:
     spec = graph("trtllm", nodes=2, gpus=4)
-    cm = engine_configmap(spec, "trtllm-disagg-engine-config", "dynamo")
+    cm = engine_configmap(spec, POOLS, "trtllm-disagg-engine-config", "dynamo")
     assert set(cm["data"]) == {"prefill.yaml", "decode.yaml"}
     m = dgd_manifest(spec, POOLS, replace(WIRING, engine_configmap="trtllm-disagg-engine-config"))
     prefill = components(m)["prefill"]

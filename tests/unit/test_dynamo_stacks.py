@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from components.dynamo.datapath import engine_command_line
 from stacks.config import ConfigError
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from stacks.plan.artifacts import RELEASE_TYPE
 from stacks.plan.mockrun import SECRET, Registered, Registry
-from tests.graph_fixtures import group_of
+from tests.graph_fixtures import engine_args, group_of
 from tests.harness import by_kind, parse, plan_config, plan_stack, stack_config, text_of
 
 DGD = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
@@ -56,18 +57,20 @@ def test_seed_graphs_match_the_multinode_disaggregated_examples() -> None:
             assert main(graph, role)["resources"]["limits"]["nvidia.com/gpu"] == expected_gpus[name]
 
     vllm_prefill, vllm_decode = main(graphs["vllm-disagg"], "prefill"), main(graphs["vllm-disagg"], "decode")
-    assert vllm_prefill["command"] == ["python3", "-m", "dynamo.vllm"]
-    assert arg(vllm_prefill["args"], "--model") == "Qwen/Qwen3-0.6B"
-    assert arg(vllm_prefill["args"], "--tensor-parallel-size") == "2"
-    assert arg(vllm_prefill["args"], "--disaggregation-mode") == "prefill"
-    assert arg(vllm_decode["args"], "--disaggregation-mode") == "decode"
-    assert "--is-decode-worker" not in vllm_decode["args"]  # removed before 1.4
-    for container in (vllm_prefill, vllm_decode):
-        assert json.loads(arg(container["args"], "--kv-transfer-config")) == {
-            "kv_connector": "NixlConnector", "kv_role": "kv_both"}
+    assert engine_command_line(vllm_prefill["command"], vllm_prefill["args"])[:3] == ["python3", "-m", "dynamo.vllm"]
+    prefill_args, decode_args = engine_args(vllm_prefill), engine_args(vllm_decode)
+    assert arg(prefill_args, "--model") == "Qwen/Qwen3-0.6B"
+    assert arg(prefill_args, "--tensor-parallel-size") == "2"
+    assert arg(prefill_args, "--disaggregation-mode") == "prefill"
+    assert arg(decode_args, "--disaggregation-mode") == "decode"
+    assert "--is-decode-worker" not in decode_args  # removed before 1.4
+    for worker_args in (prefill_args, decode_args):  # the seed graphs run on an EFA pool
+        assert json.loads(arg(worker_args, "--kv-transfer-config")) == {
+            "kv_connector": "NixlConnector", "kv_role": "kv_both",
+            "kv_connector_extra_config": {"backends": ["LIBFABRIC"]}}
 
     for role in ("prefill", "decode"):
-        sglang = main(graphs["sglang-disagg"], role)["args"]
+        sglang = engine_args(main(graphs["sglang-disagg"], role))
         assert arg(sglang, "--tp-size") == "8"
         assert arg(sglang, "--disaggregation-mode") == role
         assert arg(sglang, "--disaggregation-transfer-backend") == "nixl"
@@ -75,7 +78,7 @@ def test_seed_graphs_match_the_multinode_disaggregated_examples() -> None:
         assert arg(sglang, "--mem-fraction-static") == "0.82"
         assert {"--trust-remote-code", "--skip-tokenizer-init"} <= set(sglang)
 
-        trt = main(graphs["trtllm-disagg"], role)["args"]
+        trt = engine_args(main(graphs["trtllm-disagg"], role))
         assert arg(trt, "--extra-engine-args") == f"/etc/dynamo/engine/{role}.yaml"
         assert arg(trt, "--disaggregation-mode") == role
     assert graphs["sglang-disagg"]["spec"]["backendFramework"] == "sglang"
@@ -91,7 +94,8 @@ def test_trtllm_engine_configs_carry_the_parallelism() -> None:
     for role in ("prefill", "decode"):
         engine = yaml.safe_load(configmap.inputs["data"][f"{role}.yaml"])
         assert (engine["tensor_parallel_size"], engine["moe_expert_parallel_size"]) == (16, 16)
-        assert engine["cache_transceiver_config"] == {"backend": "DEFAULT"}
+        # on an EFA pool, NIXL is the transceiver, so that its LIBFABRIC backend can be chosen
+        assert engine["cache_transceiver_config"] == {"backend": "NIXL"}
 
 
 def test_prod_graphs_run_on_the_efa_pools_with_the_model_cache() -> None:

@@ -74,7 +74,7 @@ def test_agg_with_disagg_groups() -> None:
 
 def test_missing_pool() -> None:
     graph = SGLANG | {"decode": {"pool": "a100", "nodes": 2, "gpusPerNode": 4}}
-    assert ("dynamo-cluster:graphs[0].decode.pool: is 'a100'; allowed: one of cpu, h100-efa, l40s"
+    assert ("dynamo-cluster:graphs[0].decode.pool: is 'a100'; allowed: one of cpu, h100, h100-efa, l40s"
             in problems_of(CACHE | {"graphs": [graph]}))
 
 

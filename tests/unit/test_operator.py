@@ -129,4 +129,5 @@ def test_graphs_depend_on_the_operator_which_depends_on_monitoring_crds() -> Non
     [prefill] = [c for c in trt.inputs["spec"]["components"] if c["name"] == "prefill"]
     volumes = prefill["podTemplate"]["spec"]["volumes"]
     assert volumes == [{"name": "engine-config", "configMap": {"name": "trtllm-disagg-engine-config"}}]
-    assert release.inputs["values"]["dynamo-operator"]["dynamo"]["metrics"]["podMonitors"] == {"enabled": True}
+    assert release.inputs["values"]["dynamo-operator"]["dynamo"]["metrics"]["podMonitors"] == {
+        "enabled": True, "nixlTelemetry": False}

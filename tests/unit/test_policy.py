@@ -505,12 +505,41 @@ def from_plan(value: Any) -> Any:
     return value
 
 
+def _worker(security: dict[str, Any] | None, limits: dict[str, Any]) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "main", "image": "x:1", "resources": {"limits": limits}}
+    if security is not None:
+        container["securityContext"] = security
+    return container
+
+
+def test_privileged_containers_must_request_efa() -> None:
+    efa = {"nvidia.com/gpu": "8", "vpc.amazonaws.com/efa": "32"}
+    dgd: dict[str, Any] = {"spec": {"components": [{"name": "prefill", "type": "prefill", "podTemplate": {"spec": {
+        "containers": [_worker({"privileged": True}, efa)]}}}]}}
+    assert rules.privileged_problems(rules.DGD_TYPE, dgd) == []
+    dgd["spec"]["components"][0]["podTemplate"]["spec"]["containers"] = [_worker({"privileged": True},
+                                                                                   {"nvidia.com/gpu": "8"})]
+    [problem] = rules.privileged_problems(rules.DGD_TYPE, dgd)
+    assert "spec.components[0].podTemplate.spec.containers[0] (main) is privileged" in problem
+    assert "vpc.amazonaws.com/efa" in problem
+    deployment = {"kind": "Deployment", "spec": {"template": {"spec": {
+        "initContainers": [_worker({"privileged": True}, {})], "containers": [_worker({"privileged": False}, {})]}}}}
+    [problem] = rules.privileged_problems("kubernetes:apps/v1:Deployment", deployment)
+    assert "spec.template.spec.initContainers[0]" in problem
+    # an unknown flag or an unknown EFA amount is given the benefit of the doubt; Helm releases are not read
+    unknown = {"spec": {"containers": [_worker({"privileged": rules.Unknown()}, {})]}}
+    assert rules.privileged_problems("kubernetes:core/v1:Pod", unknown) == []
+    pending = {"spec": {"containers": [_worker({"privileged": True}, {"vpc.amazonaws.com/efa": rules.Unknown()})]}}
+    assert rules.privileged_problems("kubernetes:core/v1:Pod", pending) == []
+    assert rules.privileged_problems("kubernetes:helm.sh/v3:Release", {"values": deployment}) == []
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_committed_stacks_pass_the_pack(stack: str) -> None:
     registry = plan_stack(stack)
     resources = [StackResource(r.urn, r.type, from_plan(r.inputs)) for r in registry.resources if r.custom]
     checks = (rules.image_problems, rules.gpu_limit_problems, rules.release_version_problems,
-              rules.credential_literal_problems, rules.plaintext_secret_fields)
+              rules.credential_literal_problems, rules.plaintext_secret_fields, rules.privileged_problems)
     problems = {r.urn: found for r in resources
                 if (found := [p for check in checks for p in check(r.resource_type, r.props)])}
     assert problems == {}

@@ -13,7 +13,7 @@ import pytest
 
 from components.dynamo.dgd import GraphWiring, dgd_manifest
 from components.dynamo.words import Backend, Mode
-from tests.graph_fixtures import POOLS, graph
+from tests.graph_fixtures import POOLS, engine_args, graph
 
 WIRING = GraphWiring(namespace="dynamo")
 
@@ -88,7 +88,7 @@ EXAMPLES = [
 def ours(example: Example) -> dict[str, Any]:
     gpus = int(example.gpus or 0)
     spec = graph(example.backend, mode=example.mode, nodes=example.nodes, gpus=gpus,
-                 tp=max(1, gpus * example.nodes), pool="cpu" if example.backend == "mocker" else "h100-efa",
+                 tp=max(1, gpus * example.nodes), pool="cpu" if example.backend == "mocker" else "h100",
                  router=example.router)  # type: ignore[arg-type]
     return dgd_manifest(spec, POOLS, WIRING)
 
@@ -103,7 +103,7 @@ def test_our_graph_matches_the_upstream_example(example: Example) -> None:
     manifest = ours(example)
     components = manifest["spec"]["components"]
     assert [c["type"] for c in components] == ["frontend", *example.types]
-    args_by_type = {c["type"]: c["podTemplate"]["spec"]["containers"][0]["args"] for c in components}
+    args_by_type = {c["type"]: engine_args(c["podTemplate"]["spec"]["containers"][0]) for c in components}
     for component in components[1:]:
         container = component["podTemplate"]["spec"]["containers"][0]
         assert container["name"] == "main"

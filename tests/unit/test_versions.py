@@ -31,8 +31,9 @@ def test_the_defaults_are_pinned() -> None:
         "dynamo-platform": "1.4.2", "nats": "2.14.2", "kube-prometheus-stack": "88.5.3", "tempo": "2.2.4",
         "gpu-operator": "v26.7.0", "aws-efa-k8s-device-plugin": "v0.5.30",
         "etcd": "registry.k8s.io/etcd:3.6.6-0", "nats-server": "2.14.2-alpine",
-        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.4.2,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.4.2,"
-                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.2"}
+        # frontends run the runtime image, workers on EFA pools its -efa variant
+        "images": ",".join(f"nvcr.io/nvidia/ai-dynamo/{b}-runtime:1.4.2{efa}" for b in ("sglang", "tensorrtllm", "vllm")
+                           for efa in ("", "-efa"))}
 
 
 def test_every_version_moves_with_its_key_alone() -> None:
@@ -47,8 +48,9 @@ def test_every_version_moves_with_its_key_alone() -> None:
         "gpu-operator": "v26.10.0", "aws-efa-k8s-device-plugin": "v0.5.31",
         "etcd": "registry.k8s.io/etcd:3.6.7-0", "nats-server": "2.14.3-alpine",
         # graphs that do not pin an image follow the operator version
-        "images": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.5.0,nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:1.5.0,"
-                  "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"}
+        # frontends run the runtime image, workers on EFA pools its -efa variant
+        "images": ",".join(f"nvcr.io/nvidia/ai-dynamo/{b}-runtime:1.5.0{efa}" for b in ("sglang", "tensorrtllm", "vllm")
+                           for efa in ("", "-efa"))}
 
 
 def test_an_etcd_35_image_gets_35_flags() -> None:
