@@ -60,6 +60,8 @@ def _vllm(spec: GraphSpec, group: WorkerGroupSpec, efa: bool) -> list[str]:
         args += ["--pipeline-parallel-size", str(group.pipeline_parallel)]
     if group.expert_parallel > 1:
         args.append("--enable-expert-parallel")  # vLLM's expert-parallel size follows TP x DP
+    if spec.trust_remote_code:
+        args.append("--trust-remote-code")
     if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role, "--kv-transfer-config", vllm_kv_transfer_config(efa)]
     if publishes_kv_events(spec, group):
@@ -74,7 +76,8 @@ def _sglang(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
         args += ["--pp-size", str(group.pipeline_parallel)]
     if group.expert_parallel > 1:
         args += ["--ep-size", str(group.expert_parallel)]
-    args.append("--trust-remote-code")
+    if spec.trust_remote_code:
+        args.append("--trust-remote-code")
     if spec.release.sglang_skip_tokenizer_init:
         # Dynamo's frontend tokenizes; the engine does not load a tokenizer of its own.
         args.append("--skip-tokenizer-init")
@@ -116,7 +119,8 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def trtllm_engine_config(group: WorkerGroupSpec, *, efa: bool = False) -> dict[str, Any]:
+def trtllm_engine_config(group: WorkerGroupSpec, *, efa: bool = False,
+                         trust_remote_code: bool = False) -> dict[str, Any]:
     """The TensorRT-LLM engine configuration of one worker group (the `--extra-engine-args` file):
     parallelism from the group, sane defaults, then the group's `engineConfig` overrides. On an EFA
     pool the cache transceiver is NIXL, whose backend `TRTLLM_NIXL_KVCACHE_BACKEND` then selects
@@ -128,7 +132,7 @@ def trtllm_engine_config(group: WorkerGroupSpec, *, efa: bool = False) -> dict[s
         "pipeline_parallel_size": group.pipeline_parallel,
         "moe_expert_parallel_size": group.expert_parallel,
         "enable_attention_dp": False,
-        "trust_remote_code": True,
+        "trust_remote_code": trust_remote_code,
         "max_num_tokens": 8192,
         "enable_chunked_prefill": True,
         "kv_cache_config": {"free_gpu_memory_fraction": 0.8},

@@ -256,7 +256,8 @@ def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
     import yaml
 
     data = {backends.trtllm_config_file(g): yaml.safe_dump(
-        backends.trtllm_engine_config(g, efa=datapath.data_path(spec, g, pools[g.pool]).efa), sort_keys=True)
+        backends.trtllm_engine_config(g, efa=datapath.data_path(spec, g, pools[g.pool]).efa,
+                                      trust_remote_code=spec.trust_remote_code), sort_keys=True)
         for g in spec.groups}
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},

@@ -77,6 +77,8 @@ class GraphSpec:
     # runtime image of the backend).
     efa_image: str = ""
     nixl_telemetry: NixlTelemetry = "auto"
+    # Run Python code shipped in the model's repository (custom model, config or tokenizer classes).
+    trust_remote_code: bool = False
 
     @property
     def components(self) -> tuple[tuple[str, bool], ...]:

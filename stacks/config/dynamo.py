@@ -147,6 +147,15 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
     return image, release.runtime_image(chosen, efa=True)
 
 
+def _trust_remote_code(node: Node, backend: Backend | None) -> bool:
+    """`trustRemoteCode`: off unless the graph says so, since it runs the model repository's code."""
+    trust = node.boolean("trustRemoteCode", False)
+    if trust and backend == "mocker":
+        node.problem("trustRemoteCode", "is true for the mocker, which loads no model code", "false")
+        return False
+    return trust
+
+
 def _frontend(node: Node, mode: Mode) -> FrontendSpec:
     front = node.child("frontend")
     spec = FrontendSpec(
@@ -280,6 +289,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         image=image,
         efa_image=efa_image,
         nixl_telemetry=node.choice("nixlTelemetry", NIXL_TELEMETRY_MODES, "auto"),
+        trust_remote_code=_trust_remote_code(node, backend),
         frontend=_frontend(node, mode),
         groups=tuple(groups),
         use_model_cache=use_cache,

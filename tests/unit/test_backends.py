@@ -1,6 +1,7 @@
 """Each backend's worker command line and TensorRT-LLM's engine configuration."""
 
 import json
+from dataclasses import replace
 
 from components.dynamo import backends
 from components.dynamo.releases import RELEASES
@@ -47,8 +48,20 @@ def test_sglang_disaggregation_over_nixl() -> None:
         assert pair(args, "--disaggregation-transfer-backend") == "nixl"
         assert pair(args, "--disaggregation-bootstrap-port") == "30001"
         assert pair(args, "--host") == "0.0.0.0"
-        assert {"--trust-remote-code", "--skip-tokenizer-init"} <= set(args)
+        assert "--skip-tokenizer-init" in args
+        assert "--trust-remote-code" not in args  # only when the graph says trustRemoteCode
         assert args[-2:] == ["--mem-fraction-static", "0.82"]
+
+
+def test_remote_code_runs_only_where_a_graph_trusts_it() -> None:
+    for backend in ("vllm", "sglang"):
+        spec = graph(backend)
+        for trusted in (False, True):
+            args = backends.worker_args(replace(spec, trust_remote_code=trusted), group_of(spec, "prefill"))
+            assert ("--trust-remote-code" in args) is trusted, backend
+    group = group_of(graph("trtllm"), "prefill")
+    assert backends.trtllm_engine_config(group)["trust_remote_code"] is False
+    assert backends.trtllm_engine_config(group, trust_remote_code=True)["trust_remote_code"] is True
 
 
 def test_trtllm_passes_its_engine_file_and_mode() -> None:

@@ -76,7 +76,7 @@ def test_seed_graphs_match_the_multinode_disaggregated_examples() -> None:
         assert arg(sglang, "--disaggregation-transfer-backend") == "nixl"
         assert arg(sglang, "--disaggregation-bootstrap-port") == "30001"
         assert arg(sglang, "--mem-fraction-static") == "0.82"
-        assert {"--trust-remote-code", "--skip-tokenizer-init"} <= set(sglang)
+        assert "--skip-tokenizer-init" in sglang
 
         trt = engine_args(main(graphs["trtllm-disagg"], role))
         assert arg(trt, "--extra-engine-args") == f"/etc/dynamo/engine/{role}.yaml"

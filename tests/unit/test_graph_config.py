@@ -200,3 +200,12 @@ def test_the_component_count_is_limited() -> None:
     many = [(f"c{i}", False) for i in range(26)]
     assert limits.problems("g", many) == [("has 26 components", "at most 25 per graph")]
     assert limits.problems("g", many[:25]) == []
+
+
+def test_remote_code_is_trusted_only_when_a_graph_says_so() -> None:
+    assert read(CACHE | {"graphs": [SGLANG]}).graphs[0].trust_remote_code is False
+    assert read(CACHE | {"graphs": [SGLANG | {"trustRemoteCode": True}]}).graphs[0].trust_remote_code is True
+    mocker = {"name": "m", "backend": "mocker", "model": "Qwen/Qwen3-0.6B", "trustRemoteCode": True,
+              "prefill": {"pool": "cpu"}, "decode": {"pool": "cpu"}}
+    assert ("dynamo-cluster:graphs[0].trustRemoteCode: is true for the mocker, which loads no model code; "
+            "allowed: false") in problems_of({"graphs": [mocker]})

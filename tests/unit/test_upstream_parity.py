@@ -6,7 +6,7 @@ listed in docs/decisions.md (component names, component types of disagg_router, 
 and `--kv-transfer-config` on vLLM's decode side, which 1.4's multi-node example and 1.5 also set)."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -90,6 +90,9 @@ def ours(example: Example) -> dict[str, Any]:
     spec = graph(example.backend, mode=example.mode, nodes=example.nodes, gpus=gpus,
                  tp=max(1, gpus * example.nodes), pool="cpu" if example.backend == "mocker" else "h100",
                  router=example.router)  # type: ignore[arg-type]
+    # Upstream's examples trust the model repository's code (SGLang's always, TensorRT-LLM's
+    # multi-node one); ours only when a graph sets trustRemoteCode, as these do here.
+    spec = replace(spec, trust_remote_code=example.backend != "mocker")
     return dgd_manifest(spec, POOLS, WIRING)
 
 
