@@ -44,10 +44,20 @@ ALERTMANAGER_RESOURCES = Resources("50m", "128Mi")
 GRAFANA_RESOURCES = Resources("100m", "512Mi")
 
 
+def reports_kv_bytes(graph: GraphSpec) -> bool:
+    """Whether the graph's workers report the KV bytes they move whatever NIXL's telemetry does: vLLM's
+    NIXL connector always does, TensorRT-LLM with `--publish-events-and-metrics` (its workers that
+    publish KV events get it). SGLang reports none of its own."""
+    if graph.backend == "vllm":
+        return True
+    return graph.backend == "trtllm" and any(publishes_kv_events(graph, group) for group in graph.groups)
+
+
 def kv_transfer_graphs(graphs: Sequence[GraphSpec]) -> tuple[str, ...]:
-    """Graphs whose decode workers receive KV caches from prefill workers: disaggregated graphs of a
-    real engine (the mocker simulates the transfer)."""
-    return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend != "mocker")
+    """Graphs whose decode workers receive KV caches from prefill workers (disaggregated graphs of a
+    real engine: the mocker simulates the transfer) and whose moved bytes are measured: a graph
+    without a measure would look as if it moved nothing."""
+    return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend != "mocker" and reports_kv_bytes(g))
 
 
 def kv_event_graphs(graphs: Sequence[GraphSpec]) -> tuple[str, ...]:

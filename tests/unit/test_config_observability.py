@@ -132,8 +132,9 @@ def test_loki_retention_is_whole_days() -> None:
 def test_the_data_path_alerts_know_which_graphs_to_watch() -> None:
     prod = parse(stack_config("prod"), "prod").observability
     assert prod is not None
-    # disaggregated graphs of real engines move KV caches; their KV routers take events
-    assert prod.observed.kv_transfer_graphs == ("deepseek-r1", "llama-405b", "kimi-k2")
+    # disaggregated graphs of real engines move KV caches, watched where their bytes are measured (SGLang
+    # reports none of its own); their KV routers take events
+    assert prod.observed.kv_transfer_graphs == ("deepseek-r1", "llama-405b")
     assert prod.observed.kv_event_graphs == ("deepseek-r1", "llama-405b", "kimi-k2")
     # the mocker moves no KV cache and publishes no KV events
     dev = parse(stack_config("dev"), "dev").observability
@@ -148,6 +149,12 @@ def test_the_data_path_alerts_know_which_graphs_to_watch() -> None:
     quiet = parse(values, "etcd-discovery").observability
     assert quiet is not None
     assert quiet.observed.kv_event_graphs == ()
+    # TensorRT-LLM measures its transfers only with the flag its KV-event publishers get
+    values = stack_config("prod")
+    values["dynamo"] = {**values.get("dynamo", {}), "eventPlane": "none"}
+    no_events = parse(values, "prod").observability
+    assert no_events is not None
+    assert no_events.observed.kv_transfer_graphs == ("llama-405b",)
     # the labels kube-state-metrics exports are the graph builder's
     assert (prod.observed.graph_label, prod.observed.role_label) == (GRAPH_LABEL, ROLE_LABEL)
 
