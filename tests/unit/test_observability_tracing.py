@@ -166,5 +166,6 @@ def test_graph_and_role_labels_reach_kube_state_metrics() -> None:
     assert allow == ["nodes=[dynamo-cluster/pool]", "pods=[dynamo-cluster/graph,dynamo-cluster/role]"]
     for graph in (dict(r.inputs) for r in registry.of_type(DGD)):
         for component in graph["spec"]["components"]:
-            assert component["podTemplate"]["metadata"]["labels"] == {
-                "dynamo-cluster/graph": graph["metadata"]["name"], "dynamo-cluster/role": component["name"]}
+            labels = component["podTemplate"]["metadata"]["labels"]
+            assert labels["dynamo-cluster/graph"] == graph["metadata"]["name"]
+            assert labels["dynamo-cluster/role"] == component["name"]
