@@ -62,6 +62,19 @@ def _parser() -> argparse.ArgumentParser:
                     "through kubectl port-forward.",
         epilog="exit status: 0 healthy, 1 degraded but serving, 2 not serving or not checkable")
     add_arguments(verify, PROJECT_DIR)
+
+    from stacks.open.command import add_arguments as add_open_arguments
+
+    open_ = commands.add_parser(
+        "open", help="port-forward to Grafana, Prometheus or Alertmanager of a deployed stack",
+        description="Port-forward to the UI of a deployed stack through kubectl, with the stack's own kubeconfig "
+                    "and context, and print its local URL. For Grafana, also say where the admin password is "
+                    "(the Secret and the kubectl command that reads it); the password itself is never read or "
+                    "printed. Where each UI runs comes from the stack's outputs (`pulumi stack output`). Stops "
+                    "on Ctrl-C.",
+        epilog="exit status: 0 the port-forward ran and was stopped, 2 nothing to open or the stack or cluster "
+               "cannot be reached")
+    add_open_arguments(open_, PROJECT_DIR)
     return parser
 
 
@@ -82,4 +95,8 @@ def main(argv: list[str]) -> int:
         from stacks.verify import command as verify
 
         return verify.run(verify.VerifyOptions.from_args(args))
+    if args.command == "open":
+        from stacks.open import command as open_command
+
+        return open_command.main(args)
     raise AssertionError(args.command)

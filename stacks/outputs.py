@@ -46,11 +46,16 @@ class NamespaceOutputs(Generic[S]):
 
 @dataclass(frozen=True)
 class ObservabilityOutputs(Generic[S]):
+    """In-cluster URLs (``http://<service>.<namespace>.svc.<domain>:<port>``) and names."""
+
     prometheus_url: S
-    otlp_grpc_endpoint: S
+    alertmanager_url: S | None  # None: Alertmanager is off
+    otlp_grpc_endpoint: S  # the OpenTelemetry collector: traces and logs
     otlp_http_endpoint: S
     grafana_service: S
     grafana_url: S
+    grafana_admin_secret: S  # in the monitoring namespace: keys admin-user, admin-password
+    loki_url: S
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ def prod_outputs() -> StackOutputs[str]:
                              graphs={"vllm-disagg": "vllm-disagg"}, graph_namespace="dynamo"),
         observability=ObservabilityOutputs(
             prometheus_url="http://kps-prometheus.monitoring.svc.cluster.local:9090",
-            otlp_grpc_endpoint="http://tempo.monitoring.svc.cluster.local:4317",
-            otlp_http_endpoint="http://tempo.monitoring.svc.cluster.local:4318", grafana_service="grafana",
-            grafana_url="http://grafana.monitoring.svc.cluster.local:80"),
+            alertmanager_url="http://kps-alertmanager.monitoring.svc.cluster.local:9093",
+            otlp_grpc_endpoint="http://otel-collector.monitoring.svc.cluster.local:4317",
+            otlp_http_endpoint="http://otel-collector.monitoring.svc.cluster.local:4318", grafana_service="grafana",
+            grafana_url="http://grafana.monitoring.svc.cluster.local:80", grafana_admin_secret="grafana-admin",
+            loki_url="http://loki.monitoring.svc.cluster.local:3100"),
     )

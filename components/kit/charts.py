@@ -34,6 +34,12 @@ NATS = ChartRef("nats", "2.14.2", "https://nats-io.github.io/k8s/helm/charts/")
 KUBE_PROMETHEUS_STACK = ChartRef("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
 # Single-binary Tempo (the chart moved to grafana-community in 2026).
 TEMPO = ChartRef("tempo", "2.2.4", "https://grafana-community.github.io/helm-charts")
+# The OpenTelemetry collector (open-telemetry/opentelemetry-helm-charts): OTLP in from Dynamo, traces
+# out to Tempo and logs out to Loki.
+OPENTELEMETRY_COLLECTOR = ChartRef("opentelemetry-collector", "0.170.0",
+                                   "https://open-telemetry.github.io/opentelemetry-helm-charts")
+# Loki, run as one binary (the OSS chart moved to grafana-community in 2026, like Tempo's).
+LOKI = ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-charts")
 # NVIDIA's GPU operator (device plugin, DCGM exporter, feature discovery).
 GPU_OPERATOR = ChartRef("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia")
 # The AWS EFA device plugin.

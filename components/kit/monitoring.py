@@ -37,10 +37,12 @@ class Monitoring(Protocol):
 
     @property
     def otlp_grpc_endpoint(self) -> pulumi.Output[str]:
-        """In-cluster OTLP/gRPC trace receiver, e.g. http://<tempo>.<ns>.svc.cluster.local:4317."""
+        """In-cluster OTLP/gRPC receiver of traces and logs (the OpenTelemetry collector), e.g.
+        http://<collector>.<ns>.svc.cluster.local:4317."""
         ...
 
     @property
     def otlp_http_endpoint(self) -> pulumi.Output[str]:
-        """In-cluster OTLP/HTTP trace receiver, e.g. http://<tempo>.<ns>.svc.cluster.local:4318."""
+        """In-cluster OTLP/HTTP receiver of traces and logs (the OpenTelemetry collector), e.g.
+        http://<collector>.<ns>.svc.cluster.local:4318."""
         ...

@@ -1,8 +1,13 @@
-"""Alert rules for etcd, NATS JetStream, the GPUs and the Dynamo frontend, as one PrometheusRule.
+"""Alert rules for etcd, NATS JetStream, the GPUs, the Dynamo frontend, the KV data path and the
+telemetry pipeline, as one PrometheusRule.
 
 Every rule carries a `severity` label, a `summary`, a `description` and a `runbook` annotation:
 one line that says what to check first. Prometheus selects PrometheusRules from every namespace
 without a release label (see observability_values), so the object needs no special label.
+
+Rules about a graph find its pods through kube-state-metrics' `kube_pod_labels`, which carries the
+graph and role labels every graph pod has; the graphs they watch are known at plan time
+(`Observed`), and a rule that would watch no graph is left out.
 """
 
 from __future__ import annotations
@@ -152,12 +157,83 @@ def frontend_rules(thresholds: Thresholds) -> list[Rule]:
     ]
 
 
+def per_graph(observed: Observed, series: str, graphs: tuple[str, ...], role: str | None = None) -> str:
+    """`series` (an instant vector with `namespace` and `pod`) summed per graph, for the pods of
+    `graphs` (and `role`); the result carries `namespace` and the graph label."""
+    graph = observed.graph_series_label
+    matchers = [f'{graph}=~"{"|".join(graphs)}"']
+    if role is not None:
+        matchers.append(f'{observed.role_series_label}="{role}"')
+    pods = f"max by (namespace, pod, {graph}) ({metric('kube_pod_labels')}{{{', '.join(matchers)}}})"
+    return f"sum by (namespace, {graph}) ({series} * on (namespace, pod) group_left ({graph}) {pods})"
+
+
+def datapath_rules(observed: Observed) -> list[Rule]:
+    """KV transfers between prefill and decode, and the KV events a KV router routes by."""
+    graph = observed.graph_series_label
+    failed = (f"sum by (namespace, pod) (increase({metric('vllm:nixl_num_failed_transfers_total')}[5m])) > 0 or "
+              f"sum by (namespace, pod) (increase({metric('agent_errors_total')}[5m])) > 0")
+    rules = [
+        Rule("NixlTransfersFailing", failed, "1m", "warning",
+             "KV transfers fail in pod {{ $labels.pod }}",
+             "NIXL reported failed KV-cache transfers in the last 5 minutes (vLLM's failed-transfer counter, or "
+             "NIXL's own error counter where the NIXL release exports one): the requests concerned are retried "
+             "or fail.",
+             "Read the worker's log for the NIXL error and the transfer backend it chose (LIBFABRIC on EFA, UCX "
+             "otherwise); check that prefill and decode pods reach each other and that no EFA device is down."),
+    ]
+    if observed.kv_transfer_graphs:
+        graphs = observed.kv_transfer_graphs
+        serving = per_graph(observed, f"rate({metric('dynamo_frontend_requests_total')}[10m])", graphs, "frontend")
+        moved = " or ".join(
+            f"({per_graph(observed, f'rate({name}[10m])', graphs)} > 0)"
+            for name in (metric("agent_tx_bytes_total"), metric("agent_rx_bytes_total"),
+                         metric("vllm:nixl_bytes_transferred_sum"), metric("trtllm_kv_transfer_bytes_sum")))
+        rules.append(Rule(
+            "DisaggGraphMovesNoKvBytes", f"({serving} > 0) unless on (namespace, {graph}) ({moved})", "15m", "warning",
+            f"Graph {{{{ $labels.{graph} }}}} serves requests but moves no KV cache",
+            "The disaggregated graph's frontend has served requests for 15 minutes while no worker reported KV "
+            "bytes transferred: prefill results are not reaching decode through NIXL (decode prefills itself, "
+            "or transfers stall), or the NIXL telemetry is not scraped.",
+            "Check the data-path dashboard for the graph, the workers' NIXL backend in their logs and the NIXL "
+            "telemetry targets in Prometheus; a graph whose prompts are all short may legitimately skip transfers."))
+    if observed.kv_event_graphs:
+        graphs = observed.kv_event_graphs
+        serving = per_graph(observed, f"rate({metric('dynamo_frontend_requests_total')}[10m])", graphs, "frontend")
+        applied = per_graph(observed, f"rate({metric('dynamo_component_kv_cache_events_applied')}[10m])", graphs)
+        rules.append(Rule(
+            "KvEventsStalled", f"({serving} > 0) unless on (namespace, {graph}) ({applied} > 0)", "10m", "warning",
+            f"The KV router of graph {{{{ $labels.{graph} }}}} gets no KV events",
+            "The graph routes by KV-cache overlap and serves requests, but its router applied no KV event for 10 "
+            "minutes: it routes on a stale view of what each worker caches, and cache hits drop.",
+            "Check the event plane (NATS when it carries events: the platform dashboard; ZMQ: the workers' "
+            "publisher counters on the data-path dashboard) and the workers' logs for KV-event publisher errors."))
+    return rules
+
+
+def telemetry_rules() -> list[Rule]:
+    """The OpenTelemetry collector that carries Dynamo's traces to Tempo and its logs to Loki."""
+    by = "namespace, pod, exporter"
+    failed = (f"sum by ({by}) (rate({metric('otelcol_exporter_send_failed_spans_total')}[5m])) > 0 or "
+              f"sum by ({by}) (rate({metric('otelcol_exporter_send_failed_log_records_total')}[5m])) > 0")
+    return [
+        Rule("OtelCollectorExportFailing", failed, "10m", "warning",
+             "The OpenTelemetry collector fails to export through {{ $labels.exporter }}",
+             "For 10 minutes the collector has failed to send spans or log records: traces or logs of Dynamo "
+             "requests are being lost.",
+             "Check that Tempo (traces) or Loki (logs) is up and accepts data: the collector's log names the "
+             "error; Loki refuses OTLP logs without structured metadata or past its ingestion limits."),
+    ]
+
+
 def rule_groups(observed: Observed, thresholds: Thresholds) -> list[dict[str, Any]]:
     groups = {
         "dynamo-cluster.etcd": etcd_rules(observed, thresholds),
         "dynamo-cluster.nats": nats_rules(observed, thresholds),
         "dynamo-cluster.gpu": gpu_rules(thresholds),
         "dynamo-cluster.frontend": frontend_rules(thresholds),
+        "dynamo-cluster.datapath": datapath_rules(observed),
+        "dynamo-cluster.telemetry": telemetry_rules(),
     }
     return [{"name": name, "rules": [r.to_json() for r in rules]} for name, rules in groups.items()]
 

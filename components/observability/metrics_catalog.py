@@ -1,163 +1,219 @@
 """The metric names this project's dashboards, alert rules and datasource links may use.
 
-One list, grouped by who exports the series. A test parses every dashboard query and alert rule
-with a PromQL parser and fails when one names a series that is not here, so a renamed metric is
+One list of groups, each by who exports its series and each saying where its names were read. A
+test parses every dashboard query and alert rule with a PromQL parser and fails when one names a
+series that is not here, and another fails when a group cites no source, so a renamed metric is
 caught in review instead of showing up as an empty panel. Histograms are listed by family; their
 ``_bucket``, ``_sum`` and ``_count`` series are derived.
 
-Each group says where its names were read. Label facts the queries rely on are noted too.
+Dynamo's names are those of release 1.4 (ai-dynamo/dynamo at cdf9267d, the commit the 1.4 reference
+copies; `D14` below). Series register lazily: a family appears only after the first event that
+fills it, so an empty panel can mean "nothing happened yet" as well as "not exported".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-# Dynamo frontend (the OpenAI-compatible HTTP service, `python -m dynamo.frontend`).
-# Read from shared/reference/dynamo/deploy/observability (grafana_dashboards/dynamo.json,
-# disagg-dashboard.json and the k8s/ dashboard ConfigMaps) and from Dynamo's metric name table
-# lib/runtime/src/metrics/prometheus_names.rs (module `frontend_service`). Labels: `model` on
-# every series; `status` is `success` or `error` on requests_total; `worker_type` on the router
-# queue gauge; `worker_id` and `dp_rank` on the per-worker gauges.
-DYNAMO_FRONTEND_COUNTERS = (
-    "dynamo_frontend_requests_total",
-    "dynamo_frontend_output_tokens_total",
-)
-DYNAMO_FRONTEND_GAUGES = (
-    "dynamo_frontend_inflight_requests",
-    "dynamo_frontend_queued_requests",
-    "dynamo_frontend_worker_active_prefill_tokens",
-    "dynamo_frontend_worker_active_decode_blocks",
-    "dynamo_frontend_router_queue_pending_requests",
-)
-DYNAMO_FRONTEND_HISTOGRAMS = (
-    "dynamo_frontend_time_to_first_token_seconds",
-    "dynamo_frontend_inter_token_latency_seconds",
-    "dynamo_frontend_request_duration_seconds",
-    "dynamo_frontend_input_sequence_tokens",
-    "dynamo_frontend_output_sequence_tokens",
-)
-
-# Dynamo workers (every backend component's system port, DYN_SYSTEM_PORT).
-# Read from the same reference dashboards (disagg-dashboard.json: request rate and duration per
-# `dynamo_component`, `dynamo_component_gpu_cache_usage_percent`, `dynamo_component_total_blocks`)
-# and prometheus_names.rs (modules `work_handler` and `kvstats`). Labels: `dynamo_namespace`,
-# `dynamo_component` (the worker group, e.g. prefill or backend), `dynamo_endpoint`.
-DYNAMO_WORKER_COUNTERS = (
-    "dynamo_component_requests_total",
-    "dynamo_component_errors_total",
-    "dynamo_component_request_bytes_total",
-    "dynamo_component_response_bytes_total",
-)
-DYNAMO_WORKER_GAUGES = (
-    "dynamo_component_inflight_requests",
-    "dynamo_component_gpu_cache_usage_percent",
-    "dynamo_component_total_blocks",
-)
-DYNAMO_WORKER_HISTOGRAMS = (
-    "dynamo_component_request_duration_seconds",
-)
-
-# NVIDIA DCGM exporter, as the GPU operator deploys it.
-# Read from shared/reference/charts/dcgm-exporter/values.yaml (its commented default counter
-# list), shared/reference/dynamo/deploy/observability/k8s/dcgm-metrics-with-nvlink.csv and the
-# reference dcgm-metrics.json / disagg-dashboard.json. Units: temperatures in C, power in W,
-# framebuffer in MiB, utilisation in percent. Labels: `gpu`, `UUID`, `modelName` and `Hostname`
-# (the node name: the GPU operator passes NODE_NAME to the exporter). NVLink series exist only on
-# GPUs with NVLink and only when the exporter's counter list includes them.
-DCGM = (
-    "DCGM_FI_DEV_GPU_UTIL",
-    "DCGM_FI_DEV_MEM_COPY_UTIL",
-    "DCGM_FI_DEV_FB_USED",
-    "DCGM_FI_DEV_FB_FREE",
-    "DCGM_FI_DEV_POWER_USAGE",
-    "DCGM_FI_DEV_GPU_TEMP",
-    "DCGM_FI_DEV_MEMORY_TEMP",
-    "DCGM_FI_DEV_XID_ERRORS",
-    "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
-    "DCGM_FI_PROF_NVLINK_TX_BYTES",
-    "DCGM_FI_PROF_NVLINK_RX_BYTES",
-)
-
-# NATS server through the nats chart's promExporter sidecar (prometheus-nats-exporter).
-# The chart (shared/reference/charts/nats/values.yaml, `promExporter`, port 7777) runs the exporter
-# with `-prefix=nats -varz -jsz=all`, so /varz numbers become `nats_varz_<field>` and the JetStream
-# collector's names (collector/jsz.go of nats-io/prometheus-nats-exporter) become
-# `nats_server_*`, `nats_stream_*` and `nats_consumer_*`. Labels: `server_id` on every series;
-# `server_name`, `stream_name`, `consumer_name` on the JetStream ones. Byte values are bytes.
-NATS = (
-    "nats_varz_connections",
-    "nats_varz_slow_consumers",
-    "nats_varz_in_msgs",
-    "nats_varz_out_msgs",
-    "nats_varz_in_bytes",
-    "nats_varz_out_bytes",
-    "nats_varz_mem",
-    "nats_server_jetstream_disabled",
-    "nats_server_total_streams",
-    "nats_server_total_consumers",
-    "nats_server_total_messages",
-    "nats_server_total_message_bytes",
-    "nats_server_max_storage",
-    "nats_stream_total_bytes",
-    "nats_stream_total_messages",
-    "nats_consumer_num_pending",
-    "nats_consumer_num_ack_pending",
-)
-
-# etcd server (our StatefulSet's /metrics on the metrics port, 2381).
-# `etcd_server_has_leader` is read from shared/reference/charts/etcd/values.yaml (its example
-# PrometheusRule); the others are from etcd's own metric definitions (server/etcdserver/metrics.go,
-# server/storage/mvcc/metrics.go, server/storage/wal/metrics.go, server/storage/backend/metrics.go).
-ETCD_COUNTERS_AND_GAUGES = (
-    "etcd_server_has_leader",
-    "etcd_server_is_leader",
-    "etcd_server_leader_changes_seen_total",
-    "etcd_server_proposals_failed_total",
-    "etcd_server_proposals_pending",
-    "etcd_server_quota_backend_bytes",
-    "etcd_mvcc_db_total_size_in_bytes",
-)
-ETCD_HISTOGRAMS = (
-    "etcd_disk_wal_fsync_duration_seconds",
-    "etcd_disk_backend_commit_duration_seconds",
-)
-
-# Kubernetes object state from kube-state-metrics (a kube-prometheus-stack dependency) and
-# Prometheus' own per-target `up`. Used to count NATS/etcd members that are not ready and to map
-# GPU nodes to pools (`kube_node_labels` carries `label_<node label>` for the node labels allowed
-# by kube-state-metrics' metricLabelsAllowlist, which the observability values set).
-KUBERNETES = (
-    "up",
-    "kube_statefulset_replicas",
-    "kube_statefulset_status_replicas_ready",
-    "kube_node_labels",
-)
-
-# Tempo's metrics generator (span-metrics and service-graphs processors), remote-written into
-# Prometheus; only the Grafana Tempo datasource's trace-to-metrics queries use them.
-TEMPO_GENERATED_COUNTERS = (
-    "traces_spanmetrics_calls_total",
-    "traces_service_graph_request_total",
-)
-TEMPO_GENERATED_HISTOGRAMS = (
-    "traces_spanmetrics_latency",
-)
+from dataclasses import dataclass
 
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Series of one exporter: `source` says where the names were read, `labels` what queries rely on."""
+
+    exporter: str
+    source: str
+    names: tuple[str, ...] = ()  # counters and gauges, as exposed (counters with their suffix)
+    histograms: tuple[str, ...] = ()
+    labels: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.source.strip():
+            raise ValueError(f"metric group {self.exporter!r} cites no source")
+        if not (self.names or self.histograms):
+            raise ValueError(f"metric group {self.exporter!r} is empty")
+
+    def series(self) -> tuple[str, ...]:
+        """Every series name of the group, histogram series expanded."""
+        return self.names + _expand(self.histograms)
 
 
 def _expand(histograms: Iterable[str]) -> tuple[str, ...]:
     return tuple(family + suffix for family in histograms for suffix in HISTOGRAM_SUFFIXES)
 
 
-HISTOGRAMS = frozenset(DYNAMO_FRONTEND_HISTOGRAMS + DYNAMO_WORKER_HISTOGRAMS + ETCD_HISTOGRAMS
-                       + TEMPO_GENERATED_HISTOGRAMS)
-
-KNOWN: frozenset[str] = frozenset(
-    DYNAMO_FRONTEND_COUNTERS + DYNAMO_FRONTEND_GAUGES + DYNAMO_WORKER_COUNTERS + DYNAMO_WORKER_GAUGES
-    + DCGM + NATS + ETCD_COUNTERS_AND_GAUGES + KUBERNETES + TEMPO_GENERATED_COUNTERS
-    + _expand(HISTOGRAMS)
+GROUPS: tuple[Group, ...] = (
+    Group(
+        "Dynamo frontend (`python -m dynamo.frontend`, HTTP port)",
+        source="D14 docs/fern/reference/observability/metrics-catalog.mdx, checked against "
+               "lib/llm/src/http/service/metrics.rs (labels), lib/runtime/src/metrics/frontend_perf.rs "
+               "(stage_requests) and lib/llm/src/kv_router/metrics.rs (worker and router queue gauges); "
+               "requests_total and stage_requests also in shared/reference/dynamo-1.4/docs/fern/kubernetes/"
+               "observability/metrics.mdx:105-117",
+        names=("dynamo_frontend_requests_total", "dynamo_frontend_output_tokens_total",
+               "dynamo_frontend_model_rejection_total", "dynamo_frontend_active_requests",
+               "dynamo_frontend_stage_requests", "dynamo_frontend_worker_active_prefill_tokens",
+               "dynamo_frontend_worker_active_decode_blocks", "dynamo_frontend_router_queue_pending_requests"),
+        histograms=("dynamo_frontend_time_to_first_token_seconds", "dynamo_frontend_inter_token_latency_seconds",
+                    "dynamo_frontend_request_duration_seconds", "dynamo_frontend_input_sequence_tokens",
+                    "dynamo_frontend_output_sequence_tokens", "dynamo_frontend_cached_tokens"),
+        labels="`model` on the per-model series; `status` (success, error) on requests_total; `stage` "
+               "(preprocess, route, dispatch) on stage_requests; `worker_id`, `dp_rank`, `worker_type` on the "
+               "per-worker gauges; `worker_type` on the router queue gauge, registered only with a queue threshold",
+    ),
+    Group(
+        "Dynamo workers (every backend component's system port, DYN_SYSTEM_PORT)",
+        source="D14 docs/fern/reference/observability/metrics-catalog.mdx (requests, errors, bytes, in-flight, "
+               "duration) and components/src/dynamo/common/utils/prometheus.py:355-405 (the KV-cache gauges the "
+               "backends set; the 1.4 catalog page does not list them)",
+        names=("dynamo_component_requests_total", "dynamo_component_errors_total",
+               "dynamo_component_request_bytes_total", "dynamo_component_response_bytes_total",
+               "dynamo_component_inflight_requests", "dynamo_component_gpu_cache_usage_percent",
+               "dynamo_component_total_blocks"),
+        histograms=("dynamo_component_request_duration_seconds",),
+        labels="`dynamo_namespace`, `dynamo_component` (prefill, backend, ...), `dynamo_endpoint`",
+    ),
+    Group(
+        "Dynamo KV router (the frontend with --router-mode kv)",
+        source="D14 docs/fern/reference/observability/metrics-catalog.mdx:257-335 and "
+               "lib/llm/src/kv_router/metrics.rs:860-933 (router_* series), :677-716 (router overhead)",
+        names=("dynamo_component_router_requests_total", "dynamo_component_kv_cache_events_applied"),
+        histograms=("dynamo_component_router_kv_hit_rate",
+                    "dynamo_component_router_kv_transfer_estimated_latency_seconds",
+                    "dynamo_router_overhead_total_ms"),
+        labels="kv_hit_rate is the predicted overlap (0 to 1) at routing time; kv_cache_events_applied has "
+               "`status` and `event_type` and exists only when workers publish KV events; without KV routing "
+               "the router_* series stay zero and the overhead histogram is not registered",
+    ),
+    Group(
+        "Dynamo KV event publishers (workers)",
+        source="D14 lib/llm/src/kv_router/metrics.rs:108-122",
+        names=("dynamo_component_kv_publisher_engines_dropped_events_total",
+               "dynamo_component_kv_publisher_zmq_events_total"),
+        labels="the component hierarchy; `stage`, `event_type` on zmq_events_total",
+    ),
+    Group(
+        "Dynamo request plane and transports (the runtime in every Dynamo process)",
+        source="D14 lib/runtime/src/metrics/request_plane.rs:13-63 and lib/runtime/src/metrics/"
+               "transport_metrics.rs:12-53",
+        names=("dynamo_transport_tcp_bytes_sent_total", "dynamo_transport_tcp_bytes_received_total",
+               "dynamo_transport_tcp_errors_total", "dynamo_transport_nats_errors_total",
+               "dynamo_request_plane_inflight_requests"),
+        histograms=("dynamo_request_plane_queue_seconds", "dynamo_request_plane_send_seconds",
+                    "dynamo_request_plane_roundtrip_ttft_seconds"),
+        labels="none of their own (`error_type` on nats_errors_total); the scrape adds `namespace` and `pod`",
+    ),
+    Group(
+        "Dynamo planner (when a graph runs one)",
+        source="D14 components/src/dynamo/planner/monitoring/planner_metrics.py:6-260",
+        names=("dynamo_planner_num_prefill_replicas", "dynamo_planner_num_decode_replicas",
+               "dynamo_planner_predicted_num_prefill_replicas", "dynamo_planner_predicted_num_decode_replicas",
+               "dynamo_planner_observed_requests_per_second", "dynamo_planner_predicted_requests_per_second",
+               "dynamo_planner_observed_ttft_ms", "dynamo_planner_observed_itl_ms",
+               "dynamo_planner_sla_target_ttft_ms", "dynamo_planner_sla_target_itl_ms"),
+    ),
+    Group(
+        "NIXL telemetry (the NIXL library inside the workers, its own port)",
+        source="ai-dynamo/nixl v1.3.2 src/plugins/telemetry/prometheus/prometheus_exporter.cpp:119-147 (the "
+               "counters; v1.3.0 has the same); v1.3.1 src/core/telemetry/telemetry_event.h:199-245 "
+               "(agent_errors_total, which v1.3.0 and v1.3.2 do not export)",
+        names=("agent_tx_bytes_total", "agent_rx_bytes_total", "agent_tx_requests_num_total",
+               "agent_rx_requests_num_total", "agent_xfer_time_total", "agent_errors_total"),
+        labels="`hostname`, `agent_name`; `status` on agent_errors_total; xfer_time_total is in microseconds; "
+               "Dynamo 1.4.2 ships NIXL v1.3.2 with vLLM, v1.3.1 with TensorRT-LLM, v1.3.0 with SGLang",
+    ),
+    Group(
+        "vLLM NIXL connector (vLLM workers, passed through on the system port)",
+        source="vllm-project/vllm vllm/distributed/kv_transfer/kv_connector/v1/nixl_connector.py "
+               "(NixlPromMetrics) and the vLLM metrics docs, \"NIXL KV Connector Metrics\"; the counter is "
+               "declared as vllm:nixl_num_failed_transfers and exposed with the `_total` suffix",
+        names=("vllm:nixl_num_failed_transfers_total",),
+        histograms=("vllm:nixl_xfer_time_seconds", "vllm:nixl_bytes_transferred"),
+        labels="`model_name`, `engine`",
+    ),
+    Group(
+        "TensorRT-LLM KV transfer (TensorRT-LLM workers with --publish-events-and-metrics)",
+        source="ai-dynamo/dynamo docs/backends/trtllm/prometheus.md (\"KV Cache Transfer Metrics\": types and "
+               "labels); names in D14 lib/runtime/src/metrics/prometheus_names.rs:775-806",
+        names=("trtllm_kv_transfer_success_total",),
+        histograms=("trtllm_kv_transfer_latency_seconds", "trtllm_kv_transfer_bytes"),
+        labels="`model_name`, `disaggregation_mode`, `engine_type`; recorded on transfers only",
+    ),
+    Group(
+        "OpenTelemetry collector (its own metrics, port 8888)",
+        source="open-telemetry/opentelemetry-collector exporter/exporterhelper/documentation.md (generated by "
+               "mdatagen, at 05ada2d2): monotonic sums, which the collector's Prometheus reader exposes with "
+               "the `_total` suffix",
+        names=("otelcol_exporter_sent_spans_total", "otelcol_exporter_send_failed_spans_total",
+               "otelcol_exporter_sent_log_records_total", "otelcol_exporter_send_failed_log_records_total",
+               "otelcol_exporter_queue_size", "otelcol_exporter_queue_capacity"),
+        labels="`exporter` (the exporter id, e.g. otlp_grpc/tempo)",
+    ),
+    Group(
+        "NVIDIA DCGM exporter, as the GPU operator deploys it",
+        source="shared/reference/charts/dcgm-exporter/values.yaml (its commented default counter list), "
+               "shared/reference/dynamo/deploy/observability/k8s/dcgm-metrics-with-nvlink.csv and the reference "
+               "dcgm-metrics.json / disagg-dashboard.json",
+        names=("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_MEM_COPY_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE",
+               "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_MEMORY_TEMP", "DCGM_FI_DEV_XID_ERRORS",
+               "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "DCGM_FI_PROF_NVLINK_TX_BYTES", "DCGM_FI_PROF_NVLINK_RX_BYTES"),
+        labels="`gpu`, `UUID`, `modelName`, `Hostname` (the node name); temperatures in C, power in W, "
+               "framebuffer in MiB, utilisation in percent; NVLink series only on GPUs with NVLink",
+    ),
+    Group(
+        "NATS server through the nats chart's promExporter sidecar (prometheus-nats-exporter)",
+        source="shared/reference/charts/nats/values.yaml (`promExporter`, port 7777, `-prefix=nats -varz "
+               "-jsz=all`): /varz numbers become nats_varz_<field>, the JetStream collector's names "
+               "(collector/jsz.go of nats-io/prometheus-nats-exporter) nats_server_*, nats_stream_*, "
+               "nats_consumer_*",
+        names=("nats_varz_connections", "nats_varz_slow_consumers", "nats_varz_in_msgs", "nats_varz_out_msgs",
+               "nats_varz_in_bytes", "nats_varz_out_bytes", "nats_varz_mem", "nats_server_jetstream_disabled",
+               "nats_server_total_streams", "nats_server_total_consumers", "nats_server_total_messages",
+               "nats_server_total_message_bytes", "nats_server_max_storage", "nats_stream_total_bytes",
+               "nats_stream_total_messages", "nats_consumer_num_pending", "nats_consumer_num_ack_pending"),
+        labels="`server_id` on every series; `server_name`, `stream_name`, `consumer_name` on the JetStream ones",
+    ),
+    Group(
+        "etcd server (our StatefulSet's /metrics on the metrics port, 2381)",
+        source="etcd_server_has_leader: shared/reference/charts/etcd/values.yaml (its example PrometheusRule); "
+               "the others: etcd's server/etcdserver/metrics.go, server/storage/mvcc/metrics.go, "
+               "server/storage/wal/metrics.go, server/storage/backend/metrics.go",
+        names=("etcd_server_leader_changes_seen_total", "etcd_server_proposals_failed_total",
+               "etcd_server_has_leader", "etcd_server_is_leader", "etcd_server_proposals_pending",
+               "etcd_server_quota_backend_bytes", "etcd_mvcc_db_total_size_in_bytes"),
+        histograms=("etcd_disk_wal_fsync_duration_seconds", "etcd_disk_backend_commit_duration_seconds"),
+    ),
+    Group(
+        "Kubernetes object state (kube-state-metrics) and Prometheus' per-target `up`",
+        source="kube-state-metrics docs/metrics/workload/statefulset-metrics.md, pod-metrics.md and "
+               "cluster/node-metrics.md; `up` is Prometheus' own",
+        names=("up", "kube_statefulset_replicas", "kube_statefulset_status_replicas_ready", "kube_node_labels",
+               "kube_pod_labels"),
+        labels="kube_node_labels and kube_pod_labels carry `label_<key>` for the label keys allowed by "
+               "kube-state-metrics' metricLabelsAllowlist (the observability values allow the pool label on "
+               "nodes and the graph and role labels on pods)",
+    ),
+    Group(
+        "Tempo's metrics generator (span-metrics and service-graphs processors, remote-written to Prometheus)",
+        source="Grafana Tempo docs, metrics-from-traces: the span metrics processor (traces_spanmetrics_*) and "
+               "the service graphs processor (traces_service_graph_*)",
+        names=("traces_spanmetrics_calls_total", "traces_service_graph_request_total"),
+        histograms=("traces_spanmetrics_latency",),
+    ),
 )
+
+HISTOGRAMS: frozenset[str] = frozenset(family for group in GROUPS for family in group.histograms)
+KNOWN: frozenset[str] = frozenset(name for group in GROUPS for name in group.series())
+
+
+def source_of(name: str) -> str:
+    """Where the name of a catalogued series was read."""
+    for group in GROUPS:
+        if name in group.series():
+            return group.source
+    raise KeyError(f"metric {name!r} is not in components/observability/metrics_catalog.py")
 
 
 def metric(name: str) -> str:

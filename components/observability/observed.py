@@ -9,21 +9,42 @@ import re
 from dataclasses import dataclass
 
 
+def series_label(label_key: str) -> str:
+    """The label kube-state-metrics gives a Kubernetes label key on `kube_*_labels`."""
+    return "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label_key)
+
+
 @dataclass(frozen=True)
 class Observed:
     """The platform namespace (NATS, etcd), the StatefulSet name patterns of NATS and etcd there
-    (regular expressions, as kube-state-metrics' `statefulset` label is matched), and the node
-    label whose value names a GPU node's pool."""
+    (regular expressions, as kube-state-metrics' `statefulset` label is matched), the node label
+    whose value names a GPU node's pool, the pod labels that name a graph pod's graph and role, and
+    which graphs move KV caches between workers (disaggregated graphs of a real engine) or route on
+    the KV events their workers publish."""
 
     platform_namespace: str
     gpu_pool_label: str
     nats_statefulsets: str = ".*nats.*"
     etcd_statefulsets: str = ".*etcd.*"
+    graph_label: str = "dynamo-cluster/graph"
+    role_label: str = "dynamo-cluster/role"
+    kv_transfer_graphs: tuple[str, ...] = ()
+    kv_event_graphs: tuple[str, ...] = ()
 
     @property
     def pool_series_label(self) -> str:
         """The label kube-state-metrics gives `gpu_pool_label` on `kube_node_labels`."""
-        return "label_" + re.sub(r"[^a-zA-Z0-9_]", "_", self.gpu_pool_label)
+        return series_label(self.gpu_pool_label)
+
+    @property
+    def graph_series_label(self) -> str:
+        """The label naming a pod's graph on `kube_pod_labels`."""
+        return series_label(self.graph_label)
+
+    @property
+    def role_series_label(self) -> str:
+        """The label naming a pod's role (frontend, prefill, decode, worker) on `kube_pod_labels`."""
+        return series_label(self.role_label)
 
     def platform(self, extra: str = "") -> str:
         """A label matcher list for series scraped in the platform namespace."""

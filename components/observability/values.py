@@ -1,4 +1,5 @@
-"""Helm values for kube-prometheus-stack and Tempo, and the names and ports they fix.
+"""Helm values for kube-prometheus-stack and Tempo, the names and ports they fix, and the settings
+of the whole observability stack (the collector's and Loki's values are in their own modules).
 
 Pure functions of the settings below. Every URL in the values is namespace-relative (Prometheus,
 Grafana and Tempo share the monitoring namespace); the component builds the fully qualified
@@ -18,8 +19,12 @@ from components.kit.charts import ChartRef
 from components.kit.kube import labels, service_host
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources, Storage
+from components.observability.collector import CollectorSettings
+from components.observability.datasources import loki_datasource, traces_to_logs
+from components.observability.loki import LOKI_HTTP_PORT, LOKI_SERVICE, LokiSettings
 from components.observability.metrics_catalog import bucket, metric
 from components.observability.observed import Observed, Thresholds
+from components.observability.receivers import Receiver, alertmanager_config
 
 # Object names, fixed with fullnameOverride so the URLs below do not depend on release names.
 KPS_NAME = "kps"
@@ -27,6 +32,8 @@ PROMETHEUS_SERVICE = f"{KPS_NAME}-prometheus"  # Service and Prometheus resource
 PROMETHEUS_PORT = 9090
 GRAFANA_SERVICE = "grafana"
 GRAFANA_PORT = 80
+ALERTMANAGER_SERVICE = f"{KPS_NAME}-alertmanager"
+ALERTMANAGER_PORT = 9093
 TEMPO_SERVICE = "tempo"
 TEMPO_HTTP_PORT = 3200
 OTLP_GRPC_PORT = 4317
@@ -63,6 +70,7 @@ class AlertmanagerSettings:
     replicas: int
     resources: Resources
     storage: Storage | None
+    receivers: tuple[Receiver, ...] = ()  # none: the chart's configuration, which notifies nobody
 
 
 @dataclass(frozen=True)
@@ -114,13 +122,22 @@ def prometheus_values(settings: PrometheusSettings) -> dict[str, Any]:
     return {"prometheusSpec": spec}
 
 
-def alertmanager_values(settings: AlertmanagerSettings) -> dict[str, Any]:
+def alertmanager_values(settings: AlertmanagerSettings, receivers_secret: pulumi.Input[str] | None = None
+                        ) -> dict[str, Any]:
+    """Alertmanager, with the receivers' Secret (`receivers_secret`, required when there are
+    receivers) mounted for the configuration's `*_file` fields."""
     if not settings.enabled:
         return {"enabled": False}
     spec: dict[str, Any] = {"replicas": settings.replicas, "resources": settings.resources.to_k8s()}
     if settings.storage is not None:
         spec["storage"] = _claim(settings.storage)
-    return {"enabled": True, "alertmanagerSpec": spec}
+    values: dict[str, Any] = {"enabled": True, "alertmanagerSpec": spec}
+    if settings.receivers:
+        if receivers_secret is None:
+            raise ValueError("Alertmanager receivers need the Secret that holds their credentials")
+        spec["secrets"] = [receivers_secret]
+        values["config"] = alertmanager_config(settings.receivers)
+    return values
 
 
 def tempo_datasource() -> dict[str, Any]:
@@ -149,6 +166,7 @@ def tempo_datasource() -> dict[str, Any]:
                               f"(rate({bucket('traces_spanmetrics_latency')}{{{tags}}}[5m])))"},
                 ],
             },
+            "tracesToLogsV2": traces_to_logs(),
             "serviceMap": {"datasourceUid": PROMETHEUS_DATASOURCE_UID},
             "nodeGraph": {"enabled": True},
             "search": {"hide": False},
@@ -177,7 +195,8 @@ def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -
                                                 "traceIdLabelName": "trace_id"},
             },
         },
-        "additionalDataSources": [tempo_datasource()],
+        "additionalDataSources": [tempo_datasource(),
+                                  loki_datasource(f"http://{LOKI_SERVICE}:{LOKI_HTTP_PORT}", TEMPO_DATASOURCE_UID)],
     }
     if settings.storage is not None:
         values["persistence"] = {"enabled": True, "type": "pvc", "storageClassName": settings.storage.storage_class,
@@ -189,15 +208,21 @@ def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -
 
 def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager: AlertmanagerSettings,
                                  grafana: GrafanaSettings, admin_secret: pulumi.Input[str],
-                                 managed_control_plane: bool, gpu_pool_label: str) -> dict[str, Any]:
+                                 managed_control_plane: bool, gpu_pool_label: str,
+                                 pod_labels: tuple[str, ...] = (),
+                                 receivers_secret: pulumi.Input[str] | None = None) -> dict[str, Any]:
+    allowlist = [f"nodes=[{gpu_pool_label}]"]
+    if pod_labels:
+        allowlist.append(f"pods=[{','.join(pod_labels)}]")
     values: dict[str, Any] = {
         "fullnameOverride": KPS_NAME,
         "crds": {"enabled": True},
         "prometheus": prometheus_values(prometheus),
-        "alertmanager": alertmanager_values(alertmanager),
+        "alertmanager": alertmanager_values(alertmanager, receivers_secret),
         "grafana": grafana_values(grafana, admin_secret),
-        # kube_node_labels carries the pool label, so GPU series can be grouped per pool.
-        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{gpu_pool_label}]"]},
+        # kube_node_labels carries the pool label, so GPU series can be grouped per pool; kube_pod_labels
+        # the graph and role labels, so every series of a graph pod can be attributed to both.
+        "kube-state-metrics": {"metricLabelsAllowlist": allowlist},
     }
     if managed_control_plane:
         values.update({scraper: {"enabled": False} for scraper in CONTROL_PLANE_SCRAPERS})
@@ -246,6 +271,8 @@ class ObservabilitySettings:
     alertmanager: AlertmanagerSettings
     grafana: GrafanaSettings
     tempo: TempoSettings
+    collector: CollectorSettings
+    loki: LokiSettings
     observed: Observed
     thresholds: Thresholds
     grafana_admin_user: str = "admin"
@@ -254,6 +281,8 @@ class ObservabilitySettings:
     managed_control_plane: bool = False
     kube_prometheus_stack_chart: ChartRef = charts.KUBE_PROMETHEUS_STACK
     tempo_chart: ChartRef = charts.TEMPO
+    collector_chart: ChartRef = charts.OPENTELEMETRY_COLLECTOR
+    loki_chart: ChartRef = charts.LOKI
 
 
 def cluster_url(service: str, namespace: str, port: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from components.dynamo.datapath import runs_on_efa
@@ -23,6 +23,7 @@ from components.nodes.capacity import WorkerDemand
 from components.nodes.gpu_platform_values import GpuPlatformSettings
 from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
+from components.observability.receivers import RECEIVER_KINDS, ReceiverKind
 from components.observability.values import ObservabilitySettings
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
@@ -34,13 +35,14 @@ from stacks.config.nats import read_nats
 from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
+from stacks.config.receivers import RECEIVER_SECRETS
 from stacks.config.secret import SecretValue
 
 __all__ = ["NAMESPACE", "ConfigError", "KubernetesConfig", "Problem", "SecretValue", "StackConfig",
            "decode_raw", "load_stack_config", "parse_config"]
 
 # Top-level keys that hold credentials: accepted only as `pulumi config set --secret`.
-SECRET_KEYS = ("kubeconfig", "ngcApiKey", "hfToken")
+SECRET_KEYS = ("kubeconfig", "ngcApiKey", "hfToken", *RECEIVER_SECRETS.values())
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class StackConfig:
     dynamo: DynamoConfig
     ngc_api_key: SecretValue | None
     hf_token: SecretValue | None
+    # The credential of each Alertmanager receiver whose secret is set.
+    receiver_secrets: Mapping[ReceiverKind, SecretValue] = field(default_factory=dict)
 
     @property
     def defaults(self) -> EnvironmentDefaults:
@@ -115,6 +119,13 @@ class StackConfig:
             out.append(f"nats.enabled is true but {plan.nats_reason()}: NATS is deployed and wired to nothing")
         if self.etcd is not None and not plan.uses_etcd:
             out.append(f"etcd.enabled is true but {plan.etcd_reason()}: etcd is deployed and wired to nothing")
+        obs = self.observability
+        receivers = ", ".join(RECEIVER_SECRETS.values())
+        if obs is not None and obs.alertmanager.enabled and not obs.alertmanager.receivers:
+            out.append(f"no Alertmanager receiver ({receivers} unset): alerts fire but notify nobody "
+                       "(docs/observability.md, \"Receivers\")")
+        if self.receiver_secrets and (obs is None or not obs.alertmanager.enabled):
+            out.append("Alertmanager receiver secrets are set but Alertmanager is off: nobody is notified")
         gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
         if gpu_graphs and self.dynamo.model_cache is None:
             out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
@@ -180,6 +191,8 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     retain = defaults.keeps_data and not allow_data_loss
     dynamo = read_dynamo(root, defaults=defaults, retain=retain, pools=pools, hf_token=secrets["hfToken"] is not None,
                          broken_pools=declared_pool_names(root) - set(pools))
+    receiver_secrets = {kind: value for kind in RECEIVER_KINDS
+                        if (value := secrets[RECEIVER_SECRETS[kind]]) is not None}
     config = StackConfig(
         stack=stack,
         environment=environment,
@@ -187,13 +200,16 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         namespaces=namespaces,
         allow_data_loss=allow_data_loss,
         storage_class=storage_class,
-        observability=read_observability(root, defaults.observability, namespaces, storage_class),
+        observability=read_observability(root, defaults.observability, namespaces, storage_class,
+                                         graphs=dynamo.graphs, pools=pools,
+                                         with_secret=set(receiver_secrets)),
         aws=aws,
         node_pools=node_pools,
         gpu_platform=read_gpu_platform(root, node_pools, namespaces),
         dynamo=dynamo,
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
+        receiver_secrets=receiver_secrets,
         nats=read_nats(root, defaults.nats, storage_class, retain, transport=dynamo.transport),
         etcd=read_etcd(root, defaults.etcd, defaults.etcd_quota_backend, storage_class, retain,
                        transport=dynamo.transport),

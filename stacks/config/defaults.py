@@ -39,6 +39,11 @@ class ObservabilityDefaults:
     tempo_retention: str
     tempo_resources: Resources
     tempo_size: str
+    loki_retention: str
+    loki_resources: Resources
+    loki_size: str
+    collector_replicas: int
+    collector_resources: Resources
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,9 @@ DEFAULTS: Mapping[Environment, EnvironmentDefaults] = {
         observability=ObservabilityDefaults(
             persistence=False, managed_control_plane=False, prometheus_retention="2d", prometheus_replicas=1,
             prometheus_resources=Resources("200m", "1Gi"), prometheus_size="20Gi", alertmanager_replicas=1,
-            tempo_retention="24h", tempo_resources=Resources("100m", "512Mi"), tempo_size="10Gi")),
+            tempo_retention="24h", tempo_resources=Resources("100m", "512Mi"), tempo_size="10Gi",
+            loki_retention="24h", loki_resources=Resources("100m", "512Mi"), loki_size="10Gi",
+            collector_replicas=1, collector_resources=Resources("100m", "256Mi"))),
     # EKS: three-member quorums on separate nodes, data kept, longer retention, managed control plane.
     "prod": EnvironmentDefaults(
         name="prod", storage_class="gp3", kubeconfig_path=None, pool_kind="eks", keeps_data=True,
@@ -82,5 +89,7 @@ DEFAULTS: Mapping[Environment, EnvironmentDefaults] = {
         observability=ObservabilityDefaults(
             persistence=True, managed_control_plane=True, prometheus_retention="15d", prometheus_replicas=2,
             prometheus_resources=Resources("1", "8Gi", "4"), prometheus_size="200Gi", alertmanager_replicas=2,
-            tempo_retention="336h", tempo_resources=Resources("500m", "4Gi", "2"), tempo_size="100Gi")),
+            tempo_retention="336h", tempo_resources=Resources("500m", "4Gi", "2"), tempo_size="100Gi",
+            loki_retention="336h", loki_resources=Resources("500m", "4Gi", "2"), loki_size="100Gi",
+            collector_replicas=2, collector_resources=Resources("500m", "1Gi", "2"))),
 }

@@ -1,17 +1,28 @@
-"""The `observability` section: Prometheus, Alertmanager, Grafana, Tempo, dashboards and alerts.
+"""The `observability` section: Prometheus, Alertmanager (and its receivers), Grafana, Tempo, Loki,
+the OpenTelemetry collector, dashboards and alerts.
 
 dev is the same stack, small: no persistent volumes, short retention, one replica each. prod keeps
-data on volumes of the stack's storage class, retains longer, runs two Prometheus and Alertmanager
-replicas and turns off the scrapers of control-plane parts a managed (EKS) control plane hides.
-Every key is read even when the section is disabled, so a typo is reported either way.
+data on volumes of the stack's storage class, retains longer, runs two Prometheus, Alertmanager and
+collector replicas and turns off the scrapers of control-plane parts a managed (EKS) control plane
+hides. Every key is read even when the section is disabled, so a typo is reported either way.
 """
 
 from __future__ import annotations
 
-from components.kit.charts import KUBE_PROMETHEUS_STACK, TEMPO
+from collections.abc import Mapping, Sequence, Set
+
+from components.dynamo.backends import publishes_kv_events
+from components.dynamo.datapath import data_path
+from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
+from components.dynamo.spec import GraphSpec
+from components.kit.charts import KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 from components.kit.resources import Resources, Storage
 from components.namespaces import NamespaceNames
+from components.nodes.shape import PoolShape
+from components.observability.collector import CollectorSettings
+from components.observability.loki import INDEX_PERIOD_HOURS, LokiSettings
 from components.observability.observed import Observed, Thresholds
+from components.observability.receivers import ReceiverKind
 from components.observability.values import (
     AlertmanagerSettings,
     GrafanaSettings,
@@ -22,6 +33,7 @@ from components.observability.values import (
 from stacks.config.common import read_chart_version, read_resources, read_storage
 from stacks.config.defaults import ObservabilityDefaults
 from stacks.config.reader import Node
+from stacks.config.receivers import read_receivers
 
 # Prometheus accepts y, w, d, h, m, s, ms; Tempo's block retention is a Go duration (no days).
 _PROMETHEUS_DURATION = r"^[1-9][0-9]*(ms|s|m|h|d|w|y)$"
@@ -34,9 +46,51 @@ ALERTMANAGER_RESOURCES = Resources("50m", "128Mi")
 GRAFANA_RESOURCES = Resources("100m", "512Mi")
 
 
+def reports_kv_bytes(graph: GraphSpec) -> bool:
+    """Whether the graph's workers report the KV bytes they move whatever NIXL's telemetry does: vLLM's
+    NIXL connector always does, TensorRT-LLM with `--publish-events-and-metrics` (its workers that
+    publish KV events get it). SGLang reports none of its own."""
+    if graph.backend == "vllm":
+        return True
+    return graph.backend == "trtllm" and any(publishes_kv_events(graph, group) for group in graph.groups)
+
+
+def exports_nixl_bytes(graph: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
+    """Whether NIXL's own telemetry (agent_*_bytes_total) is on for any of the graph's workers."""
+    return any(g.pool in pools and data_path(graph, g, pools[g.pool]).nixl_telemetry for g in graph.groups)
+
+
+def kv_transfer_graphs(graphs: Sequence[GraphSpec],
+                       pools: Mapping[str, PoolShape] | None = None) -> tuple[str, ...]:
+    """Graphs whose decode workers receive KV caches from prefill workers (disaggregated graphs of a
+    real engine: the mocker simulates the transfer) and whose moved bytes are measured, by the
+    engine or by NIXL's telemetry: a graph without a measure would look as if it moved nothing."""
+    shapes = pools or {}
+    return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend != "mocker"
+                 and (reports_kv_bytes(g) or exports_nixl_bytes(g, shapes)))
+
+
+def kv_event_graphs(graphs: Sequence[GraphSpec]) -> tuple[str, ...]:
+    """Graphs whose KV router routes on the KV events its workers publish."""
+    return tuple(g.name for g in graphs if any(publishes_kv_events(g, group) for group in g.groups))
+
+
+def _loki_retention(node: Node, default: str) -> str:
+    allowed = f"whole days in hours, at least {INDEX_PERIOD_HOURS}h, such as 24h, 168h or 720h"
+    text = node.string("retention", default, pattern=r"^[1-9][0-9]*h$", pattern_text=allowed)
+    if text.endswith("h") and text[:-1].isdigit() and int(text[:-1]) % INDEX_PERIOD_HOURS:
+        node.problem("retention", f"is {text!r}", allowed)
+        return default
+    return text
+
+
 def read_observability(root: Node, d: ObservabilityDefaults, namespaces: NamespaceNames,
-                       storage_class: str) -> ObservabilitySettings | None:
-    """The section's settings, or None when `observability.enabled` is false."""
+                       storage_class: str, *, graphs: Sequence[GraphSpec] = (),
+                       pools: Mapping[str, PoolShape] | None = None,
+                       with_secret: Set[ReceiverKind] = frozenset()) -> ObservabilitySettings | None:
+    """The section's settings, or None when `observability.enabled` is false. `graphs` are the
+    stack's graphs (the data-path alerts watch some of them); `with_secret` are the Alertmanager
+    receivers whose secret is set."""
     node = root.child("observability")
     enabled = node.boolean("enabled", True)
     persistent = node.boolean("persistence", d.persistence)
@@ -61,6 +115,7 @@ def read_observability(root: Node, d: ObservabilityDefaults, namespaces: Namespa
         replicas=am.integer("replicas", d.alertmanager_replicas, minimum=1, maximum=5),
         resources=read_resources(am, "resources", ALERTMANAGER_RESOURCES),
         storage=storage(am, "2Gi", "1Gi"),
+        receivers=read_receivers(am, with_secret),
     )
     am.close()
 
@@ -80,6 +135,21 @@ def read_observability(root: Node, d: ObservabilityDefaults, namespaces: Namespa
     )
     tem.close()
 
+    lok = node.child("loki")
+    loki = LokiSettings(
+        retention=_loki_retention(lok, d.loki_retention),
+        resources=read_resources(lok, "resources", d.loki_resources),
+        storage=storage(lok, d.loki_size, "1Gi"),
+    )
+    lok.close()
+
+    col = node.child("collector")
+    collector = CollectorSettings(
+        replicas=col.integer("replicas", d.collector_replicas, minimum=1, maximum=5),
+        resources=read_resources(col, "resources", d.collector_resources),
+    )
+    col.close()
+
     alerts = node.child("alerts")
     thresholds = Thresholds(
         ttft_p95_seconds=alerts.integer("ttftP95Milliseconds", 2000, minimum=10, maximum=600_000) / 1000,
@@ -92,14 +162,21 @@ def read_observability(root: Node, d: ObservabilityDefaults, namespaces: Namespa
         platform_namespace=namespaces.platform,
         gpu_pool_label=node.string("gpuPoolLabel", "dynamo-cluster/pool", pattern=_LABEL_KEY,
                                    pattern_text="a Kubernetes label key such as dynamo-cluster/pool"),
+        graph_label=GRAPH_LABEL,
+        role_label=ROLE_LABEL,
+        kv_transfer_graphs=kv_transfer_graphs(graphs, pools),
+        kv_event_graphs=kv_event_graphs(graphs),
     )
     managed = node.boolean("managedControlPlane", d.managed_control_plane)
     kps_chart = read_chart_version(node, "kubePrometheusStackVersion", KUBE_PROMETHEUS_STACK)
     tempo_chart = read_chart_version(node, "tempoVersion", TEMPO)
+    loki_chart = read_chart_version(node, "lokiVersion", LOKI)
+    collector_chart = read_chart_version(node, "collectorVersion", OPENTELEMETRY_COLLECTOR)
     node.close()
     if not enabled:
         return None
     return ObservabilitySettings(prometheus=prometheus, alertmanager=alertmanager, grafana=grafana, tempo=tempo,
-                                 observed=observed, thresholds=thresholds, grafana_admin_user=admin_user,
-                                 managed_control_plane=managed, kube_prometheus_stack_chart=kps_chart,
-                                 tempo_chart=tempo_chart)
+                                 collector=collector, loki=loki, observed=observed, thresholds=thresholds,
+                                 grafana_admin_user=admin_user, managed_control_plane=managed,
+                                 kube_prometheus_stack_chart=kps_chart, tempo_chart=tempo_chart,
+                                 collector_chart=collector_chart, loki_chart=loki_chart)

@@ -55,12 +55,21 @@ def transport_wiring(config: StackConfig, nats: NatsJetStream | None, etcd: Etcd
     return wiring, env
 
 
+# Dynamo's switches: JSONL log lines (with trace_id and span_id) and OTLP export of traces and logs.
+TRACING_SWITCHES = {"DYN_LOGGING_JSONL": "true", "OTEL_EXPORT_ENABLED": "true", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+
+
 def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
-    """Dynamo exports OpenTelemetry traces when told where to (the OTLP/gRPC receiver of Tempo)."""
+    """What every graph pod needs to follow a request: Dynamo 1.4 builds an OTLP exporter for traces
+    and one for logs when `OTEL_EXPORT_ENABLED` is on, and the logs endpoint does not fall back to
+    the traces endpoint, so the generic endpoint is set: the OpenTelemetry collector, which sends
+    traces to Tempo and logs to Loki. Each component names itself with `OTEL_SERVICE_NAME` (the
+    graph builder sets ``<graph>-<role>``)."""
     if observability is None:
         return []
-    return [{"name": "OTEL_EXPORT_ENABLED", "value": "true"},
-            {"name": "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "value": observability.otlp_grpc_endpoint}]
+    env: list[dict[str, Any]] = [{"name": name, "value": value} for name, value in TRACING_SWITCHES.items()]
+    env.append({"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": observability.otlp_grpc_endpoint})
+    return env
 
 
 def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,

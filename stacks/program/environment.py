@@ -14,6 +14,7 @@ from components.nats.component import NatsJetStream
 from components.nodes.gpu_platform import GpuPlatform
 from components.nodes.pools import GpuNodePool
 from components.observability.component import Observability
+from components.observability.receivers import ReceiverKind
 from stacks.config import StackConfig
 from stacks.outputs import (
     ETCD_CLUSTER,
@@ -57,9 +58,10 @@ class Environment:
             namespaces=NamespaceOutputs(platform=self.namespaces.platform, monitoring=self.namespaces.monitoring,
                                         workloads=self.namespaces.workloads),
             observability=None if obs is None else ObservabilityOutputs(
-                prometheus_url=obs.prometheus_url, otlp_grpc_endpoint=obs.otlp_grpc_endpoint,
-                otlp_http_endpoint=obs.otlp_http_endpoint, grafana_service=obs.grafana_service,
-                grafana_url=obs.grafana_url),
+                prometheus_url=obs.prometheus_url, alertmanager_url=obs.alertmanager_url,
+                otlp_grpc_endpoint=obs.otlp_grpc_endpoint, otlp_http_endpoint=obs.otlp_http_endpoint,
+                grafana_service=obs.grafana_service, grafana_url=obs.grafana_url,
+                grafana_admin_secret=obs.grafana_admin_secret, loki_url=obs.loki_url),
             node_pools={pool.shape.name: NodePoolOutputs(
                 node_selector=dict(pool.shape.node_selector), gpus_per_node=pool.shape.gpus_per_node,
                 gpu_model=pool.shape.gpu_model, max_nodes=pool.shape.max_nodes,
@@ -84,12 +86,21 @@ class Environment:
         )
 
 
+def receiver_credentials(config: StackConfig) -> dict[ReceiverKind, pulumi.Output[str]]:
+    """The Alertmanager receivers' credentials, as secret outputs (none while Alertmanager is off)."""
+    obs = config.observability
+    if obs is None or not obs.alertmanager.enabled:
+        return {}
+    return {kind: pulumi.Output.secret(value.value) for kind, value in config.receiver_secrets.items()}
+
+
 def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data,
                             efa_workers=bool(config.efa_graphs))
-    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
+    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster,
+                                   receiver_credentials=receiver_credentials(config))
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]
     nats = None if config.nats is None else NatsJetStream(

@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.etcd.manifests import CLIENT_PORT as ETCD_CLIENT_PORT
 from components.nats.values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
-from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
+from stacks.kube.cluster import stack_kubectl
 from stacks.outputs import OutputsError, StackOutputs
 from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
 from stacks.verify.etcd import Gateway, check_etcd
@@ -96,39 +95,15 @@ def _urls(text: str, scheme: tuple[str, ...], flag: str) -> list[str]:
     return urls
 
 
-def stack_cluster(project_dir: Path, stack: str) -> ClusterTarget:
-    """The kubeconfig and context of the stack's config, exactly as its Kubernetes provider (and
-    preflight) reach the cluster."""
-    from stacks.config import ConfigError
-    from stacks.config.load import load
-    from stacks.config.stackfile import StackFileError
-
-    try:
-        _, config = load(project_dir, stack, None)
-    except (StackFileError, ConfigError) as error:
-        raise DiscoveryError(f"cannot read the stack's kubernetes settings: {error}") from None
-    try:
-        return cluster_target(config.kubernetes, pulumi_secret_reader(project_dir, stack, None))
-    except ClusterConnectError as error:
-        raise DiscoveryError(f"{error}{f'; {error.fix}' if error.fix else ''}") from None
-
-
 def _kubectl(options: VerifyOptions, forwards: ExitStack) -> Kubectl:
     if options.kube_context or options.kubeconfig:
         if not options.kube_context:
             raise DiscoveryError("--kubeconfig needs --kube-context: the file's current context is never used")
         return Kubectl(context=options.kube_context, kubeconfig=options.kubeconfig)
     assert options.stack is not None  # only stack mode reaches the cluster without --kube-context
-    target = stack_cluster(options.project_dir, options.stack)
-    if target.kubeconfig_path is not None:
-        return Kubectl(context=target.context, kubeconfig=os.path.expanduser(target.kubeconfig_path))
-    assert target.kubeconfig is not None  # cluster_target gives a path or the inline kubeconfig
-    # kubectl reads a file: the stack's secret kubeconfig lives in one only while verify runs
-    handle, path = tempfile.mkstemp(prefix="dynamo-cluster-kubeconfig-")
-    forwards.callback(os.unlink, path)
-    with os.fdopen(handle, "w") as file:
-        file.write(target.kubeconfig.value)
-    return Kubectl(context=target.context, kubeconfig=path)
+    # the stack's kubeconfig and context, as its provider uses them (a secret kubeconfig lives in a
+    # file only while verify runs)
+    return stack_kubectl(options.project_dir, options.stack, forwards, make=Kubectl)
 
 
 def deployed(options: VerifyOptions) -> StackOutputs[str] | None:

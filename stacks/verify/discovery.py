@@ -2,135 +2,31 @@
 
 The stack's outputs (``pulumi stack output --json``) name the Services, members, namespace and auth
 Secret; ``kubectl port-forward`` makes each reachable on a local port; ``kubectl get secret``
-gives the NATS credentials. Both CLIs are looked up on PATH and their absence is an error that
-says what to do instead. The command runners are parameters, so tests stub them.
+gives the NATS credentials. The Pulumi CLI and kubectl plumbing is shared with `open`
+(`stacks.kube`); what is verify's own is the hint when a CLI is missing and the outputs it needs.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import queue
-import re
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
-FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
-PORT_FORWARD_WAIT = 20.0
+from stacks.kube.kubectl import Kubectl, KubeError, Run, Which
+from stacks.kube.outputs import read_outputs
 
-Which = Callable[[str], str | None]
-Run = Callable[..., "subprocess.CompletedProcess[str]"]
+__all__ = ["DiscoveryError", "Kubectl", "stack_outputs"]
 
-
-class DiscoveryError(Exception):
-    """The endpoints cannot be found; the message says why and what to pass instead."""
-
-
-class Process(Protocol):
-    pid: int
-    stdout: IO[str] | None
-    stderr: IO[str] | None
-
-    def terminate(self) -> None: ...
-    def wait(self, timeout: float | None = None) -> int: ...
-    def poll(self) -> int | None: ...
-
-
-Spawn = Callable[[Sequence[str]], Process]
-
-
-def _spawn(argv: Sequence[str]) -> Process:
-    return subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _require(tool: str, which: Which, purpose: str) -> str:
-    path = which(tool)
-    if path is None:
-        raise DiscoveryError(f"`{tool}` is not on PATH; it is needed to {purpose}. Install it, or give the "
-                             "endpoints directly: --nats URL --etcd URL[,URL...]")
-    return path
+# verify's errors are the shared ones: the message says why and what to pass instead.
+DiscoveryError = KubeError
+INSTEAD = "give the endpoints directly: --nats URL --etcd URL[,URL...]"
 
 
 def stack_outputs(stack: str, project_dir: Path, *, which: Which = shutil.which,
                   run: Run = subprocess.run) -> dict[str, Any]:
     """The stack's outputs, from the Pulumi CLI."""
-    pulumi = _require("pulumi", which, "read the stack's outputs")
-    result = run([pulumi, "stack", "output", "--json", "--stack", stack], cwd=project_dir, capture_output=True,
-                 text=True, check=False)
-    if result.returncode != 0:
-        raise DiscoveryError(f"`pulumi stack output --stack {stack}` failed: {result.stderr.strip()}")
-    try:
-        outputs: dict[str, Any] = json.loads(result.stdout)
-    except ValueError:
-        raise DiscoveryError(f"`pulumi stack output --stack {stack}` did not print JSON") from None
+    outputs = read_outputs(stack, project_dir, which=which, run=run, instead=INSTEAD)
     if "nats" not in outputs:
         raise DiscoveryError(f"stack {stack} has no `nats` output: run `pulumi up` first")
     return outputs
-
-
-@dataclass(frozen=True)
-class Kubectl:
-    """kubectl against one kubeconfig and context: the stack's, never the user's current one by
-    accident (`context` is None only for the stack's own inline kubeconfig, whose current context is
-    the one the stack's provider uses too)."""
-
-    context: str | None
-    which: Which = shutil.which
-    run: Run = subprocess.run
-    spawn: Spawn = _spawn
-    kubeconfig: str | None = None
-
-    def _base(self) -> list[str]:
-        argv = [_require("kubectl", self.which, "reach the cluster (port-forward, read the NATS Secret)")]
-        if self.kubeconfig:
-            argv += ["--kubeconfig", self.kubeconfig]
-        return [*argv, "--context", self.context] if self.context else argv
-
-    def secret(self, namespace: str, name: str) -> dict[str, str]:
-        result = self.run([*self._base(), "-n", namespace, "get", "secret", name, "-o", "json"],
-                          capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            raise DiscoveryError(f"reading Secret {namespace}/{name} failed: {result.stderr.strip()}")
-        data: Mapping[str, str] = json.loads(result.stdout).get("data") or {}
-        return {key: base64.b64decode(value).decode() for key, value in data.items()}
-
-    @contextmanager
-    def port_forward(self, namespace: str, target: str, port: int) -> Iterator[int]:
-        """A local port forwarded to `target` (``svc/nats``, ``pod/etcd-0``); stopped on exit."""
-        process = self.spawn([*self._base(), "-n", namespace, "port-forward", "--address", "127.0.0.1",
-                              target, f":{port}"])
-        try:
-            yield _forwarded_port(process, f"{namespace}/{target}")
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _forwarded_port(process: Process, what: str) -> int:
-    """Read kubectl's output until it names the local port."""
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump(stream: IO[str] | None) -> None:
-        for line in stream or ():
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, args=(process.stdout,), daemon=True).start()
-    try:
-        while True:
-            line = lines.get(timeout=PORT_FORWARD_WAIT)
-            if line is None:
-                break
-            match = FORWARDING.search(line)
-            if match:
-                return int(match.group(1))
-    except queue.Empty:
-        pass
-    error = process.stderr.read() if process.stderr is not None and process.poll() is not None else ""
-    raise DiscoveryError(f"port-forward to {what} did not start: {error.strip() or 'no answer from kubectl'}")

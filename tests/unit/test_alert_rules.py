@@ -10,7 +10,8 @@ from components.observability.alert_rules import XIDS_NEEDING_RESET, prometheus_
 from components.observability.observed import Observed, Thresholds
 from tests.promql import parse, series_names, unknown_series
 
-OBSERVED = Observed(platform_namespace="dynamo-system", gpu_pool_label="dynamo-cluster/pool")
+OBSERVED = Observed(platform_namespace="dynamo-system", gpu_pool_label="dynamo-cluster/pool",
+                    kv_transfer_graphs=("llama", "kimi"), kv_event_graphs=("llama",))
 THRESHOLDS = Thresholds(ttft_p95_seconds=1.5, frontend_error_ratio=0.02, gpu_temperature_celsius=83)
 
 
@@ -29,6 +30,7 @@ def test_the_alerts_the_issue_asks_for_exist() -> None:
         "NatsServerDown", "JetStreamStorageHigh",
         "GpuXidError", "GpuTemperatureHigh",
         "DynamoFrontendErrorRateHigh", "DynamoFrontendTtftSloBreached",
+        "NixlTransfersFailing", "DisaggGraphMovesNoKvBytes", "KvEventsStalled", "OtelCollectorExportFailing",
     }
 
 
@@ -89,7 +91,33 @@ def test_prometheus_rule_object() -> None:
     assert manifest["metadata"]["namespace"] == "monitoring"
     groups = manifest["spec"]["groups"]
     assert [g["name"] for g in groups] == ["dynamo-cluster.etcd", "dynamo-cluster.nats", "dynamo-cluster.gpu",
-                                           "dynamo-cluster.frontend"]
+                                           "dynamo-cluster.frontend", "dynamo-cluster.datapath",
+                                           "dynamo-cluster.telemetry"]
     for group in groups:
         for rule in group["rules"]:
             assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}
+
+
+def test_graph_rules_watch_only_the_graphs_they_apply_to() -> None:
+    r = rules()
+    graph = 'label_dynamo_cluster_graph=~"llama|kimi"'
+    assert r["DisaggGraphMovesNoKvBytes"]["expr"].count(graph) == 5  # serving, and four ways of moving bytes
+    assert 'label_dynamo_cluster_role="frontend"' in r["DisaggGraphMovesNoKvBytes"]["expr"]
+    assert series_names(r["DisaggGraphMovesNoKvBytes"]["expr"]) == {
+        "dynamo_frontend_requests_total", "kube_pod_labels", "agent_tx_bytes_total", "agent_rx_bytes_total",
+        "vllm:nixl_bytes_transferred_sum", "trtllm_kv_transfer_bytes_sum"}
+    assert r["KvEventsStalled"]["expr"].count('label_dynamo_cluster_graph=~"llama"') == 2
+    assert "dynamo_component_kv_cache_events_applied" in series_names(r["KvEventsStalled"]["expr"])
+    # without such graphs the rules are left out, rather than watching nothing
+    bare = Observed(platform_namespace="dynamo-system", gpu_pool_label="dynamo-cluster/pool")
+    alerts = {rule["alert"] for g in rule_groups(bare, THRESHOLDS) for rule in g["rules"]}
+    assert "DisaggGraphMovesNoKvBytes" not in alerts
+    assert "KvEventsStalled" not in alerts
+    assert {"NixlTransfersFailing", "OtelCollectorExportFailing"} <= alerts
+
+
+def test_failed_transfers_read_both_counters_that_exist() -> None:
+    assert series_names(rules()["NixlTransfersFailing"]["expr"]) == {"vllm:nixl_num_failed_transfers_total",
+                                                                    "agent_errors_total"}
+    assert series_names(rules()["OtelCollectorExportFailing"]["expr"]) == {
+        "otelcol_exporter_send_failed_spans_total", "otelcol_exporter_send_failed_log_records_total"}

@@ -1,8 +1,12 @@
 """The `observability` config section: per-environment defaults and every problem at once."""
 
+from dataclasses import replace
+
 import pytest
 
+from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.kit.resources import Storage
+from components.observability.receivers import Receiver
 from stacks.config import ConfigError
 from tests.harness import parse, stack_config
 
@@ -97,3 +101,129 @@ def test_every_problem_is_reported_with_key_and_what_is_allowed() -> None:
     assert "observability.prometheus.storage.size: is 1Gi; allowed: a Kubernetes quantity such as 20Gi or " \
            "512Mi, at least 5Gi" in text
     assert "observability.grafna: unknown key (did you mean 'grafana'?)" in text
+
+
+def test_loki_and_the_collector_follow_the_environment() -> None:
+    dev = parse(BASE, "dev").observability
+    prod = parse(PROD | {"storageClass": "io2"}, "prod").observability
+    assert dev is not None
+    assert prod is not None
+    assert (dev.loki.retention, dev.loki.storage) == ("24h", None)
+    assert (prod.loki.retention, prod.loki.storage) == ("336h", Storage("io2", "100Gi"))
+    assert (dev.collector.replicas, prod.collector.replicas) == (1, 2)
+    assert prod.collector.resources.memory == "1Gi"
+    tuned = parse(BASE | {"observability": {"loki": {"retention": "720h", "storage": {"size": "50Gi"}},
+                                            "collector": {"replicas": 3, "resources": {"memory": "2Gi"}},
+                                            "persistence": True}}, "dev").observability
+    assert tuned is not None
+    assert (tuned.loki.retention, tuned.loki.storage) == ("720h", Storage("standard", "50Gi"))
+    assert (tuned.collector.replicas, tuned.collector.resources.memory) == (3, "2Gi")
+
+
+def test_loki_retention_is_whole_days() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(BASE | {"observability": {"loki": {"retention": "30h"}, "collector": {"replicas": 9}}}, "dev")
+    text = str(error.value)
+    assert ("observability.loki.retention: is '30h'; allowed: whole days in hours, at least 24h, such as 24h, "
+            "168h or 720h") in text
+    assert "observability.collector.replicas: is 9; allowed: an integer >= 1 and <= 5" in text
+    with pytest.raises(ConfigError, match=r"loki\.retention: is '14d'"):
+        parse(BASE | {"observability": {"loki": {"retention": "14d"}}}, "dev")
+
+
+def test_the_data_path_alerts_know_which_graphs_to_watch() -> None:
+    prod = parse(stack_config("prod"), "prod").observability
+    assert prod is not None
+    # disaggregated graphs of real engines move KV caches, watched where their bytes are measured (SGLang
+    # reports none of its own); their KV routers take events
+    assert prod.observed.kv_transfer_graphs == ("deepseek-r1", "llama-405b")
+    assert prod.observed.kv_event_graphs == ("deepseek-r1", "llama-405b", "kimi-k2")
+    # the mocker moves no KV cache and publishes no KV events
+    dev = parse(stack_config("dev"), "dev").observability
+    assert dev is not None
+    assert (dev.observed.kv_transfer_graphs, dev.observed.kv_event_graphs) == ((), ())
+    # an aggregated graph moves no KV cache, but its KV router takes events; with the event plane off, none
+    etcd = parse(stack_config("etcd-discovery"), "etcd-discovery").observability
+    assert etcd is not None
+    assert (etcd.observed.kv_transfer_graphs, etcd.observed.kv_event_graphs) == ((), ("llama-70b",))
+    values = stack_config("etcd-discovery")
+    values["dynamo"] = {**values.get("dynamo", {}), "eventPlane": "none"}
+    quiet = parse(values, "etcd-discovery").observability
+    assert quiet is not None
+    assert quiet.observed.kv_event_graphs == ()
+    # TensorRT-LLM measures its transfers only with the flag its KV-event publishers get
+    values = stack_config("prod")
+    values["dynamo"] = {**values.get("dynamo", {}), "eventPlane": "none"}
+    no_events = parse(values, "prod").observability
+    assert no_events is not None
+    assert no_events.observed.kv_transfer_graphs == ("llama-405b",)
+    # the labels kube-state-metrics exports are the graph builder's
+    assert (prod.observed.graph_label, prod.observed.role_label) == (GRAPH_LABEL, ROLE_LABEL)
+
+
+def test_receivers_are_on_when_their_secret_is_set() -> None:
+    config = parse(BASE | {"observability": {"alertmanager": {"receivers": {
+        "slack": {"channel": "#dynamo", "severities": ["critical"]}}}}}, "dev",
+        secrets=["slackWebhookUrl", "pagerdutyRoutingKey"])
+    obs = config.observability
+    assert obs is not None
+    assert obs.alertmanager.receivers == (Receiver("slack", ("critical",), "#dynamo"),
+                                          Receiver("pagerduty", ("critical",)))
+    assert set(config.receiver_secrets) == {"slack", "pagerduty"}
+    assert str(config.receiver_secrets["slack"]) == "[secret]"
+    assert not any("no Alertmanager receiver" in w for w in config.warnings())
+    assert parse(BASE, "dev").observability.alertmanager.receivers == ()  # type: ignore[union-attr]
+    assert any("no Alertmanager receiver" in w for w in parse(BASE, "dev").warnings())
+    webhook = parse(BASE, "dev", secrets=["alertWebhookUrl"]).observability
+    assert webhook is not None
+    assert webhook.alertmanager.receivers == (Receiver("webhook", ("critical", "warning")),)
+
+
+def test_receiver_problems_name_the_key_and_the_fix() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(BASE | {"observability": {"alertmanager": {"receivers": {
+            "slack": {"channel": "dynamo alerts", "severities": ["page"]},
+            "pagerduty": {"severities": []},
+            "webhook": {"severities": ["critical", "critical"]},
+            "email": {},
+        }}}}, "dev", secrets=["slackWebhookUrl", "alertWebhookUrl"])
+    text = str(error.value)
+    keys = {p.key for p in error.value.problems}
+    assert keys == {
+        "observability.alertmanager.receivers.slack.channel", "observability.alertmanager.receivers.slack.severities",
+        "observability.alertmanager.receivers.pagerduty.severities",
+        "observability.alertmanager.receivers.pagerduty", "observability.alertmanager.receivers.webhook.severities",
+        "observability.alertmanager.receivers.email"}
+    assert ("observability.alertmanager.receivers.pagerduty: is configured but its secret pagerdutyRoutingKey is not "
+            "set; allowed: `pulumi config set --secret dynamo-cluster:pagerdutyRoutingKey ...`, or no pagerduty "
+            "section") in text
+    assert ("observability.alertmanager.receivers.slack.severities: is ['page']; allowed: a non-empty list of "
+            "critical, warning, info, each once") in text
+
+
+def test_receiver_secrets_in_plain_text_are_refused() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(BASE | {"slackWebhookUrl": "https://hooks.slack.com/services/T/B/X"}, "dev")
+    assert [str(p) for p in error.value.problems] == [
+        "dynamo-cluster:slackWebhookUrl: is stored in plain text; allowed: a secret: `pulumi config set --secret "
+        "dynamo-cluster:slackWebhookUrl ...`"]
+
+
+def test_receiver_secrets_without_alertmanager_warn() -> None:
+    config = parse(BASE | {"observability": {"alertmanager": {"enabled": False}}}, "dev",
+                   secrets=["pagerdutyRoutingKey"])
+    assert "Alertmanager receiver secrets are set but Alertmanager is off: nobody is notified" in config.warnings()
+    assert not any("no Alertmanager receiver" in w for w in config.warnings())
+
+
+def test_graphs_measured_by_nixl_telemetry_alone_are_watched_too() -> None:
+    from components.dynamo.datapath import data_path
+    from stacks.config.observability import kv_transfer_graphs
+
+    config = parse(stack_config("prod"), "prod")
+    [kimi] = [g for g in config.dynamo.graphs if g.name == "kimi-k2"]
+    # SGLang reports no KV bytes itself, and its eight-GPU pods keep NIXL telemetry off: not watched
+    assert kv_transfer_graphs([kimi], config.pool_shapes) == ()
+    one_gpu = replace(kimi, groups=tuple(replace(g, gpus_per_node=1, nodes=1, tensor_parallel=1) for g in kimi.groups))
+    assert all(data_path(one_gpu, g, config.pool_shapes[g.pool]).nixl_telemetry for g in one_gpu.groups)
+    assert kv_transfer_graphs([one_gpu], config.pool_shapes) == ("kimi-k2",)

@@ -1,16 +1,17 @@
 """Dashboards as code: valid Grafana JSON, sane layout, and queries over catalogued metrics only."""
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from components.observability.dashboards import FOLDER_ANNOTATION, SIDECAR_LABEL, build_dashboards, dashboard_configmap
 from components.observability.dashboards.builder import GRID_WIDTH, Dashboard, Panel, Query, Row, Threshold
-from components.observability.metrics_catalog import KNOWN, bucket, metric
+from components.observability.metrics_catalog import GROUPS, KNOWN, Group, bucket, metric, source_of
 from components.observability.observed import Observed, Thresholds
 from tests.harness import schema_problems
-from tests.promql import parse, unknown_series, variable_series
+from tests.promql import parse, series_names, unknown_series, variable_series
 
 OBSERVED = Observed(platform_namespace="dynamo-system", gpu_pool_label="dynamo-cluster/pool")
 THRESHOLDS = Thresholds(ttft_p95_seconds=1.5, frontend_error_ratio=0.02, gpu_temperature_celsius=83)
@@ -25,8 +26,9 @@ def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in model["panels"] if p["type"] != "row"]
 
 
-def test_the_four_dashboards_the_issue_asks_for() -> None:
-    assert [m["uid"] for m in models()] == ["dynamo-frontend", "dynamo-workers", "dynamo-gpus", "dynamo-platform"]
+def test_the_dashboards_the_issues_ask_for() -> None:
+    assert [m["uid"] for m in models()] == ["dynamo-frontend", "dynamo-workers", "dynamo-gpus", "dynamo-platform",
+                                            "dynamo-datapath"]
 
 
 def test_each_dashboard_is_a_grafana_dashboard_model() -> None:
@@ -64,6 +66,7 @@ def test_every_query_parses_and_names_only_catalogued_metrics() -> None:
         for panel in panels(model):
             for target in panel["targets"]:
                 parse(target["expr"])
+                assert series_names(target["expr"]), (model["uid"], panel["title"])  # names a metric
                 assert unknown_series(target["expr"]) == set(), (model["uid"], panel["title"])
                 checked += 1
         for variable in model["templating"]["list"][1:]:
@@ -149,3 +152,79 @@ def test_catalog_refuses_unknown_names() -> None:
         metric("dynamo_frontend_made_up_total")
     with pytest.raises(KeyError):
         bucket("dynamo_frontend_requests_total")
+
+
+def test_every_catalog_metric_cites_where_its_name_was_read() -> None:
+    seen: dict[str, str] = {}
+    for group in GROUPS:
+        for name in group.series():
+            assert name not in seen, f"{name} is in two groups: {seen[name]} and {group.exporter}"
+            seen[name] = group.exporter
+        # a file of a named repository, a reference copy or a documentation page, not a bare claim
+        assert re.search(r"[\w.-]+/[\w./-]+|docs", group.source), group.exporter
+    assert set(seen) == KNOWN
+    assert all(source_of(name) for name in KNOWN)
+    with pytest.raises(ValueError, match="cites no source"):
+        Group("an exporter", source=" ", names=("x_total",))
+    with pytest.raises(KeyError):
+        source_of("dynamo_frontend_made_up_total")
+
+
+def test_the_catalog_follows_dynamo_14() -> None:
+    # 1.4 deprecates the in-flight and queued gauges of the frontend; the dashboards use their replacements
+    assert "dynamo_frontend_inflight_requests" not in KNOWN
+    assert "dynamo_frontend_queued_requests" not in KNOWN
+    used = {name for model in models() for panel in panels(model) for target in panel["targets"]
+            for name in series_names(target["expr"])}
+    assert {"dynamo_frontend_active_requests", "dynamo_frontend_stage_requests"} <= used
+
+
+def datapath() -> dict[str, Any]:
+    [model] = [m for m in models() if m["uid"] == "dynamo-datapath"]
+    return model
+
+
+def test_the_data_path_dashboard_draws_each_part_of_the_path() -> None:
+    by_title = {p["title"]: p for p in panels(datapath())}
+    rows = [p["title"] for p in datapath()["panels"] if p["type"] == "row"]
+    assert rows == ["KV transfer: NIXL", "KV transfer: engines and router", "KV router", "Event plane: KV events",
+                    "Request plane", "Planner (when a graph runs one)", "Telemetry: the OpenTelemetry collector"]
+
+    def names(title: str) -> set[str]:
+        return {n for t in by_title[title]["targets"] for n in series_names(t["expr"])}
+
+    assert "agent_tx_bytes_total" in names("KV bytes sent per second")
+    assert names("Failed KV transfers") >= {"vllm:nixl_num_failed_transfers_total", "agent_errors_total"}
+    assert "vllm:nixl_xfer_time_seconds_bucket" in names("vLLM KV transfer time")
+    assert "trtllm_kv_transfer_latency_seconds_bucket" in names("TensorRT-LLM KV transfer latency")
+    assert "dynamo_component_router_kv_hit_rate_sum" in names("Predicted KV-cache hit rate")
+    assert "dynamo_component_kv_cache_events_applied" in names("KV events applied by the router")
+    assert "dynamo_request_plane_inflight_requests" in names("In-flight requests on the request plane")
+    assert "dynamo_planner_num_prefill_replicas" in names("Replicas: current and planned")
+    assert "otelcol_exporter_send_failed_spans_total" in names("Spans exported")
+
+
+def test_data_path_series_are_drawn_per_graph_and_role() -> None:
+    """Series that know nothing of graphs are joined to the graph and role of their pod."""
+    graph, role = "label_dynamo_cluster_graph", "label_dynamo_cluster_role"
+    checked = 0
+    for panel in panels(datapath()):
+        for target in panel["targets"]:
+            if "otelcol_" in target["expr"]:
+                continue  # the collector is not a graph's
+            assert "kube_pod_labels" in target["expr"], panel["title"]
+            assert "on (namespace, pod) group_left" in target["expr"], panel["title"]
+            assert f'{graph}=~"$graph"' in target["expr"], panel["title"]
+            checked += 1
+    nixl = next(p for p in panels(datapath()) if p["title"] == "KV bytes sent per second")
+    assert f"sum by ({graph}, {role})" in nixl["targets"][0]["expr"]
+    assert nixl["targets"][0]["legendFormat"] == f"{{{{{graph}}}}} {{{{{role}}}}}"
+    [variable] = datapath()["templating"]["list"][1:]
+    assert variable["query"]["query"] == f'label_values(kube_pod_labels{{{graph}!=""}}, {graph})'
+    assert checked > 30
+
+
+def test_data_path_dashboard_says_what_is_not_exported() -> None:
+    failed = next(p for p in panels(datapath()) if p["title"] == "Failed KV transfers")
+    assert "v1.3.2" in failed["description"]
+    assert "v1.3.0" in failed["description"]

@@ -1,18 +1,15 @@
-"""Finding endpoints from a stack's outputs, with stubbed pulumi and kubectl."""
+"""Finding endpoints from a stack's outputs, with a stubbed Pulumi CLI (kubectl: test_kubectl.py)."""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
+from stacks.verify.discovery import DiscoveryError, stack_outputs
 
 
 def completed(stdout: str = "", code: int = 0, stderr: str = "") -> subprocess.CompletedProcess[str]:
@@ -54,69 +51,3 @@ def test_stack_output_failures() -> None:
 
     with pytest.raises(DiscoveryError, match="run `pulumi up` first"):
         stack_outputs("prod", Path("."), which=which_only("pulumi"), run=empty)
-
-
-def test_missing_kubectl_says_what_to_do() -> None:
-    kubectl = Kubectl(context="ctx", which=which_only("pulumi"))
-    with pytest.raises(DiscoveryError, match="`kubectl` is not on PATH"):
-        kubectl.secret("ns", "nats-auth")
-
-
-def test_secret_values_are_decoded_and_the_context_is_explicit() -> None:
-    calls: list[list[str]] = []
-
-    def run(argv: list[str], **_kwargs: Any) -> subprocess.CompletedProcess[str]:
-        calls.append(argv)
-        data = {"NATS_AUTH_USERNAME": base64.b64encode(b"dynamo").decode(),
-                "NATS_AUTH_PASSWORD": base64.b64encode(b"s3cret").decode()}
-        return completed(json.dumps({"data": data}))
-
-    kubectl = Kubectl(context="kind-dynamo", which=which_only("kubectl"), run=run, kubeconfig="/k")
-    assert kubectl.secret("dynamo-system", "nats-auth") == {"NATS_AUTH_USERNAME": "dynamo",
-                                                             "NATS_AUTH_PASSWORD": "s3cret"}
-    assert calls[0][:5] == ["/bin/kubectl", "--kubeconfig", "/k", "--context", "kind-dynamo"]
-
-
-class FakeProcess:
-    def __init__(self, out: str, err: str = "", exited: bool = False) -> None:
-        self.pid = 4242
-        self.stdout: IO[str] | None = io.StringIO(out)
-        self.stderr: IO[str] | None = io.StringIO(err)
-        self.exited = exited
-        self.terminated = False
-
-    def terminate(self) -> None:
-        self.terminated = True
-
-    def wait(self, timeout: float | None = None) -> int:
-        del timeout
-        return 0
-
-    def poll(self) -> int | None:
-        return 1 if self.exited or self.terminated else None
-
-
-def test_port_forward_yields_the_local_port_and_stops_kubectl() -> None:
-    started: list[Sequence[str]] = []
-    process = FakeProcess("Forwarding from 127.0.0.1:43210 -> 4222\nForwarding from [::1]:43210 -> 4222\n")
-
-    def spawn(argv: Sequence[str]) -> FakeProcess:
-        started.append(argv)
-        return process
-
-    kubectl = Kubectl(context="ctx", which=which_only("kubectl"), spawn=spawn)
-    with kubectl.port_forward("dynamo-system", "svc/nats", 4222) as port:
-        assert port == 43210
-        assert process.poll() is None  # kubectl runs while the forward is in use
-    assert process.terminated
-    assert list(started[0]) == ["/bin/kubectl", "--context", "ctx", "-n", "dynamo-system", "port-forward",
-                                "--address", "127.0.0.1", "svc/nats", ":4222"]
-
-
-def test_port_forward_that_fails_reports_kubectls_error() -> None:
-    process = FakeProcess("", 'error: services "nats" not found', exited=True)
-    kubectl = Kubectl(context="ctx", which=which_only("kubectl"), spawn=lambda _argv: process)
-    with pytest.raises(DiscoveryError) as error, kubectl.port_forward("ns", "svc/nats", 4222):
-        pass
-    assert 'services "nats" not found' in str(error.value)
-    assert process.terminated

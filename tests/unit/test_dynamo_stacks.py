@@ -219,13 +219,18 @@ def test_tensor_parallel_must_match_the_gpus_a_replica_spans() -> None:
     assert group_of(parse(values, "prod").dynamo.graphs[2], "decode").tensor_parallel == 8
 
 
+NO_RECEIVER = ("no Alertmanager receiver (slackWebhookUrl, pagerdutyRoutingKey, alertWebhookUrl unset): alerts fire "
+               "but notify nobody (docs/observability.md, \"Receivers\")")
+
+
 def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
     prod = parse(stack_config("prod"), "prod")
     assert prod.warnings() == [
         "no hfToken: graphs download models anonymously, and gated models will fail to download",
-        "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)"]
+        "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)",
+        NO_RECEIVER]
     secured = parse(stack_config("prod") | {"modelCache": {"enabled": False}}, "prod",
-                    secrets=["hfToken", "ngcApiKey"])
+                    secrets=["hfToken", "ngcApiKey", "pagerdutyRoutingKey"])
     assert secured.warnings() == [
         "no modelCache: every worker of deepseek-r1, llama-405b, kimi-k2 downloads the weights itself"]
     assert parse(stack_config("dynamo-1-5"), "dynamo-1-5").warnings() == [

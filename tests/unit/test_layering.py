@@ -32,7 +32,8 @@ def test_components_do_not_import_stacks() -> None:
     assert offenders == {}
 
 
-@pytest.mark.parametrize("module", ["stacks.preflight.command", "stacks.verify.command", "stacks.config.load"])
+@pytest.mark.parametrize("module", ["stacks.preflight.command", "stacks.verify.command", "stacks.open.command",
+                                    "stacks.config.load"])
 def test_offline_commands_do_not_load_the_kubernetes_sdk(module: str) -> None:
     """preflight and verify run without the Pulumi Kubernetes SDK (it costs about a second to import)."""
     sdks = "{'pulumi_kubernetes', 'pulumi_aws', 'pulumi_random'}"
@@ -41,11 +42,20 @@ def test_offline_commands_do_not_load_the_kubernetes_sdk(module: str) -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_preflight_and_verify_do_not_import_each_other_or_the_program() -> None:
-    for package in ("preflight", "verify"):
-        other = "verify" if package == "preflight" else "preflight"
+def test_preflight_verify_and_open_do_not_import_each_other_or_the_program() -> None:
+    commands = ("preflight", "verify", "open")
+    for package in commands:
+        others = tuple(f"stacks.{other}" for other in commands if other != package)
         for path in sorted((ROOT / "stacks" / package).rglob("*.py")):
             rel = str(path.relative_to(ROOT))
-            banned = {m for m in imported_modules(rel)
-                      if m.startswith((f"stacks.{other}", "stacks.program", "stacks.plan"))}
+            banned = {m for m in imported_modules(rel) if m.startswith((*others, "stacks.program", "stacks.plan"))}
             assert banned == set(), rel
+
+
+def test_the_shared_kubectl_plumbing_imports_no_command() -> None:
+    for path in sorted((ROOT / "stacks" / "kube").rglob("*.py")):
+        rel = str(path.relative_to(ROOT))
+        banned = {m for m in imported_modules(rel)
+                  if m.startswith(("stacks.preflight", "stacks.verify", "stacks.open", "stacks.program",
+                                   "stacks.plan", "stacks.cli"))}
+        assert banned == set(), rel

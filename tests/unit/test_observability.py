@@ -23,12 +23,14 @@ def test_dev_and_prod_plans_hold_the_releases_dashboards_and_rules() -> None:
     for stack in ("dev", "prod"):
         registry = plan_stack(stack)
         rels = {r["name"]: r for r in releases(registry) if r["namespace"] == "monitoring"}
-        assert set(rels) == {"kube-prometheus-stack", "tempo"}
+        assert set(rels) == {"kube-prometheus-stack", "tempo", "loki", "otel-collector"}
+        assert (rels["loki"]["chart"], rels["loki"]["version"]) == ("loki", "18.11.0")
+        assert rels["otel-collector"]["version"] == "0.170.0"
         assert {r["namespace"] for r in rels.values()} == {"monitoring"}
         dashboards = {r.inputs["metadata"]["name"] for r in by_kind(registry, "ConfigMap")
                       if r.inputs["metadata"]["labels"].get("grafana_dashboard") == "1"}
         assert dashboards == {"dashboard-dynamo-frontend", "dashboard-dynamo-workers", "dashboard-dynamo-gpus",
-                              "dashboard-dynamo-platform"}
+                              "dashboard-dynamo-platform", "dashboard-dynamo-datapath"}
         (rule,) = by_kind(registry, "PrometheusRule")
         assert rule.inputs["metadata"]["namespace"] == "monitoring"
 
@@ -48,6 +50,12 @@ def test_dev_is_small_and_prod_persistent() -> None:
     assert prod["tempo"]["persistence"]["size"] == "100Gi"
     assert prod["kube-prometheus-stack"]["alertmanager"]["enabled"] is True
     assert prod["kube-prometheus-stack"]["kubeEtcd"] == {"enabled": False}
+    assert dev["loki"]["singleBinary"]["persistence"] == {"enabled": False}
+    assert dev["loki"]["loki"]["structuredConfig"]["limits_config"]["retention_period"] == "24h"
+    assert prod["loki"]["singleBinary"]["persistence"]["size"] == "100Gi"
+    assert prod["loki"]["singleBinary"]["persistence"]["storageClass"] == "gp3"
+    assert prod["loki"]["loki"]["structuredConfig"]["limits_config"]["retention_period"] == "336h"
+    assert (dev["otel-collector"]["replicaCount"], prod["otel-collector"]["replicaCount"]) == (1, 2)
 
 
 def test_grafana_password_never_appears_in_values_state_or_plan_artifacts(tmp_path: Path) -> None:
@@ -86,11 +94,13 @@ def test_crd_users_wait_for_the_stack_and_dashboards_wait_for_nothing_else() -> 
     assert kps.type == RELEASE_TYPE
     assert kps.urn in by_name(registry, "observability-tempo").dependencies
     assert kps.urn in by_name(registry, "observability-alert-rules").dependencies
-    for uid in ("frontend", "workers", "gpus", "platform"):
+    assert kps.urn in by_name(registry, "observability-otel-collector").dependencies  # its ServiceMonitor
+    assert by_name(registry, "observability-loki").dependencies == (namespace.urn,)
+    for uid in ("frontend", "workers", "gpus", "platform", "datapath"):
         assert by_name(registry, f"observability-dashboard-dynamo-{uid}").dependencies == (namespace.urn,)
     component = next(r for r in registry.resources if r.type == "dynamo-cluster:components:Observability")
     children = [r for r in registry.resources if r.parent == component.urn]
-    assert len(children) == 9
+    assert len(children) == 12
     assert all(r.name.startswith("observability-") for r in children)
 
 
@@ -98,11 +108,16 @@ def test_typed_outputs_are_in_cluster_endpoints() -> None:
     outputs = plan_stack("dev").stack_outputs["observability"]
     assert outputs == {
         "prometheusUrl": "http://kps-prometheus.monitoring.svc.cluster.local:9090",
-        "otlpGrpcEndpoint": "http://tempo.monitoring.svc.cluster.local:4317",
-        "otlpHttpEndpoint": "http://tempo.monitoring.svc.cluster.local:4318",
+        "alertmanagerUrl": "http://kps-alertmanager.monitoring.svc.cluster.local:9093",
+        "otlpGrpcEndpoint": "http://otel-collector.monitoring.svc.cluster.local:4317",
+        "otlpHttpEndpoint": "http://otel-collector.monitoring.svc.cluster.local:4318",
         "grafanaService": "grafana",
         "grafanaUrl": "http://grafana.monitoring.svc.cluster.local:80",
+        "grafanaAdminSecret": "grafana-admin",
+        "lokiUrl": "http://loki.monitoring.svc.cluster.local:3100",
     }
+    off = plan_config(stack_config("dev") | {"observability": {"alertmanager": {"enabled": False}}})
+    assert off.stack_outputs["observability"]["alertmanagerUrl"] is None
 
 
 def test_component_satisfies_the_monitoring_protocol() -> None:
@@ -122,18 +137,20 @@ def test_component_satisfies_the_monitoring_protocol() -> None:
 
     registry = run_resources(program)
     assert registry.stack_outputs == {"url": "http://kps-prometheus.mon.svc.cluster.local:9090",
-                                      "grpc": "http://tempo.mon.svc.cluster.local:4317", "ns": "mon"}
+                                      "grpc": "http://otel-collector.mon.svc.cluster.local:4317", "ns": "mon"}
     assert isinstance(seen["crds_ready"], pulumi.Resource)
     assert seen["labels"] == {"app.kubernetes.io/name": "prometheus",
                               "operator.prometheus.io/name": "kps-prometheus"}
     names = {r.name for r in registry.resources}
-    assert {"obs-kube-prometheus-stack", "obs-tempo", "obs-alert-rules", "obs-grafana-admin"} <= names
+    assert {"obs-kube-prometheus-stack", "obs-tempo", "obs-loki", "obs-otel-collector", "obs-alert-rules",
+            "obs-grafana-admin"} <= names
 
 
 def test_disabled_observability_creates_nothing() -> None:
     values = stack_config("prod") | {"observability": {"enabled": False}}
     registry = plan_config(values, "prod")
-    assert [r for r in registry.of_type(RELEASE_TYPE) if r.inputs["chart"] in ("kube-prometheus-stack", "tempo")] == []
+    assert [r for r in registry.of_type(RELEASE_TYPE)
+            if r.inputs["chart"] in ("kube-prometheus-stack", "tempo", "loki", "opentelemetry-collector")] == []
     assert by_kind(registry, "PrometheusRule") == []
     assert "observability" not in registry.stack_outputs
     assert not any(r.type == "dynamo-cluster:components:Observability" for r in registry.resources)

@@ -86,7 +86,7 @@ def test_dashboard_sidecar_and_kube_state_metrics_pool_label() -> None:
 
 def test_tempo_is_a_grafana_datasource_with_trace_to_metrics() -> None:
     values = kps(persistent=False, managed=False)
-    (tempo,) = values["grafana"]["additionalDataSources"]
+    tempo, _loki = values["grafana"]["additionalDataSources"]
     assert (tempo["type"], tempo["uid"], tempo["url"]) == ("tempo", "tempo", "http://tempo:3200")
     links = tempo["jsonData"]["tracesToMetrics"]
     assert links["datasourceUid"] == "prometheus"
@@ -117,3 +117,6 @@ def test_charts_are_pinned() -> None:
     assert charts.KUBE_PROMETHEUS_STACK.version == "88.5.3"
     assert charts.TEMPO.version == "2.2.4"
     assert charts.TEMPO.repository == "https://grafana-community.github.io/helm-charts"
+    assert (charts.LOKI.version, charts.LOKI.repository) == ("18.11.0", "https://grafana-community.github.io/helm-charts")
+    assert (charts.OPENTELEMETRY_COLLECTOR.version, charts.OPENTELEMETRY_COLLECTOR.repository) == (
+        "0.170.0", "https://open-telemetry.github.io/opentelemetry-helm-charts")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from stacks.cli import main
+from stacks.kube import cluster
 from stacks.verify import command as verify
 from stacks.verify.report import Finding, Section, Status, render
 from tests.harness import ROOT
@@ -120,7 +121,7 @@ def test_an_inline_kubeconfig_is_decrypted_into_a_file_only_while_verify_runs(
     (tmp_path / "Pulumi.yaml").write_text("name: dynamo-cluster\nruntime: python\n")
     (tmp_path / "Pulumi.ci.yaml").write_text("config:\n  dynamo-cluster:environment: prod\n"
                                              "  dynamo-cluster:kubeconfig:\n    secure: v1:AAAA\n")
-    monkeypatch.setattr(verify, "pulumi_secret_reader", lambda *_: lambda key: f"kubeconfig text of {key}")
+    monkeypatch.setattr(cluster, "pulumi_secret_reader", lambda *_: lambda key: f"kubeconfig text of {key}")
     with ExitStack() as forwards:
         verify.targets(options("--stack", "ci", "--project-dir", str(tmp_path)), forwards)
         kubectl = stack[0]

@@ -9,6 +9,7 @@ import pulumi
 
 from components.kit.kube import labels
 from components.observability.dashboards.builder import Dashboard
+from components.observability.dashboards.datapath import datapath_dashboard
 from components.observability.dashboards.dynamo import frontend_dashboard, workers_dashboard
 from components.observability.dashboards.gpus import gpu_dashboard
 from components.observability.dashboards.platform import platform_dashboard
@@ -28,6 +29,7 @@ def build_dashboards(observed: Observed, thresholds: Thresholds) -> list[Dashboa
         workers_dashboard(),
         gpu_dashboard(observed, thresholds.gpu_temperature_celsius),
         platform_dashboard(observed, thresholds.jetstream_storage_ratio, thresholds.etcd_quota_ratio),
+        datapath_dashboard(observed),
     ]
 
 

@@ -44,19 +44,22 @@ def frontend_dashboard(ttft_slo_seconds: float, error_ratio: float) -> Dashboard
         Panel("Time to first token, p95", (Query(f"max({ttft_p95})", "worst model"),), unit="s",
               kind="stat", width=6, height=5, thresholds=(Threshold(ttft_slo_seconds, "red"),),
               description=f"Red above the SLO of {ttft_slo_seconds:g} s that the TTFT alert uses."),
-        Panel("In-flight requests", (Query(f"sum({metric('dynamo_frontend_inflight_requests')}{{{_FRONT}}})",
-                                                    "all models"),),
+        Panel("Active requests", (Query(f"sum({metric('dynamo_frontend_active_requests')}{{{_FRONT}}})",
+                                        "all models"),),
               kind="stat", width=6, height=5),
     ))
     traffic = Row("Traffic per model", (
         Panel("Request rate", (Query(_rate(requests, _FRONT, "model"), "{{model}}"),), unit="reqps"),
         Panel("Error ratio", (Query(error_share, "{{model}}"),), unit="percentunit",
               thresholds=(Threshold(error_ratio, "red"),)),
-        Panel("In-flight requests", (Query(f"sum by (model) ({metric('dynamo_frontend_inflight_requests')}"
-                                           f"{{{_FRONT}}})", "{{model}}"),)),
-        Panel("Queued requests", (Query(f"sum by (model) ({metric('dynamo_frontend_queued_requests')}"
-                                        f"{{{_FRONT}}})", "{{model}}"),),
-              description="Requests waiting in the HTTP queue for their first response."),
+        Panel("Active requests", (Query(f"sum by (model) ({metric('dynamo_frontend_active_requests')}"
+                                        f"{{{_FRONT}}})", "{{model}}"),)),
+        Panel("Requests in frontend stages", (Query(
+            f"sum by (stage) ({metric('dynamo_frontend_stage_requests')}"
+            f'{{namespace=~"$namespace", stage=~"preprocess|route|dispatch"}})', "{{stage}}"),),
+              description="Requests the frontend is still preprocessing, routing or dispatching (all models: "
+                          "the stage gauge has no model label); Dynamo 1.4's replacement for the queued-requests "
+                          "gauge."),
         Panel("Output tokens per second", (Query(_rate("dynamo_frontend_output_tokens_total", _FRONT, "model"),
                                                  "{{model}}"),)),
         Panel("Mean input / output sequence length", (

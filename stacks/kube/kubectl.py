@@ -1,0 +1,119 @@
+"""kubectl against one kubeconfig and context: Secrets and port-forwards.
+
+The CLI is looked up on PATH and its absence is an error that says what to do. The command runners
+are parameters, so tests stub them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
+PORT_FORWARD_WAIT = 20.0
+
+Which = Callable[[str], str | None]
+Run = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+class KubeError(Exception):
+    """The cluster or the stack cannot be reached; the message says why and what to do."""
+
+
+class Process(Protocol):
+    pid: int
+    stdout: IO[str] | None
+    stderr: IO[str] | None
+
+    def terminate(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def poll(self) -> int | None: ...
+
+
+Spawn = Callable[[Sequence[str]], Process]
+
+
+def _spawn(argv: Sequence[str]) -> Process:
+    return subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def require(tool: str, which: Which, purpose: str, instead: str = "") -> str:
+    """The path of `tool`, or a KubeError saying it is needed for `purpose` (and what to do `instead`)."""
+    path = which(tool)
+    if path is None:
+        raise KubeError(f"`{tool}` is not on PATH; it is needed to {purpose}. Install it"
+                        + (f", or {instead}" if instead else ""))
+    return path
+
+
+@dataclass(frozen=True)
+class Kubectl:
+    """kubectl against one kubeconfig and context: the stack's, never the user's current one by
+    accident (`context` is None only for the stack's own inline kubeconfig, whose current context is
+    the one the stack's provider uses too)."""
+
+    context: str | None
+    which: Which = shutil.which
+    run: Run = subprocess.run
+    spawn: Spawn = _spawn
+    kubeconfig: str | None = None
+
+    def base(self) -> list[str]:
+        """The kubectl command line up to the subcommand: the binary, kubeconfig and context."""
+        argv = [require("kubectl", self.which, "reach the cluster (port-forward, read a Secret)")]
+        if self.kubeconfig:
+            argv += ["--kubeconfig", self.kubeconfig]
+        return [*argv, "--context", self.context] if self.context else argv
+
+    def secret(self, namespace: str, name: str) -> dict[str, str]:
+        result = self.run([*self.base(), "-n", namespace, "get", "secret", name, "-o", "json"],
+                          capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise KubeError(f"reading Secret {namespace}/{name} failed: {result.stderr.strip()}")
+        data: Mapping[str, str] = json.loads(result.stdout).get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    @contextmanager
+    def port_forward(self, namespace: str, target: str, port: int, local_port: int = 0) -> Iterator[int]:
+        """A local port (`local_port`, or one kubectl picks) forwarded to `target` (``svc/nats``,
+        ``pod/etcd-0``); stopped on exit."""
+        process = self.spawn([*self.base(), "-n", namespace, "port-forward", "--address", "127.0.0.1",
+                              target, f"{local_port or ''}:{port}"])
+        try:
+            yield _forwarded_port(process, f"{namespace}/{target}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _forwarded_port(process: Process, what: str) -> int:
+    """Read kubectl's output until it names the local port."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump(stream: IO[str] | None) -> None:
+        for line in stream or ():
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, args=(process.stdout,), daemon=True).start()
+    try:
+        while True:
+            line = lines.get(timeout=PORT_FORWARD_WAIT)
+            if line is None:
+                break
+            match = FORWARDING.search(line)
+            if match:
+                return int(match.group(1))
+    except queue.Empty:
+        pass
+    error = process.stderr.read() if process.stderr is not None and process.poll() is not None else ""
+    raise KubeError(f"port-forward to {what} did not start: {error.strip() or 'no answer from kubectl'}")

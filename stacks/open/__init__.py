@@ -1,0 +1,1 @@
+"""`python -m stacks open`: a port-forward to Grafana, Prometheus or Alertmanager of a deployed stack."""
