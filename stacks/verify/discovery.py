@@ -2,8 +2,10 @@
 
 The stack's outputs (``pulumi stack output --json``) name the Services, members, namespace and auth
 Secret; ``kubectl port-forward`` makes each reachable on a local port; ``kubectl get secret``
-gives the NATS credentials. Both CLIs are looked up on PATH and their absence is an error that
-says what to do instead. The command runners are parameters, so tests stub them.
+gives the NATS credentials; ``verify --dataplane`` lists a graph's pods, reads their logs and
+runs a probe in them (`Kubectl.pods`, `logs`, `exec`, each bounded by a timeout). Both CLIs are
+looked up on PATH and their absence is an error that says what to do instead. The command runners
+are parameters, so tests stub them.
 """
 
 from __future__ import annotations
@@ -85,12 +87,51 @@ class Kubectl:
     run: Run = subprocess.run
     spawn: Spawn = _spawn
     kubeconfig: str | None = None
+    timeout: float = 30.0  # seconds, for each call of `pods`, `logs` and `exec` that gives none
 
     def _base(self) -> list[str]:
         argv = [_require("kubectl", self.which, "reach the cluster (port-forward, read the NATS Secret)")]
         if self.kubeconfig:
             argv += ["--kubeconfig", self.kubeconfig]
         return [*argv, "--context", self.context] if self.context else argv
+
+    def _output(self, args: Sequence[str], what: str, timeout: float | None) -> str:
+        """kubectl's standard output; a failure or no answer within `timeout` is a DiscoveryError."""
+        limit = self.timeout if timeout is None else timeout
+        try:
+            result = self.run([*self._base(), *args], capture_output=True, text=True, errors="replace",
+                              check=False, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise DiscoveryError(f"{what}: kubectl did not answer in {limit:g} s") from None
+        if result.returncode != 0:
+            raise DiscoveryError(f"{what} failed: {result.stderr.strip() or f'exit {result.returncode}'}")
+        return result.stdout
+
+    def pods(self, namespace: str, selector: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The pods matching a label selector, as the API returns them."""
+        out = self._output(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"],
+                           f"listing pods {selector} in {namespace}", timeout)
+        try:
+            items: list[dict[str, Any]] = json.loads(out).get("items") or []
+        except (ValueError, AttributeError):
+            raise DiscoveryError(f"listing pods {selector} in {namespace}: kubectl did not print a pod list") from None
+        return items
+
+    def logs(self, namespace: str, pod: str, container: str, *, tail: int | None = None,
+             limit_bytes: int | None = None, timeout: float | None = None) -> str:
+        """The current log of one container: its last `tail` lines, or its first `limit_bytes` bytes."""
+        args = ["-n", namespace, "logs", pod, "-c", container]
+        if tail is not None:
+            args.append(f"--tail={tail}")
+        if limit_bytes is not None:
+            args.append(f"--limit-bytes={limit_bytes}")
+        return self._output(args, f"reading the log of {namespace}/{pod}", timeout)
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str], *,
+             timeout: float | None = None) -> str:
+        """The standard output of `argv` run in one container."""
+        return self._output(["-n", namespace, "exec", pod, "-c", container, "--", *argv],
+                            f"running {argv[0]} in {namespace}/{pod}", timeout)
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         result = self.run([*self._base(), "-n", namespace, "get", "secret", name, "-o", "json"],
