@@ -3,8 +3,9 @@
 - `PrometheusSource`: the HTTP API (``/api/v1/query``) of the stack's Prometheus, reached through
   ``kubectl port-forward svc/<service>`` (the service, namespace and port come from the stack's
   ``observability.prometheusUrl``). For each counter, its current total and
-  ``increase(...[5m])``: Prometheus scrapes every 15 to 30 s, so two instant queries a few seconds
-  apart would mostly see the same scrape, where five minutes hold several.
+  ``increase(...[5m])``: Prometheus scrapes every 30 s (kube-prometheus-stack's default, which the
+  stack keeps), so two instant queries a few seconds apart would mostly see the same scrape, where
+  five minutes hold several.
 - `DirectSource`: each pod's own ``/metrics`` page through ``kubectl port-forward pod/<name>``,
   read twice `sample_seconds` apart; the increase is the difference (a counter that went down was
   reset by a restart, and its second value is all it rose).
