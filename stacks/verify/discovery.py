@@ -25,6 +25,8 @@ from typing import IO, Any, Protocol
 
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 PORT_FORWARD_WAIT = 20.0
+# The Pulumi CLI reads the outputs from the stack's state backend (a file, a bucket, Pulumi Cloud).
+STACK_OUTPUT_WAIT = 120.0
 
 Which = Callable[[str], str | None]
 Run = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -63,8 +65,12 @@ def stack_outputs(stack: str, project_dir: Path, *, which: Which = shutil.which,
                   run: Run = subprocess.run) -> dict[str, Any]:
     """The stack's outputs, from the Pulumi CLI."""
     pulumi = _require("pulumi", which, "read the stack's outputs")
-    result = run([pulumi, "stack", "output", "--json", "--stack", stack], cwd=project_dir, capture_output=True,
-                 text=True, check=False)
+    try:
+        result = run([pulumi, "stack", "output", "--json", "--stack", stack], cwd=project_dir, capture_output=True,
+                     text=True, check=False, timeout=STACK_OUTPUT_WAIT)
+    except subprocess.TimeoutExpired:
+        raise DiscoveryError(f"`pulumi stack output --stack {stack}` did not answer in {STACK_OUTPUT_WAIT:g} s "
+                             "(its state backend unreachable?)") from None
     if result.returncode != 0:
         raise DiscoveryError(f"`pulumi stack output --stack {stack}` failed: {result.stderr.strip()}")
     try:

@@ -1,16 +1,17 @@
 """The kubectl calls `verify --dataplane` adds to `discovery.Kubectl`: listing a graph's pods, reading
 a container's log (its start or its end), running a command in a container; each bounded by a
-timeout, each failure a DiscoveryError that says what failed."""
+timeout, each failure a DiscoveryError that says what failed. And `pulumi stack output`, bounded too."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from stacks.verify.discovery import DiscoveryError, Kubectl
+from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
 
 
 def test_kubectl_pods_logs_and_exec() -> None:
@@ -54,3 +55,12 @@ def test_kubectl_failures_say_what_failed() -> None:
 
     with pytest.raises(DiscoveryError, match="did not print a pod list"):
         Kubectl("ctx", which=lambda tool: tool, run=garbage).pods("dynamo", "a=b")
+
+
+def test_stack_outputs_that_do_not_come_in_time() -> None:
+    def hangs(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        assert kwargs["timeout"] == 120.0
+        raise subprocess.TimeoutExpired(argv, kwargs["timeout"])
+
+    with pytest.raises(DiscoveryError, match="`pulumi stack output --stack prod` did not answer in 120 s"):
+        stack_outputs("prod", Path("."), which=lambda tool: tool, run=hangs)
