@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from stacks.config.stackfile import stack_name_from_path
@@ -53,15 +54,23 @@ def _parser() -> argparse.ArgumentParser:
                            help="skip the cluster checks (with --aws: check only the AWS account)")
 
     from stacks.verify.command import add_arguments
+    from stacks.verify.dataplane import options as dataplane
 
     verify = commands.add_parser(
-        "verify", help="check a deployed stack's NATS and etcd",
+        "verify", help="check a deployed stack's NATS and etcd, or with --dataplane its graphs' EFA data path",
         description="Check NATS (reachable with the stack's credentials, JetStream, cluster size, max_payload, "
                     "a write probe on a temporary stream) and etcd (member health, leader, quorum, a put/get/delete "
                     "probe) and print one report. Endpoints come from --nats/--etcd, or from the stack's outputs "
-                    "through kubectl port-forward.",
-        epilog="exit status: 0 healthy, 1 degraded but serving, 2 not serving or not checkable")
+                    "through kubectl port-forward. With --stack and --dataplane, check instead the data path of "
+                    "each graph with workers on EFA, the way Dynamo's EFA guide verifies it: NIXL's backend in "
+                    "the workers' logs, the LIBFABRIC plugin executing and the library path in their processes, "
+                    "NCCL's network on multi-node workers, KV transfers rising and none failing (the stack's "
+                    "Prometheus, else the pods' /metrics read --sample-seconds apart), decode workers receiving "
+                    "KV from prefill, the KV router applying KV events (docs/operations.md).",
+        epilog="exit status: 0 healthy, 1 degraded but serving (with --dataplane also: not proven yet, e.g. no "
+               "transfer seen; send a request), 2 not serving or not checkable")
     add_arguments(verify, PROJECT_DIR)
+    dataplane.add_arguments(verify)
 
     from stacks.open.command import add_arguments as add_open_arguments
 
@@ -93,8 +102,18 @@ def main(argv: list[str]) -> int:
 
     if args.command == "verify":
         from stacks.verify import command as verify
+        from stacks.verify.dataplane import options as dataplane_options
 
-        return verify.run(verify.VerifyOptions.from_args(args))
+        wrong = dataplane_options.problem(args)
+        if wrong is not None:
+            print(f"verify: {wrong}", file=sys.stderr)
+            return 2
+        options = verify.VerifyOptions.from_args(args)
+        if args.dataplane:
+            from stacks.verify.dataplane import command as dataplane
+
+            return dataplane.run(options, dataplane_options.DataplaneOptions.from_args(args))
+        return verify.run(options)
     if args.command == "open":
         from stacks.open import command as open_command
 

@@ -1,4 +1,5 @@
-"""kubectl against one kubeconfig and context: Secrets and port-forwards.
+"""kubectl against one kubeconfig and context: Secrets, port-forwards, and for `verify --dataplane`
+a graph's pods, their logs and a probe run in them (each call bounded by a timeout).
 
 The CLI is looked up on PATH and its absence is an error that says what to do. The command runners
 are parameters, so tests stub them.
@@ -16,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 PORT_FORWARD_WAIT = 20.0
@@ -66,6 +67,7 @@ class Kubectl:
     run: Run = subprocess.run
     spawn: Spawn = _spawn
     kubeconfig: str | None = None
+    timeout: float = 30.0  # seconds, for each call of `pods`, `logs` and `exec` that gives none
 
     def base(self) -> list[str]:
         """The kubectl command line up to the subcommand: the binary, kubeconfig and context."""
@@ -73,6 +75,44 @@ class Kubectl:
         if self.kubeconfig:
             argv += ["--kubeconfig", self.kubeconfig]
         return [*argv, "--context", self.context] if self.context else argv
+
+    def _output(self, args: Sequence[str], what: str, timeout: float | None) -> str:
+        """kubectl's standard output; a failure or no answer within `timeout` is a KubeError."""
+        limit = self.timeout if timeout is None else timeout
+        try:
+            result = self.run([*self.base(), *args], capture_output=True, text=True, errors="replace",
+                              check=False, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise KubeError(f"{what}: kubectl did not answer in {limit:g} s") from None
+        if result.returncode != 0:
+            raise KubeError(f"{what} failed: {result.stderr.strip() or f'exit {result.returncode}'}")
+        return result.stdout
+
+    def pods(self, namespace: str, selector: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The pods matching a label selector, as the API returns them."""
+        out = self._output(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"],
+                           f"listing pods {selector} in {namespace}", timeout)
+        try:
+            items: list[dict[str, Any]] = json.loads(out).get("items") or []
+        except (ValueError, AttributeError):
+            raise KubeError(f"listing pods {selector} in {namespace}: kubectl did not print a pod list") from None
+        return items
+
+    def logs(self, namespace: str, pod: str, container: str, *, tail: int | None = None,
+             limit_bytes: int | None = None, timeout: float | None = None) -> str:
+        """The current log of one container: its last `tail` lines, or its first `limit_bytes` bytes."""
+        args = ["-n", namespace, "logs", pod, "-c", container]
+        if tail is not None:
+            args.append(f"--tail={tail}")
+        if limit_bytes is not None:
+            args.append(f"--limit-bytes={limit_bytes}")
+        return self._output(args, f"reading the log of {namespace}/{pod}", timeout)
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str], *,
+             timeout: float | None = None) -> str:
+        """The standard output of `argv` run in one container."""
+        return self._output(["-n", namespace, "exec", pod, "-c", container, "--", *argv],
+                            f"running {argv[0]} in {namespace}/{pod}", timeout)
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         result = self.run([*self.base(), "-n", namespace, "get", "secret", name, "-o", "json"],
