@@ -211,7 +211,8 @@ def serving(*servers: MetricsServer) -> Iterator[None]:
 
 
 class ForwardProcess:
-    """A `kubectl port-forward` as `discovery.Kubectl` sees it: its first line names the local port."""
+    """A `kubectl port-forward` process as `stacks.kube.kubectl.Kubectl` sees it: its first line names
+    the local port; `exited` makes it one that stopped at once."""
 
     def __init__(self, out: str, err: str = "", exited: bool = False) -> None:
         self.pid = 4242

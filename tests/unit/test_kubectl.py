@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from stacks.kube.kubectl import Kubectl, KubeError
 from stacks.kube.outputs import read_outputs
+from tests.dataplane_stub import ForwardProcess
 
 
 def completed(stdout: str = "", code: int = 0, stderr: str = "") -> subprocess.CompletedProcess[str]:
@@ -45,30 +45,11 @@ def test_secret_values_are_decoded_and_the_context_is_explicit() -> None:
     assert calls[0][:5] == ["/bin/kubectl", "--kubeconfig", "/k", "--context", "kind-dynamo"]
 
 
-class FakeProcess:
-    def __init__(self, out: str, err: str = "", exited: bool = False) -> None:
-        self.pid = 4242
-        self.stdout: IO[str] | None = io.StringIO(out)
-        self.stderr: IO[str] | None = io.StringIO(err)
-        self.exited = exited
-        self.terminated = False
-
-    def terminate(self) -> None:
-        self.terminated = True
-
-    def wait(self, timeout: float | None = None) -> int:
-        del timeout
-        return 0
-
-    def poll(self) -> int | None:
-        return 1 if self.exited or self.terminated else None
-
-
 def test_port_forward_yields_the_local_port_and_stops_kubectl() -> None:
     started: list[Sequence[str]] = []
-    process = FakeProcess("Forwarding from 127.0.0.1:43210 -> 4222\nForwarding from [::1]:43210 -> 4222\n")
+    process = ForwardProcess("Forwarding from 127.0.0.1:43210 -> 4222\nForwarding from [::1]:43210 -> 4222\n")
 
-    def spawn(argv: Sequence[str]) -> FakeProcess:
+    def spawn(argv: Sequence[str]) -> ForwardProcess:
         started.append(argv)
         return process
 
@@ -82,7 +63,7 @@ def test_port_forward_yields_the_local_port_and_stops_kubectl() -> None:
 
 
 def test_port_forward_that_fails_reports_kubectls_error() -> None:
-    process = FakeProcess("", 'error: services "nats" not found', exited=True)
+    process = ForwardProcess("", 'error: services "nats" not found', exited=True)
     kubectl = Kubectl(context="ctx", which=which_only("kubectl"), spawn=lambda _argv: process)
     with pytest.raises(KubeError) as error, kubectl.port_forward("ns", "svc/nats", 4222):
         pass
@@ -93,9 +74,9 @@ def test_port_forward_that_fails_reports_kubectls_error() -> None:
 def test_a_fixed_local_port_is_asked_for() -> None:
     started: list[Sequence[str]] = []
 
-    def spawn(argv: Sequence[str]) -> FakeProcess:
+    def spawn(argv: Sequence[str]) -> ForwardProcess:
         started.append(argv)
-        return FakeProcess("Forwarding from 127.0.0.1:3000 -> 3000\n")
+        return ForwardProcess("Forwarding from 127.0.0.1:3000 -> 3000\n")
 
     kubectl = Kubectl(context="ctx", which=which_only("kubectl"), spawn=spawn)
     with kubectl.port_forward("monitoring", "svc/grafana", 80, local_port=3000) as port:
