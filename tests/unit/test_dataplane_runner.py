@@ -398,3 +398,15 @@ def test_the_shield_is_held_while_cleaning_up() -> None:
     stub = FakeDataplane()
     Runner(stub, targets(), RUN, clock=FakeClock().clock(), shield=Shield).run()
     assert held == ["in", "out"]
+
+
+def test_a_sanity_pod_that_could_not_run_its_script_says_how_it_ended() -> None:
+    no_shell = FakePod(phase="Failed", exit_code=128, reason="StartError",
+                       message='exec: "/bin/sh": stat /bin/sh: no such file or directory')
+    stub = FakeDataplane(behaviour={manifests.SANITY: lambda _job, node: no_shell if node == "node-c" else
+                                    FakePod(log=samples.sanity_log())})
+    results = [r for r in failed(run(stub)) if r.name.startswith("dataplane h100-efa node-c")]
+    assert [(r.name, r.message) for r in results] == [
+        ("dataplane h100-efa node-c pod", 'the sanity pod ended Failed (StartError: exec: "/bin/sh": stat /bin/sh: '
+                                          "no such file or directory), exit 128"),
+        ("dataplane h100-efa node-c script", "the sanity script printed nothing it could read: (no output)")]

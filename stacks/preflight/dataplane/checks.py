@@ -261,6 +261,10 @@ def sanity_results(target: PoolTarget, node: str, image: SanityImage, outcome: J
                  f"the node advertises them (kubectl describe node {node})")
         return [CheckResult.failed(name, f"sanity pod {outcome.unfinished()}", unfinished_fix(outcome, needs))]
     findings = sanity_findings(target, image, outcome.log)
+    if outcome.pod is not None and not outcome.succeeded:
+        # the script itself always exits 0: the pod was killed, or its container never started
+        findings.insert(0, Finding("pod", False, f"the sanity pod ended {outcome.pod.describe()}, exit "
+                                                 f"{outcome.pod.exit_code}", RERUN_FIX))
     failed = [f for f in findings if not f.ok]
     passed = "; ".join(f.message for f in findings if f.ok)
     if not failed:
