@@ -160,13 +160,16 @@ def test_an_image_without_nixlbench_is_found_before_the_benchmark() -> None:
 
 
 def test_a_benchmark_pod_that_cannot_exec_nixlbench_says_so() -> None:
-    """`exec nixlbench` in sh: "not found", exit 127."""
+    """`exec nixlbench` in a POSIX shell without it: "not found", exit 127 (POSIX.1, "Command Search
+    and Execution"; the wording is dash's)."""
     pod = FakePod(phase="Failed", exit_code=127, log="/bin/sh: 1: exec: nixlbench: not found\n", reason="Error")
     result = by_name(run(FakeDataplane(behaviour=bench(initiator=pod))))["dataplane h100-efa nixlbench"]
     assert result.fix == checks.NIXLBENCH_MISSING_FIX
 
 
 def test_memory_registration_failure_gets_the_guides_fix() -> None:
+    """Dynamo's EFA guide names the failure (fi_mr_reg returning EFAULT); the log lines here are
+    illustrative, their exact wording is not documented."""
     pod = FakePod(phase="Failed", exit_code=1, reason="Error",
                   log="libfabric:42:efa:mr:efa_mr_reg_impl(): Unable to register MR: Bad address\n"
                       "fi_mr_reg failed: -14\n")
@@ -177,6 +180,7 @@ def test_memory_registration_failure_gets_the_guides_fix() -> None:
 
 
 def test_a_run_without_a_table_fails() -> None:
+    """An illustrative log without the results table."""
     result = by_name(run(FakeDataplane(behaviour=bench("barrier timed out\n"))))["dataplane h100-efa nixlbench"]
     assert not result.ok
     assert result.message.startswith("nixlbench between node-a and node-b printed no results table: barrier timed out")
@@ -401,6 +405,7 @@ def test_the_shield_is_held_while_cleaning_up() -> None:
 
 
 def test_a_sanity_pod_that_could_not_run_its_script_says_how_it_ended() -> None:
+    """An image without /bin/sh: the container never starts (reason and message illustrative)."""
     no_shell = FakePod(phase="Failed", exit_code=128, reason="StartError",
                        message='exec: "/bin/sh": stat /bin/sh: no such file or directory')
     stub = FakeDataplane(behaviour={manifests.SANITY: lambda _job, node: no_shell if node == "node-c" else
