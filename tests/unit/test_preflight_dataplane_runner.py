@@ -17,9 +17,9 @@ from stacks.preflight.dataplane.manifests import Run
 from stacks.preflight.dataplane.runner import DataplaneReport, Runner
 from stacks.preflight.dataplane.targets import Targets, pool_target
 from stacks.preflight.report import CheckResult
-from tests import dataplane_samples as samples
-from tests.dataplane_stub import FakeClock, FakeDataplane, FakePod, efa_node, unschedulable
+from tests import preflight_dataplane_samples as samples
 from tests.graph_fixtures import POOLS, graph
+from tests.preflight_dataplane_stub import FakeClock, FakeDataplane, FakePod, efa_node, unschedulable
 
 P5 = replace(POOLS["h100-efa"], efa_card_gbps=100.0, huge_pages_2mi="40Gi", key="nodePools[0]", min_nodes=2)
 RUN = Run("abc123", "registry.example.com/nixlbench:0.10.1", 1200)

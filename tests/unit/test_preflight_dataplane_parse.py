@@ -1,5 +1,5 @@
 """The parsers of what the data-path preflight's pods print, on samples in each tool's documented
-format (`tests.dataplane_samples` says where each is documented; the numbers are illustrative)."""
+format (`tests.preflight_dataplane_samples` says where each is documented; the numbers are illustrative)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from stacks.preflight.dataplane.parse import (
 )
 from stacks.preflight.dataplane.script import SECTION_NAMES, sanity_script
 from stacks.preflight.dataplane.thresholds import BandwidthRow, best_large_block
-from tests import dataplane_samples as samples
+from tests import preflight_dataplane_samples as samples
 
 
 def test_the_table_is_read_by_its_column_names() -> None:

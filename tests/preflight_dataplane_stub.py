@@ -1,6 +1,6 @@
 """A `DataplaneCluster` held in memory: it records what is created and deleted, and gives each Job
 it is asked to create a pod whose end (phase, exit status, log) a test chooses per step; by default
-every pod succeeds with the healthy sample outputs of `tests.dataplane_samples`. A fake clock runs
+every pod succeeds with the healthy sample outputs of `tests.preflight_dataplane_samples`. A fake clock runs
 the runner's waits without sleeping."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from stacks.preflight.cluster_view import NodeInfo
 from stacks.preflight.dataplane import manifests
 from stacks.preflight.dataplane.cluster import DataplaneError, PodStatus
 from stacks.preflight.dataplane.runner import Clock
-from tests import dataplane_samples as samples
+from tests import preflight_dataplane_samples as samples
 
 
 @dataclass(frozen=True)

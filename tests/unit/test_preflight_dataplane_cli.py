@@ -20,8 +20,8 @@ from stacks.preflight.dataplane import command
 from stacks.preflight.dataplane.arguments import DataplaneArgs
 from stacks.preflight.dataplane.cluster import DataplaneCluster
 from stacks.preflight.dataplane.signals import interrupts_deferred, interrupts_raise
-from tests.dataplane_stub import FakeClock, FakeDataplane, efa_node
 from tests.harness import ROOT, schema_problems
+from tests.preflight_dataplane_stub import FakeClock, FakeDataplane, efa_node
 
 IMAGE = "registry.example.com/nixlbench:0.10.1"
 
@@ -119,8 +119,8 @@ def prod_cluster() -> FakeDataplane:
 
 
 def test_a_run_on_prod_reports_every_pool(capsys: pytest.CaptureFixture[str]) -> None:
-    from tests import dataplane_samples as samples
-    from tests.dataplane_stub import FakePod
+    from tests import preflight_dataplane_samples as samples
+    from tests.preflight_dataplane_stub import FakePod
 
     stub = prod_cluster()
     h200_log = samples.sanity_log({"fi_info": (samples.fi_info(16), 0), "gpus": (samples.gpus_csv(
@@ -191,7 +191,7 @@ _SLOW_RUN = textwrap.dedent("""
     import json, sys, time
     from stacks.preflight.dataplane import command
     from stacks.preflight.dataplane.arguments import DataplaneArgs
-    from tests.dataplane_stub import FakeDataplane, efa_node
+    from tests.preflight_dataplane_stub import FakeDataplane, efa_node
 
     class Slow(FakeDataplane):
         def pods(self, namespace, labels):
