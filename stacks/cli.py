@@ -46,12 +46,17 @@ def _parser() -> argparse.ArgumentParser:
                     "against the capacity plan, the device plugins, no Dynamo operator or CRDs of another "
                     "install, and the Secrets the stack expects. With --aws, also the EKS cluster, each eks "
                     "pool's subnets, EFA support and capacity reservation, and the account's GPU vCPU quotas "
-                    "(credentials: the standard AWS chain, with the stack's aws.region and aws.profile).",
-        epilog="exit status: 0 every check passed, 1 a check failed, 2 invalid config or no check chosen")
+                    "(credentials: the standard AWS chain, with the stack's aws.region and aws.profile). With "
+                    "--dataplane, instead: run pods that prove each EFA pool's data path (see below).",
+        epilog="exit status: 0 every check passed, 1 a check failed, 2 invalid config or no check chosen; "
+               "--dataplane also 130 interrupted (after cleaning up)")
     _stack_file_arguments(preflight)
     preflight.add_argument("--aws", action="store_true", help="also check the AWS account the eks node pools need")
     preflight.add_argument("--no-cluster", dest="cluster", action="store_false",
                            help="skip the cluster checks (with --aws: check only the AWS account)")
+    from stacks.preflight.dataplane.arguments import add_arguments as add_dataplane_arguments
+
+    add_dataplane_arguments(preflight)
 
     from stacks.verify.command import add_arguments
     from stacks.verify.dataplane import options as dataplane
@@ -87,6 +92,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _preflight(args: argparse.Namespace, stack: str) -> int:
+    from stacks.preflight.dataplane.arguments import DataplaneArgs
+
+    dataplane_args = DataplaneArgs.from_args(args)
+    if dataplane_args.requested:
+        from stacks.preflight.dataplane import command as dataplane
+
+        return dataplane.run(args.project_dir, stack, args.config, dataplane_args, aws=args.aws,
+                             cluster=args.cluster)
+    from stacks.preflight import command as preflight
+
+    return preflight.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from stacks.verify import command as verify
+    from stacks.verify.dataplane import options as dataplane_options
+
+    wrong = dataplane_options.problem(args)
+    if wrong is not None:
+        print(f"verify: {wrong}", file=sys.stderr)
+        return 2
+    options = verify.VerifyOptions.from_args(args)
+    if args.dataplane:
+        from stacks.verify.dataplane import command as dataplane
+
+        return dataplane.run(options, dataplane_options.DataplaneOptions.from_args(args))
+    return verify.run(options)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     config = getattr(args, "config", None)  # verify reads a deployed stack, not a stack file
@@ -96,24 +131,9 @@ def main(argv: list[str]) -> int:
 
         return plan.run(args.project_dir, stack, args.config, args.out, args.deployed_version)
     if args.command == "preflight":
-        from stacks.preflight import command as preflight
-
-        return preflight.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
-
+        return _preflight(args, stack)
     if args.command == "verify":
-        from stacks.verify import command as verify
-        from stacks.verify.dataplane import options as dataplane_options
-
-        wrong = dataplane_options.problem(args)
-        if wrong is not None:
-            print(f"verify: {wrong}", file=sys.stderr)
-            return 2
-        options = verify.VerifyOptions.from_args(args)
-        if args.dataplane:
-            from stacks.verify.dataplane import command as dataplane
-
-            return dataplane.run(options, dataplane_options.DataplaneOptions.from_args(args))
-        return verify.run(options)
+        return _verify(args)
     if args.command == "open":
         from stacks.open import command as open_command
 

@@ -32,8 +32,8 @@ def test_components_do_not_import_stacks() -> None:
     assert offenders == {}
 
 
-@pytest.mark.parametrize("module", ["stacks.preflight.command", "stacks.verify.command", "stacks.open.command",
-                                    "stacks.config.load"])
+@pytest.mark.parametrize("module", ["stacks.preflight.command", "stacks.preflight.dataplane.command",
+                                    "stacks.verify.command", "stacks.open.command", "stacks.config.load"])
 def test_offline_commands_do_not_load_the_kubernetes_sdk(module: str) -> None:
     """preflight and verify run without the Pulumi Kubernetes SDK (it costs about a second to import)."""
     sdks = "{'pulumi_kubernetes', 'pulumi_aws', 'pulumi_random'}"
