@@ -206,7 +206,8 @@ def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager
 
 
 def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str, Any]:
-    """Single-binary Tempo: OTLP receivers only, retention, and a metrics generator that writes
+    """Single-binary Tempo: OTLP receivers (the chart's Jaeger defaults stay: a null would delete a
+    default the chart's templates read), retention, and a metrics generator that writes
     span metrics and the service graph to every Prometheus replica (each keeps a full copy)."""
     remote_write = [{"url": f"http://prometheus-{PROMETHEUS_SERVICE}-{i}.prometheus-operated:{PROMETHEUS_PORT}"
                             "/api/v1/write"} for i in range(prometheus_replicas)]
@@ -218,7 +219,6 @@ def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str,
             "resources": settings.resources.to_k8s(),
             "reportingEnabled": False,
             "receivers": {
-                "jaeger": None,
                 "otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
                                        "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"}}},
             },
