@@ -230,3 +230,10 @@ def test_each_server_is_tagged_with_its_pod_name(shared: list[NatsServer]) -> No
 
     for server in shared:
         assert asyncio.run(place(server.name)) == server.name
+
+
+def test_the_tests_run_the_server_release_the_stack_deploys(nats_binary: str) -> None:
+    from components.nats.values import SERVER_IMAGE
+
+    out = subprocess.run([nats_binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+    assert out.strip() == f"nats-server: v{SERVER_IMAGE['tag'].split('-')[0]}", nats_binary
