@@ -100,3 +100,19 @@ def test_two_members_down_is_quorum_loss(etcd_binary: str, processes: Processes,
     assert "lost" in report
     assert f"down: {members[1].name}, {members[2].name}" in report
     assert "not attempted" in report
+
+
+def test_a_leader_alive_behind_an_unreachable_url_is_degraded_not_quorum_lost(
+        etcd_binary: str, processes: Processes, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The leader runs, but the URL verify was given for it answers nothing (a broken port-forward)."""
+    from tests.integration.servers import free_ports
+
+    members = cluster(etcd_binary, processes, tmp_path)
+    leader = leader_name(members)
+    urls = [f"http://127.0.0.1:{free_ports(1)[0]}" if m.name == leader else m.client_url for m in members]
+    code = main(["verify", "--etcd", ",".join(urls), "--etcd-members", "3"])
+    report = capsys.readouterr().out
+    assert code == 1, report
+    assert "ok        quorum" in report
+    assert "it leads" in report
+    assert "ok        write probe" in report

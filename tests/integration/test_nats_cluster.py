@@ -237,3 +237,20 @@ def test_the_tests_run_the_server_release_the_stack_deploys(nats_binary: str) ->
 
     out = subprocess.run([nats_binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
     assert out.strip() == f"nats-server: v{SERVER_IMAGE['tag'].split('-')[0]}", nats_binary
+
+
+def test_no_credentials_and_wrong_credentials_are_told_apart(shared: list[NatsServer],
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(USERNAME_KEY)
+    monkeypatch.delenv(PASSWORD_KEY)
+    code, report = verify(shared[0].url, capsys)
+    assert code == 2
+    assert "refused without credentials" in report
+    assert "none was given" in report
+    monkeypatch.setenv(USERNAME_KEY, USER)
+    monkeypatch.setenv(PASSWORD_KEY, "wrong-password")
+    code, report = verify(shared[0].url, capsys)
+    assert code == 2
+    assert "the credentials given were refused" in report
+    assert "wrong-password" not in report
