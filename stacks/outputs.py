@@ -28,6 +28,7 @@ NATS_RELEASE = "nats"
 NATS_AUTH_SECRET = auth_secret_name(NATS_RELEASE)
 # The etcd cluster's name: its StatefulSet, client Service and member prefix.
 ETCD_CLUSTER = "etcd"
+ETCD_CLIENT_SECRET = f"{ETCD_CLUSTER}-client-tls"
 
 # A text value: `str` when read back from a deployed stack, `pulumi.Input[str]` while the program builds it.
 S = TypeVar("S")
@@ -75,10 +76,11 @@ class NatsOutputs(Generic[S]):
 
 @dataclass(frozen=True)
 class EtcdOutputs(Generic[S]):
-    client_endpoints: S
+    client_endpoints: S  # https://
     namespace: S
     members: tuple[str, ...]  # pod names
     replicas: int
+    client_secret_name: S  # the CA and a client certificate and key (PEM), in the platform and client namespaces
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Environment:
                 service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload),
             etcd=None if etcd is None else EtcdOutputs(
                 client_endpoints=etcd.client_endpoints, namespace=etcd.namespace, members=tuple(etcd.members),
-                replicas=etcd.replicas),
+                replicas=etcd.replicas, client_secret_name=etcd.client_secret_name),
             dynamo=DynamoOutputs(
                 version=self.config.dynamo.release.version,
                 discovery=self.config.transport.discovery,

@@ -50,7 +50,7 @@ def args(manifest: dict[str, Any], component: str) -> list[str]:
 @pytest.mark.parametrize(("transport", "servers", "wired", "planes"), [
     # upstream's defaults: no server at all
     ({}, set(), {"discoveryBackend": "kubernetes"}, ("zmq", "tcp")),
-    ({"discovery": "etcd"}, {ETCD}, {"discoveryBackend": "etcd", "etcdAddr": "http://etcd.dynamo-system.svc.cluster."
+    ({"discovery": "etcd"}, {ETCD}, {"discoveryBackend": "etcd", "etcdAddr": "https://etcd.dynamo-system.svc.cluster."
                                                                                "local:2379"}, ("zmq", "tcp")),
     ({"eventPlane": "nats"}, {NATS}, {"discoveryBackend": "kubernetes",
                                       "natsAddr": "nats://nats.dynamo-system.svc.cluster.local:4222"}, ("nats", "tcp")),
