@@ -52,8 +52,13 @@ def _key(name: str, opts: pulumi.ResourceOptions) -> tuple[PrivateKey, pulumi.Ou
 def issue(name: str, *, cluster: str, peer_service: str, namespace: pulumi.Input[str],
           opts: pulumi.ResourceOptions) -> EtcdCertificates:
     """A CA, one certificate for every member (client and peer traffic) and one client certificate."""
-    from pulumi_tls import CertRequest, LocallySignedCert, SelfSignedCert
-    from pulumi_tls import CertRequestSubjectArgs, SelfSignedCertSubjectArgs
+    from pulumi_tls import (
+        CertRequest,
+        CertRequestSubjectArgs,
+        LocallySignedCert,
+        SelfSignedCert,
+        SelfSignedCertSubjectArgs,
+    )
 
     _, ca_key = _key(f"{name}-ca-key", opts)
     ca = SelfSignedCert(f"{name}-ca", private_key_pem=ca_key, is_ca_certificate=True,

@@ -199,11 +199,11 @@ def test_the_server_itself_refuses_an_oversized_message(shared: list[NatsServer]
 def test_verify_end_to_end_on_full_clusters(shared: list[NatsServer], etcd_binary: str, processes: Processes,
                                             tmp_path: Path) -> None:
     """`python -m stacks verify` as a user runs it, against both full clusters: healthy, exit 0."""
-    members = etcd_members(etcd_binary, etcd_version(etcd_binary), tmp_path / "etcd")
-    start_etcd(processes, members)
+    etcd = etcd_members(etcd_binary, etcd_version(etcd_binary), tmp_path / "etcd")
+    start_etcd(processes, etcd)
     result = subprocess.run(
         [sys.executable, "-m", "stacks", "verify", "--nats", shared[1].url, "--nats-replicas", "3",
-         "--etcd", ",".join(m.client_url for m in members), "--etcd-members", "3"],
+         *etcd.verify_flags(), "--etcd-members", "3"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, USERNAME_KEY: USER, PASSWORD_KEY: PASSWORD})
     assert result.returncode == 0, result.stdout + result.stderr

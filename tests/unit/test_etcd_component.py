@@ -4,8 +4,8 @@ from typing import Any
 
 import pulumi
 
-from components.etcd.component import EtcdCluster
 from components.etcd import tls
+from components.etcd.component import EtcdCluster
 from components.etcd.manifests import TLS_REVISION_ANNOTATION, EtcdSettings, command, quorum
 from components.kit.resources import Resources, Storage
 from stacks.plan.mockrun import Registry
