@@ -3,8 +3,8 @@
 The StatefulSet and the integration tests (real etcd processes on loopback) both build their
 command lines here, TLS included: `etcd_command` gives the whole command, ``etcd`` then every
 flag in ``--flag=value`` form, because that is where scanners (checkov's CKV_K8S_116/117/119)
-read a container's etcd flags; nothing is left to ``args``. Flags whose spelling differs between etcd minor versions are chosen by
-`version`:
+read a container's etcd flags; nothing is left to ``args``. Flags whose spelling differs between
+etcd minor versions are chosen by `version`:
 
 - 3.4 logs with the deprecated capnslog unless told ``--logger=zap``; 3.5 and 3.6 use zap only.
 - The initial corruption check is ``--experimental-initial-corrupt-check`` up to 3.5 and the
