@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.etcd.manifests import CLIENT_PORT as ETCD_CLIENT_PORT
+from components.etcd.tls import CLIENT_KEYS as ETCD_CLIENT_KEYS
 from components.nats.values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
 from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
 from stacks.outputs import OutputsError, StackOutputs
@@ -262,6 +263,7 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
 
     etcd_out = outputs.etcd if outputs is not None else None
     etcd: list[str] | None = None
+    etcd_tls: ClientTls | None = None
     if options.etcd:
         etcd = _urls(options.etcd, ("http://", "https://"), "--etcd")
     elif outputs is not None and etcd_out is None:
@@ -270,11 +272,29 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
         kubectl = kubectl or _kubectl(options, forwards)
         ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
                  for member in etcd_out.members]
-        etcd = [f"http://127.0.0.1:{port}" for port in ports]
+        # the members' certificate names 127.0.0.1, where the forwards listen
+        etcd = [f"https://127.0.0.1:{port}" for port in ports]
+        if not any((options.etcd_cacert, options.etcd_cert, options.etcd_key)):
+            etcd_tls = _secret_tls(kubectl.secret(etcd_out.namespace, etcd_out.client_secret_name), forwards)
     else:
         notes.append(Section("etcd", [], note="not checked (no --etcd URLs and no --stack)"))
     members = options.etcd_members or (etcd_out.replicas if etcd_out is not None else None)
-    return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes))
+    return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes), etcd_tls=etcd_tls)
+
+
+def _secret_tls(data: dict[str, str], forwards: ExitStack) -> ClientTls:
+    """The stack's etcd client certificate, from its Secret, in files that exist only while verify runs."""
+    missing = [key for key in ETCD_CLIENT_KEYS if not data.get(key)]
+    if missing:
+        raise DiscoveryError(f"the etcd client Secret lacks {', '.join(missing)}: run `pulumi up` to restore it")
+    paths = []
+    for key in ETCD_CLIENT_KEYS:
+        handle, path = tempfile.mkstemp(prefix="dynamo-cluster-etcd-")  # mode 0600
+        forwards.callback(os.unlink, path)
+        with os.fdopen(handle, "w") as file:
+            file.write(data[key])
+        paths.append(path)
+    return ClientTls(*paths)
 
 
 def _etcd_tls(options: VerifyOptions) -> ClientTls | None:
