@@ -430,7 +430,8 @@ def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[st
         found = _ask("ec2:DescribeCapacityReservations", lambda: ec2.describe_capacity_reservations(
             CapacityReservationIds=[reservation_id]))["CapacityReservations"]
         if not isinstance(found, list):
-            raise AwsCallError("ec2:DescribeCapacityReservations", AnswerError("the answer has no CapacityReservations"))
+            raise AwsCallError("ec2:DescribeCapacityReservations",
+                               AnswerError("the answer has no CapacityReservations"))
     except KeyError:
         return [_not_checked(name, AwsCallError("ec2:DescribeCapacityReservations", AnswerError(
             "the answer has no CapacityReservations")), caller)]

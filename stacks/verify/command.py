@@ -261,25 +261,31 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     else:
         notes.append(Section("NATS", [], note="not checked (no --nats URL and no --stack)"))
 
+    etcd, etcd_tls, etcd_notes = _etcd_targets(options, outputs, forwards, kubectl)
+    notes.extend(etcd_notes)
     etcd_out = outputs.etcd if outputs is not None else None
-    etcd: list[str] | None = None
-    etcd_tls: ClientTls | None = None
-    if options.etcd:
-        etcd = _urls(options.etcd, ("http://", "https://"), "--etcd")
-    elif outputs is not None and etcd_out is None:
-        notes.append(Section("etcd", [], note=f"not deployed (transport plan: {_plan(outputs)})"))
-    elif etcd_out is not None:
-        kubectl = kubectl or _kubectl(options, forwards)
-        ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
-                 for member in etcd_out.members]
-        # the members' certificate names 127.0.0.1, where the forwards listen
-        etcd = [f"https://127.0.0.1:{port}" for port in ports]
-        if not any((options.etcd_cacert, options.etcd_cert, options.etcd_key)):
-            etcd_tls = _secret_tls(kubectl.secret(etcd_out.namespace, etcd_out.client_secret_name), forwards)
-    else:
-        notes.append(Section("etcd", [], note="not checked (no --etcd URLs and no --stack)"))
     members = options.etcd_members or (etcd_out.replicas if etcd_out is not None else None)
     return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes), etcd_tls=etcd_tls)
+
+
+def _etcd_targets(options: VerifyOptions, outputs: StackOutputs[str] | None, forwards: ExitStack,
+                  kubectl: Kubectl | None) -> tuple[list[str] | None, ClientTls | None, list[Section]]:
+    """The etcd URLs, the stack's client certificate (in stack mode), or a note why etcd is not checked."""
+    etcd_out = outputs.etcd if outputs is not None else None
+    if options.etcd:
+        return _urls(options.etcd, ("http://", "https://"), "--etcd"), None, []
+    if outputs is not None and etcd_out is None:
+        return None, None, [Section("etcd", [], note=f"not deployed (transport plan: {_plan(outputs)})")]
+    if etcd_out is None:
+        return None, None, [Section("etcd", [], note="not checked (no --etcd URLs and no --stack)")]
+    kubectl = kubectl or _kubectl(options, forwards)
+    ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
+             for member in etcd_out.members]
+    # the members' certificate names 127.0.0.1, where the forwards listen
+    urls = [f"https://127.0.0.1:{port}" for port in ports]
+    if any((options.etcd_cacert, options.etcd_cert, options.etcd_key)):
+        return urls, None, []
+    return urls, _secret_tls(kubectl.secret(etcd_out.namespace, etcd_out.client_secret_name), forwards), []
 
 
 def _secret_tls(data: dict[str, str], forwards: ExitStack) -> ClientTls:

@@ -193,7 +193,8 @@ def test_the_pulumi_cli_is_required_for_stack_mode(tmp_path: Path, capsys: pytes
     assert "`pulumi` is not on PATH" in capsys.readouterr().err
 
 
-def test_stack_mode_reaches_etcd_over_tls_with_the_stacks_client_certificate(stack: list[FakeKubectl]) -> None:
+@pytest.mark.usefixtures("stack")
+def test_stack_mode_reaches_etcd_over_tls_with_the_stacks_client_certificate() -> None:
     with ExitStack() as forwards:
         found = verify.targets(options("--stack", "prod"), forwards)
         assert found.etcd is not None
