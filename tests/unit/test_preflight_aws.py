@@ -218,10 +218,10 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
                                      kubeconfig_path="~/.kube/config")]
     assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
                         "kubeconfig ~/.kube/config answers")
-    assert [line.split(":")[0] for line in lines[10:16]] == [
-        "PASS  platform nodes", "PASS  dynamo operator", "PASS  dynamo crds", "PASS  secrets", "PASS  aws credentials",
-        "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "19 checks, 0 failed"
+    assert [line.split(":")[0] for line in lines[10:17]] == [
+        "PASS  platform nodes", "PASS  network policy enforcement", "PASS  dynamo operator", "PASS  dynamo crds",
+        "PASS  secrets", "PASS  aws credentials", "PASS  eks cluster dynamo-prod"]
+    assert lines[-1] == "20 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:

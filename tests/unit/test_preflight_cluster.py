@@ -21,7 +21,7 @@ def test_a_dev_cluster_that_fits_passes_every_check() -> None:
     assert [r for r in results if not r.ok] == []
     assert [r.name for r in results] == ["kubernetes api", "kubernetes version", "default storage class",
                                          "storage class standard", "pool cpu nodes", "platform nodes",
-                                         "dynamo operator", "dynamo crds", "secrets"]
+                                         "network policy enforcement", "dynamo operator", "dynamo crds", "secrets"]
     assert results[0].message == f"{WHERE} answers"
 
 
