@@ -57,4 +57,5 @@ def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_
         node_selector=node_selector,
         chart=chart,
         server_image_tag=image_tag,
+        all_subjects=transport.request_plane == "nats",
     )

@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from components.etcd.tls import server_secret_name
 from components.observability.values import GRAFANA_ADMIN_SECRET
 from stacks.config import StackConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
 from stacks.config.target import ClusterConnectError
-from stacks.outputs import NATS_AUTH_SECRET
+from stacks.outputs import ETCD_CLIENT_SECRET, ETCD_CLUSTER, NATS_AUTH_SECRET, NATS_VERIFY_SECRET
 from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
 from stacks.preflight.network_policy import check_enforcement
 from stacks.preflight.nodes import node_checks
@@ -145,6 +146,10 @@ def created_secrets(config: StackConfig) -> list[CreatedSecret]:
     out = []
     if config.nats is not None:
         out.append(CreatedSecret(NATS_AUTH_SECRET, (ns.platform, ns.workloads)))
+        out.append(CreatedSecret(NATS_VERIFY_SECRET, (ns.platform,)))
+    if config.etcd is not None:
+        out.append(CreatedSecret(server_secret_name(ETCD_CLUSTER), (ns.platform,)))
+        out.append(CreatedSecret(ETCD_CLIENT_SECRET, (ns.platform, ns.workloads)))
     if config.observability is not None:
         out.append(CreatedSecret(GRAFANA_ADMIN_SECRET, (ns.monitoring,)))
     if config.hf_token is not None:

@@ -68,7 +68,8 @@ class Environment:
             gpu_operator_namespace=self.gpu_platform.namespace if self.gpu_platform is not None else None,
             nats=None if nats is None else NatsOutputs(
                 client_url=nats.client_url, auth_secret_name=nats.auth_secret_name, namespace=nats.namespace,
-                service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload),
+                service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload,
+                verify_secret_name=nats.verify_secret_name),
             etcd=None if etcd is None else EtcdOutputs(
                 client_endpoints=etcd.client_endpoints, namespace=etcd.namespace, members=tuple(etcd.members),
                 replicas=etcd.replicas, client_secret_name=etcd.client_secret_name),

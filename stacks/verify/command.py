@@ -251,7 +251,7 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
             url = f"nats://127.0.0.1:{port}"
         if (user is None or password is None) and nats_out is not None:
             kubectl = kubectl or _kubectl(options, forwards)
-            secret = kubectl.secret(nats_out.namespace, nats_out.auth_secret_name)
+            secret = kubectl.secret(nats_out.namespace, nats_out.verify_secret_name)  # verify's own user
             user, password = user or secret.get(USERNAME_KEY), password or secret.get(PASSWORD_KEY)
         nats = NatsTarget(url=url, user=user, password=password,
                           replicas=options.nats_replicas or (nats_out.replicas if nats_out else None),

@@ -191,7 +191,8 @@ async def quiet(_: Exception) -> None:
 
 
 def _placeable(url: str, user: str, password: str, replicas: int) -> bool:
-    """True once a stream with `replicas` replicas can be created (the JetStream cluster is formed)."""
+    """True once a stream with `replicas` replicas can be created (the JetStream cluster is formed);
+    as verify's user, which may create streams on `_verify.>` only."""
     import nats
     from nats.js.api import StorageType
 
@@ -204,7 +205,7 @@ def _placeable(url: str, user: str, password: str, replicas: int) -> bool:
             return False
         try:
             js = client.jetstream(timeout=3)
-            await js.add_stream(name="READY_CHECK", subjects=["_ready.check"], num_replicas=replicas,
+            await js.add_stream(name="READY_CHECK", subjects=["_verify.ready"], num_replicas=replicas,
                                 storage=StorageType.FILE)
             await js.delete_stream("READY_CHECK")
             return True

@@ -19,7 +19,8 @@ def test_stack_outputs_for_verify() -> None:
     outputs = plan_servers("prod").stack_outputs
     assert outputs["nats"] == {
         "clientUrl": "nats://nats.dynamo-system.svc.cluster.local:4222", "authSecretName": "nats-auth",
-        "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20}
+        "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20,
+        "verifySecretName": "nats-verify-auth"}
     assert outputs["etcd"] == {
         "clientEndpoints": "https://etcd.dynamo-system.svc.cluster.local:2379", "namespace": "dynamo-system",
         "members": ["etcd-0", "etcd-1", "etcd-2"], "replicas": 3, "clientSecretName": "etcd-client-tls"}

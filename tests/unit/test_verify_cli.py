@@ -33,8 +33,8 @@ class FakeKubectl:
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         if (namespace, name) == ("dynamo-system", "etcd-client-tls"):
             return {"ETCD_AUTH_CA": "ca-pem", "ETCD_AUTH_CLIENT_CERT": "cert-pem", "ETCD_AUTH_CLIENT_KEY": "key-pem"}
-        assert (namespace, name) == ("dynamo-system", "nats-auth")
-        return {"NATS_AUTH_USERNAME": "dynamo", "NATS_AUTH_PASSWORD": "from-secret"}
+        assert (namespace, name) == ("dynamo-system", "nats-verify-auth")
+        return {"NATS_AUTH_USERNAME": "verify", "NATS_AUTH_PASSWORD": "from-secret"}
 
     @contextmanager
     def port_forward(self, namespace: str, target: str, port: int) -> Iterator[int]:
@@ -79,7 +79,7 @@ def test_stack_mode_forwards_every_member_and_reads_the_secret(stack: list[FakeK
     assert kubectl.forwards == ["dynamo-system/svc/nats:4222", "dynamo-system/pod/etcd-0:2379",
                                 "dynamo-system/pod/etcd-1:2379", "dynamo-system/pod/etcd-2:2379"]
     assert plan.nats is not None
-    assert (plan.nats.url, plan.nats.user, plan.nats.password) == ("nats://127.0.0.1:40001", "dynamo", "from-secret")
+    assert (plan.nats.url, plan.nats.user, plan.nats.password) == ("nats://127.0.0.1:40001", "verify", "from-secret")
     assert (plan.nats.replicas, plan.nats.max_payload) == (3, 15 * 2**20)
     assert plan.etcd == ["https://127.0.0.1:40002", "https://127.0.0.1:40003", "https://127.0.0.1:40004"]
     assert plan.etcd_members == 3
