@@ -11,7 +11,7 @@ ConfigMaps wait for nothing but the namespace (Grafana's sidecar picks them up w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_random
@@ -21,6 +21,7 @@ from components.kit.kube import KubeObject
 from components.observability import values as v
 from components.observability.alert_rules import prometheus_rule
 from components.observability.dashboards import build_dashboards, dashboard_configmap
+from components.observability.network import prometheus_policy, tempo_policy
 from components.observability.values import (
     ObservabilitySettings,
     cluster_url,
@@ -41,7 +42,8 @@ class Observability(pulumi.ComponentResource):
     grafana_url: pulumi.Output[str]
 
     def __init__(self, name: str, settings: ObservabilitySettings, namespace: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions) -> None:
+                 opts: pulumi.ResourceOptions, *, client_namespaces: Sequence[pulumi.Input[str]] = ()) -> None:
+        """`client_namespaces`: where the pods that query Prometheus or send traces to Tempo run."""
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.settings = settings
@@ -57,7 +59,8 @@ class Observability(pulumi.ComponentResource):
             values=v.kube_prometheus_stack_values(
                 prometheus=settings.prometheus, alertmanager=settings.alertmanager, grafana=settings.grafana,
                 admin_secret=secret.name, managed_control_plane=settings.managed_control_plane,
-                gpu_pool_label=settings.observed.gpu_pool_label))
+                gpu_pool_label=settings.observed.gpu_pool_label, namespace=namespace,
+                remote_write_receiver=settings.tempo.metrics_generator))
         self._crds_ready: pulumi.Resource = stack
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[stack])
 
@@ -66,6 +69,8 @@ class Observability(pulumi.ComponentResource):
                      values=v.tempo_values(settings.tempo, settings.prometheus.replicas))
         KubeObject(f"{name}-alert-rules", prometheus_rule(settings.observed, settings.thresholds, namespace),
                    after_crds)
+        KubeObject(f"{name}-prometheus-ingress", prometheus_policy(namespace, client_namespaces), child)
+        KubeObject(f"{name}-tempo-ingress", tempo_policy(namespace, client_namespaces), child)
         for dashboard in build_dashboards(settings.observed, settings.thresholds):
             KubeObject(f"{name}-dashboard-{dashboard.uid}", dashboard_configmap(dashboard, namespace), child)
 

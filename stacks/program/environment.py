@@ -89,7 +89,8 @@ def build_environment(config: StackConfig) -> Environment:
     provider = kubernetes_provider(config)
     on_cluster = pulumi.ResourceOptions(providers={"kubernetes": provider})
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data)
-    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster)
+    observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster,
+                                   client_namespaces=[namespaces.platform, namespaces.workloads])
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]
     nats = None if config.nats is None else NatsJetStream(
