@@ -300,7 +300,13 @@ def test_each_client_may_use_only_its_subjects(shared: list[NatsServer]) -> None
         try:
             js = client.jetstream(timeout=5)
             bucket = await js.create_key_value(bucket="dynamo_test", replicas=1)
-            await bucket.put("instance", b"up")
+            # a new stream on another server of the cluster takes a moment to be known across its routes
+            for _ in range(50):
+                try:
+                    await bucket.put("instance", b"up")
+                    break
+                except nats.js.errors.NoStreamResponseError:
+                    await asyncio.sleep(0.2)
             value = (await bucket.get("instance")).value or b""
             await js.delete_key_value("dynamo_test")
             return value
