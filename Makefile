@@ -21,8 +21,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
+# The command exits 2 for an invalid config and anything else non-zero for a program error. make itself
+# exits 2 whenever a recipe fails, so the recipe names which it was; scripts that branch on the status
+# run `python -m stacks plan` directly.
 plan: $(STAMP)
-	@$(PY) -m stacks plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT))
+	@$(PY) -m stacks plan $(if $(STACK),--stack $(STACK)) $(if $(CONFIG),--config $(CONFIG)) $(if $(OUT),--out $(OUT)); \
+	status=$$?; \
+	if [ $$status -eq 2 ]; then echo "make plan: invalid stack config (exit 2): nothing was written" >&2; \
+	elif [ $$status -ne 0 ]; then echo "make plan: program error (exit $$status), not a config problem: please report it" >&2; fi; \
+	exit $$status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from components.nats.values import auth_secret_name
+from components.nats.values import auth_secret_name, verify_secret_name
 
 # The NATS release (and component) name; its client Secret is `NATS_AUTH_SECRET` in every client namespace.
 NATS_RELEASE = "nats"
 NATS_AUTH_SECRET = auth_secret_name(NATS_RELEASE)
+NATS_VERIFY_SECRET = verify_secret_name(NATS_RELEASE)
 # The etcd cluster's name: its StatefulSet, client Service and member prefix.
 ETCD_CLUSTER = "etcd"
+ETCD_CLIENT_SECRET = f"{ETCD_CLUSTER}-client-tls"
 
 # A text value: `str` when read back from a deployed stack, `pulumi.Input[str]` while the program builds it.
 S = TypeVar("S")
@@ -71,19 +73,21 @@ class NodePoolOutputs(Generic[S]):
 @dataclass(frozen=True)
 class NatsOutputs(Generic[S]):
     client_url: S
-    auth_secret_name: S  # in the platform namespace and every client namespace
+    auth_secret_name: S  # Dynamo's user, in the platform namespace and every client namespace
     namespace: S
     service: str  # the client Service (also the release name)
     replicas: int
     max_payload: int  # bytes
+    verify_secret_name: S  # verify's user, in the platform namespace
 
 
 @dataclass(frozen=True)
 class EtcdOutputs(Generic[S]):
-    client_endpoints: S
+    client_endpoints: S  # https://
     namespace: S
     members: tuple[str, ...]  # pod names
     replicas: int
+    client_secret_name: S  # the CA and a client certificate and key (PEM), in the platform and client namespaces
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class StubCluster:
     deploys: list[WorkloadInfo] = field(default_factory=list)
     crds: list[CrdInfo] = field(default_factory=list)
     secrets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # the VPC CNI's network policy controller is on (the stack's NetworkPolicies are enforced)
+    config_maps: dict[tuple[str, str], dict[str, str]] = field(default_factory=lambda: {
+        ("kube-system", "amazon-vpc-cni"): {"enable-network-policy-controller": "true"}})
     refuse: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -66,6 +69,9 @@ class StubCluster:
 
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         return self._answer("secret_keys", self.secrets.get((namespace, name)))
+
+    def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        return self._answer("config_map", self.config_maps.get((namespace, name)))
 
 
 def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | None = None,

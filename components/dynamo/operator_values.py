@@ -38,6 +38,8 @@ class OperatorWiring:
     etcd_url: pulumi.Input[str] | None
     prometheus_url: pulumi.Input[str] | None
     pull_secret: pulumi.Input[str] | None
+    # etcd's CA and client certificate (secretKeyRef entries), for an operator that reaches etcd
+    etcd_env: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         if self.transport.uses_nats != (self.nats_url is not None):
@@ -84,6 +86,10 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
         operator["natsAddr"] = wiring.nats_url
     if wiring.etcd_url is not None:
         operator["etcdAddr"] = wiring.etcd_url
+    if wiring.etcd_env:
+        # etcd accepts only clients with a certificate of the stack's CA: the operator gets the
+        # client certificate the graphs get, by Secret reference (the values hold no key material).
+        operator["env"] = [dict(entry) for entry in wiring.etcd_env]
     if wiring.prometheus_url is not None:
         operator["dynamo"]["metrics"]["prometheusEndpoint"] = wiring.prometheus_url
     if wiring.pull_secret is not None:

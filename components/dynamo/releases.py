@@ -42,7 +42,7 @@ PLATFORM_VALUES_KEYS = frozenset({
     "global.grove.install", "global.grove.enabled",
     "global.kai-scheduler.install", "global.kai-scheduler.enabled",
     "dynamo-operator.upgradeCRD", "dynamo-operator.natsAddr", "dynamo-operator.etcdAddr",
-    "dynamo-operator.discoveryBackend", "dynamo-operator.imagePullSecrets",
+    "dynamo-operator.discoveryBackend", "dynamo-operator.imagePullSecrets", "dynamo-operator.env",
     "dynamo-operator.controllerManager.affinity",
     "dynamo-operator.controllerManager.manager.resources", "dynamo-operator.controllerManager.manager.image.tag",
     "dynamo-operator.dynamo.metrics.prometheusEndpoint", "dynamo-operator.dynamo.metrics.podMonitors.enabled",

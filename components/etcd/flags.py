@@ -1,8 +1,10 @@
 """The etcd command line, as a pure function of the member, its peers and the tuning.
 
 The StatefulSet and the integration tests (real etcd processes on loopback) both build their
-command lines here. Flags whose spelling differs between etcd minor versions are chosen by
-`version`:
+command lines here, TLS included: `etcd_command` gives the whole command, ``etcd`` then every
+flag in ``--flag=value`` form, because that is where scanners (checkov's CKV_K8S_116/117/119)
+read a container's etcd flags; nothing is left to ``args``. Flags whose spelling differs between
+etcd minor versions are chosen by `version`:
 
 - 3.4 logs with the deprecated capnslog unless told ``--logger=zap``; 3.5 and 3.6 use zap only.
 - The initial corruption check is ``--experimental-initial-corrupt-check`` up to 3.5 and the
@@ -42,6 +44,30 @@ class EtcdNode:
 
 
 @dataclass(frozen=True)
+class EtcdTls:
+    """PEM files of a member: its certificate and key (for clients and peers alike: the certificate
+    carries both server and client auth) and the CA every client and peer certificate must chain to.
+    With these, client and peer traffic is TLS and both sides must present a certificate of the CA."""
+
+    cert_file: str
+    key_file: str
+    trusted_ca_file: str
+
+
+def tls_flags(tls: EtcdTls) -> list[str]:
+    return [
+        f"--cert-file={tls.cert_file}",
+        f"--key-file={tls.key_file}",
+        f"--trusted-ca-file={tls.trusted_ca_file}",
+        "--client-cert-auth=true",
+        f"--peer-cert-file={tls.cert_file}",
+        f"--peer-key-file={tls.key_file}",
+        f"--peer-trusted-ca-file={tls.trusted_ca_file}",
+        "--peer-client-cert-auth=true",
+    ]
+
+
+@dataclass(frozen=True)
 class EtcdTuning:
     """Server tuning. `auto_compaction_retention` is a periodic window such as ``1h``."""
 
@@ -78,8 +104,9 @@ def _version_flags(minor: str, tuning: EtcdTuning) -> list[str]:
 
 
 def etcd_args(node: EtcdNode, peers: Sequence[EtcdPeer], *, cluster_token: str, tuning: EtcdTuning,
-              version: str) -> list[str]:
-    """The arguments of ``etcd`` for `node` bootstrapping a new static cluster of `peers`.
+              version: str, tls: EtcdTls | None = None) -> list[str]:
+    """The arguments of ``etcd`` for `node` bootstrapping a new static cluster of `peers`; with
+    `tls`, client and peer URLs must be ``https://`` (the metrics listener stays plain HTTP for probes).
 
     ``--initial-*`` flags only matter on the first start: a member whose data dir exists rejoins
     with the membership stored there.
@@ -87,6 +114,11 @@ def etcd_args(node: EtcdNode, peers: Sequence[EtcdPeer], *, cluster_token: str, 
     if node.name not in {peer.name for peer in peers} and not node.name.startswith("$("):
         raise ValueError(f"member {node.name!r} is not one of the initial cluster's peers")
     minor = minor_version(version)
+    if tls is not None:
+        plain = [url for url in (node.listen_client_urls, node.advertise_client_urls, node.listen_peer_urls,
+                                 node.advertise_peer_url, *(p.peer_url for p in peers)) if not url.startswith("https://")]
+        if plain:
+            raise ValueError(f"with TLS every client and peer URL is https://, not {plain[0]}")
     return [
         f"--name={node.name}",
         f"--data-dir={node.data_dir}",
@@ -106,4 +138,11 @@ def etcd_args(node: EtcdNode, peers: Sequence[EtcdPeer], *, cluster_token: str, 
         f"--heartbeat-interval={tuning.heartbeat_interval_ms}",
         f"--election-timeout={tuning.election_timeout_ms}",
         *_version_flags(minor, tuning),
+        *(tls_flags(tls) if tls is not None else []),
     ]
+
+
+def etcd_command(node: EtcdNode, peers: Sequence[EtcdPeer], *, cluster_token: str, tuning: EtcdTuning,
+                 version: str, tls: EtcdTls | None = None, binary: str = "etcd") -> list[str]:
+    """The whole command line: `binary` (``etcd`` in the image) and `etcd_args`."""
+    return [binary, *etcd_args(node, peers, cluster_token=cluster_token, tuning=tuning, version=version, tls=tls)]

@@ -3,7 +3,9 @@ ServiceMonitor.
 
 Members find each other through a headless Service that publishes pods before they are ready
 (a member must reach its peers to become ready at all), at stable names
-``<cluster>-<i>.<cluster>-peers.<namespace>.svc``. Clients use the ``<cluster>`` Service.
+``<cluster>-<i>.<cluster>-peers.<namespace>.svc``. Clients use the ``<cluster>`` Service. Client and
+peer traffic is TLS with client-certificate auth (`components.etcd.tls`); only the metrics listener,
+which the probes and Prometheus use, is plain HTTP.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 import pulumi
 
-from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
+from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_command
+from components.etcd.tls import MEMBER_TLS, tls_mount, tls_volume
 from components.kit.kube import labels, service_host
 from components.kit.quantity import go_memory_limit
 from components.kit.resources import Resources, Storage
@@ -72,32 +75,32 @@ def selector_labels(cluster: str) -> dict[str, str]:
 
 
 def client_endpoint(cluster: str, namespace: str) -> str:
-    return f"http://{service_host(cluster, namespace)}:{CLIENT_PORT}"
+    return f"https://{service_host(cluster, namespace)}:{CLIENT_PORT}"
 
 
 def _member_host(cluster: str, member: str) -> str:
     return service_host(f"{member}.{peer_service(cluster)}", "$(POD_NAMESPACE)")
 
 
-def command_args(cluster: str, settings: EtcdSettings) -> list[str]:
-    """The etcd arguments of every member; ``$(POD_NAME)`` and ``$(POD_NAMESPACE)`` come from
-    the downward API, so one pod template serves all members."""
-    peers = [EtcdPeer(m, f"http://{_member_host(cluster, m)}:{PEER_PORT}")
+def command(cluster: str, settings: EtcdSettings) -> list[str]:
+    """The etcd command of every member, TLS included; ``$(POD_NAME)`` and ``$(POD_NAMESPACE)`` come
+    from the downward API, so one pod template serves all members."""
+    peers = [EtcdPeer(m, f"https://{_member_host(cluster, m)}:{PEER_PORT}")
              for m in member_names(cluster, settings.replicas)]
     me = _member_host(cluster, "$(POD_NAME)")
     node = EtcdNode(
         name="$(POD_NAME)",
         data_dir=DATA_DIR,
-        listen_client_urls=f"http://0.0.0.0:{CLIENT_PORT}",
-        listen_peer_urls=f"http://0.0.0.0:{PEER_PORT}",
+        listen_client_urls=f"https://0.0.0.0:{CLIENT_PORT}",
+        listen_peer_urls=f"https://0.0.0.0:{PEER_PORT}",
         listen_metrics_urls=f"http://0.0.0.0:{METRICS_PORT}",
-        advertise_client_urls=f"http://{me}:{CLIENT_PORT}",
-        advertise_peer_url=f"http://{me}:{PEER_PORT}",
+        advertise_client_urls=f"https://{me}:{CLIENT_PORT}",
+        advertise_peer_url=f"https://{me}:{PEER_PORT}",
     )
     tuning = EtcdTuning(quota_backend_bytes=settings.quota_backend_bytes,
                         auto_compaction_retention=settings.auto_compaction_retention)
-    return etcd_args(node, peers, cluster_token=f"{cluster}-$(POD_NAMESPACE)", tuning=tuning,
-                     version=settings.version)
+    return etcd_command(node, peers, cluster_token=f"{cluster}-$(POD_NAMESPACE)", tuning=tuning,
+                        version=settings.version, tls=MEMBER_TLS)
 
 
 def _probe(path: str, *, period: int, failures: int, timeout: int) -> dict[str, Any]:
@@ -106,6 +109,7 @@ def _probe(path: str, *, period: int, failures: int, timeout: int) -> dict[str, 
 
 
 def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
+    """Every flag in `command` (where scanners read etcd's flags), none in ``args``."""
     def field_env(name: str, path: str) -> dict[str, Any]:
         return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
 
@@ -113,15 +117,14 @@ def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
         "name": "etcd",
         "image": settings.image,
         "imagePullPolicy": "IfNotPresent",
-        "command": ["etcd"],
-        "args": command_args(cluster, settings),
+        "command": command(cluster, settings),
         "env": [field_env("POD_NAME", "metadata.name"), field_env("POD_NAMESPACE", "metadata.namespace"),
                 {"name": "GOMEMLIMIT", "value": go_memory_limit(settings.resources.memory)}],
         "ports": [{"name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP"},
                   {"name": "peer", "containerPort": PEER_PORT, "protocol": "TCP"},
                   {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": settings.resources.to_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": DATA_MOUNT}],
+        "volumeMounts": [{"name": "data", "mountPath": DATA_MOUNT}, tls_mount()],
         # /readyz needs a leader and a caught-up member: it gates startup and Service traffic.
         # /livez only asks whether this process still works, never whether the cluster has a
         # leader, so an election or a lost quorum does not get members restarted (which would
@@ -134,7 +137,15 @@ def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
     }
 
 
-def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettings) -> dict[str, Any]:
+# A pod template annotation that follows the members' certificate: a renewed certificate rolls the
+# members one at a time (etcd reads its certificate files at start).
+TLS_REVISION_ANNOTATION = "dynamo-cluster/tls-revision"
+
+
+def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettings, *,
+                tls_secret: pulumi.Input[str], tls_revision: pulumi.Input[str]) -> dict[str, Any]:
+    """`tls_secret` names the Secret of `components.etcd.tls.server_secret`; `tls_revision` changes
+    whenever its certificate does (a digest of the certificate)."""
     selector = selector_labels(cluster)
     pod_spec: dict[str, Any] = {
         "affinity": anti_affinity(selector, settings.separate_nodes),
@@ -145,6 +156,7 @@ def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettin
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
         "containers": [_container(cluster, settings)],
+        "volumes": [tls_volume(tls_secret)],
     }
     if settings.node_selector:
         pod_spec["nodeSelector"] = dict(settings.node_selector)
@@ -160,7 +172,9 @@ def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettin
             "updateStrategy": {"type": "RollingUpdate"},
             "persistentVolumeClaimRetentionPolicy": {
                 "whenDeleted": "Retain" if settings.retain_volumes else "Delete", "whenScaled": "Retain"},
-            "template": {"metadata": {"labels": labels(cluster, "etcd")}, "spec": pod_spec},
+            "template": {"metadata": {"labels": labels(cluster, "etcd"),
+                                      "annotations": {TLS_REVISION_ANNOTATION: tls_revision}},
+                         "spec": pod_spec},
             "volumeClaimTemplates": [{
                 "metadata": {"name": "data", "labels": labels(cluster, "etcd")},
                 "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": settings.storage.storage_class,

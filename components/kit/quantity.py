@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _FACTOR = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50,
@@ -23,7 +24,7 @@ def quantity_bytes(text: str) -> int:
     match = _QUANTITY.match(text)
     if match is None:
         raise ValueError(f"not a Kubernetes size quantity: {text!r}")
-    return int(float(match.group(1)) * _FACTOR[match.group(2)])
+    return int(Fraction(match.group(1)) * _FACTOR[match.group(2)])  # exact: no float overflow or rounding
 
 
 def go_memory_limit(memory_limit: str) -> str:

@@ -1,8 +1,10 @@
 """NATS with JetStream, from the official chart: Dynamo's event plane.
 
-Clients authenticate with a generated user/password. The password never appears in Helm values:
-it lives in a Secret (one copy in the server's namespace, one in each client namespace, because a
-pod can only reference Secrets of its own namespace), and the server reads it from its environment.
+Each client authenticates as its own user with a generated password and may use only its subjects:
+Dynamo's pods as `dynamo`, `verify` as `verify` (`values.users`). Passwords never appear in Helm
+values: they live in Secrets (Dynamo's in the server's namespace and each client namespace, because
+a pod can only reference Secrets of its own namespace; verify's in the server's namespace only), and
+the server reads them from its environment.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class NatsJetStream(pulumi.ComponentResource):
 
     client_url: pulumi.Output[str]  # nats://<service>.<namespace>.svc.cluster.local:4222
     auth_secret_name: pulumi.Output[str]  # the same name in the server's and every client namespace
+    verify_secret_name: pulumi.Output[str]  # verify's user, in the server's namespace
     replicas: int
     max_payload: int  # bytes
     release_name: str  # also the client Service's name
@@ -60,11 +63,17 @@ class NatsJetStream(pulumi.ComponentResource):
         # Every copy exists once this resolves: consumers that use the name wait for all of them.
         self.auth_secret_name = pulumi.Output.all(server_secret.name, *(c.name for c in copies)).apply(
             lambda names: str(names[0]))
+        verify_password = RandomPassword(f"{name}-verify-password", length=PASSWORD_LENGTH, special=False,
+                                         numeric=False, opts=child)
+        verify_secret = KubeObject(f"{name}-verify-auth", values.auth_secret(
+            values.verify_secret_name(name), namespace, pulumi.Output.secret(verify_password.result),
+            user=values.VERIFY_USER), child)
+        self.verify_secret_name = verify_secret.name
 
         release = helm_release(
             name, chart=settings.chart, release_name=name, namespace=namespace,
             values=values.helm_values(settings, release=name, auth_secret=server_secret.name,
-                                      metrics=monitoring is not None),
+                                      verify_secret=verify_secret.name, metrics=monitoring is not None),
             opts=child)
         self.client_url = pulumi.Output.all(release.name, namespace).apply(
             lambda parts: values.client_url(str(parts[0]), str(parts[1])))
@@ -80,6 +89,7 @@ class NatsJetStream(pulumi.ComponentResource):
                 parent=self, depends_on=[monitoring.crds_ready]))
 
         self.register_outputs({"client_url": self.client_url, "auth_secret_name": self.auth_secret_name,
+                               "verify_secret_name": self.verify_secret_name,
                                "replicas": self.replicas, "max_payload": self.max_payload})
 
     def client_env(self) -> list[dict[str, Any]]:

@@ -48,6 +48,28 @@ JETSTREAM_VOLUME_SHARE = 0.9
 USERNAME_KEY = "NATS_AUTH_USERNAME"
 PASSWORD_KEY = "NATS_AUTH_PASSWORD"
 CLIENT_USER = "dynamo"
+# `verify`'s own user: JetStream's stream API for its probe streams, nothing of Dynamo's subjects. Its
+# Secret (the same keys) lives only in the server's namespace; the servers read its password from
+# VERIFY_PASSWORD_ENV.
+VERIFY_USER = "verify"
+VERIFY_PASSWORD_ENV = "NATS_VERIFY_PASSWORD"
+VERIFY_SUBJECT_PREFIX = "_verify"
+
+# The subjects Dynamo's runtime uses, as far as its sources and docs say (docs/decisions.md, "NATS
+# users"): KV events and metrics under `namespace.<ns>.component.<component>.<subject>` (the KV
+# router's subscriber and the publishers, `KV_EVENT_SUBJECT = "kv-events"`), JetStream (`$JS.API.INFO`
+# on every connect; streams, KV buckets `$KV.<bucket>.>`, object stores `$O.<bucket>.>`, pull consumers
+# `$JS.ACK.>` and `$JS.FC.>`), replies on `_INBOX.>`, the service API `$SRV.>` of async-nats services,
+# and request tracing on `dynamo.request_trace.v1`. The NATS request plane's endpoint subjects are not
+# confirmed by any source read: with the request plane on NATS, Dynamo's user gets every subject.
+DYNAMO_PUBLISH = ("namespace.>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>", "$O.>", "$SRV.>",
+                  "dynamo.>")
+DYNAMO_SUBSCRIBE = ("namespace.>", "_INBOX.>", "$KV.>", "$O.>", "$SRV.>", "dynamo.>")
+ALL_SUBJECTS = (">",)
+VERIFY_PUBLISH = ("$JS.API.INFO", "$JS.API.STREAM.CREATE.*", "$JS.API.STREAM.DELETE.*", "$JS.API.STREAM.INFO.*",
+                  "$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.MSG.GET.*",
+                  "$JS.API.DIRECT.GET.*", f"{VERIFY_SUBJECT_PREFIX}.>")
+VERIFY_SUBSCRIBE = ("_INBOX.>",)
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,8 @@ class NatsSettings:
     node_selector: Mapping[str, str] = field(default_factory=dict)
     chart: ChartRef = NATS
     server_image_tag: str = SERVER_IMAGE["tag"]
+    # Dynamo's user may use every subject: the request plane is on NATS, whose subjects no source names
+    all_subjects: bool = False
 
 
 def selector_labels(release: str) -> dict[str, str]:
@@ -83,15 +107,34 @@ def jetstream_limits(settings: NatsSettings) -> dict[str, int]:
             "max_file_store": int(quantity_bytes(settings.storage.size) * JETSTREAM_VOLUME_SHARE)}
 
 
+def _permissions(publish: tuple[str, ...], subscribe: tuple[str, ...], *, responses: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"publish": {"allow": list(publish)}, "subscribe": {"allow": list(subscribe)}}
+    if responses:
+        out["allow_responses"] = True  # answer requests on the reply subject they name
+    return out
+
+
+def users(settings: NatsSettings) -> list[dict[str, Any]]:
+    """One user per client, each with the subjects it may use (nothing else): Dynamo's pods, and
+    `verify`. Passwords are read by the server from its environment, filled from the Secrets."""
+    dynamo = ALL_SUBJECTS if settings.all_subjects else None
+    return [
+        {"user": CLIENT_USER, "password": f"<< ${PASSWORD_KEY} >>",
+         "permissions": _permissions(dynamo or DYNAMO_PUBLISH, dynamo or DYNAMO_SUBSCRIBE, responses=True)},
+        {"user": VERIFY_USER, "password": f"<< ${VERIFY_PASSWORD_ENV} >>",
+         "permissions": _permissions(VERIFY_PUBLISH, VERIFY_SUBSCRIBE, responses=False)},
+    ]
+
+
 def server_config(settings: NatsSettings) -> dict[str, Any]:
     """Top-level nats.conf settings this project adds. Credentials are read by the server from its
-    environment (``$NATS_AUTH_PASSWORD``, filled from the auth Secret); the ``<< >>`` marks tell the
-    chart to write the reference unquoted, so the server resolves it. Each server is tagged with
-    its pod name (the chart sets ``$POD_NAME``), so a client can place a stream on one server:
-    `verify` does, to probe the server it talks to."""
+    environment (filled from the auth Secrets); the ``<< >>`` marks tell the chart to write the
+    reference unquoted, so the server resolves it. Each server is tagged with its pod name (the chart
+    sets ``$POD_NAME``), so a client can place a stream on one server: `verify` does, to probe the
+    server it talks to."""
     return {
         "max_payload": settings.max_payload,
-        "authorization": {"user": f"<< ${USERNAME_KEY} >>", "password": f"<< ${PASSWORD_KEY} >>"},
+        "authorization": {"users": users(settings)},
         "server_tags": ["<< $POD_NAME >>"],
     }
 
@@ -107,9 +150,10 @@ def _secret_env(secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:
 
 
 def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Input[str],
-                metrics: bool) -> dict[str, Any]:
-    """Values of the `nats` chart for `settings`; `auth_secret` names the Secret in the release's
-    namespace that holds the client credentials; `metrics` adds the Prometheus exporter sidecar."""
+                verify_secret: pulumi.Input[str], metrics: bool) -> dict[str, Any]:
+    """Values of the `nats` chart for `settings`; `auth_secret` and `verify_secret` name the Secrets in
+    the release's namespace that hold Dynamo's and verify's credentials; `metrics` adds the Prometheus
+    exporter sidecar."""
     limits = jetstream_limits(settings)
     cluster: dict[str, Any] = {"enabled": settings.replicas > 1}
     if settings.replicas > 1:
@@ -139,8 +183,8 @@ def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Inp
             "image": {**SERVER_IMAGE, "tag": settings.server_image_tag},
             "env": {
                 "GOMEMLIMIT": go_memory_limit(settings.resources.memory),
-                USERNAME_KEY: _secret_env(auth_secret, USERNAME_KEY),
                 PASSWORD_KEY: _secret_env(auth_secret, PASSWORD_KEY),
+                VERIFY_PASSWORD_ENV: _secret_env(verify_secret, PASSWORD_KEY),
             },
             "resources": settings.resources.to_k8s(),
         },
@@ -160,14 +204,20 @@ def auth_secret_name(release: str) -> str:
     return f"{release}-auth"
 
 
-def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[str]) -> dict[str, Any]:
-    """The Secret with the client credentials, keyed by the variable names Dynamo reads."""
+def verify_secret_name(release: str) -> str:
+    """The name of verify's credentials Secret (in the server's namespace only)."""
+    return f"{release}-verify-auth"
+
+
+def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[str],
+                user: str = CLIENT_USER) -> dict[str, Any]:
+    """A Secret with one user's credentials, keyed by the variable names Dynamo (and verify) read."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "nats")},
         "type": "Opaque",
-        "stringData": {USERNAME_KEY: CLIENT_USER, PASSWORD_KEY: password},
+        "stringData": {USERNAME_KEY: user, PASSWORD_KEY: password},
     }
 
 

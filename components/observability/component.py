@@ -14,7 +14,7 @@ runs, and the collector retries until Loki answers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_random
@@ -26,6 +26,7 @@ from components.observability import loki
 from components.observability import values as v
 from components.observability.alert_rules import prometheus_rule
 from components.observability.dashboards import build_dashboards, dashboard_configmap
+from components.observability.network import prometheus_policy, tempo_policy
 from components.observability.receivers import ReceiverKind, receivers_secret
 from components.observability.values import (
     ObservabilitySettings,
@@ -59,8 +60,10 @@ class Observability(pulumi.ComponentResource):
     loki_url: pulumi.Output[str]
 
     def __init__(self, name: str, settings: ObservabilitySettings, namespace: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions,
-                 receiver_credentials: Mapping[ReceiverKind, pulumi.Input[str]] | None = None) -> None:
+                 opts: pulumi.ResourceOptions, *,
+                 receiver_credentials: Mapping[ReceiverKind, pulumi.Input[str]] | None = None,
+                 client_namespaces: Sequence[pulumi.Input[str]] = ()) -> None:
+        """`client_namespaces`: where the pods that query Prometheus or send traces to Tempo run."""
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.settings = settings
@@ -82,7 +85,8 @@ class Observability(pulumi.ComponentResource):
                 admin_secret=secret.name, managed_control_plane=settings.managed_control_plane,
                 gpu_pool_label=settings.observed.gpu_pool_label,
                 pod_labels=(settings.observed.graph_label, settings.observed.role_label),
-                receivers_secret=receivers.name if receivers is not None else None))
+                receivers_secret=receivers.name if receivers is not None else None, namespace=namespace,
+                remote_write_receiver=settings.tempo.metrics_generator))
         self._crds_ready: pulumi.Resource = stack
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[stack])
 
@@ -98,6 +102,8 @@ class Observability(pulumi.ComponentResource):
                          loki_otlp_http=f"http://{loki.LOKI_SERVICE}:{loki.LOKI_HTTP_PORT}{loki.OTLP_PATH}"))
         KubeObject(f"{name}-alert-rules", prometheus_rule(settings.observed, settings.thresholds, namespace),
                    after_crds)
+        KubeObject(f"{name}-prometheus-ingress", prometheus_policy(namespace, client_namespaces), child)
+        KubeObject(f"{name}-tempo-ingress", tempo_policy(namespace, client_namespaces), child)
         for dashboard in build_dashboards(settings.observed, settings.thresholds):
             KubeObject(f"{name}-dashboard-{dashboard.uid}", dashboard_configmap(dashboard, namespace), child)
 

@@ -84,6 +84,9 @@ class TempoSettings:
     retention: str
     resources: Resources
     storage: Storage | None
+    # span metrics and the service graph, written to Prometheus' remote-write receiver (which is off
+    # without them)
+    metrics_generator: bool = False
 
 
 def retention_size(storage: Storage) -> str:
@@ -100,7 +103,9 @@ def _claim(storage: Storage) -> dict[str, Any]:
     }}}
 
 
-def prometheus_values(settings: PrometheusSettings) -> dict[str, Any]:
+def prometheus_values(settings: PrometheusSettings, *, remote_write_receiver: bool = False) -> dict[str, Any]:
+    """`remote_write_receiver`: accept samples pushed to /api/v1/write (only Tempo's metrics generator
+    needs it; with it on, anything that reaches Prometheus can write series)."""
     spec: dict[str, Any] = {
         "replicas": settings.replicas,
         "retention": settings.retention,
@@ -112,8 +117,9 @@ def prometheus_values(settings: PrometheusSettings) -> dict[str, Any]:
         "podMonitorSelectorNilUsesHelmValues": False,
         "probeSelectorNilUsesHelmValues": False,
         "scrapeConfigSelectorNilUsesHelmValues": False,
-        # Tempo's metrics generator remote-writes span metrics; exemplars link metrics to traces.
-        "enableRemoteWriteReceiver": True,
+        # Tempo's metrics generator remote-writes span metrics (when it runs); exemplars link metrics
+        # to traces.
+        "enableRemoteWriteReceiver": remote_write_receiver,
         "enableFeatures": ["exemplar-storage"],
     }
     if settings.storage is not None:
@@ -174,7 +180,10 @@ def tempo_datasource() -> dict[str, Any]:
     }
 
 
-def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -> dict[str, Any]:
+def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str],
+                   dashboard_namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """`dashboard_namespace`: the only namespace whose ConfigMaps the dashboard sidecar loads (Grafana's
+    own, where the project's dashboards live): a ConfigMap elsewhere cannot put a dashboard in."""
     values: dict[str, Any] = {
         "fullnameOverride": GRAFANA_SERVICE,
         "replicas": 1,
@@ -186,7 +195,7 @@ def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -
                 "enabled": True,
                 "label": "grafana_dashboard",
                 "labelValue": "1",
-                "searchNamespace": "ALL",
+                "searchNamespace": dashboard_namespace,
                 "folderAnnotation": "grafana_folder",
                 "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
             },
@@ -209,17 +218,18 @@ def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str]) -
 def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager: AlertmanagerSettings,
                                  grafana: GrafanaSettings, admin_secret: pulumi.Input[str],
                                  managed_control_plane: bool, gpu_pool_label: str,
-                                 pod_labels: tuple[str, ...] = (),
-                                 receivers_secret: pulumi.Input[str] | None = None) -> dict[str, Any]:
+                                 namespace: pulumi.Input[str], pod_labels: tuple[str, ...] = (),
+                                 receivers_secret: pulumi.Input[str] | None = None,
+                                 remote_write_receiver: bool = False) -> dict[str, Any]:
     allowlist = [f"nodes=[{gpu_pool_label}]"]
     if pod_labels:
         allowlist.append(f"pods=[{','.join(pod_labels)}]")
     values: dict[str, Any] = {
         "fullnameOverride": KPS_NAME,
         "crds": {"enabled": True},
-        "prometheus": prometheus_values(prometheus),
+        "prometheus": prometheus_values(prometheus, remote_write_receiver=remote_write_receiver),
         "alertmanager": alertmanager_values(alertmanager, receivers_secret),
-        "grafana": grafana_values(grafana, admin_secret),
+        "grafana": grafana_values(grafana, admin_secret, namespace),
         # kube_node_labels carries the pool label, so GPU series can be grouped per pool; kube_pod_labels
         # the graph and role labels, so every series of a graph pod can be attributed to both.
         "kube-state-metrics": {"metricLabelsAllowlist": allowlist},
@@ -231,8 +241,10 @@ def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager
 
 
 def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str, Any]:
-    """Single-binary Tempo: OTLP receivers only, retention, and a metrics generator that writes
-    span metrics and the service graph to every Prometheus replica (each keeps a full copy)."""
+    """Single-binary Tempo: OTLP receivers (the chart's Jaeger defaults stay: a null would delete a
+    default the chart's templates read), retention, and, when `settings.metrics_generator`, a metrics
+    generator that writes span metrics and the service graph to every Prometheus replica (each keeps
+    a full copy)."""
     remote_write = [{"url": f"http://prometheus-{PROMETHEUS_SERVICE}-{i}.prometheus-operated:{PROMETHEUS_PORT}"
                             "/api/v1/write"} for i in range(prometheus_replicas)]
     values: dict[str, Any] = {
@@ -243,19 +255,20 @@ def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str,
             "resources": settings.resources.to_k8s(),
             "reportingEnabled": False,
             "receivers": {
-                "jaeger": None,
                 "otlp": {"protocols": {"grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
                                        "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"}}},
             },
             "metricsGenerator": {
-                "enabled": True,
+                "enabled": settings.metrics_generator,
                 "storage": {"path": "/var/tempo/generator/wal", "remote_write": remote_write},
                 "traces_storage": {"path": "/var/tempo/generator/traces"},
             },
-            "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
         },
         "serviceMonitor": {"enabled": True},
     }
+    if settings.metrics_generator:
+        values["tempo"]["overrides"] = {"defaults": {"metrics_generator": {
+            "processors": ["service-graphs", "span-metrics"]}}}
     if settings.storage is not None:
         values["persistence"] = {"enabled": True, "storageClassName": settings.storage.storage_class,
                                  "size": settings.storage.size, "accessModes": ["ReadWriteOnce"]}

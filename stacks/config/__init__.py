@@ -27,6 +27,7 @@ from components.observability.receivers import RECEIVER_KINDS, ReceiverKind
 from components.observability.values import ObservabilitySettings
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
+from stacks.config.common import read_storage_class
 from stacks.config.defaults import DEFAULTS, Environment, EnvironmentDefaults
 from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
 from stacks.config.etcd import read_etcd
@@ -182,8 +183,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     environment = read_environment(root, stack)
     defaults = DEFAULTS[environment]
     namespaces = read_namespaces(root)
-    storage_class = root.string("storageClass", defaults.storage_class,
-                                pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", pattern_text="a StorageClass name")
+    storage_class = read_storage_class(root, "storageClass", defaults.storage_class)
     aws, aws_node = read_aws(root)
     node_pools = read_node_pools(root, defaults.pool_kind, aws, aws_node)
     pools = {p.name: p.shape for p in node_pools}

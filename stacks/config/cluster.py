@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from components.namespaces import NamespaceNames
 from stacks.config.defaults import ENVIRONMENTS, Environment, EnvironmentDefaults
+from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
 from stacks.config.secret import SecretValue
 
@@ -67,7 +67,7 @@ def read_namespaces(root: Node) -> NamespaceNames:
             node.problem(role, f"is {name!r}, the same as namespaces.{seen[name]}",
                          "three distinct namespace names")
         seen[name] = role
-        if re.match(r"^kube-", name):
-            node.problem(role, f"is {name!r}, a namespace Kubernetes reserves", "a name not starting with kube-")
+        if (wrong := namespace_problem(name)) is not None:
+            node.problem(role, wrong, "a namespace of its own: not default, not starting with kube-")
     node.close()
     return names

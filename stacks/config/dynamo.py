@@ -32,7 +32,17 @@ from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
 from stacks.config.common import read_resources, read_storage
 from stacks.config.defaults import EnvironmentDefaults
+from stacks.config.limits import (
+    HELM_RELEASE_TEXT,
+    MOUNT_PATH_TEXT,
+    MUTABLE_TAG_TEXT,
+    check_env_names,
+    helm_release_problem,
+    image_tag_problem,
+    mount_path_problem,
+)
 from stacks.config.reader import Node, describe
+from stacks.outputs import NATS_RELEASE
 
 NGC_REGISTRY = "nvcr.io"
 PULL_SECRET_NAME = "nvcr-pull"
@@ -41,6 +51,8 @@ HF_SECRET_NAME = "hf-token"
 _IMAGE = r"^[a-z0-9.\-/:_]+(:[A-Za-z0-9_.\-]+|@sha256:[a-f0-9]{64})$"
 _IMAGE_TEXT = "an image pinned by tag or digest (registry/repository:tag), never :latest"
 _GRAPH_NAME = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+# Helm releases the stack installs in the platform namespace besides the operator's.
+PLATFORM_RELEASES = (NATS_RELEASE,)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,25 @@ def _release(node: Node) -> DynamoRelease:
     return DEFAULT_RELEASE
 
 
+def _release_name(node: Node) -> str:
+    """The operator's Helm release: a name Helm takes, that no other release of the stack has in the
+    platform namespace (the NATS release is there too)."""
+    name = node.dns_label("releaseName", "dynamo-platform")
+    if (wrong := helm_release_problem(name)) is not None:
+        node.problem("releaseName", wrong, HELM_RELEASE_TEXT)
+    elif name in PLATFORM_RELEASES:
+        node.problem("releaseName", f"is {name!r}, the name of another Helm release in the platform namespace",
+                     "a release name other than " + ", ".join(PLATFORM_RELEASES))
+    return name
+
+
+def _image_tag(node: Node) -> str | None:
+    tag = node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag")
+    if tag is not None and (wrong := image_tag_problem(tag)) is not None:
+        node.problem("imageTag", wrong, MUTABLE_TAG_TEXT)
+    return tag
+
+
 def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings:
     node = root.child("operator")
     release = _release(node)
@@ -92,8 +123,8 @@ def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings
     settings = OperatorSettings(
         release=release,
         chart=replace(release.chart, repository=repository),
-        release_name=node.dns_label("releaseName", "dynamo-platform"),
-        image_tag=node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag"),
+        release_name=_release_name(node),
+        image_tag=_image_tag(node),
         gang_scheduling=node.choice("gangScheduling", GANG_SCHEDULING, "auto"),
         resources=read_resources(node, "resources", Resources(cpu="500m", memory="1Gi", cpu_limit="1")),
         timeout_seconds=node.integer("timeoutSeconds", defaults.operator_timeout_seconds, minimum=60,
@@ -109,7 +140,9 @@ def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
     enabled = node.boolean("enabled", False)
     # No default class: the cache needs ReadWriteMany, which the stack's block-storage class lacks.
     storage = read_storage(node, "storage", "", "200Gi", minimum="1Gi")
-    mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text="an absolute path")
+    mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text=MOUNT_PATH_TEXT)
+    if (wrong := mount_path_problem(mount_path)) is not None:
+        node.problem("mountPath", wrong, MOUNT_PATH_TEXT)
     claim = node.dns_label("claimName", "model-cache")
     if enabled and not storage.storage_class:
         node.problem("storage.storageClass", "is required when the model cache is enabled",
@@ -240,7 +273,7 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
         pipeline_parallel=pp,
         expert_parallel=ep,
         extra_args=tuple(g.string_list("extraArgs")),
-        env=g.string_map("env"),
+        env=check_env_names(g, "env", g.string_map("env")),
         resources=resources,
         shared_memory=shared_memory,
         engine_config=dict(engine or {}),

@@ -6,8 +6,9 @@ from __future__ import annotations
 from components.dynamo.transport import TransportPlan
 from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
 from components.kit.quantity import quantity_bytes
-from stacks.config.common import cpu_millis, read_resources, read_storage
+from stacks.config.common import read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults
+from stacks.config.limits import check_labels
 from stacks.config.reader import Node
 
 REPLICAS_ALLOWED = "1, 3 or 5 members (an odd size: 3 tolerates one failure, 5 two)"
@@ -40,11 +41,9 @@ def read_etcd(root: Node, defaults: ServiceDefaults, quota_backend: str, storage
                      "at most half the volume: the write-ahead log, snapshots and defragmentation need the rest")
     retention = node.string("autoCompactionRetention", "1h", pattern=r"^[1-9][0-9]*[mh]$",
                             pattern_text="a compaction window in minutes or hours, such as 30m or 1h")
-    requested = read_resources(node, "resources", defaults.resources)
-    if requested.cpu_limit is not None and cpu_millis(requested.cpu_limit) < cpu_millis(requested.cpu):
-        node.problem("resources.cpuLimit", f"is {requested.cpu_limit}, below resources.cpu {requested.cpu}",
-                     "a CPU quantity at least resources.cpu, or unset (no CPU limit)")
+    requested = read_resources(node, "resources", defaults.resources)  # a cpuLimit below cpu is refused there
     node_selector = node.string_map("nodeSelector")
+    check_labels(node, "nodeSelector", node_selector, reserved_ok=True)
     image = node.string("image", IMAGE, pattern=r"^[a-z0-9.\-/]+:v?3\.[56]\.[0-9]+(-[0-9A-Za-z.]+)?$",
                         pattern_text="an etcd image pinned to a 3.5 or 3.6 release tag, such as " + IMAGE)
     node.close()

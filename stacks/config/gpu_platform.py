@@ -13,6 +13,7 @@ from components.namespaces import NamespaceNames
 from components.nodes.gpu_platform_values import GpuPlatformSettings
 from components.nodes.settings import NodePoolSettings
 from stacks.config.common import read_chart_version
+from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
 
 SECTION = "gpuPlatform"
@@ -31,7 +32,9 @@ def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
     node.close()
     if enabled and not has_gpus:
         node.problem("enabled", "is true, but no node pool has GPUs", "false, or a node pool with gpusPerNode > 0")
-    if namespace in (namespaces.platform, namespaces.monitoring, namespaces.workloads):
+    if (wrong := namespace_problem(namespace)) is not None:
+        node.problem("namespace", wrong, "a namespace of its own, e.g. gpu-operator")
+    elif namespace in (namespaces.platform, namespaces.monitoring, namespaces.workloads):
         node.problem("namespace", f"is {namespace!r}, a namespace this stack already uses for something else",
                      "a namespace of its own, e.g. gpu-operator")
     if not enabled:

@@ -8,8 +8,9 @@ from components.kit.charts import NATS
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
 from components.nats.values import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
-from stacks.config.common import cpu_millis, read_chart_version, read_resources, read_storage
+from stacks.config.common import read_chart_version, read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults
+from stacks.config.limits import check_labels
 from stacks.config.reader import Node
 
 REPLICAS_ALLOWED = "1 (a single server) or 3 or 5 (a cluster)"
@@ -35,14 +36,11 @@ def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_
         node.problem("maxPayload", f"is {payload_text}, over the 64 MiB the NATS server accepts", MAX_PAYLOAD_ALLOWED)
         max_payload = DYNAMO_MAX_PAYLOAD
     storage = read_storage(node, "storage", storage_class, defaults.storage_size, minimum="1Gi")
-    requested = read_resources(node, "resources", defaults.resources)
+    requested = read_resources(node, "resources", defaults.resources)  # a cpuLimit below cpu is refused there
     # Requests equal limits (a Guaranteed pod) unless cpuLimit asks for burst room.
     cpu_limit = requested.cpu_limit or requested.cpu
-    if cpu_millis(cpu_limit) < cpu_millis(requested.cpu):
-        node.problem("resources.cpuLimit", f"is {cpu_limit}, below resources.cpu {requested.cpu}",
-                     "a CPU quantity at least resources.cpu")
-        cpu_limit = requested.cpu
     node_selector = node.string_map("nodeSelector")
+    check_labels(node, "nodeSelector", node_selector, reserved_ok=True)
     chart = read_chart_version(node, "chartVersion", NATS)
     image_tag = node.string("serverImageTag", SERVER_IMAGE["tag"], pattern=r"^[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.\-]*$",
                             pattern_text=f"a NATS server image tag such as {SERVER_IMAGE['tag']}")
@@ -59,4 +57,5 @@ def read_nats(root: Node, defaults: ServiceDefaults, storage_class: str, retain_
         node_selector=node_selector,
         chart=chart,
         server_image_tag=image_tag,
+        all_subjects=transport.request_plane == "nats",
     )

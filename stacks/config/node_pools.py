@@ -7,6 +7,7 @@ with any problem yields no settings; the caller raises one `ConfigError` with ev
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import get_args
@@ -18,6 +19,7 @@ from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, HUGE_PAGE
 from components.nodes.settings import EFFECTS, ExistingNodes, NodePoolSettings, Taint
 from stacks.config.aws import AwsConfig
 from stacks.config.defaults import PoolKind
+from stacks.config.limits import LABEL_KEY_TEXT, LABEL_VALUE_TEXT, check_labels, label_key_problem, label_value_problem
 from stacks.config.reader import Node, describe
 
 SECTION = "nodePools"
@@ -27,9 +29,15 @@ _SUBNET = r"^subnet-[0-9a-f]{8,17}$"
 _RESERVATION = r"^cr-[0-9a-f]{8,17}$"
 _ZONE = r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$"
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 _RESERVED_LABELS = (POOL_LABEL, EFA_LABEL)
+# Bounds of the counts a pool takes (the project's, beyond which a value is a typo; maxUnavailable's
+# is the EKS API's).
+MAX_NODES = 1000
+MAX_GPUS_PER_NODE = 64
+MAX_GPU_MEMORY_GIB = 1024
+MAX_EFA_INTERFACES = 64
+MAX_UNAVAILABLE = 100
+MAX_HOURLY_PRICE = 10_000.0
 # Keys only one kind of pool reads, so a key of the other kind gets a message that says so.
 _KIND_KEYS = {
     "existing": ("nodeSelector", "nodes", "taints", "efaInterfaces", "installDriver", "installToolkit"),
@@ -50,39 +58,42 @@ def _catalog_types() -> str:
     return ", ".join(sorted(CATALOG))
 
 
-def _labels(node: Node, name: str, *, required: bool) -> dict[str, str]:
+def _labels(node: Node, name: str, *, required: bool, selector: bool) -> dict[str, str]:
+    """Node labels: a `selector` reads them (the kubernetes.io ones Kubernetes sets included), or the
+    pool sets them (then not under the prefixes Kubernetes reserves)."""
     labels = node.string_map(name)
     if required and not labels:
         node.problem(name, "is required but not set", "a map of node label to value, e.g. {nvidia.com/gpu.present: "
                                                       "'true'}")
-    for key, value in labels.items():
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
-            node.problem(name, f"has the label {key}={value!r}, which is not a valid Kubernetes label",
-                         "label keys [prefix/]name and values of at most 63 letters, digits, '-', '_' and '.'")
+    check_labels(node, name, labels, reserved_ok=selector)
     return labels
 
 
-def _optional_int(node: Node, name: str, minimum: int) -> int | None:
+def _optional_int(node: Node, name: str, minimum: int, maximum: int) -> int | None:
     if node.raw(name) is None:
         return None
-    return node.integer(name, minimum=minimum)
+    return node.integer(name, minimum=minimum, maximum=maximum)
 
 
 def _price(node: Node, default: float | None) -> float | None:
     raw = node.raw("hourlyPriceUsd")
     if raw is None:
         return default
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
-        node.problem("hourlyPriceUsd", f"expected a price, got {describe(raw)}", "a number of US dollars >= 0")
+    allowed = f"a finite number of US dollars from 0 to {MAX_HOURLY_PRICE:g}"
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        node.problem("hourlyPriceUsd", f"expected a price, got {describe(raw)}", allowed)
+        return default
+    if not math.isfinite(raw) or not 0 <= raw <= MAX_HOURLY_PRICE:
+        node.problem("hourlyPriceUsd", f"is {raw}", allowed)
         return default
     return float(raw)
 
 
 def _gpu(node: Node, kind: str, instance_type: str | None, facts: InstanceFacts | None) -> _Gpu:
     """The GPUs of one node: the catalog's, or the ones config declares (never both disagreeing)."""
-    count = _optional_int(node, "gpusPerNode", 0)
+    count = _optional_int(node, "gpusPerNode", 0, MAX_GPUS_PER_NODE)
     model = node.optional_string("gpuModel")
-    memory = _optional_int(node, "gpuMemoryGiB", 1)
+    memory = _optional_int(node, "gpuMemoryGiB", 1, MAX_GPU_MEMORY_GIB)
     if facts is not None:
         for key, given, known in (("gpusPerNode", count, facts.gpus), ("gpuModel", model, facts.gpu_model),
                                   ("gpuMemoryGiB", memory, facts.gpu_memory_gib)):
@@ -108,20 +119,39 @@ def _gpu(node: Node, kind: str, instance_type: str | None, facts: InstanceFacts 
     return _Gpu(model or "", count, memory or 0)
 
 
-def _existing(node: Node) -> ExistingNodes:
+def _taint(item: Node) -> Taint:
+    """A taint the nodes carry: its key is a label key, its value a label value (`kubectl taint`)."""
+    key = item.string("key")
+    value = item.optional_string("value")
+    if key and (wrong := label_key_problem(key, reserved_ok=True)) is not None:
+        item.problem("key", wrong, LABEL_KEY_TEXT)
+    if value is not None and (wrong := label_value_problem(key, value)) is not None:
+        item.problem("value", wrong, LABEL_VALUE_TEXT)
+    return Taint(key=key, effect=item.choice("effect", EFFECTS, "NoSchedule"), value=value)
+
+
+def _zone(node: Node, aws: AwsConfig) -> str | None:
+    """The pool's availability zone, which must lie in ``aws.region`` when the stack names one."""
+    zone = node.optional_string("availabilityZone", pattern=_ZONE,
+                                pattern_text="an availability zone such as us-east-1a")
+    if zone is not None and aws.region is not None and not re.fullmatch(re.escape(aws.region) + "[a-z]", zone):
+        node.problem("availabilityZone", f"is {zone!r}, a zone outside aws.region {aws.region}",
+                     f"a zone of {aws.region}, such as {aws.region}a")
+    return zone
+
+
+def _existing(node: Node, aws: AwsConfig) -> ExistingNodes:
     taints = []
     for item in node.objects("taints"):
-        taints.append(Taint(key=item.string("key"), effect=item.choice("effect", EFFECTS, "NoSchedule"),
-                            value=item.optional_string("value")))
+        taints.append(_taint(item))
         item.close()
     install_driver = node.boolean("installDriver", False)
     return ExistingNodes(
-        node_selector=_labels(node, "nodeSelector", required=True),
-        nodes=node.integer("nodes", minimum=1),
+        node_selector=_labels(node, "nodeSelector", required=True, selector=True),
+        nodes=node.integer("nodes", minimum=1, maximum=MAX_NODES),
         taints=tuple(taints),
-        efa_interfaces=node.integer("efaInterfaces", 0, minimum=0),
-        availability_zone=node.optional_string("availabilityZone", pattern=_ZONE,
-                                               pattern_text="an availability zone such as us-east-1a"),
+        efa_interfaces=node.integer("efaInterfaces", 0, minimum=0, maximum=MAX_EFA_INTERFACES),
+        availability_zone=_zone(node, aws),
         install_driver=install_driver,
         install_toolkit=node.boolean("installToolkit", install_driver),
     )
@@ -166,7 +196,7 @@ def _efa(node: Node, instance_type: str, facts: InstanceFacts | None) -> int:
     return facts.efa_interfaces
 
 
-def _placement(node: Node, efa: bool) -> tuple[list[str], str | None]:
+def _placement(node: Node, efa: bool, aws: AwsConfig) -> tuple[list[str], str | None]:
     """The subnets and the availability zone; an EFA pool has one subnet in a named zone."""
     subnets = node.string_list("subnetIds")
     if not subnets:
@@ -177,8 +207,7 @@ def _placement(node: Node, efa: bool) -> tuple[list[str], str | None]:
     if efa and len(subnets) > 1:
         node.problem("subnetIds", f"has {len(subnets)} subnets on an EFA pool",
                      "exactly one subnet: EFA traffic does not cross availability zones")
-    zone = node.optional_string("availabilityZone", pattern=_ZONE,
-                                pattern_text="an availability zone such as us-east-1a")
+    zone = _zone(node, aws)
     if efa and zone is None:
         node.problem("availabilityZone", "is required on an EFA pool", "the availability zone of its subnet")
     return subnets, zone
@@ -186,9 +215,9 @@ def _placement(node: Node, efa: bool) -> tuple[list[str], str | None]:
 
 def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsConfig,
          aws_node: Node) -> EksNodeGroup:
-    min_nodes = node.integer("minNodes", 1, minimum=0)
-    desired = node.integer("desiredNodes", min_nodes, minimum=0)
-    max_nodes = node.integer("maxNodes", minimum=1)
+    min_nodes = node.integer("minNodes", 1, minimum=0, maximum=MAX_NODES)
+    desired = node.integer("desiredNodes", min_nodes, minimum=0, maximum=MAX_NODES)
+    max_nodes = node.integer("maxNodes", minimum=1, maximum=MAX_NODES)
     if not min_nodes <= desired <= max_nodes:
         node.problem("desiredNodes", f"is {desired}, with minNodes {min_nodes} and maxNodes {max_nodes}",
                      "minNodes <= desiredNodes <= maxNodes")
@@ -198,8 +227,8 @@ def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsCo
         node.problem("amiType", f"is {ami_type}, but {instance_type} is {architecture}", AMI_TYPES[architecture])
     capacity_type, reservation = _capacity(node)
     efa_interfaces = _efa(node, instance_type, facts)
-    subnets, zone = _placement(node, efa_interfaces > 0)
-    labels = _labels(node, "labels", required=False)
+    subnets, zone = _placement(node, efa_interfaces > 0, aws)
+    labels = _labels(node, "labels", required=False, selector=False)
     for reserved in _RESERVED_LABELS:
         if reserved in labels:
             node.problem("labels", f"sets {reserved}, which the pool sets itself", f"labels other than {reserved}")
@@ -208,7 +237,8 @@ def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsCo
         cluster_name=aws.cluster_name or "", partition=aws.partition, instance_type=instance_type,
         ami_type=ami_type, capacity_type=capacity_type, min_nodes=min_nodes, desired_nodes=desired,
         max_nodes=max_nodes, disk_size_gib=node.integer("diskSizeGiB", 200, minimum=20, maximum=16384),
-        subnet_ids=tuple(subnets), labels=labels, max_unavailable=node.integer("maxUnavailable", 1, minimum=1),
+        subnet_ids=tuple(subnets), labels=labels,
+        max_unavailable=node.integer("maxUnavailable", 1, minimum=1, maximum=MAX_UNAVAILABLE),
         # without the VPC and cluster security group (already reported) the pool is not built at all
         efa_interfaces=efa_interfaces if aws.vpc_id and aws.cluster_security_group_id else 0,
         placement_group=node.boolean("placementGroup", efa_interfaces > 0), capacity_reservation_id=reservation,
@@ -244,7 +274,7 @@ def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) ->
     gpu = _gpu(node, kind, instance_type, facts)
     price = _price(node, facts.hourly_usd if facts is not None else None)
     eks = _eks(node, instance_type or "", facts, aws, aws_node) if kind == "eks" else None
-    existing = _existing(node) if kind == "existing" else None
+    existing = _existing(node, aws) if kind == "existing" else None
     huge_pages = _huge_pages(node, eks, gpu.count)
     if eks is not None:
         eks = replace(eks, huge_pages_2mi=quantity_bytes(huge_pages) // HUGE_PAGE_BYTES)

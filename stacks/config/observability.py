@@ -132,6 +132,7 @@ def read_observability(root: Node, d: ObservabilityDefaults, namespaces: Namespa
                              pattern_text="hours or minutes such as 24h or 336h (Tempo takes no days)"),
         resources=read_resources(tem, "resources", d.tempo_resources),
         storage=storage(tem, d.tempo_size, "1Gi"),
+        metrics_generator=tem.boolean("metricsGenerator", False),
     )
     tem.close()
 

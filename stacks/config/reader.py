@@ -23,6 +23,10 @@ T = TypeVar("T")
 C = TypeVar("C", bound=str)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Bounds every number and size has, whatever its key: Kubernetes' integer fields are 32-bit, and no
+# volume, node or message of this project comes near a pebibyte.
+INT32_MAX = 2**31 - 1
+SIZE_MAX = "1Pi"
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,9 @@ class Node:
     def integer(self, name: str, default: int | None = None, *, minimum: int | None = None,
                 maximum: int | None = None, allowed: str = "") -> int:
         raw = self._get(name)
+        maximum = INT32_MAX if maximum is None else maximum
         lo = "" if minimum is None else f" >= {minimum}"
-        hi = "" if maximum is None else f" <= {maximum}"
+        hi = "" if maximum == INT32_MAX else f" <= {maximum}"
         text = allowed or f"an integer{lo}{' and' if lo and hi else ''}{hi}"
         if raw is None:
             if default is None:
@@ -204,8 +209,8 @@ class Node:
             return default
         return raw
 
-    def quantity(self, name: str, default: str, *, minimum: str | None = None) -> str:
-        """A Kubernetes quantity (``20Gi``, ``500m`` is not a size); optionally at least `minimum`."""
+    def quantity(self, name: str, default: str, *, minimum: str | None = None, maximum: str = SIZE_MAX) -> str:
+        """A Kubernetes quantity (``20Gi``, ``500m`` is not a size), at least `minimum` and at most `maximum`."""
         raw = self._get(name)
         allowed = "a Kubernetes quantity such as 20Gi or 512Mi" + (f", at least {minimum}" if minimum else "")
         if raw is None:
@@ -213,8 +218,12 @@ class Node:
         if not isinstance(raw, str) or not is_size(raw):
             self.problem(name, f"expected a size, got {describe(raw)}", allowed)
             return default
-        if minimum is not None and quantity_bytes(raw) < quantity_bytes(minimum):
+        size = quantity_bytes(raw)
+        if minimum is not None and size < quantity_bytes(minimum):
             self.problem(name, f"is {raw}", allowed)
+            return default
+        if size > quantity_bytes(maximum):
+            self.problem(name, f"is {raw}", f"a Kubernetes quantity of at most {maximum}")
             return default
         return raw
 

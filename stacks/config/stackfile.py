@@ -4,17 +4,25 @@ Every value becomes a string; objects and lists become JSON text. `secure:` valu
 decrypted offline: each becomes a placeholder that is marked secret, so the plan shows where a
 secret flows (``[secret]``) without knowing it. A test asserts no placeholder text ever reaches a
 plan artifact.
+
+YAML has types that JSON (and so the Pulumi CLI's string form) has not: dates and timestamps
+(an unquoted ``2024-01-01``), ``!!set``, ``!!binary``, map keys that are not strings, ``.nan`` and
+``.inf``. A value of our namespace that holds one is a `ConfigError` naming its key, never a crash.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from stacks.config.reader import NAMESPACE, Problems
 
 PLACEHOLDER_PREFIX = "offline-plan-placeholder-for-"
 
@@ -62,6 +70,45 @@ def _unsecure(value: Any, key: str) -> tuple[Any, bool]:
     return value, False
 
 
+def _yaml_type(value: Any) -> tuple[str, str]:
+    """(what a value of a YAML-only type is, what to write instead)."""
+    if isinstance(value, datetime.datetime):
+        return "a YAML timestamp (unquoted)", "a quoted string, if text is meant"
+    if isinstance(value, datetime.date):
+        return "a YAML date (an unquoted YYYY-MM-DD)", "a quoted string, if text is meant"
+    if isinstance(value, set | frozenset):
+        return "a YAML set (!!set)", "a list or a map"
+    if isinstance(value, bytes):
+        return "binary data (!!binary)", "a string"
+    if isinstance(value, float):
+        return f"the number {value} (.nan or .inf)", "a finite number"
+    return f"a value of YAML type {type(value).__name__}", "a string, number, boolean, list or map"
+
+
+def _json_value(value: Any, path: str, problems: Problems) -> Any:
+    """`value` as JSON would hold it; each YAML-only value becomes a problem at its key path."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                shown = key.isoformat() if isinstance(key, datetime.date) else repr(key)
+                kind = "a number" if isinstance(key, int | float) else _yaml_type(key)[0]
+                problems.add(path, f"has the key {shown}, which is {kind}, not a string",
+                             "map keys that are strings: quote the key")
+                continue
+            out[key] = _json_value(item, f"{path}.{key}", problems)
+        return out
+    if isinstance(value, list):
+        return [_json_value(item, f"{path}[{index}]", problems) for index, item in enumerate(value)]
+    wrong, allowed = _yaml_type(value)
+    problems.add(path, f"is {wrong}", allowed)
+    return None
+
+
 def _as_cli_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -90,13 +137,19 @@ def read_stack_file(project_dir: Path, stack: str, path: Path | None = None) -> 
         raise StackFileError(f"{path}: 'config' must be a map of key to value")
     config: dict[str, str] = {}
     secret_keys: set[str] = set()
+    problems = Problems()
     for raw_key, raw_value in entries.items():
         key = str(raw_key) if ":" in str(raw_key) else f"{project}:{raw_key}"
         value, secret = _unsecure(raw_value, key)
+        if key.startswith(NAMESPACE + ":"):
+            value = _json_value(value, key[len(NAMESPACE) + 1:], problems)
+        else:  # another package's key: the program never reads it, only the Pulumi CLI
+            value = json.loads(json.dumps(value, default=str)) if isinstance(value, dict | list) else value
         if value is None:
             continue
         config[key] = _as_cli_string(value)
         if secret:
             secret_keys.add(key)
+    problems.raise_if_any()
     return StackFile(project=project, stack=stack, path=path, config=config,
                      secret_keys=frozenset(secret_keys))

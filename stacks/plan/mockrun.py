@@ -152,6 +152,13 @@ class PlanMocks(pulumi.runtime.Mocks):
         typ, name = args.typ, args.name
         if typ == "random:index/randomPassword:RandomPassword":
             state["result"] = _fake_password(name, int(args.inputs.get("length", 32)))
+        elif typ == "tls:index/privateKey:PrivateKey":  # placeholders: no key is made offline
+            state["privateKeyPem"] = f"offline-plan-private-key-{name}"
+            state["publicKeyPem"] = f"offline-plan-public-key-{name}"
+        elif typ == "tls:index/certRequest:CertRequest":
+            state["certRequestPem"] = f"offline-plan-certificate-request-{name}"
+        elif typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            state["certPem"] = f"offline-plan-certificate-{name}"
         elif typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"name": args.inputs.get("name", name), "status": "deployed",
                                "namespace": args.inputs.get("namespace", "default"),

@@ -15,8 +15,12 @@ Checks, each a `CheckResult` (see `stacks.preflight.report`):
   the instances of the pool already running in it (a re-run, found by the tags the pool's launch
   template gives them); instances anything else runs in it do not count;
 - the account's vCPU quota for running on-demand (or spot) P and G instances covers every pool at
-  maximum size, where the Service Quotas API knows the quota (when it answers that it does not, the
-  check says so and passes).
+  maximum size; a quota that cannot be read (the Service Quotas API does not know it, or no quota
+  code is known for the family) fails its check as "not checked": nothing says the pools fit.
+
+An answer preflight cannot read (not AWS's XML or JSON, a proxy's error page, a field missing) fails
+the check that asked, naming the call and the missing field; it is never a traceback, and a missing
+field is never shown as "None".
 
 A call AWS refuses (no IAM permission, expired credentials, throttling) or that does not reach it (no
 credentials, no network to the endpoint) fails the check that made it, naming the call, the error
@@ -49,6 +53,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from components.nodes.eks import EksNodeGroup, instance_tags
 from components.nodes.settings import NodePoolSettings
@@ -112,6 +117,8 @@ def connect(aws: AwsConfig) -> AwsClients:
 def _error_code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(error, ResponseParserError | AnswerError):
+        return "an unreadable answer"
     return type(error).__name__
 
 
@@ -124,11 +131,15 @@ class Caller:
     profile: str | None = None
 
 
+class AnswerError(Exception):
+    """An answer that does not hold what AWS documents (a field missing or of another kind)."""
+
+
 class AwsCallError(Exception):
     """An AWS call that did not answer: refused, throttled, unreachable, or without usable credentials.
     `call` is the API call as IAM names it (``ec2:DescribeSubnets``): also the permission it needs."""
 
-    def __init__(self, call: str, error: ClientError | BotoCoreError) -> None:
+    def __init__(self, call: str, error: ClientError | BotoCoreError | ResponseParserError | AnswerError) -> None:
         super().__init__(f"{call} failed with {_error_code(error)}")
         self.call = call
         self.error = error
@@ -148,7 +159,10 @@ class AwsCallError(Exception):
 
     def fix(self, caller: Caller) -> str:
         service, _, action = self.call.partition(":")
-        if isinstance(self.error, ProfileNotFound) and caller.profile is not None:
+        if isinstance(self.error, ResponseParserError | AnswerError):
+            text = (f"the answer to {self.call} could not be read: check that nothing between here and AWS (a proxy, "
+                    f"a firewall's page, a custom endpoint) answers instead of it, then run preflight again")
+        elif isinstance(self.error, ProfileNotFound) and caller.profile is not None:
             text = (f"add profile {caller.profile} to the shared AWS config (aws configure --profile "
                     f"{caller.profile}), or unset dynamo-cluster:aws.profile")
         elif not action:  # not an API call: the session, from the environment and the shared config files
@@ -172,11 +186,31 @@ class AwsCallError(Exception):
 
 
 def _ask(call: str, request: Callable[[], T]) -> T:
-    """`request()`'s answer; any AWS or botocore error raises `AwsCallError` naming `call`."""
+    """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse, raises
+    `AwsCallError` naming `call`."""
     try:
         return request()
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, ResponseParserError) as error:
         raise AwsCallError(call, error) from None
+
+
+def _need(call: str, answer: Any, *path: str | int) -> Any:
+    """`answer[path[0]][path[1]]...`, or `AwsCallError` naming the field the answer lacks."""
+    value = answer
+    for i, key in enumerate(path):
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            shown = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path[:i + 1]).lstrip(".")
+            raise AwsCallError(call, AnswerError(f"the answer has no {shown}")) from None
+    if value is None:
+        raise AwsCallError(call, AnswerError(f"the answer's {path[-1]} is empty"))
+    return value
+
+
+def _shown(value: Any) -> str:
+    """A field of an answer as a message shows it: never "None"."""
+    return "(not in AWS's answer)" if value is None or value == "" else str(value)
 
 
 def _not_checked(name: str, failure: AwsCallError, caller: Caller) -> CheckResult:
@@ -199,7 +233,10 @@ def check_identity(aws: AwsConfig, sts: STSClient) -> tuple[CheckResult, Caller]
         identity = _ask("sts:GetCallerIdentity", sts.get_caller_identity)
     except AwsCallError as failure:
         return _unusable(failure, caller), caller
-    account, arn = identity.get("Account", ""), identity.get("Arn", "")
+    try:
+        account, arn = str(_need("sts:GetCallerIdentity", identity, "Account")), str(identity.get("Arn") or "")
+    except AwsCallError as failure:
+        return _unusable(failure, caller), caller
     caller = Caller(region=caller.region, arn=arn, profile=aws.profile)
     if aws.account_id is not None and account != aws.account_id:
         return CheckResult.failed(
@@ -213,7 +250,10 @@ def check_cluster(config: StackConfig, eks: EKSClient, caller: Caller) -> list[C
     aws = config.aws
     name = f"eks cluster {aws.cluster_name}"
     try:
-        cluster = _ask("eks:DescribeCluster", lambda: eks.describe_cluster(name=aws.cluster_name or ""))["cluster"]
+        cluster = _need("eks:DescribeCluster", _ask("eks:DescribeCluster", lambda: eks.describe_cluster(
+            name=aws.cluster_name or "")), "cluster")
+        status = str(_need("eks:DescribeCluster", cluster, "status"))
+        version = str(_need("eks:DescribeCluster", cluster, "version"))
     except AwsCallError as failure:
         if failure.code != "ResourceNotFoundException":
             return [_not_checked(name, failure, caller)]
@@ -221,7 +261,6 @@ def check_cluster(config: StackConfig, eks: EKSClient, caller: Caller) -> list[C
                                    "create the cluster, or set dynamo-cluster:aws.clusterName and aws.region "
                                    "to an existing one")]
     results: list[CheckResult] = []
-    status, version = cluster.get("status", ""), cluster.get("version", "")
     if status != "ACTIVE":
         results.append(CheckResult.failed(
             name, f"is {status}, not ACTIVE", f"wait until it is ACTIVE: aws eks wait cluster-active --name "
@@ -234,17 +273,18 @@ def check_cluster(config: StackConfig, eks: EKSClient, caller: Caller) -> list[C
         results.append(CheckResult.failed(
             name, f"runs Kubernetes {version}, but dynamo-cluster:kubernetes.version is {config.kubernetes.version}",
             f"set kubernetes.version to \"{version}\" (manifests are validated for it), or upgrade the cluster"))
-    vpc = cluster.get("resourcesVpcConfig", {})
-    if aws.vpc_id is not None and vpc.get("vpcId") != aws.vpc_id:
+    vpc = cluster.get("resourcesVpcConfig") or {}
+    vpc_id, group = vpc.get("vpcId"), vpc.get("clusterSecurityGroupId")
+    if aws.vpc_id is not None and vpc_id != aws.vpc_id:
         results.append(CheckResult.failed(
-            name, f"is in VPC {vpc.get('vpcId')}, but dynamo-cluster:aws.vpcId is {aws.vpc_id}",
-            f"set aws.vpcId to {vpc.get('vpcId')}"))
-    if aws.cluster_security_group_id is not None and \
-            vpc.get("clusterSecurityGroupId") != aws.cluster_security_group_id:
+            name, f"is in VPC {_shown(vpc_id)}, but dynamo-cluster:aws.vpcId is {aws.vpc_id}",
+            f"set aws.vpcId to {vpc_id}" if vpc_id else "check the cluster's VPC in the EKS console"))
+    if aws.cluster_security_group_id is not None and group != aws.cluster_security_group_id:
         results.append(CheckResult.failed(
-            name, f"has cluster security group {vpc.get('clusterSecurityGroupId')}, but "
+            name, f"has cluster security group {_shown(group)}, but "
                   f"dynamo-cluster:aws.clusterSecurityGroupId is {aws.cluster_security_group_id}",
-            f"set aws.clusterSecurityGroupId to {vpc.get('clusterSecurityGroupId')}"))
+            f"set aws.clusterSecurityGroupId to {group}" if group else
+            "check the cluster's security group in the EKS console"))
     return results or [CheckResult.passed(name, f"ACTIVE, Kubernetes {version}")]
 
 
@@ -252,7 +292,8 @@ def check_cluster(config: StackConfig, eks: EKSClient, caller: Caller) -> list[C
 def _zones_offering(ec2: EC2Client, instance_type: str) -> list[str]:
     offers = _ask("ec2:DescribeInstanceTypeOfferings", lambda: ec2.describe_instance_type_offerings(
         LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]))
-    return sorted(o["Location"] for o in offers.get("InstanceTypeOfferings", []))
+    listed = _need("ec2:DescribeInstanceTypeOfferings", offers, "InstanceTypeOfferings")
+    return sorted(str(_need("ec2:DescribeInstanceTypeOfferings", o, "Location")) for o in listed)
 
 
 def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig, ec2: EC2Client,
@@ -270,7 +311,9 @@ def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig, e
     for subnet_id in group.subnet_ids:
         name = f"pool {pool.name} subnet {subnet_id}"
         try:
-            subnet = _ask("ec2:DescribeSubnets", partial(ec2.describe_subnets, SubnetIds=[subnet_id]))["Subnets"][0]
+            subnet = _need("ec2:DescribeSubnets", _ask("ec2:DescribeSubnets", partial(
+                ec2.describe_subnets, SubnetIds=[subnet_id])), "Subnets", 0)
+            zone = str(_need("ec2:DescribeSubnets", subnet, "AvailabilityZone"))
         except AwsCallError as failure:
             if failure.code != "InvalidSubnetID.NotFound":
                 results.append(_not_checked(name, failure, caller))
@@ -278,11 +321,11 @@ def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig, e
             results.append(CheckResult.failed(name, f"does not exist in {aws.region}",
                                               f"set {pool.key}.subnetIds to subnets of the cluster's VPC"))
             continue
-        zone = subnet.get("AvailabilityZone", "")
         zones.add(zone)
         bad = len(results)
         if aws.vpc_id is not None and subnet.get("VpcId") != aws.vpc_id:
-            results.append(CheckResult.failed(name, f"is in VPC {subnet.get('VpcId')}, not the cluster's {aws.vpc_id}",
+            results.append(CheckResult.failed(name, f"is in VPC {_shown(subnet.get('VpcId'))}, not the cluster's "
+                                                    f"{aws.vpc_id}",
                                               "use a subnet of the cluster's VPC"))
         if group.availability_zone is not None and zone != group.availability_zone:
             results.append(CheckResult.failed(
@@ -302,21 +345,22 @@ def check_subnets(pool: NodePoolSettings, group: EksNodeGroup, aws: AwsConfig, e
 # -- EFA ------------------------------------------------------------------------------------------
 def _instance_type(ec2: EC2Client, instance_type: str) -> Any:
     types: Any = [instance_type]  # the stubs list every instance type name as a literal
-    return _ask("ec2:DescribeInstanceTypes",
-                lambda: ec2.describe_instance_types(InstanceTypes=types))["InstanceTypes"][0]
+    return _need("ec2:DescribeInstanceTypes", _ask("ec2:DescribeInstanceTypes",
+                 lambda: ec2.describe_instance_types(InstanceTypes=types)), "InstanceTypes", 0)
 
 
 def check_efa(pool: NodePoolSettings, group: EksNodeGroup, ec2: EC2Client, caller: Caller) -> list[CheckResult]:
     name = f"pool {pool.name} EFA"
     try:
-        network = _instance_type(ec2, group.instance_type).get("NetworkInfo", {})
+        network = _need("ec2:DescribeInstanceTypes", _instance_type(ec2, group.instance_type), "NetworkInfo")
+        supported = network.get("EfaSupported", False)
+        most = _need("ec2:DescribeInstanceTypes", network, "EfaInfo", "MaximumEfaInterfaces") if supported else 0
     except AwsCallError as failure:
         return [_not_checked(name, failure, caller)]
-    if not network.get("EfaSupported", False):
+    if not supported:
         return [CheckResult.failed(name, f"{group.instance_type} does not support EFA",
                                    f"an EFA-capable instance type, or efa: false on {pool.key}")]
-    most = network.get("EfaInfo", {}).get("MaximumEfaInterfaces", 0)
-    if most < group.efa_interfaces:
+    if not isinstance(most, int) or most < group.efa_interfaces:
         return [CheckResult.failed(
             name, f"{group.instance_type} takes {most} EFA interfaces, but the launch template attaches "
                   f"{group.efa_interfaces}", "correct the instance's network cards in components/nodes/catalog.py")]
@@ -332,7 +376,7 @@ def _pool_instances_in(ec2: EC2Client, reservation_id: str, pool: str, group: Ek
 
     def count() -> int:
         pages = ec2.get_paginator("describe_instances").paginate(Filters=filters)
-        return sum(len(r.get("Instances", [])) for page in pages for r in page.get("Reservations", []))
+        return sum(len(r.get("Instances") or []) for page in pages for r in page.get("Reservations") or [])
     return _ask("ec2:DescribeInstances", count)
 
 
@@ -344,7 +388,13 @@ def check_reservation_room(pool: NodePoolSettings, group: EksNodeGroup, reservat
     maximum, the pool's own instances already running in it (on a re-run they hold part of it, and stay
     the pool's). Instances anything else runs in it count against it, which the total would hide."""
     reservation_id = group.capacity_reservation_id or ""
-    total, free = reservation.get("TotalInstanceCount", 0), reservation.get("AvailableInstanceCount", 0)
+    try:
+        total = int(_need("ec2:DescribeCapacityReservations", reservation, "TotalInstanceCount"))
+        free = int(_need("ec2:DescribeCapacityReservations", reservation, "AvailableInstanceCount"))
+    except (AwsCallError, ValueError, TypeError) as failure:
+        error = failure if isinstance(failure, AwsCallError) else AwsCallError(
+            "ec2:DescribeCapacityReservations", AnswerError(f"an instance count that is not a number: {failure}"))
+        return _not_checked(name, error, caller)
     want = group.max_nodes
     held = f"active, {total} x {group.instance_type} in {reservation.get('AvailabilityZone', '')}; "
     if free >= want:
@@ -379,6 +429,12 @@ def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[st
     try:
         found = _ask("ec2:DescribeCapacityReservations", lambda: ec2.describe_capacity_reservations(
             CapacityReservationIds=[reservation_id]))["CapacityReservations"]
+        if not isinstance(found, list):
+            raise AwsCallError("ec2:DescribeCapacityReservations",
+                               AnswerError("the answer has no CapacityReservations"))
+    except KeyError:
+        return [_not_checked(name, AwsCallError("ec2:DescribeCapacityReservations", AnswerError(
+            "the answer has no CapacityReservations")), caller)]
     except AwsCallError as failure:
         if failure.code not in _RESERVATION_NOT_FOUND:
             return [_not_checked(name, failure, caller)]
@@ -388,19 +444,19 @@ def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[st
                                    f"set {pool.key}.capacityReservationId to a reservation of this account")]
     reservation = found[0]
     results: list[CheckResult] = []
-    state = reservation.get("State", "")
+    state = reservation.get("State")
     if state != "active":
-        results.append(CheckResult.failed(name, f"is {state}, not active",
+        results.append(CheckResult.failed(name, f"is {_shown(state)}, not active",
                                           "wait for it to become active (a capacity block starts at its start "
                                           "date), or name an active reservation"))
     if reservation.get("InstanceType") != group.instance_type:
         results.append(CheckResult.failed(
-            name, f"is for {reservation.get('InstanceType')}, but the pool runs {group.instance_type}",
+            name, f"is for {_shown(reservation.get('InstanceType'))}, but the pool runs {group.instance_type}",
             f"a reservation for {group.instance_type}, or instanceType {reservation.get('InstanceType')}"))
-    zone = reservation.get("AvailabilityZone", "")
+    zone = reservation.get("AvailabilityZone") or ""
     if zones and zone not in zones:
         results.append(CheckResult.failed(
-            name, f"is in {zone}, but the pool's subnets are in {', '.join(sorted(zones))}",
+            name, f"is in {_shown(zone)}, but the pool's subnets are in {', '.join(sorted(zones))}",
             f"a subnet in {zone}, or a reservation in {', '.join(sorted(zones))}"))
     room = check_reservation_room(pool, group, reservation, name=name, ec2=ec2, caller=caller)
     if not room.ok:
@@ -427,7 +483,8 @@ def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: Serv
         option = "spot" if group.capacity_type == "SPOT" else "on-demand"
         quota = (group.instance_type[0], option)
         try:
-            vcpus = _instance_type(ec2, group.instance_type).get("VCpuInfo", {}).get("DefaultVCpus", 0)
+            vcpus = int(_need("ec2:DescribeInstanceTypes", _instance_type(ec2, group.instance_type), "VCpuInfo",
+                              "DefaultVCpus"))
         except AwsCallError as failure:
             unknown.setdefault(quota, failure)
             continue
@@ -441,16 +498,25 @@ def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: Serv
         parts = need[quota]
         wanted = sum(v for _, v in parts)
         detail = ", ".join(f"{pool} {v}" for pool, v in parts)
+        look = ("look the quota up in the Service Quotas console (EC2) and make sure it covers "
+                f"{wanted} vCPUs before `pulumi up`")
         if not code:
-            results.append(CheckResult.passed(name, f"no known quota code; not checked ({detail} vCPUs)"))
+            results.append(CheckResult.failed(name, f"not checked: no quota code is known for these instances "
+                                                    f"({detail} vCPUs)", look))
             continue
         try:
-            value = _ask("servicequotas:GetServiceQuota", partial(
-                quotas.get_service_quota, ServiceCode="ec2", QuotaCode=code))["Quota"].get("Value", 0.0)
+            answer = _ask("servicequotas:GetServiceQuota", partial(
+                quotas.get_service_quota, ServiceCode="ec2", QuotaCode=code))
+            value = float(_need("servicequotas:GetServiceQuota", answer, "Quota", "Value"))
+        except (ValueError, TypeError):
+            results.append(_not_checked(name, AwsCallError("servicequotas:GetServiceQuota", AnswerError(
+                "the quota's Value is not a number")), caller))
+            continue
         except AwsCallError as failure:
-            if failure.code == "NoSuchResourceException":  # the API knows no such quota here: nothing to check
-                results.append(CheckResult.passed(
-                    name, f"the quota API did not answer for {code} ({failure.code}); not checked"))
+            if failure.code == "NoSuchResourceException":  # the API knows no such quota here
+                results.append(CheckResult.failed(
+                    name, f"not checked: the quota API does not know {code} here ({failure.code}), so nothing "
+                          f"says {wanted} vCPUs fit ({detail})", look))
             else:
                 results.append(_not_checked(name, failure, caller))
             continue

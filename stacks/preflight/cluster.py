@@ -8,6 +8,7 @@ takes for granted. Checks, each a `CheckResult` (see `stacks.preflight.report`):
 - enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight.platform`);
 - no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
   one whose Helm annotations name ``operator.releaseName`` in the platform namespace;
+- an engine enforces the stack's NetworkPolicies (`stacks.preflight.network_policy`);
 - the Secrets: the stack creates every one it references (`created_secrets`), so none has to exist
   before `pulumi up`; `check_existing_secrets` checks Secrets that a config section names without
   creating them (none does today).
@@ -21,12 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from components.etcd.tls import server_secret_name
 from components.observability.values import GRAFANA_ADMIN_SECRET
 from stacks.config import StackConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
 from stacks.config.target import ClusterConnectError
-from stacks.outputs import NATS_AUTH_SECRET
+from stacks.outputs import ETCD_CLIENT_SECRET, ETCD_CLUSTER, NATS_AUTH_SECRET, NATS_VERIFY_SECRET
 from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
+from stacks.preflight.network_policy import check_enforcement
 from stacks.preflight.nodes import node_checks
 from stacks.preflight.platform import check_platform_nodes, platform_services
 from stacks.preflight.report import CheckResult
@@ -36,7 +39,14 @@ DYNAMO_GROUP = "nvidia.com"
 OPERATOR_PART_OF = "dynamo-operator"
 OPERATOR_IMAGE = "ai-dynamo/kubernetes-operator"
 READ_FIX = ("run preflight with credentials that may read it (it reads the server version, StorageClasses, "
-            "Nodes, DaemonSets, Deployments, CustomResourceDefinitions and the Secrets the stack references)")
+            "Nodes, DaemonSets, Deployments, CustomResourceDefinitions, the Secrets the stack references and the "
+            "network plugins' ConfigMaps in kube-system)")
+
+
+def network_policies(config: StackConfig) -> list[str]:
+    """The NetworkPolicies the stack creates, by what they protect."""
+    return [name for name, present in (("nats", config.nats is not None), ("etcd", config.etcd is not None),
+                                       ("monitoring", config.observability is not None)) if present]
 
 
 # -- the API and its version ----------------------------------------------------------------------
@@ -136,6 +146,10 @@ def created_secrets(config: StackConfig) -> list[CreatedSecret]:
     out = []
     if config.nats is not None:
         out.append(CreatedSecret(NATS_AUTH_SECRET, (ns.platform, ns.workloads)))
+        out.append(CreatedSecret(NATS_VERIFY_SECRET, (ns.platform,)))
+    if config.etcd is not None:
+        out.append(CreatedSecret(server_secret_name(ETCD_CLUSTER), (ns.platform,)))
+        out.append(CreatedSecret(ETCD_CLIENT_SECRET, (ns.platform, ns.workloads)))
     if config.observability is not None:
         out.append(CreatedSecret(GRAFANA_ADMIN_SECRET, (ns.monitoring,)))
     if config.hf_token is not None:
@@ -221,11 +235,14 @@ def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], w
 
     results += _guard("storage classes", storage)
     gpu_namespace = config.gpu_platform.namespace if config.gpu_platform is not None else None
+    daemons = cache(view.daemon_sets)
     nodes = cache(view.nodes)  # two checks read them: one request (a refused one is asked again, and fails again)
     results += _guard("node pools", lambda: node_checks(config.node_pools, config.pool_shapes, config.worker_demands,
-                                                        nodes(), view.daemon_sets(),
+                                                        nodes(), daemons(),
                                                         gpu_platform_namespace=gpu_namespace))
     results += _guard("platform nodes", lambda: check_platform_nodes(platform_services(config), nodes()))
+    results += _guard("network policy enforcement", lambda: [check_enforcement(
+        daemons(), view.config_map, policies=network_policies(config))])
     operator = config.dynamo.operator
     results += _guard("dynamo operator", lambda: check_dynamo(
         view.deployments(), view.custom_resource_definitions(), release=operator.release_name,

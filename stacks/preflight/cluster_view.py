@@ -101,6 +101,15 @@ class NodeInfo:
 
 
 @dataclass(frozen=True)
+class ContainerInfo:
+    """A container of a workload's pod template: its name, image and command line (command + args)."""
+
+    name: str
+    image: str = ""
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WorkloadInfo:
     """A Deployment or DaemonSet: who installed it (labels, Helm annotations), what it runs, how ready."""
 
@@ -111,6 +120,10 @@ class WorkloadInfo:
     images: tuple[str, ...] = ()
     desired: int = 1
     ready: int = 1
+    containers: tuple[ContainerInfo, ...] = ()
+
+    def container(self, name: str) -> ContainerInfo | None:
+        return next((c for c in self.containers if c.name == name), None)
 
     @property
     def ref(self) -> str:
@@ -158,4 +171,8 @@ class ClusterView(Protocol):
 
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         """The data keys of a Secret (never its values), or None when it does not exist."""
+        ...
+
+    def config_map(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        """A ConfigMap's data, or None when it does not exist."""
         ...

@@ -20,6 +20,7 @@ from stacks.config import SecretValue
 from stacks.config.target import ClusterConnectError, ClusterTarget
 from stacks.preflight.cluster_view import (
     ClusterReadError,
+    ContainerInfo,
     CrdInfo,
     NodeInfo,
     NodeTaint,
@@ -144,7 +145,11 @@ class KubeClusterView:
         return WorkloadInfo(name=str(obj.metadata.name), namespace=str(obj.metadata.namespace),
                             labels=_labels(obj.metadata.labels), annotations=_labels(obj.metadata.annotations),
                             images=tuple(str(c.image) for c in containers), desired=int(desired or 0),
-                            ready=int(ready or 0))
+                            ready=int(ready or 0),
+                            containers=tuple(ContainerInfo(name=str(c.name), image=str(c.image),
+                                                           args=tuple(str(a) for a in [*(c.command or []),
+                                                                                       *(c.args or [])]))
+                                             for c in containers))
 
     def daemon_sets(self) -> list[WorkloadInfo]:
         return [self._workload(ds, ds.status.desired_number_scheduled if ds.status else 0,
@@ -162,6 +167,11 @@ class KubeClusterView:
                         labels=_labels(crd.metadata.labels), annotations=_labels(crd.metadata.annotations))
                 for crd in self._items("list custom resource definitions",
                                        self._extensions.list_custom_resource_definition)]
+
+    def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        found = self._call(f"read ConfigMap {namespace}/{name}", self._core.read_namespaced_config_map, name,
+                           namespace, missing_ok=True)
+        return None if found is None else _labels(found.data)
 
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         secret = self._call(f"read Secret {namespace}/{name}", self._core.read_namespaced_secret, name, namespace,

@@ -39,7 +39,8 @@ def transport_wiring(config: StackConfig, nats: NatsJetStream | None, etcd: Etcd
                      pull_secret: pulumi.Input[str] | None) -> tuple[OperatorWiring, list[dict[str, Any]]]:
     """What the transport plan wires, in one place: the operator's NATS and etcd addresses and
     discovery backend, and the env every graph pod gets beyond the planes themselves (the NATS
-    credentials, when a plane uses NATS). A server deployed but used by no plane is wired to nothing."""
+    credentials when a plane uses NATS; etcd's CA and a client certificate when discovery is etcd,
+    which the operator gets too). A server deployed but used by no plane is wired to nothing."""
     plan = config.transport
     if plan.uses_nats and nats is None:
         raise ValueError(f"the transport plan needs NATS ({plan.nats_reason()}), but none is deployed")
@@ -50,8 +51,11 @@ def transport_wiring(config: StackConfig, nats: NatsJetStream | None, etcd: Etcd
         nats_url=nats.client_url if plan.uses_nats and nats is not None else None,
         etcd_url=etcd.client_endpoints if plan.uses_etcd and etcd is not None else None,
         prometheus_url=observability.prometheus_url if observability is not None else None,
-        pull_secret=pull_secret)
+        pull_secret=pull_secret,
+        etcd_env=tuple(etcd.client_env()) if plan.uses_etcd and etcd is not None else ())
     env = nats.client_env() if plan.uses_nats and nats is not None else []
+    if plan.uses_etcd and etcd is not None:
+        env += etcd.client_env()
     return wiring, env
 
 

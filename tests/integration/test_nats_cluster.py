@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from components.kit.resources import Resources, Storage
-from components.nats.values import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY, NatsSettings
+from components.nats.values import (
+    DYNAMO_MAX_PAYLOAD,
+    PASSWORD_KEY,
+    USERNAME_KEY,
+    VERIFY_PASSWORD_ENV,
+    NatsSettings,
+)
 from stacks.cli import main
 from tests.harness import ROOT
 from tests.integration.conftest import find_binary
@@ -31,6 +37,7 @@ from tests.integration.servers import (
 pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "dynamo", "kQzWmXvbTnRyLpHdJcGsFaUe"  # letters only, like the generated password
+VERIFY_USER, VERIFY_PASSWORD = "verify", "pLmNoKiJuHyGtFrDeSwAqZxC"
 SETTINGS = NatsSettings(replicas=3, max_payload=DYNAMO_MAX_PAYLOAD, storage=Storage("test", "1Gi"),
                         resources=Resources(cpu="100m", memory="256Mi", cpu_limit="100m"), retain_volumes=False,
                         separate_nodes=False)
@@ -40,16 +47,17 @@ def start(binary: str, processes: Processes, data: Path) -> list[NatsServer]:
     """The servers read their credentials from the environment, as the pods do from the Secret."""
     data.mkdir()
     found = nats_servers(SETTINGS, data)
-    start_nats(processes, binary, found, env={**os.environ, USERNAME_KEY: USER, PASSWORD_KEY: PASSWORD},
-               replicas=SETTINGS.replicas, user=USER, password=PASSWORD)
+    env = {**os.environ, PASSWORD_KEY: PASSWORD, VERIFY_PASSWORD_ENV: VERIFY_PASSWORD}
+    start_nats(processes, binary, found, env=env, replicas=SETTINGS.replicas, user=VERIFY_USER,
+               password=VERIFY_PASSWORD)
     return found
 
 
 @pytest.fixture(autouse=True)
 def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What verify reads: the same variables Dynamo's pods get from the auth Secret."""
-    monkeypatch.setenv(USERNAME_KEY, USER)
-    monkeypatch.setenv(PASSWORD_KEY, PASSWORD)
+    """What verify reads: the variables of verify's own Secret (the same names Dynamo's pods get)."""
+    monkeypatch.setenv(USERNAME_KEY, VERIFY_USER)
+    monkeypatch.setenv(PASSWORD_KEY, VERIFY_PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +96,10 @@ async def publish_r3(url: str, count: int) -> str:
     client = await nats.connect(url, user=USER, password=PASSWORD, error_cb=quiet)
     try:
         js = client.jetstream()
-        info = await js.add_stream(name="EVENTS", subjects=["events.>"], num_replicas=3, storage=StorageType.FILE)
+        info = await js.add_stream(name="EVENTS", subjects=["namespace.test.events.>"], num_replicas=3,
+                                   storage=StorageType.FILE)
         for i in range(count):
-            await js.publish(f"events.{i}", f"event-{i}".encode())
+            await js.publish(f"namespace.test.events.{i}", f"event-{i}".encode())
         assert info.cluster is not None
         return str(info.cluster.leader)
     finally:
@@ -166,11 +175,11 @@ def test_max_payload_boundary(shared: list[NatsServer]) -> None:
         client = await nats.connect(shared[0].url, user=USER, password=PASSWORD, error_cb=quiet)
         try:
             assert client.max_payload == limit
-            subscription = await client.subscribe("big")
-            await client.publish("big", b"x" * (limit - 1))
+            subscription = await client.subscribe("namespace.test.big")
+            await client.publish("namespace.test.big", b"x" * (limit - 1))
             received = await subscription.next_msg(timeout=10)
             with pytest.raises(MaxPayloadError) as refused:
-                await client.publish("big", b"x" * (limit + 1))
+                await client.publish("namespace.test.big", b"x" * (limit + 1))
             return len(received.data), str(refused.value)
         finally:
             await client.close()
@@ -186,7 +195,7 @@ def test_the_server_itself_refuses_an_oversized_message(shared: list[NatsServer]
     with socket.create_connection((host, int(port)), timeout=5) as conn:
         conn.recv(4096)  # INFO
         connect = f'CONNECT {{"user":"{USER}","pass":"{PASSWORD}","verbose":false,"pedantic":false}}\r\n'
-        conn.sendall(connect.encode() + f"PUB big {SETTINGS.max_payload + 1}\r\n".encode())
+        conn.sendall(connect.encode() + f"PUB namespace.test.big {SETTINGS.max_payload + 1}\r\n".encode())
         answer = b""
         while b"-ERR" not in answer:
             chunk = conn.recv(4096)
@@ -199,13 +208,13 @@ def test_the_server_itself_refuses_an_oversized_message(shared: list[NatsServer]
 def test_verify_end_to_end_on_full_clusters(shared: list[NatsServer], etcd_binary: str, processes: Processes,
                                             tmp_path: Path) -> None:
     """`python -m stacks verify` as a user runs it, against both full clusters: healthy, exit 0."""
-    members = etcd_members(etcd_binary, etcd_version(etcd_binary), tmp_path / "etcd")
-    start_etcd(processes, members)
+    etcd = etcd_members(etcd_binary, etcd_version(etcd_binary), tmp_path / "etcd")
+    start_etcd(processes, etcd)
     result = subprocess.run(
         [sys.executable, "-m", "stacks", "verify", "--nats", shared[1].url, "--nats-replicas", "3",
-         "--etcd", ",".join(m.client_url for m in members), "--etcd-members", "3"],
+         *etcd.verify_flags(), "--etcd-members", "3"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, USERNAME_KEY: USER, PASSWORD_KEY: PASSWORD})
+        env={**os.environ, USERNAME_KEY: VERIFY_USER, PASSWORD_KEY: VERIFY_PASSWORD})
     assert result.returncode == 0, result.stdout + result.stderr
     titles = [line for line in result.stdout.splitlines() if line.startswith(("NATS ", "etcd "))]
     assert [t.rsplit(": ", 1)[1] for t in titles] == ["healthy", "healthy"]
@@ -230,3 +239,78 @@ def test_each_server_is_tagged_with_its_pod_name(shared: list[NatsServer]) -> No
 
     for server in shared:
         assert asyncio.run(place(server.name)) == server.name
+
+
+def test_the_tests_run_the_server_release_the_stack_deploys(nats_binary: str) -> None:
+    from components.nats.values import SERVER_IMAGE
+
+    out = subprocess.run([nats_binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+    assert out.strip() == f"nats-server: v{SERVER_IMAGE['tag'].split('-')[0]}", nats_binary
+
+
+def test_no_credentials_and_wrong_credentials_are_told_apart(shared: list[NatsServer],
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(USERNAME_KEY)
+    monkeypatch.delenv(PASSWORD_KEY)
+    code, report = verify(shared[0].url, capsys)
+    assert code == 2
+    assert "refused without credentials" in report
+    assert "none was given" in report
+    monkeypatch.setenv(USERNAME_KEY, VERIFY_USER)
+    monkeypatch.setenv(PASSWORD_KEY, "wrong-password")
+    code, report = verify(shared[0].url, capsys)
+    assert code == 2
+    assert "the credentials given were refused" in report
+    assert "wrong-password" not in report
+
+
+async def _exchange(url: str, user: str, password: str, subject: str) -> list[str]:
+    """Publish to `subject` and flush; the permission violations the server reported."""
+    import nats
+
+    seen: list[str] = []
+
+    async def errors(error: Exception) -> None:
+        seen.append(str(error))
+
+    client = await nats.connect(url, user=user, password=password, error_cb=errors, allow_reconnect=False)
+    try:
+        await client.publish(subject, b"x")
+        await client.flush(timeout=5)
+        await asyncio.sleep(0.3)  # the server's -ERR arrives after the flush's PONG
+    finally:
+        await client.close()
+    return [e for e in seen if "permissions violation" in e.lower()]
+
+
+def test_each_client_may_use_only_its_subjects(shared: list[NatsServer]) -> None:
+    """Dynamo's user: its namespace subjects and JetStream (KV included); nothing else. verify's user:
+    its probe subjects, none of Dynamo's."""
+    import nats
+
+    url = shared[0].url
+    assert asyncio.run(_exchange(url, USER, PASSWORD, "namespace.dynamo.component.backend.kv-events")) == []
+    assert asyncio.run(_exchange(url, USER, PASSWORD, "forbidden.subject"))
+    assert asyncio.run(_exchange(url, VERIFY_USER, VERIFY_PASSWORD, "_verify.probe")) == []
+    assert asyncio.run(_exchange(url, VERIFY_USER, VERIFY_PASSWORD, "namespace.dynamo.component.backend.kv-events"))
+
+    async def kv_round_trip() -> bytes:
+        client = await nats.connect(url, user=USER, password=PASSWORD, error_cb=quiet)
+        try:
+            js = client.jetstream(timeout=5)
+            bucket = await js.create_key_value(bucket="dynamo_test", replicas=1)
+            # a new stream on another server of the cluster takes a moment to be known across its routes
+            for _ in range(50):
+                try:
+                    await bucket.put("instance", b"up")
+                    break
+                except nats.js.errors.NoStreamResponseError:
+                    await asyncio.sleep(0.2)
+            value = (await bucket.get("instance")).value or b""
+            await js.delete_key_value("dynamo_test")
+            return value
+        finally:
+            await client.close()
+
+    assert asyncio.run(kv_round_trip()) == b"up"

@@ -50,7 +50,7 @@ def test_namespaces_must_be_distinct_labels() -> None:
                "namespaces": {"platform": "same", "workloads": "same", "monitoring": "kube-mon"}})
     text = str(error.value)
     assert "namespaces.workloads: is 'same', the same as namespaces.platform" in text
-    assert "namespaces.monitoring: is 'kube-mon', a namespace Kubernetes reserves" in text
+    assert "namespaces.monitoring: is 'kube-mon', a namespace Kubernetes creates or reserves" in text
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -114,7 +114,7 @@ def test_payload_quota_and_cpu_limits() -> None:
         "dynamo-cluster:etcd.quotaBackend: is 6Gi, more than half of etcd.storage.size 10Gi; allowed: at most half "
         "the volume: the write-ahead log, snapshots and defragmentation need the rest",
         "dynamo-cluster:etcd.resources.cpuLimit: is 500m, below resources.cpu 2; allowed: a CPU quantity at least "
-        "resources.cpu, or unset (no CPU limit)",
+        "resources.cpu",
         "dynamo-cluster:nats.maxPayload: is 65Mi, over the 64 MiB the NATS server accepts; allowed: a size from "
         "1Mi to 64Mi, such as 15Mi (Dynamo's default)",
         "dynamo-cluster:nats.resources.cpuLimit: is 1, below resources.cpu 2; allowed: a CPU quantity at least "

@@ -114,7 +114,7 @@ def test_scaling_bounds() -> None:
         "dynamo-cluster:nodePools[0].desiredNodes: is 3, with minNodes 3 and maxNodes 2; allowed: minNodes <= "
         "desiredNodes <= maxNodes"]
     assert problems({k: v for k, v in P5.items() if k != "maxNodes"}) == [
-        "dynamo-cluster:nodePools[0].maxNodes: is required but not set; allowed: an integer >= 1"]
+        "dynamo-cluster:nodePools[0].maxNodes: is required but not set; allowed: an integer >= 1 and <= 1000"]
 
 
 def test_pool_names_are_unique_and_pool_labels_reserved() -> None:
@@ -143,7 +143,7 @@ def test_existing_pools_declare_their_nodes() -> None:
         "or L40S",
         "dynamo-cluster:nodePools[0].nodeSelector: is required but not set; allowed: a map of node label to value, "
         "e.g. {nvidia.com/gpu.present: 'true'}",
-        "dynamo-cluster:nodePools[0].nodes: is required but not set; allowed: an integer >= 1"]
+        "dynamo-cluster:nodePools[0].nodes: is required but not set; allowed: an integer >= 1 and <= 1000"]
 
 
 def test_gpu_platform_section() -> None:

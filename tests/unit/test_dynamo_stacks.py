@@ -156,7 +156,7 @@ def test_etcd_discovery_wires_etcd_into_the_operator_and_the_graphs() -> None:
     registry = plan_stack("etcd-discovery")
     op = operator_release(registry).inputs["values"]["dynamo-operator"]
     assert op["discoveryBackend"] == "etcd"
-    assert op["etcdAddr"] == "http://etcd.dynamo-system.svc.cluster.local:2379"
+    assert op["etcdAddr"] == "https://etcd.dynamo-system.svc.cluster.local:2379"
     assert "natsAddr" not in op
     [graph] = dgds(registry).values()
     assert graph["metadata"]["annotations"]["nvidia.com/dynamo-discovery-backend"] == "etcd"

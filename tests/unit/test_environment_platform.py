@@ -19,10 +19,11 @@ def test_stack_outputs_for_verify() -> None:
     outputs = plan_servers("prod").stack_outputs
     assert outputs["nats"] == {
         "clientUrl": "nats://nats.dynamo-system.svc.cluster.local:4222", "authSecretName": "nats-auth",
-        "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20}
+        "namespace": "dynamo-system", "service": "nats", "replicas": 3, "maxPayload": 15 * 2**20,
+        "verifySecretName": "nats-verify-auth"}
     assert outputs["etcd"] == {
-        "clientEndpoints": "http://etcd.dynamo-system.svc.cluster.local:2379", "namespace": "dynamo-system",
-        "members": ["etcd-0", "etcd-1", "etcd-2"], "replicas": 3}
+        "clientEndpoints": "https://etcd.dynamo-system.svc.cluster.local:2379", "namespace": "dynamo-system",
+        "members": ["etcd-0", "etcd-1", "etcd-2"], "replicas": 3, "clientSecretName": "etcd-client-tls"}
 
 
 def test_both_run_in_the_platform_namespace_and_serve_the_workloads_namespace() -> None:

@@ -61,3 +61,21 @@ def test_initial_cluster_keeps_peer_order() -> None:
 
 def test_the_pinned_image_is_a_supported_version() -> None:
     assert minor_version(IMAGE.rsplit(":", 1)[1]) == "3.6"
+
+
+def test_tls_flags_and_the_whole_command() -> None:
+    from components.etcd.flags import EtcdTls, etcd_command
+
+    tls = EtcdTls("/t/tls.crt", "/t/tls.key", "/t/ca.crt")
+    with pytest.raises(ValueError, match="https://"):
+        etcd_args(NODE, PEERS, cluster_token="t", tuning=TUNING, version="3.6.6", tls=tls)
+    secure = EtcdNode(name="a", data_dir="/d/a", listen_client_urls="https://127.0.0.1:2379",
+                      listen_peer_urls="https://127.0.0.1:2380", listen_metrics_urls="http://127.0.0.1:2381",
+                      advertise_client_urls="https://127.0.0.1:2379", advertise_peer_url="https://127.0.0.1:2380")
+    peers = [EtcdPeer("a", "https://127.0.0.1:2380")]
+    cmd = etcd_command(secure, peers, cluster_token="t", tuning=TUNING, version="3.6.6", tls=tls)
+    assert cmd[0] == "etcd"
+    assert cmd[1:] == etcd_args(secure, peers, cluster_token="t", tuning=TUNING, version="3.6.6", tls=tls)
+    assert {"--client-cert-auth=true", "--peer-client-cert-auth=true", "--cert-file=/t/tls.crt",
+            "--peer-trusted-ca-file=/t/ca.crt"} <= set(cmd)
+    assert all("=" in flag for flag in cmd[1:])  # the --flag=value form scanners read

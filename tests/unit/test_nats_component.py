@@ -42,11 +42,13 @@ def test_outputs() -> None:
 
 def test_auth_secret_in_the_server_namespace_and_each_client_namespace_once() -> None:
     registry = deploy(False)
-    secrets = by_kind(registry, "Secret")
+    secrets = [s for s in by_kind(registry, "Secret") if s.inputs["metadata"]["name"] == "nats-auth"]
     assert sorted(s.inputs["metadata"]["namespace"] for s in secrets) == ["platform", "workloads"]
-    assert {s.inputs["metadata"]["name"] for s in secrets} == {"nats-auth"}
     for secret in secrets:
         assert secret.inputs["stringData"] == {"NATS_AUTH_USERNAME": SECRET, "NATS_AUTH_PASSWORD": SECRET}
+    [verify] = [s for s in by_kind(registry, "Secret") if s.inputs["metadata"]["name"] == "nats-verify-auth"]
+    assert verify.inputs["metadata"]["namespace"] == "platform"  # verify's user: never in a client namespace
+    assert verify.inputs["stringData"] == {"NATS_AUTH_USERNAME": SECRET, "NATS_AUTH_PASSWORD": SECRET}
 
 
 def test_the_password_is_generated_and_never_in_plain_text() -> None:

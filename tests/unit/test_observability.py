@@ -100,7 +100,7 @@ def test_crd_users_wait_for_the_stack_and_dashboards_wait_for_nothing_else() -> 
         assert by_name(registry, f"observability-dashboard-dynamo-{uid}").dependencies == (namespace.urn,)
     component = next(r for r in registry.resources if r.type == "dynamo-cluster:components:Observability")
     children = [r for r in registry.resources if r.parent == component.urn]
-    assert len(children) == 12
+    assert len(children) == 14  # + the NetworkPolicies of Prometheus and Tempo
     assert all(r.name.startswith("observability-") for r in children)
 
 

@@ -20,7 +20,8 @@ def kps(*, persistent: bool, managed: bool, alertmanager: bool = True, replicas:
         prometheus=v.PrometheusSettings("15d", replicas, RES, storage),
         alertmanager=v.AlertmanagerSettings(alertmanager, 2, RES, storage),
         grafana=v.GrafanaSettings(RES, storage),
-        admin_secret="grafana-admin", managed_control_plane=managed, gpu_pool_label="dynamo-cluster/pool")
+        admin_secret="grafana-admin", managed_control_plane=managed, gpu_pool_label="dynamo-cluster/pool",
+        namespace="monitoring", remote_write_receiver=True)
 
 
 def test_prometheus_selects_monitors_and_rules_without_the_release_label() -> None:
@@ -79,7 +80,9 @@ def test_grafana_admin_comes_from_the_secret_only() -> None:
 def test_dashboard_sidecar_and_kube_state_metrics_pool_label() -> None:
     values = kps(persistent=False, managed=False)
     sidecar = values["grafana"]["sidecar"]["dashboards"]
-    assert (sidecar["label"], sidecar["labelValue"], sidecar["searchNamespace"]) == ("grafana_dashboard", "1", "ALL")
+    # only Grafana's own namespace: a ConfigMap in another namespace cannot add a dashboard
+    assert (sidecar["label"], sidecar["labelValue"], sidecar["searchNamespace"]) == (
+        "grafana_dashboard", "1", "monitoring")
     assert sidecar["folderAnnotation"] == "grafana_folder"
     assert values["kube-state-metrics"]["metricLabelsAllowlist"] == ["nodes=[dynamo-cluster/pool]"]
 
@@ -100,11 +103,12 @@ def test_tempo_is_a_grafana_datasource_with_trace_to_metrics() -> None:
 
 
 def test_tempo_receives_otlp_and_writes_span_metrics_to_every_prometheus() -> None:
-    values = v.tempo_values(v.TempoSettings("336h", RES, Storage("gp3", "100Gi")), prometheus_replicas=2)
+    values = v.tempo_values(v.TempoSettings("336h", RES, Storage("gp3", "100Gi"), metrics_generator=True),
+                            prometheus_replicas=2)
     tempo = values["tempo"]
     assert tempo["receivers"]["otlp"]["protocols"] == {"grpc": {"endpoint": "0.0.0.0:4317"},
                                                        "http": {"endpoint": "0.0.0.0:4318"}}
-    assert tempo["receivers"]["jaeger"] is None
+    assert "jaeger" not in tempo["receivers"]  # a null would delete the chart default its templates read
     assert tempo["retention"] == "336h"
     assert [w["url"] for w in tempo["metricsGenerator"]["storage"]["remote_write"]] == [
         "http://prometheus-kps-prometheus-0.prometheus-operated:9090/api/v1/write",
@@ -120,3 +124,13 @@ def test_charts_are_pinned() -> None:
     assert (charts.LOKI.version, charts.LOKI.repository) == ("18.11.0", "https://grafana-community.github.io/helm-charts")
     assert (charts.OPENTELEMETRY_COLLECTOR.version, charts.OPENTELEMETRY_COLLECTOR.repository) == (
         "0.170.0", "https://open-telemetry.github.io/opentelemetry-helm-charts")
+
+
+def test_the_remote_write_receiver_is_on_only_with_tempos_metrics_generator() -> None:
+    off = v.tempo_values(v.TempoSettings("24h", RES, None), 1)["tempo"]
+    assert off["metricsGenerator"]["enabled"] is False
+    assert "overrides" not in off
+    spec = v.prometheus_values(v.PrometheusSettings("2d", 1, RES, None))["prometheusSpec"]
+    assert spec["enableRemoteWriteReceiver"] is False
+    on = v.prometheus_values(v.PrometheusSettings("2d", 1, RES, None), remote_write_receiver=True)
+    assert on["prometheusSpec"]["enableRemoteWriteReceiver"] is True

@@ -21,7 +21,8 @@ def test_wire_names_are_camel_case() -> None:
     assert wire_name("auth_secret_name") == "authSecretName"
     assert wire_name("environment") == "environment"
     data = prod_outputs().to_dict()
-    assert set(data["nats"]) == {"clientUrl", "authSecretName", "namespace", "service", "replicas", "maxPayload"}
+    assert set(data["nats"]) == {"clientUrl", "authSecretName", "namespace", "service", "replicas", "maxPayload",
+                                 "verifySecretName"}
     assert data["etcd"]["members"] == ["etcd-0", "etcd-1", "etcd-2"]
 
 

@@ -106,3 +106,35 @@ def test_make_plan_names_the_stack_after_the_config_file(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("plan staging:")
     assert "urn:pulumi:staging::" in (out / "resources.json").read_text()
+
+
+def make_plan(tmp_path: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    """`make plan` with this interpreter, without (re)installing the virtualenv."""
+    return subprocess.run(["make", "-s", "-o", ".venv/.installed", "plan", f"PY={sys.executable}",
+                           f"CONFIG={config}", f"OUT={tmp_path / 'out'}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_make_plan_names_an_invalid_config_and_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "Pulumi.bad.yaml"
+    config.write_text("config:\n  dynamo-cluster:storageClass: 2024-01-01\n")
+    direct = plan("--config", str(config), "--out", str(tmp_path / "out"))
+    assert direct.returncode == 2
+    assert "Traceback" not in direct.stderr
+    made = make_plan(tmp_path, config)
+    assert made.returncode == 2
+    assert "dynamo-cluster:storageClass: is a YAML date" in made.stderr
+    assert "make plan: invalid stack config (exit 2)" in made.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_make_plan_tells_a_program_error_from_an_invalid_config(tmp_path: Path) -> None:
+    """make exits 2 for any failed recipe; the recipe says which failure it was."""
+    config = tmp_path / "Pulumi.dev.yaml"
+    config.write_text((ROOT / "Pulumi.dev.yaml").read_text())
+    out = tmp_path / "out"
+    out.write_text("a file where the plan's directory goes: writing fails, a program error")
+    made = make_plan(tmp_path, config)
+    assert made.returncode != 0
+    assert "make plan: program error (exit 1), not a config problem" in made.stderr
+    assert "invalid stack config" not in made.stderr

@@ -218,10 +218,10 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
                                      kubeconfig_path="~/.kube/config")]
     assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
                         "kubeconfig ~/.kube/config answers")
-    assert [line.split(":")[0] for line in lines[10:16]] == [
-        "PASS  platform nodes", "PASS  dynamo operator", "PASS  dynamo crds", "PASS  secrets", "PASS  aws credentials",
-        "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "19 checks, 0 failed"
+    assert [line.split(":")[0] for line in lines[10:17]] == [
+        "PASS  platform nodes", "PASS  network policy enforcement", "PASS  dynamo operator", "PASS  dynamo crds",
+        "PASS  secrets", "PASS  aws credentials", "PASS  eks cluster dynamo-prod"]
+    assert lines[-1] == "20 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
@@ -339,6 +339,7 @@ def with_group(cfg: StackConfig, **changes: Any) -> StackConfig:
 
 
 def test_efa_on_a_type_without_efa(world: World) -> None:
+    world.quotas["L-DB2E81BA"] = 64.0
     cfg = with_group(config(world, {"capacityReservationId": None}), instance_type="g6e.xlarge", efa_interfaces=1)
     assert failures(aws_checks(cfg, world.connect)) == ["pool h100 EFA: g6e.xlarge does not support EFA"]
 
@@ -432,11 +433,13 @@ def test_quota_too_low(world: World) -> None:
         "vCPU quota Running On-Demand P instances: is 192 vCPUs, but the pools need 384 at maximum size (h100 384)"]
 
 
-def test_quota_api_not_answering_is_reported_not_failed(world: World) -> None:
+def test_a_quota_that_cannot_be_read_is_not_checked_never_passed(world: World) -> None:
     world.quotas.clear()
     results = aws_checks(config(world), world.connect)
-    assert failures(results) == []
-    assert results[-1].message == "the quota API did not answer for L-417A185B (NoSuchResourceException); not checked"
+    assert failures(results) == [
+        "vCPU quota Running On-Demand P instances: not checked: the quota API does not know L-417A185B here "
+        "(NoSuchResourceException), so nothing says 384 vCPUs fit (h100 384)"]
+    assert "Service Quotas console" in results[-1].fix
 
 
 def test_spot_pools_draw_on_the_spot_quota(world: World) -> None:
@@ -582,3 +585,63 @@ def test_every_call_made_is_a_documented_iam_action() -> None:
     section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
     assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
     assert len(made) == 8
+
+
+
+# -- answers preflight cannot read ----------------------------------------------------------------
+def garbled(client: Any, operation: str, body: bytes, status: int = 200) -> None:
+    """`operation` answers `body` as raw bytes (a proxy's page, a truncated answer): botocore parses it."""
+    def send(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {}, _RawBody(body))  # type: ignore[arg-type]
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-send.{service}.{operation}", send)
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.body
+
+    def read(self, *_: Any) -> bytes:
+        body, self.body = self.body, b""
+        return body
+
+
+@pytest.mark.parametrize(("operation", "name"), [
+    ("DescribeSubnets", "pool h100 subnet {subnet}"), ("DescribeInstanceTypes", "pool h100 EFA"),
+    ("DescribeInstanceTypeOfferings", "pool h100 instance type offerings")])
+def test_a_non_xml_answer_is_a_failed_check(world: World, operation: str, name: str) -> None:
+    garbled(world.clients.ec2, operation, b"<html><body>502 Bad Gateway from a proxy</body>")
+    results = aws_checks(config(world), world.connect)
+    found = next(r for r in results if r.name == name.format(subnet=world.subnet_a))
+    assert not found.ok
+    assert found.message.startswith(f"not checked: ec2:{operation} failed with an unreadable answer")
+    assert "could not be read" in found.fix
+
+
+def test_missing_fields_are_named_never_none(world: World) -> None:
+    world.reservations[RESERVATION] = {"CapacityReservationId": RESERVATION}
+    world.quotas["L-417A185B"] = None  # type: ignore[assignment]  # an answer without the quota's value
+    results = aws_checks(config(world), world.connect)
+    messages = [f"{r.name}: {r.message}" for r in results if not r.ok]
+    assert not any("None" in m for m in messages), messages
+    reservation = next(r for r in results if r.name.startswith("pool h100 capacity reservation") and not r.ok
+                       and "not active" in r.message)
+    assert "(not in AWS's answer)" in reservation.message
+    room = next(r for r in results if "TotalInstanceCount" in r.message)
+    assert room.message.startswith("not checked:")
+    quota = next(r for r in results if r.name.startswith("vCPU quota"))
+    assert not quota.ok
+    assert "Value" in quota.message
+
+
+def test_a_cluster_answer_without_its_fields_is_a_failed_check(world: World) -> None:
+    answer(world.clients.eks, "DescribeCluster", lambda _: {"cluster": {"name": CLUSTER}})
+    results = aws_checks(config(world), world.connect)
+    found = next(r for r in results if r.name == f"eks cluster {CLUSTER}")
+    assert not found.ok
+    assert "the answer has no cluster.status" not in found.message  # the path is named from the cluster object
+    assert "the answer has no status" in found.message

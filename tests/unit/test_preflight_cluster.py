@@ -21,7 +21,7 @@ def test_a_dev_cluster_that_fits_passes_every_check() -> None:
     assert [r for r in results if not r.ok] == []
     assert [r.name for r in results] == ["kubernetes api", "kubernetes version", "default storage class",
                                          "storage class standard", "pool cpu nodes", "platform nodes",
-                                         "dynamo operator", "dynamo crds", "secrets"]
+                                         "network policy enforcement", "dynamo operator", "dynamo crds", "secrets"]
     assert results[0].message == f"{WHERE} answers"
 
 
@@ -168,12 +168,13 @@ def test_crds_of_another_helm_release_are_a_conflict_even_beside_our_operator() 
 # -- Secrets --------------------------------------------------------------------------------------
 def test_a_stack_that_creates_its_secrets_passes_with_that_reason() -> None:
     assert one(run(dev(), StubCluster()), "secrets") == CheckResult.passed(
-        "secrets", "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), grafana-admin "
-                   "(monitoring); none has to exist before `pulumi up`")
+        "secrets", "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), "
+                   "nats-verify-auth (dynamo-system), etcd-server-tls (dynamo-system), etcd-client-tls (dynamo-system, "
+                   "dynamo), grafana-admin (monitoring); none has to exist before `pulumi up`")
     config = parse(stack_config("dev") | {"observability": {"enabled": False}}, secrets=["hfToken", "ngcApiKey"])
     assert one(run(config, StubCluster()), "secrets").message == (
-        "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), hf-token (dynamo), "
-        "nvcr-pull (dynamo-system, dynamo); none has to exist before `pulumi up`")
+        "the stack creates every Secret it references: nats-auth (dynamo-system, dynamo), nats-verify-auth "
+        "(dynamo-system), hf-token (dynamo), nvcr-pull (dynamo-system, dynamo); none has to exist before `pulumi up`")
 
 
 @pytest.mark.parametrize(("stack", "values", "secrets"), [

@@ -50,7 +50,7 @@ def args(manifest: dict[str, Any], component: str) -> list[str]:
 @pytest.mark.parametrize(("transport", "servers", "wired", "planes"), [
     # upstream's defaults: no server at all
     ({}, set(), {"discoveryBackend": "kubernetes"}, ("zmq", "tcp")),
-    ({"discovery": "etcd"}, {ETCD}, {"discoveryBackend": "etcd", "etcdAddr": "http://etcd.dynamo-system.svc.cluster."
+    ({"discovery": "etcd"}, {ETCD}, {"discoveryBackend": "etcd", "etcdAddr": "https://etcd.dynamo-system.svc.cluster."
                                                                                "local:2379"}, ("zmq", "tcp")),
     ({"eventPlane": "nats"}, {NATS}, {"discoveryBackend": "kubernetes",
                                       "natsAddr": "nats://nats.dynamo-system.svc.cluster.local:4222"}, ("nats", "tcp")),
@@ -92,3 +92,18 @@ def test_the_summary_says_which_servers_run_and_why() -> None:
     assert "- etcd: not deployed: discovery is Kubernetes (DynamoWorkerMetadata and EndpointSlices)." in summary
     assert "- Graph `kimi-k2` routes by KV events that its prefill workers publish over nats." in summary
     assert "graphs as `nvidia.com/v1beta1` DynamoGraphDeployments (the CRD stores v1alpha1)" in summary
+
+
+def test_etcd_discovery_hands_graphs_and_operator_a_client_certificate_by_reference() -> None:
+    keys = ["ETCD_AUTH_CA", "ETCD_AUTH_CLIENT_CERT", "ETCD_AUTH_CLIENT_KEY"]
+    registry = plan(discovery="etcd")
+    for name in ("mocker", "llm"):
+        refs = {k: v for k, v in env(graph(registry, name)).items() if k.startswith("ETCD_AUTH_")}
+        assert sorted(refs) == keys
+        assert all(set(ref) == {"secretKeyRef"} and ref["secretKeyRef"]["key"] == key for key, ref in refs.items())
+    assert [e["name"] for e in operator(registry)["env"]] == keys
+    assert all("value" not in e for e in operator(registry)["env"])  # references only, no key material
+    # without etcd nobody gets them
+    plain = plan()
+    assert "env" not in operator(plain)
+    assert not [k for k in env(graph(plain, "llm")) if k.startswith("ETCD_AUTH_")]

@@ -32,8 +32,10 @@ class FakeKubectl:
     open: int = 0
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
-        assert (namespace, name) == ("dynamo-system", "nats-auth")
-        return {"NATS_AUTH_USERNAME": "dynamo", "NATS_AUTH_PASSWORD": "from-secret"}
+        if (namespace, name) == ("dynamo-system", "etcd-client-tls"):
+            return {"ETCD_AUTH_CA": "ca-pem", "ETCD_AUTH_CLIENT_CERT": "cert-pem", "ETCD_AUTH_CLIENT_KEY": "key-pem"}
+        assert (namespace, name) == ("dynamo-system", "nats-verify-auth")
+        return {"NATS_AUTH_USERNAME": "verify", "NATS_AUTH_PASSWORD": "from-secret"}
 
     @contextmanager
     def port_forward(self, namespace: str, target: str, port: int) -> Iterator[int]:
@@ -78,9 +80,9 @@ def test_stack_mode_forwards_every_member_and_reads_the_secret(stack: list[FakeK
     assert kubectl.forwards == ["dynamo-system/svc/nats:4222", "dynamo-system/pod/etcd-0:2379",
                                 "dynamo-system/pod/etcd-1:2379", "dynamo-system/pod/etcd-2:2379"]
     assert plan.nats is not None
-    assert (plan.nats.url, plan.nats.user, plan.nats.password) == ("nats://127.0.0.1:40001", "dynamo", "from-secret")
+    assert (plan.nats.url, plan.nats.user, plan.nats.password) == ("nats://127.0.0.1:40001", "verify", "from-secret")
     assert (plan.nats.replicas, plan.nats.max_payload) == (3, 15 * 2**20)
-    assert plan.etcd == ["http://127.0.0.1:40002", "http://127.0.0.1:40003", "http://127.0.0.1:40004"]
+    assert plan.etcd == ["https://127.0.0.1:40002", "https://127.0.0.1:40003", "https://127.0.0.1:40004"]
     assert plan.etcd_members == 3
 
 
@@ -190,3 +192,16 @@ def test_the_pulumi_cli_is_required_for_stack_mode(tmp_path: Path, capsys: pytes
     monkeypatch.setenv("PATH", str(tmp_path))  # no pulumi, no kubectl
     assert main(["verify", "--stack", "prod"]) == 2
     assert "`pulumi` is not on PATH" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("stack")
+def test_stack_mode_reaches_etcd_over_tls_with_the_stacks_client_certificate() -> None:
+    with ExitStack() as forwards:
+        found = verify.targets(options("--stack", "prod"), forwards)
+        assert found.etcd is not None
+        assert all(url.startswith("https://127.0.0.1:") for url in found.etcd)
+        assert found.etcd_tls is not None
+        files = [found.etcd_tls.ca_file, found.etcd_tls.cert_file, found.etcd_tls.key_file]
+        assert [Path(f).read_text() for f in files] == ["ca-pem", "cert-pem", "key-pem"]
+        assert all(Path(f).stat().st_mode & 0o077 == 0 for f in files)  # only the user may read them
+    assert not any(Path(f).exists() for f in files)  # gone once verify ends

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from stacks.verify.etcd import PROBE_PREFIX, EtcdError, check_etcd
 from stacks.verify.report import Finding, Status
 
@@ -17,9 +19,11 @@ class FakeEtcd:
 
     names: tuple[str, ...] = ("a", "b", "c")
     leader: str | None = "a"
-    down: set[str] = field(default_factory=set)
+    down: set[str] = field(default_factory=set)  # not reachable from verify
+    dead: set[str] = field(default_factory=set)  # not running at all (down for its peers too)
     errors: dict[str, list[str]] = field(default_factory=dict)
     alarms: list[str] = field(default_factory=list)
+    reachable_by_peers: set[str] = field(default_factory=set)  # of `down`: still running, only verify cannot reach
     store: dict[str, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
@@ -43,6 +47,10 @@ class FakeEtcd:
         if path == "maintenance/alarm":
             return {"alarms": [{"alarm": a} for a in self.alarms]}
         key = base64.b64decode(body["key"]).decode()
+        running = [n for n in self.names if n not in self.dead | (self.down - self.reachable_by_peers)]
+        if path == "kv/put" and (self.leader is None or self.leader not in running
+                                 or len(running) < len(self.names) // 2 + 1):
+            raise EtcdError("kv/put: etcdserver: request timed out")
         if path == "kv/put":
             self.store[key] = base64.b64decode(body["value"]).decode()
             return {}
@@ -156,3 +164,42 @@ def test_probe_keys_live_under_the_reserved_prefix() -> None:
     check(fake)
     assert seen
     assert all(key.startswith(PROBE_PREFIX) for key in seen)
+
+
+def test_a_leader_alive_but_unreachable_from_here_is_degraded_not_quorum_lost() -> None:
+    """Its followers name it and commit writes through it: the members' own view decides."""
+    fake = FakeEtcd(down={"a"}, reachable_by_peers={"a"}, leader="a")
+    found = check(fake)
+    assert found["quorum"].status is Status.OK, found
+    assert found["quorum"].detail == "held: 3 of 3 members healthy, 2 needed; 1 more may fail"
+    assert found["members"].status is Status.DEGRADED
+    assert "a unreachable from here" in found["members"].detail
+    assert "leads" in found["members"].detail
+    assert found["leader"].detail.startswith("a (its peers follow it")
+    assert found["write probe"].status is Status.OK
+    assert max(f.status for f in found.values()) is Status.DEGRADED
+
+
+def test_a_dead_leader_still_named_is_not_taken_for_alive() -> None:
+    found = check(FakeEtcd(down={"a"}, leader="a"))  # really gone: writes through the others fail
+    assert found["quorum"].status is Status.DOWN
+    assert "no leader" in found["quorum"].detail
+
+
+@dataclass
+class Garbage:
+    """Endpoints that answer something that is not etcd's JSON."""
+
+    answer: Any
+
+    def call(self, endpoint: str, path: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ARG002
+        result: dict[str, Any] = self.answer
+        return result
+
+
+@pytest.mark.parametrize("answer", [{}, {"header": []}, {"header": {"member_id": None}}, {"header": "x"}])
+def test_answers_that_are_not_etcd_are_findings(answer: Any) -> None:
+    found = check_etcd(["http://a"], api=Garbage(answer), settle_seconds=0)
+    assert [f.check for f in found] == ["reachability"]
+    assert found[0].status is Status.DOWN
+    assert "etcd" in found[0].detail.split("(", 1)[1]

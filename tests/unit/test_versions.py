@@ -60,7 +60,7 @@ def test_an_etcd_35_image_gets_35_flags() -> None:
     values = copy.deepcopy(servers_config("prod"))
     values.setdefault("etcd", {})["image"] = "quay.io/coreos/etcd:v3.5.21"
     [etcd] = by_kind(plan_config(values, "prod"), "StatefulSet")
-    args = etcd.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    args = etcd.inputs["spec"]["template"]["spec"]["containers"][0]["command"]
     assert any(a.startswith("--experimental-") for a in args)
 
 

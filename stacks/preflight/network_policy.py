@@ -1,0 +1,111 @@
+"""Whether the cluster enforces NetworkPolicies: the stack's policies (NATS, etcd, the monitoring
+namespace) protect nothing on a cluster that accepts them and enforces none.
+
+What counts as enforcement, read from the cluster:
+
+- EKS with the Amazon VPC CNI: the `aws-node` DaemonSet's `aws-eks-nodeagent` container runs with
+  ``--enable-network-policy=true`` (the container is there even when policies are off, with
+  ``=false``), or the ``kube-system/amazon-vpc-cni`` ConfigMap says
+  ``enable-network-policy-controller: "true"`` (how EKS Auto Mode switches it on). Sources: the
+  aws/amazon-vpc-cni-k8s chart's DaemonSet and ConfigMap templates; AWS's "Restrict Pod network
+  traffic with Kubernetes network policies" (VPC CNI 1.14 or later).
+- Calico (DaemonSet `calico-node`) and Antrea (DaemonSet `antrea-agent`), which enforce by default.
+- Cilium (DaemonSet `cilium`), unless its ``cilium-config`` ConfigMap sets ``enable-policy: never``.
+- kube-router (DaemonSet `kube-router`) with ``--run-firewall=true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from stacks.preflight.cluster_view import WorkloadInfo
+from stacks.preflight.report import CheckResult
+
+NAME = "network policy enforcement"
+VPC_CNI_DAEMONSET, VPC_CNI_AGENT, VPC_CNI_NAMESPACE = "aws-node", "aws-eks-nodeagent", "kube-system"
+VPC_CNI_CONFIG, VPC_CNI_CONFIG_KEY = "amazon-vpc-cni", "enable-network-policy-controller"
+ENABLE_FLAG = "--enable-network-policy"
+CILIUM_CONFIG, CILIUM_POLICY_KEY = "cilium-config", "enable-policy"
+FIX = ("turn on an engine that enforces NetworkPolicies before `pulumi up`: on EKS, the VPC CNI's network policy "
+       "agent (VPC CNI 1.14 or later: aws eks update-addon --cluster-name <cluster> --addon-name vpc-cni "
+       "--configuration-values '{\"enableNetworkPolicy\": \"true\"}'), or install Calico, Cilium or Antrea; "
+       "on kind, a CNI that enforces them (kind's default kindnet does not)")
+
+ConfigMaps = Callable[[str, str], Mapping[str, str] | None]
+
+
+def _flag(args: Sequence[str], flag: str) -> str | None:
+    """The value of ``--flag=value`` (or ``--flag value``) in a command line; None when absent."""
+    for index, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
+def _named(daemons: Sequence[WorkloadInfo], name: str) -> WorkloadInfo | None:
+    return next((d for d in daemons if d.name == name), None)
+
+
+Finding = tuple[list[str], list[str]]  # engines that enforce, and engines that run without enforcing
+
+
+def _vpc_cni(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Finding:
+    engines: list[str] = []
+    doubts: list[str] = []
+    node = _named(daemons, VPC_CNI_DAEMONSET)
+    agent = node.container(VPC_CNI_AGENT) if node is not None else None
+    if agent is not None:
+        value = _flag(agent.args, ENABLE_FLAG)
+        if value == "true":
+            engines.append(f"the VPC CNI's network policy agent ({VPC_CNI_NAMESPACE}/{VPC_CNI_DAEMONSET}, "
+                           f"{ENABLE_FLAG}=true)")
+        else:
+            doubts.append(f"the VPC CNI's network policy agent runs with {ENABLE_FLAG}={value or '(unset)'}")
+    cni_config = config_map(VPC_CNI_NAMESPACE, VPC_CNI_CONFIG)
+    if cni_config is not None and cni_config.get(VPC_CNI_CONFIG_KEY) == "true":
+        engines.append(f"the VPC CNI's network policy controller (ConfigMap {VPC_CNI_CONFIG}: "
+                       f"{VPC_CNI_CONFIG_KEY}=true)")
+    return engines, doubts
+
+
+def _other_engines(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Finding:
+    engines: list[str] = []
+    doubts: list[str] = []
+    for daemon, engine in (("calico-node", "Calico"), ("antrea-agent", "Antrea")):
+        found = _named(daemons, daemon)
+        if found is not None:
+            engines.append(f"{engine} ({found.ref})")
+    cilium = _named(daemons, "cilium")
+    if cilium is not None:
+        mode = (config_map(cilium.namespace, CILIUM_CONFIG) or {}).get(CILIUM_POLICY_KEY, "default")
+        if mode == "never":
+            doubts.append(f"Cilium runs with {CILIUM_POLICY_KEY}: never")
+        else:
+            engines.append(f"Cilium ({cilium.ref}, {CILIUM_POLICY_KEY}: {mode})")
+    router = _named(daemons, "kube-router")
+    if router is not None:
+        firewall = next((value for c in router.containers if (value := _flag(c.args, "--run-firewall")) is not None),
+                        None)
+        if firewall == "true":
+            engines.append(f"kube-router ({router.ref}, --run-firewall=true)")
+        else:
+            doubts.append(f"kube-router runs with --run-firewall={firewall or '(unset)'}")
+    return engines, doubts
+
+
+def check_enforcement(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps, *,
+                      policies: Sequence[str]) -> CheckResult:
+    """Whether an engine enforces the NetworkPolicies the stack creates (`policies` says which)."""
+    if not policies:
+        return CheckResult.passed(NAME, "the stack creates no NetworkPolicy; not needed")
+    uses = f"the stack's NetworkPolicies ({', '.join(policies)})"
+    engines, doubts = _vpc_cni(daemons, config_map)
+    more, more_doubts = _other_engines(daemons, config_map)
+    engines, doubts = engines + more, doubts + more_doubts
+    if engines:
+        return CheckResult.passed(NAME, f"{'; '.join(engines)} enforces {uses}")
+    found = "; ".join(doubts) if doubts else "no engine that enforces NetworkPolicies runs (none of the VPC CNI's " \
+                                             "network policy agent, Calico, Cilium, Antrea, kube-router)"
+    return CheckResult.failed(NAME, f"{found}: {uses} would be accepted and not enforced", FIX)
