@@ -79,6 +79,20 @@ def image_tag(image: str) -> str | None:
     return last.rsplit(":", 1)[1] if ":" in last else None
 
 
+def worker_env_secret_name(spec: GraphSpec, group: WorkerGroupSpec) -> str:
+    """The Secret that holds a worker group's env entries set as secrets."""
+    return f"{spec.name}-{group.role}-env"
+
+
+def worker_env_secret(spec: GraphSpec, group: WorkerGroupSpec, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """The Secret of a group's secret env entries, each value an `Output.secret` (the plan shows
+    `[secret]`, the state keeps it encrypted)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": worker_env_secret_name(spec, group), "namespace": namespace,
+                         "labels": pod_labels(spec, group.role)},
+            "stringData": {name: pulumi.Output.secret(value.value) for name, value in sorted(group.secret_env.items())}}
+
+
 def efa_security_context() -> dict[str, Any]:
     """The security context of a worker on an EFA pool, as Dynamo's EFA guide requires it: NIXL
     registers GPU memory with the EFA NIC, which IPC_LOCK alone does not allow."""
@@ -197,8 +211,13 @@ def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, w
                                              backends.worker_args(spec, group, efa=path.efa), path.library_path)
     # The group's own env comes last: a key set there replaces the data path's.
     env = {"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **path.env, **group.env}
+    for name in group.secret_env:  # a secret entry replaces a plain one of the same name
+        env.pop(name, None)
     container = _main_container(spec, wiring, image=path.image, command=command, args=args, env=env,
                                 resources=_worker_resources(group, pool, path), mounts=mounts)
+    container["env"] += [{"name": name, "valueFrom": {"secretKeyRef": {"name": worker_env_secret_name(spec, group),
+                                                                        "key": name}}}
+                         for name in sorted(group.secret_env)]
     if path.privileged:
         container["securityContext"] = efa_security_context()
     component = _component(spec, group.role, group.role, group.replicas, _pod_template(

@@ -16,6 +16,7 @@ from components.dynamo.dgd import (
     engine_configmap,
     exports_nixl_telemetry,
     nixl_pod_monitor,
+    worker_env_secret,
 )
 from components.dynamo.spec import GraphSpec
 from components.kit.kube import KubeObject, type_token
@@ -51,11 +52,14 @@ class DynamoGraph(pulumi.ComponentResource):
             configmap = KubeObject(f"{name}-engine-config", engine, child)
             wiring = replace(wiring, engine_configmap=configmap.name)
         manifest = dgd_manifest(spec, shapes, wiring)
+        # Env entries set as secrets live in a Secret per group, which the graph's pods reference.
+        secrets = [KubeObject(f"{name}-{group.role}-env", worker_env_secret(spec, group, wiring.namespace), child)
+                   for group in spec.groups if group.secret_env]
         # Earlier API versions of the same object: moving to this one is an update of the graph, not
         # a replacement (which would delete the serving graph before creating it again).
         aliases = [pulumi.Alias(type_=type_token(version, KIND)) for version in spec.release.earlier_api_versions]
         dgd = KubeObject(f"{name}-dgd", manifest,
-                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *used], aliases=aliases,
+                         pulumi.ResourceOptions(parent=self, depends_on=[crds_ready, *used, *secrets], aliases=aliases,
                                                 custom_timeouts=pulumi.CustomTimeouts(
                                                     create=f"{spec.ready_timeout_minutes}m",
                                                     update=f"{spec.ready_timeout_minutes}m")))

@@ -11,6 +11,7 @@ from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
 from components.dynamo.words import Backend, Mode, NixlTelemetry, Role, RouterMode
 from components.kit.resources import Resources
+from components.kit.secret import SecretValue
 
 # The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
 WORKER_MODULE: Mapping[Backend, str] = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
@@ -45,6 +46,8 @@ class WorkerGroupSpec:
     shared_memory: str
     engine_config: Mapping[str, Any] = field(default_factory=dict)   # TensorRT-LLM engine YAML overrides
     termination_grace_seconds: int = 600
+    # env entries set as secrets: they reach the pods through a Secret of the graph, never in its spec
+    secret_env: Mapping[str, SecretValue] = field(default_factory=dict)
 
     @property
     def gpus_per_replica(self) -> int:

@@ -153,7 +153,7 @@ def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _secret(root: Node, name: str, secret_keys: Set[str]) -> SecretValue | None:
-    value = root.raw(name)
+    value = root.secret(name)
     if value is None:
         return None
     if f"{NAMESPACE}:{name}" not in secret_keys:
@@ -174,10 +174,20 @@ def declared_pool_names(root: Node) -> set[str]:
     return {item["name"] for item in items if isinstance(item, Mapping) and isinstance(item.get("name"), str)}
 
 
+def secret_paths_of(secret_keys: Set[str]) -> frozenset[str]:
+    """The config paths that are secret when only whole keys are known to be (`secret_keys`, as the
+    Pulumi runtime marks them): each such key with everything in it."""
+    prefix = NAMESPACE + ":"
+    return frozenset(k[len(prefix):] for k in secret_keys if k.startswith(prefix))
+
+
 def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
-                 problems: Problems | None = None) -> StackConfig:
-    """Validate and type the stack's config. Raises `ConfigError` listing every problem."""
+                 problems: Problems | None = None, secret_paths: Set[str] | None = None) -> StackConfig:
+    """Validate and type the stack's config. Raises `ConfigError` listing every problem.
+    `secret_paths`: the paths of the values set as secrets (``graphs[0].prefill.env.API_KEY``), when
+    the stack file says which; otherwise every key in `secret_keys` is secret as a whole."""
     problems = problems if problems is not None else Problems()
+    problems.secret_paths = frozenset(secret_paths) if secret_paths is not None else secret_paths_of(secret_keys)
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)
@@ -229,4 +239,23 @@ def load_stack_config() -> StackConfig:
     raw.update(runtime_config.CONFIG.get())
     secret_keys = {k for k in raw if runtime_config.is_config_secret(k)}
     secret_keys.update(runtime_config.get_config_secret_keys_env())
-    return parse_config(raw, secret_keys, pulumi.get_stack())
+    stack = pulumi.get_stack()
+    return parse_config(raw, secret_keys, stack, secret_paths=_stack_file_secret_paths(stack, secret_keys))
+
+
+def _stack_file_secret_paths(stack: str, secret_keys: Set[str]) -> frozenset[str] | None:
+    """Which values of the running stack are secrets, leaf by leaf, from its stack file in the
+    project directory (the Pulumi CLI runs the program there and marks secret only whole top-level
+    keys). None when the file cannot be read or disagrees with the runtime's secret keys: every
+    secret key is then secret as a whole."""
+    from pathlib import Path
+
+    from stacks.config.stackfile import StackFileError, read_stack_file
+
+    try:
+        stack_file = read_stack_file(Path.cwd(), stack)
+    except (StackFileError, ConfigError, OSError):
+        return None
+    if set(stack_file.secret_keys) != set(secret_keys):
+        return None
+    return stack_file.secret_paths

@@ -252,6 +252,8 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
                   "an object of TensorRT-LLM engine settings, for the trtllm backend only")
         engine = None
     small = not gpu
+    plain_env, secret_env = g.string_map_with_secrets("env")
+    check_env_names(g, "env", {**plain_env, **dict.fromkeys(secret_env, "")})
     efa = gpu and pool is not None and pool.has_efa
     # /dev/shm is memory-backed and counts against the container's memory: on EFA pools, where the
     # guide sizes it at 80Gi, the default memory is the usual 64Gi plus that.
@@ -273,7 +275,8 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
         pipeline_parallel=pp,
         expert_parallel=ep,
         extra_args=tuple(g.string_list("extraArgs")),
-        env=check_env_names(g, "env", g.string_map("env")),
+        env=plain_env,
+        secret_env=secret_env,
         resources=resources,
         shared_memory=shared_memory,
         engine_config=dict(engine or {}),

@@ -14,4 +14,5 @@ EXIT_INVALID = 2
 def load(project_dir: Path, stack: str, config_path: Path | None = None) -> tuple[StackFile, StackConfig]:
     """Read and validate a stack's config; raises StackFileError or ConfigError."""
     stack_file = read_stack_file(project_dir, stack, config_path)
-    return stack_file, parse_config(stack_file.config, stack_file.secret_keys, stack)
+    return stack_file, parse_config(stack_file.config, stack_file.secret_keys, stack,
+                                    secret_paths=stack_file.secret_paths)

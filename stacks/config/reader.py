@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from components.kit.quantity import is_size, quantity_bytes
+from components.kit.secret import SecretValue
+from stacks.config.credentials import credential_shape, strings_in
 
 NAMESPACE = "dynamo-cluster"
 
@@ -55,6 +57,23 @@ class Problems:
 
     found: list[Problem] = field(default_factory=list)
     keys_read: set[str] = field(default_factory=set)
+    # Config paths (``hfToken``, ``graphs[1].prefill.env.API_KEY``) whose value was set as a secret:
+    # a value at or below one is read only where it can stay secret.
+    secret_paths: frozenset[str] = frozenset()
+    _refused_secrets: set[str] = field(default_factory=set)
+
+    def is_secret(self, path: str) -> bool:
+        """Whether the value at `path` is secret: it, or an object or list holding it, was set so."""
+        return self.secret_root(path) is not None
+
+    def secret_root(self, path: str) -> str | None:
+        """The path that was set as a secret and holds `path` (or is it), if any."""
+        return next((p for p in sorted(self.secret_paths, key=len)
+                     if path == p or path.startswith((p + ".", p + "["))), None)
+
+    def holds_secret(self, path: str) -> bool:
+        """Whether the value at `path` is secret or has a secret somewhere inside it."""
+        return self.is_secret(path) or any(p.startswith((path + ".", path + "[")) for p in self.secret_paths)
 
     def add(self, key: str, wrong: str, allowed: str) -> None:
         self.found.append(Problem(key, wrong, allowed))
@@ -93,15 +112,54 @@ class Node:
         self.value = value
         self.problems = problems
         self._read: set[str] = set()
+        self._screened: set[str] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
 
-    def _get(self, name: str) -> Any:
+    def _get(self, name: str, *, leaf: bool = True) -> Any:
+        """The value at `name`. A leaf's value (a scalar, or a list or map read whole) is screened:
+        a secret set there is refused (this accessor would copy it into plain text), and so is
+        plain text shaped like a credential. Objects read with `child`/`objects` are screened key by
+        key as their own leaves are read."""
         self._read.add(name)
         self.problems.keys_read.add(generic(self.key(name)))
-        return self.value.get(name)
+        value = self.value.get(name)
+        if leaf and value is not None and name not in self._screened:
+            self._screened.add(name)
+            self._screen(name, value)
+        return value
+
+    def _screen(self, name: str, value: Any) -> None:
+        key = self.key(name)
+        root = self.problems.secret_root(key)
+        if root is not None and root != key:
+            # a whole object or list set as a secret: said once, on it
+            if root not in self.problems._refused_secrets:
+                self.problems._refused_secrets.add(root)
+                self.problems.add(root, "is set as a secret as a whole, so every value in it would be written in "
+                                        "plain text (manifests, Helm values, logs)",
+                                  "plain values, with only the secret ones set as secrets, one by one: "
+                                  f"`pulumi config set --secret --path '{NAMESPACE}:graphs[0].prefill.env.NAME' ...`")
+            return
+        if self.problems.holds_secret(key):
+            self.problem(name, "holds a value set with `pulumi config set --secret`, but this key's value is written "
+                               "in plain text (a manifest, Helm values or a log)",
+                         "a plain value here; secrets go in hfToken, ngcApiKey, kubeconfig, the Alertmanager "
+                         "receivers' keys, or a worker's env (`pulumi config set --secret --path "
+                         f"'{NAMESPACE}:graphs[0].prefill.env.NAME' ...`)")
+            return
+        for below, text in strings_in(value):
+            shape = credential_shape(text)
+            if shape is not None:
+                self.problems.add(key + below, f"looks like {shape} in plain text, which would reach manifests, "
+                                               "the state and logs",
+                                  "no credential here; a worker's env takes one as a secret (`pulumi config set "
+                                  f"--secret --path '{NAMESPACE}:{key}{below}' ...`), the stack's tokens as "
+                                  "hfToken or ngcApiKey, a chart repository's login through the Helm "
+                                  "registry configuration, not the URL")
+                return
 
     def has(self, name: str) -> bool:
         return self.value.get(name) is not None
@@ -230,7 +288,7 @@ class Node:
     # -- collections ------------------------------------------------------------------------
     def child(self, name: str) -> Node:
         """The object at `name` (an empty one when unset); the caller must `close()` it."""
-        raw = self._get(name)
+        raw = self._get(name, leaf=False)
         if raw is None:
             raw = {}
         if not isinstance(raw, Mapping):
@@ -240,7 +298,7 @@ class Node:
 
     def objects(self, name: str) -> list[Node]:
         """Each object of the list at `name`; the caller must `close()` each."""
-        raw = self._get(name)
+        raw = self._get(name, leaf=False)
         if raw is None:
             return []
         if not isinstance(raw, list):
@@ -277,3 +335,36 @@ class Node:
     def raw(self, name: str) -> Any:
         """The value as written, for free-form maps that the caller checks itself."""
         return self._get(name)
+
+    def secret(self, name: str) -> Any:
+        """The value at `name`, which may be (or hold) a secret: the caller keeps it one."""
+        self._screened.add(name)
+        return self._get(name)
+
+    def string_map_with_secrets(self, name: str) -> tuple[dict[str, str], dict[str, SecretValue]]:
+        """A map of strings whose values may each be set as a secret: (plain entries, secret entries).
+        Plain entries are screened for credentials like any leaf."""
+        self._screened.add(name)
+        raw = self._get(name)
+        if raw is None:
+            return {}, {}
+        if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            self.problem(name, f"expected a map of strings, got {describe(raw)}", "a map of string to string")
+            return {}, {}
+        plain: dict[str, str] = {}
+        secret: dict[str, SecretValue] = {}
+        for key, value in raw.items():
+            path = f"{self.key(name)}.{key}"
+            if self.problems.is_secret(path):
+                secret[key] = SecretValue(path, value)
+                continue
+            shape = credential_shape(value)
+            if shape is not None:
+                self.problems.add(path, f"looks like {shape} in plain text, which would reach the graph's "
+                                        "manifest, the state and logs",
+                                  f"the same value as a secret: `pulumi config set --secret --path "
+                                  f"'{NAMESPACE}:{path}' ...` (it then reaches the pod through a Kubernetes "
+                                  "Secret)")
+                continue
+            plain[key] = value
+        return plain, secret

@@ -1,16 +1,7 @@
-"""A secret config value: kept out of reprs, logs and plan artifacts until it becomes an `Output.secret`."""
+"""A secret config value (`components.kit.secret.SecretValue`), under the name the config readers use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from components.kit.secret import SecretValue
 
-
-@dataclass(frozen=True)
-class SecretValue:
-    """The plain text lives only in memory; `repr`, `str` and equality never show it."""
-
-    key: str
-    value: str = field(repr=False, compare=False)
-
-    def __str__(self) -> str:
-        return "[secret]"
+__all__ = ["SecretValue"]

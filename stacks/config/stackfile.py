@@ -38,6 +38,8 @@ class StackFile:
     path: Path
     config: dict[str, str] = field(default_factory=dict)
     secret_keys: frozenset[str] = frozenset()
+    # The paths (below our namespace) of each secure value: ``hfToken``, ``graphs[0].prefill.env.KEY``.
+    secret_paths: frozenset[str] = frozenset()
 
 
 def placeholder(key: str) -> str:
@@ -53,21 +55,22 @@ def _load_yaml(path: Path) -> Any:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
 
 
-def _unsecure(value: Any, key: str) -> tuple[Any, bool]:
-    """The value with every ``{secure: ...}`` replaced by a placeholder, and whether any was."""
+def _unsecure(value: Any, key: str, path: str = "") -> tuple[Any, list[str]]:
+    """The value with every ``{secure: ...}`` replaced by a placeholder, and the paths below the
+    key where there was one ("" for the value itself, ``.graphs`` style otherwise)."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return placeholder(key), True
-        found = False
+            return placeholder(key), [path]
+        found: list[str] = []
         out = {}
         for k, v in value.items():
-            out[k], hit = _unsecure(v, key)
-            found = found or hit
+            out[k], below = _unsecure(v, key, f"{path}.{k}")
+            found += below
         return out, found
     if isinstance(value, list):
-        items = [_unsecure(v, key) for v in value]
-        return [v for v, _ in items], any(hit for _, hit in items)
-    return value, False
+        items = [_unsecure(v, key, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [v for v, _ in items], [p for _, below in items for p in below]
+    return value, []
 
 
 def _yaml_type(value: Any) -> tuple[str, str]:
@@ -137,10 +140,14 @@ def read_stack_file(project_dir: Path, stack: str, path: Path | None = None) -> 
         raise StackFileError(f"{path}: 'config' must be a map of key to value")
     config: dict[str, str] = {}
     secret_keys: set[str] = set()
+    secret_paths: set[str] = set()
     problems = Problems()
     for raw_key, raw_value in entries.items():
         key = str(raw_key) if ":" in str(raw_key) else f"{project}:{raw_key}"
-        value, secret = _unsecure(raw_value, key)
+        value, secure_at = _unsecure(raw_value, key)
+        secret = bool(secure_at)
+        if key.startswith(NAMESPACE + ":"):
+            secret_paths.update(key[len(NAMESPACE) + 1:] + below for below in secure_at)
         if key.startswith(NAMESPACE + ":"):
             value = _json_value(value, key[len(NAMESPACE) + 1:], problems)
         else:  # another package's key: the program never reads it, only the Pulumi CLI
@@ -152,4 +159,4 @@ def read_stack_file(project_dir: Path, stack: str, path: Path | None = None) -> 
             secret_keys.add(key)
     problems.raise_if_any()
     return StackFile(project=project, stack=stack, path=path, config=config,
-                     secret_keys=frozenset(secret_keys))
+                     secret_keys=frozenset(secret_keys), secret_paths=frozenset(secret_paths))
