@@ -23,7 +23,6 @@ from typing import Any
 
 import pulumi
 
-from components.dynamo import hf_download
 from components.dynamo.spec import GraphSpec
 from components.kit.kube import labels
 from components.kit.resources import Resources
@@ -128,18 +127,22 @@ def job_name(ref: ModelRef) -> str:
     return f"model-{slug[:room].rstrip('-')}-{ref.digest}"
 
 
+# The cache layout the script writes (`hf_download.marker_path`, `hf_download.snapshot_path`), spelt
+# again here so that the offline plan does not import the script (a few milliseconds of its budget);
+# tests/unit/test_model_download.py holds the two to the same answers.
 def marker_path(mount_path: str, ref: ModelRef) -> str:
-    return hf_download.marker_path(mount_path, ref.repo, ref.revision)
+    """Where the script writes the completion marker of `ref`, and the pods look for it."""
+    return f"{mount_path.rstrip('/')}/dynamo-cluster/downloads/{ref.repo.replace('/', '--')}/{ref.revision}.json"
 
 
 def snapshot_path(mount_path: str, repo: str, commit: str) -> str:
     """The directory of a downloaded commit in the cache (what a graph pinned to a commit loads)."""
-    return hf_download.snapshot_path(mount_path, repo, commit)
+    return f"{mount_path.rstrip('/')}/hub/models--{repo.replace('/', '--')}/snapshots/{commit}"
 
 
 def script_source() -> str:
-    """The download script, as the ConfigMap ships it."""
-    return Path(hf_download.__file__).read_text()
+    """The download script, as the ConfigMap ships it (the file, read without importing it)."""
+    return (Path(__file__).parent / SCRIPT_KEY).read_text()
 
 
 def script_configmap(name: str, namespace: pulumi.Input[str]) -> dict[str, Any]:

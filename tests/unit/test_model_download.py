@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from components.dynamo import hf_download
 from components.dynamo.backends import worker_args
 from components.dynamo.dgd import GraphWiring, dgd_manifest
 from components.dynamo.model_download import (
@@ -24,6 +25,7 @@ from components.dynamo.model_download import (
     marker_path,
     model_ref,
     script_configmap,
+    snapshot_path,
     wait_init_container,
 )
 from tests.graph_fixtures import POOLS, engine_args, graph, group_of
@@ -96,6 +98,25 @@ def test_without_a_token_the_job_downloads_anonymously() -> None:
     job = download_job(plan, SETTINGS, namespace="dynamo", claim="c", mount_path="/m", script_configmap_name="s",
                        token_secret=None, token_key="HF_TOKEN")
     assert [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]] == ["PYTHONUNBUFFERED"]
+
+
+@pytest.mark.parametrize("mount", ["/models", "/cache/"])
+def test_the_builders_know_the_layout_the_script_writes(mount: str) -> None:
+    ref = ModelRef("org/model", "main")
+    assert marker_path(mount, ref) == hf_download.marker_path(mount, "org/model", "main")
+    assert snapshot_path(mount, "org/model", "a" * 40) == hf_download.snapshot_path(mount, "org/model", "a" * 40)
+    assert "components.dynamo.hf_download" not in model_download_imports()
+
+
+def model_download_imports() -> set[str]:
+    import ast
+    import inspect
+
+    from components.dynamo import model_download
+
+    tree = ast.parse(inspect.getsource(model_download))
+    return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
 
 
 def test_the_configmap_ships_the_script_itself() -> None:
