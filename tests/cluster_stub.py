@@ -37,6 +37,8 @@ class StubCluster:
     deploys: list[WorkloadInfo] = field(default_factory=list)
     crds: list[CrdInfo] = field(default_factory=list)
     secrets: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    drivers: list[str] = field(default_factory=list)
+    messages: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (namespace, label) -> messages
     refuse: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -66,6 +68,12 @@ class StubCluster:
 
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         return self._answer("secret_keys", self.secrets.get((namespace, name)))
+
+    def csi_drivers(self) -> list[str]:
+        return list(self._answer("csi_drivers", self.drivers))
+
+    def termination_messages(self, namespace: str, label: str) -> list[str]:
+        return list(self._answer("termination_messages", self.messages.get((namespace, label), [])))
 
 
 def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | None = None,
@@ -106,9 +114,18 @@ def dev() -> StackConfig:
     return parse(servers_config("dev"))
 
 
-def prod() -> StackConfig:
-    """prod with NATS and etcd deployed (`tests.harness.SERVERS`)."""
-    return parse(servers_config("prod"), "prod")
+# A model cache on a class the cluster must have (kind existing), instead of prod's FSx for Lustre.
+EXISTING_CACHE = {"enabled": True, "kind": "existing", "storage": {"storageClass": "efs-sc", "size": "4Ti"}}
+
+
+def prod(**values: Any) -> StackConfig:
+    """prod with NATS and etcd deployed (`tests.harness.SERVERS`), and `values` over its config."""
+    return parse(servers_config("prod") | values, "prod")
+
+
+def prod_existing_cache() -> StackConfig:
+    """prod with NATS and etcd, and its model cache on the cluster's class efs-sc (kind existing)."""
+    return prod(modelCache=EXISTING_CACHE)
 
 
 def run(config: StackConfig, stub: StubCluster) -> list[CheckResult]:

@@ -159,3 +159,12 @@ class ClusterView(Protocol):
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         """The data keys of a Secret (never its values), or None when it does not exist."""
         ...
+
+    def csi_drivers(self) -> list[str]:
+        """The names of the cluster's CSIDriver objects (the CSI drivers registered with it)."""
+        ...
+
+    def termination_messages(self, namespace: str, label: str) -> list[str]:
+        """The termination messages of the containers that succeeded (exit 0) in the pods of
+        `namespace` that carry the label key `label`."""
+        ...
