@@ -249,6 +249,13 @@ def _model_source(node: Node, model: str, revision: str, cache: CacheConfig, use
     return snapshot_path(cache.mount_path, model, revision)
 
 
+def _ready_default(defaults: EnvironmentDefaults, cache: CacheConfig, use_cache: bool, model: str) -> int:
+    """How long `pulumi up` waits for a graph by default: the environment's time to load, plus the
+    longest its model's download Job may take when the graph waits for one."""
+    waits = use_cache and cache.enabled and cache.downloads and is_repo_id(model)
+    return defaults.graph_ready_timeout_minutes + (cache.download_minutes if waits else 0)
+
+
 def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None]:
     loader = node.child("loader")
     load_format = loader.choice("format", LOAD_FORMATS, "auto")
@@ -315,7 +322,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         use_model_cache=use_cache,
         use_hf_token=use_token,
         check_parallelism=node.boolean("checkParallelism", True),
-        ready_timeout_minutes=node.integer("readyTimeoutMinutes", defaults.graph_ready_timeout_minutes,
+        ready_timeout_minutes=node.integer("readyTimeoutMinutes", _ready_default(defaults, cache, use_cache, model),
                                            minimum=5, maximum=1440),
         release=release,
         transport=transport,

@@ -210,6 +210,7 @@ class CacheConfig:
     mount_path: str
     downloads: bool  # models are downloaded by Jobs (modelCache.download.enabled)
     settings: ModelCacheSettings | None
+    download_minutes: int = 0  # how long a download may take (modelCache.download.timeoutMinutes)
 
 
 def read_model_cache(root: Node, *, retain: bool, aws: AwsConfig, aws_node: Node,
@@ -251,7 +252,8 @@ def read_model_cache(root: Node, *, retain: bool, aws: AwsConfig, aws_node: Node
     settings = _settings(enabled, kind, claim=claim, storage=storage, mount_path=mount_path, retain=retain,
                          lustre_settings=lustre_settings, efs_settings=efs_settings, csi_settings=csi_settings,
                          download=download, workloads_namespace=workloads_namespace)
-    return CacheConfig(enabled=enabled, mount_path=mount_path, downloads=download.enabled, settings=settings)
+    return CacheConfig(enabled=enabled, mount_path=mount_path, downloads=download.enabled, settings=settings,
+                       download_minutes=download.timeout_minutes)
 
 
 def _settings(enabled: bool, kind: CacheKind, *, claim: str, storage: Storage, mount_path: str, retain: bool,

@@ -158,12 +158,23 @@ def test_a_pinned_commit_needs_the_download() -> None:
         f"/models/hub/models--meta-llama--Llama-3.1-405B-Instruct/snapshots/{'a' * 40}")
 
 
+def test_graphs_that_wait_for_a_download_wait_longer_by_default() -> None:
+    # prod's graphs: 60 minutes to load, plus the 180 its download may take; without a Job, 60
+    assert [g.ready_timeout_minutes for g in prod().dynamo.graphs] == [240, 240, 240]
+    off = FSX | {"download": {"enabled": False}}
+    assert [g.ready_timeout_minutes for g in prod(modelCache=off).dynamo.graphs] == [60, 60, 60]
+    assert prod(graphs=[graph(1, readyTimeoutMinutes=90)]).dynamo.graphs[0].ready_timeout_minutes == 90
+
+
 def test_the_plan_warns_when_the_models_do_not_fit_or_the_graph_gives_up_before_the_download() -> None:
     cache = FSX | {"fsx": FSX["fsx"] | {"storageCapacityGiB": 2400}, "download": {"timeoutMinutes": 600}}
-    warnings = prod(modelCache=cache).warnings()
+    graphs = [graph(i, readyTimeoutMinutes=120) for i in range(3)]
+    warnings = prod(modelCache=cache, graphs=graphs).warnings()
     assert ("modelCache holds 2400 GiB, but the models the graphs download take 2357 GiB (graphs[].modelSizeGiB): "
             "the downloads fail when it is full") not in warnings  # 2357 fits in 2400
     tight = FSX | {"fsx": FSX["fsx"] | {"storageCapacityGiB": 1200}}
     assert ("modelCache holds 1200 GiB, but the models the graphs download take 2357 GiB (graphs[].modelSizeGiB): "
             "the downloads fail when it is full") in prod(modelCache=tight).warnings()
-    assert sum("but its model's download may take up to 600" in w for w in warnings) == 3
+    assert sum("waits 120 minutes for it (readyTimeoutMinutes), but its model's download may take up to 600" in w
+               for w in warnings) == 3
+    assert not [w for w in prod(modelCache=cache).warnings() if "readyTimeoutMinutes" in w]  # the default covers it
