@@ -40,6 +40,8 @@ class StubCluster:
     # the VPC CNI's network policy controller is on (the stack's NetworkPolicies are enforced)
     config_maps: dict[tuple[str, str], dict[str, str]] = field(default_factory=lambda: {
         ("kube-system", "amazon-vpc-cni"): {"enable-network-policy-controller": "true"}})
+    drivers: list[str] = field(default_factory=list)
+    messages: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (namespace, label) -> messages
     refuse: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
 
@@ -72,6 +74,12 @@ class StubCluster:
 
     def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
         return self._answer("config_map", self.config_maps.get((namespace, name)))
+
+    def csi_drivers(self) -> list[str]:
+        return list(self._answer("csi_drivers", self.drivers))
+
+    def termination_messages(self, namespace: str, label: str) -> list[str]:
+        return list(self._answer("termination_messages", self.messages.get((namespace, label), [])))
 
 
 def gpu_node(name: str, gpus: int = 8, *, efa: int = 0, pool: dict[str, str] | None = None,
@@ -112,9 +120,18 @@ def dev() -> StackConfig:
     return parse(servers_config("dev"))
 
 
-def prod() -> StackConfig:
-    """prod with NATS and etcd deployed (`tests.harness.SERVERS`)."""
-    return parse(servers_config("prod"), "prod")
+# A model cache on a class the cluster must have (kind existing), instead of prod's FSx for Lustre.
+EXISTING_CACHE = {"enabled": True, "kind": "existing", "storage": {"storageClass": "efs-sc", "size": "4Ti"}}
+
+
+def prod(**values: Any) -> StackConfig:
+    """prod with NATS and etcd deployed (`tests.harness.SERVERS`), and `values` over its config."""
+    return parse(servers_config("prod") | values, "prod")
+
+
+def prod_existing_cache() -> StackConfig:
+    """prod with NATS and etcd, and its model cache on the cluster's class efs-sc (kind existing)."""
+    return prod(modelCache=EXISTING_CACHE)
 
 
 def run(config: StackConfig, stub: StubCluster) -> list[CheckResult]:

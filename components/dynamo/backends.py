@@ -51,9 +51,21 @@ def publishes_kv_events(spec: GraphSpec, group: WorkerGroupSpec) -> bool:
             and group.role in ("worker", "prefill"))
 
 
+def loader_args(spec: GraphSpec) -> list[str]:
+    """The engine's flags for the graph's weight loader (`graphs[].loader`): for vLLM's Run:ai Model
+    Streamer, `--load-format runai_streamer` and, with a concurrency, `--model-loader-extra-config`."""
+    if spec.load_format == "auto":
+        return []
+    args = ["--load-format", spec.load_format]
+    if spec.loader_concurrency is not None:
+        args += ["--model-loader-extra-config",
+                 json.dumps({"concurrency": spec.loader_concurrency}, separators=(",", ":"))]
+    return args
+
+
 def _vllm(spec: GraphSpec, group: WorkerGroupSpec, efa: bool) -> list[str]:
-    args = ["--model", spec.model]
-    if spec.served_model_name != spec.model:
+    args = ["--model", spec.engine_model]
+    if spec.served_model_name != spec.engine_model:
         args += ["--served-model-name", spec.served_model_name]
     args += ["--tensor-parallel-size", str(group.tensor_parallel)]
     if group.pipeline_parallel > 1:
@@ -66,11 +78,11 @@ def _vllm(spec: GraphSpec, group: WorkerGroupSpec, efa: bool) -> list[str]:
         args += ["--disaggregation-mode", group.role, "--kv-transfer-config", vllm_kv_transfer_config(efa)]
     if publishes_kv_events(spec, group):
         args += ["--kv-events-config", VLLM_KV_EVENTS]
-    return args
+    return args + loader_args(spec)
 
 
 def _sglang(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
-    args = ["--model-path", spec.model, "--served-model-name", spec.served_model_name,
+    args = ["--model-path", spec.engine_model, "--served-model-name", spec.served_model_name,
             "--tp-size", str(group.tensor_parallel)]
     if group.pipeline_parallel > 1:
         args += ["--pp-size", str(group.pipeline_parallel)]
@@ -95,7 +107,7 @@ def trtllm_config_file(group: WorkerGroupSpec) -> str:
 
 
 def _trtllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
-    args = ["--model-path", spec.model, "--served-model-name", spec.served_model_name,
+    args = ["--model-path", spec.engine_model, "--served-model-name", spec.served_model_name,
             "--extra-engine-args", f"{TRTLLM_CONFIG_DIR}/{trtllm_config_file(group)}"]
     if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role]
@@ -105,7 +117,7 @@ def _trtllm(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
 
 
 def _mocker(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
-    args = ["--model-path", spec.model, "--model-name", spec.served_model_name, "--speedup-ratio", "1.0"]
+    args = ["--model-path", spec.engine_model, "--model-name", spec.served_model_name, "--speedup-ratio", "1.0"]
     if group.role in DISAGG_ROLES:
         args += ["--disaggregation-mode", group.role]
     return args

@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 
 from components.dynamo import backends, datapath
+from components.dynamo.model_download import ModelRef, model_ref, wait_init_container
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
@@ -58,6 +59,9 @@ class GraphWiring:
     model_cache_claim: pulumi.Input[str] | None = None
     model_cache_path: str = "/models"
     engine_configmap: pulumi.Input[str] | None = None  # TensorRT-LLM engine configuration
+    # How long a pod waits for its model's download Job (`model_download`); None: models are not
+    # downloaded by a Job, and pods neither wait nor are kept offline.
+    model_wait_seconds: int | None = None
 
 
 def pod_labels(spec: GraphSpec, role: str) -> dict[str, str]:
@@ -148,10 +152,22 @@ def _main_container(spec: GraphSpec, wiring: GraphWiring, *, image: str, command
     return container
 
 
+def waits_for(spec: GraphSpec, wiring: GraphWiring) -> ModelRef | None:
+    """The model a graph's pods wait for in the cache (its download Job's), or None."""
+    if wiring.model_wait_seconds is None or wiring.model_cache_claim is None:
+        return None
+    return model_ref(spec)
+
+
 def _pod_template(spec: GraphSpec, wiring: GraphWiring, role: str, container: dict[str, Any], *,
                   pool: PoolShape | None = None, grace: int | None = None, affinity: dict[str, Any] | None = None,
                   volumes: list[dict[str, Any]] | None = None, telemetry: bool = False) -> dict[str, Any]:
     pod: dict[str, Any] = {}
+    ref = waits_for(spec, wiring)
+    if ref is not None and wiring.model_wait_seconds is not None:
+        # Pods start their engine once the model's download Job has put the model in the cache.
+        pod["initContainers"] = [wait_init_container(ref, image=container["image"], mount_path=wiring.model_cache_path,
+                                                     volume=MODEL_CACHE_VOLUME, wait_seconds=wiring.model_wait_seconds)]
     if pool is not None:
         if pool.node_selector:
             pod["nodeSelector"] = dict(pool.node_selector)
@@ -237,6 +253,10 @@ def graph_env(spec: GraphSpec, wiring: GraphWiring) -> list[Any]:
     plain: dict[str, str] = dict(spec.transport.runtime_env())
     if spec.use_model_cache and wiring.model_cache_claim is not None:
         plain["HF_HOME"] = wiring.model_cache_path
+    if waits_for(spec, wiring) is not None:
+        # The model is in the cache before any pod starts (its download Job): engines load it from
+        # there and never ask the Hub, so a missing file fails at once instead of downloading.
+        plain["HF_HUB_OFFLINE"] = "1"
     if spec.backend == "trtllm":
         # TensorRT-LLM launches multi-GPU engines with MPI, which refuses to run as root by default.
         plain["OMPI_ALLOW_RUN_AS_ROOT"] = "1"

@@ -1,33 +1,127 @@
-"""The shared model cache and the Hugging Face token Secret, as settings and manifests."""
+"""The shared model cache and the Hugging Face token Secret, as settings and manifests.
+
+The cache is one ReadWriteMany claim every graph mounts (`modelCache`), on one of three kinds of
+storage (`CacheKind`): ``existing``, a StorageClass the cluster has; ``fsx-lustre``, an FSx for
+Lustre file system the stack creates, bound statically (a PersistentVolume reserved for the claim);
+``efs``, an EFS file system the stack creates, with a StorageClass of its own. Models get into it
+through one download Job each (`components.dynamo.model_download`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 import pulumi
 
+from components.dynamo.model_download import DownloadPlan, DownloadSettings
 from components.kit.kube import labels
+from components.kit.quantity import quantity_bytes
 from components.kit.resources import Storage
+from components.storage.csi import CsiDriverSettings
+from components.storage.efs import EfsSettings
+from components.storage.lustre import LustreSettings
 
 HF_TOKEN_KEY = "HF_TOKEN"
+
+CacheKind = Literal["existing", "fsx-lustre", "efs"]
+CACHE_KINDS: tuple[CacheKind, ...] = get_args(CacheKind)
 
 
 @dataclass(frozen=True)
 class ModelCacheSettings:
     claim_name: str
-    storage: Storage
+    storage: Storage      # the claim's class ("" for a static volume) and size
     mount_path: str
-    retain: bool          # keep the volume on destroy and replacement (prod without allowDataLoss)
+    retain: bool          # keep the volume (and the file system) on destroy and replacement
+    kind: CacheKind = "existing"
+    lustre: LustreSettings | None = None
+    efs: EfsSettings | None = None
+    csi: CsiDriverSettings | None = None
+    download: DownloadSettings = field(default_factory=DownloadSettings)
+    volume_name: str = ""  # the static PersistentVolume the claim binds (fsx-lustre)
+
+    def __post_init__(self) -> None:
+        wanted = {"existing": (None, None), "fsx-lustre": ("lustre", None), "efs": (None, "efs")}[self.kind]
+        given = ("lustre" if self.lustre else None, "efs" if self.efs else None)
+        if given != wanted or (self.kind != "existing") != (self.csi is not None):
+            raise ValueError(f"model cache of kind {self.kind}: give exactly its own file system settings and, "
+                             "for fsx-lustre and efs, the CSI driver's")
+
+    @property
+    def capacity(self) -> str:
+        """What the cache holds, as the summary says it."""
+        if self.lustre is not None:
+            return f"{self.lustre.storage_capacity_gib} GiB"
+        if self.efs is not None:
+            return "elastic (EFS grows as files are written)"
+        return self.storage.size
+
+    @property
+    def capacity_gib(self) -> int | None:
+        """What the cache can hold in GiB, or None where the storage grows by itself (EFS)."""
+        if self.lustre is not None:
+            return self.lustre.storage_capacity_gib
+        if self.efs is not None:
+            return None
+        return quantity_bytes(self.storage.size) >> 30
 
 
-def model_cache_claim(settings: ModelCacheSettings, namespace: pulumi.Input[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CacheFit:
+    """The configured models against the cache's capacity."""
+
+    capacity_gib: int | None          # None: grows by itself (EFS)
+    known_gib: int                    # the models whose size is known, together
+    unknown: tuple[str, ...]          # models of unknown size
+    sizes: Mapping[str, int]          # model (repo@revision) -> GiB, where known
+
+    @property
+    def fits(self) -> bool | None:
+        """True or False when the capacity and every size are known; None when it cannot be told,
+        except that known sizes over the capacity never fit."""
+        if self.capacity_gib is None:
+            return True
+        if self.known_gib > self.capacity_gib:
+            return False
+        return None if self.unknown else True
+
+
+def cache_fit(cache: ModelCacheSettings, plans: Sequence[DownloadPlan],
+              learned_gib: Mapping[str, int] | None = None) -> CacheFit:
+    """The models' sizes (config's `modelSizeGiB`, else what a finished download reported:
+    `learned_gib`, by ``repo@revision``) against the cache's capacity."""
+    learned = learned_gib or {}
+    sizes: dict[str, int] = {}
+    unknown: list[str] = []
+    for plan in plans:
+        key = str(plan.ref)
+        size = plan.size_gib if plan.size_gib is not None else learned.get(key)
+        if size is None:
+            unknown.append(key)
+        else:
+            sizes[key] = size
+    return CacheFit(cache.capacity_gib, sum(sizes.values()), tuple(unknown), sizes)
+
+
+def model_cache_claim(settings: ModelCacheSettings, namespace: pulumi.Input[str],
+                      storage_class: pulumi.Input[str] | None = None,
+                      volume_name: pulumi.Input[str] | None = None) -> dict[str, Any]:
+    """The cache's claim: on `storage_class` (default: the settings' class), or bound to the static
+    volume `volume_name` (with no class, so no provisioner answers it)."""
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteMany"],
+                            "resources": {"requests": {"storage": settings.storage.size}}}
+    if volume_name is not None:
+        spec["storageClassName"] = ""
+        spec["volumeName"] = volume_name
+    else:
+        spec["storageClassName"] = storage_class if storage_class is not None else settings.storage.storage_class
     return {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": settings.claim_name, "namespace": namespace,
                      "labels": labels(settings.claim_name, "model-cache")},
-        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": settings.storage.storage_class,
-                 "resources": {"requests": {"storage": settings.storage.size}}},
+        "spec": spec,
     }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
-from components.dynamo.words import Backend, Mode, NixlTelemetry, Role, RouterMode
+from components.dynamo.words import Backend, LoadFormat, Mode, NixlTelemetry, Role, RouterMode
 from components.kit.resources import Resources
 from components.kit.secret import SecretValue
 
@@ -82,6 +82,19 @@ class GraphSpec:
     nixl_telemetry: NixlTelemetry = "auto"
     # Run Python code shipped in the model's repository (custom model, config or tokenizer classes).
     trust_remote_code: bool = False
+    # The model's revision in the shared cache ("main", or a commit), and its size when config says.
+    model_revision: str = "main"
+    model_size_gib: int | None = None
+    # What the engines are handed instead of `model` ("": the model itself): the cache path of the
+    # downloaded commit, for a graph pinned to one (`modelRevision`).
+    model_source: str = ""
+    load_format: LoadFormat = "auto"
+    loader_concurrency: int | None = None  # the streaming loader's reader threads (None: its default)
+
+    @property
+    def engine_model(self) -> str:
+        """The model argument of the engines: the cache path of a pinned commit, or the model."""
+        return self.model_source or self.model
 
     @property
     def components(self) -> tuple[tuple[str, bool], ...]:

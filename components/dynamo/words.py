@@ -17,6 +17,9 @@ RouterMode = Literal["round-robin", "random", "kv"]
 GangScheduling = Literal["auto", "grove", "none"]
 # NIXL telemetry on a worker group: auto (where it is safe with the NIXL the release ships), on, off.
 NixlTelemetry = Literal["auto", "on", "off"]
+# How an engine reads its weights: the backend's default loader, or one that streams them
+# (vLLM's Run:ai Model Streamer, `--load-format runai_streamer`).
+LoadFormat = Literal["auto", "runai_streamer"]
 
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 MODES: tuple[Mode, ...] = get_args(Mode)
@@ -24,12 +27,15 @@ ROLES: tuple[Role, ...] = get_args(Role)
 ROUTER_MODES: tuple[RouterMode, ...] = get_args(RouterMode)
 GANG_SCHEDULING: tuple[GangScheduling, ...] = get_args(GangScheduling)
 NIXL_TELEMETRY_MODES: tuple[NixlTelemetry, ...] = get_args(NixlTelemetry)
+LOAD_FORMATS: tuple[LoadFormat, ...] = get_args(LoadFormat)
 
 # Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
 # across nodes). The mocker simulates an engine on the CPU and runs in one pod.
 MULTINODE_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
 # Backends that need GPUs; the mocker is CPU-only.
 GPU_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
+# Backends with a streaming loader this project can cite (docs/decisions.md, "Model loading").
+STREAMING_LOADER_BACKENDS: tuple[Backend, ...] = ("vllm",)
 # Worker groups per mode, in the order they appear in a DGD.
 ROLES_BY_MODE: Mapping[Mode, tuple[Role, ...]] = {"agg": ("worker",), "disagg": ("prefill", "decode")}
 # The roles of a disaggregated graph, which hand the KV cache from one to the other.

@@ -32,6 +32,7 @@ from stacks.config.defaults import DEFAULTS, Environment, EnvironmentDefaults
 from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
 from stacks.config.etcd import read_etcd
 from stacks.config.gpu_platform import read_gpu_platform
+from stacks.config.model_cache import model_cache_warnings, read_model_cache
 from stacks.config.nats import read_nats
 from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
@@ -82,8 +83,9 @@ class StackConfig:
 
     @property
     def uses_aws(self) -> bool:
-        """Whether the stack creates AWS resources (it has ``eks`` node pools)."""
-        return any(p.eks is not None for p in self.node_pools)
+        """Whether the stack creates AWS resources (``eks`` node pools, or a model cache on FSx or EFS)."""
+        cache = self.dynamo.model_cache
+        return any(p.eks is not None for p in self.node_pools) or (cache is not None and cache.kind != "existing")
 
     @property
     def pool_shapes(self) -> dict[str, PoolShape]:
@@ -130,7 +132,7 @@ class StackConfig:
         gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
         if gpu_graphs and self.dynamo.model_cache is None:
             out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
-        return out
+        return out + model_cache_warnings(self.dynamo.model_cache, graphs)
 
 
 def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,8 +201,11 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     pools = {p.name: p.shape for p in node_pools}
     allow_data_loss = root.boolean("allowDataLoss", False)
     retain = defaults.keeps_data and not allow_data_loss
-    dynamo = read_dynamo(root, defaults=defaults, retain=retain, pools=pools, hf_token=secrets["hfToken"] is not None,
-                         broken_pools=declared_pool_names(root) - set(pools))
+    broken_pools = declared_pool_names(root) - set(pools)
+    cache = read_model_cache(root, retain=retain, aws=aws, aws_node=aws_node, pools=node_pools,
+                             workloads_namespace=namespaces.workloads, broken_pools=broken_pools)
+    dynamo = read_dynamo(root, defaults=defaults, cache=cache, pools=pools, hf_token=secrets["hfToken"] is not None,
+                         broken_pools=broken_pools)
     receiver_secrets = {kind: value for kind in RECEIVER_KINDS
                         if (value := secrets[RECEIVER_SECRETS[kind]]) is not None}
     config = StackConfig(

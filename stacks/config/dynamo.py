@@ -1,5 +1,6 @@
 """The Dynamo sections: the transport plan (`dynamo`), the operator chart and the Dynamo release it
-picks (`operator`), shared model storage (`modelCache`), and the graph deployments (`graphs`)."""
+picks (`operator`), and the graph deployments (`graphs`), on the shared model storage that
+`stacks.config.model_cache` reads (`modelCache`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from components.dynamo.datapath import EFA_SHARED_MEMORY
 from components.dynamo.model_cache import ModelCacheSettings
+from components.dynamo.model_download import is_commit, is_repo_id, snapshot_path
 from components.dynamo.operator_values import OperatorSettings
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
@@ -16,13 +18,16 @@ from components.dynamo.words import (
     BACKENDS,
     GANG_SCHEDULING,
     GPU_BACKENDS,
+    LOAD_FORMATS,
     MODES,
     MULTINODE_BACKENDS,
     NIXL_TELEMETRY_MODES,
     ROLES,
     ROLES_BY_MODE,
     ROUTER_MODES,
+    STREAMING_LOADER_BACKENDS,
     Backend,
+    LoadFormat,
     Mode,
     Role,
 )
@@ -30,17 +35,16 @@ from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
 from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
-from stacks.config.common import read_resources, read_storage
+from stacks.config.common import read_resources
 from stacks.config.defaults import EnvironmentDefaults
 from stacks.config.limits import (
     HELM_RELEASE_TEXT,
-    MOUNT_PATH_TEXT,
     MUTABLE_TAG_TEXT,
     check_env_names,
     helm_release_problem,
     image_tag_problem,
-    mount_path_problem,
 )
+from stacks.config.model_cache import CacheConfig
 from stacks.config.reader import Node, describe
 from stacks.outputs import NATS_RELEASE
 
@@ -132,25 +136,6 @@ def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings
     )
     node.close()
     return settings
-
-
-def read_model_cache(root: Node, retain: bool) -> ModelCacheSettings | None:
-    """Opt-in in every environment: it needs a ReadWriteMany class the cluster must provide."""
-    node = root.child("modelCache")
-    enabled = node.boolean("enabled", False)
-    # No default class: the cache needs ReadWriteMany, which the stack's block-storage class lacks.
-    storage = read_storage(node, "storage", "", "200Gi", minimum="1Gi")
-    mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text=MOUNT_PATH_TEXT)
-    if (wrong := mount_path_problem(mount_path)) is not None:
-        node.problem("mountPath", wrong, MOUNT_PATH_TEXT)
-    claim = node.dns_label("claimName", "model-cache")
-    if enabled and not storage.storage_class:
-        node.problem("storage.storageClass", "is required when the model cache is enabled",
-                     "a StorageClass that provides ReadWriteMany volumes (EFS, FSx for Lustre, NFS)")
-    node.close()
-    if not enabled:
-        return None
-    return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain)
 
 
 def _image(node: Node, key: str, default: str) -> str:
@@ -286,8 +271,52 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
     return spec
 
 
+def _model_source(node: Node, model: str, revision: str, cache: CacheConfig, use_cache: bool) -> str:
+    """What the engines load instead of the model id: for a revision pinned to a commit, that commit's
+    directory in the cache (every engine takes a local path; none is handed a revision flag)."""
+    if revision == "main":
+        return ""
+    wrong = None
+    if not is_commit(revision):
+        wrong = f"is {revision!r}"
+    elif not is_repo_id(model):
+        wrong = f"is set, but the model {model!r} is a path"
+    elif not (use_cache and cache.enabled and cache.downloads):
+        wrong = "is set, but the graph's model is not downloaded into the cache (modelCache, modelCache.download)"
+    if wrong is not None:
+        node.problem("modelRevision", wrong, "main, or a 40-character commit of a model the download Job puts in "
+                                             "the shared cache (the engines then load that commit's directory)")
+        return ""
+    return snapshot_path(cache.mount_path, model, revision)
+
+
+def _ready_default(defaults: EnvironmentDefaults, cache: CacheConfig, use_cache: bool, model: str) -> int:
+    """How long `pulumi up` waits for a graph by default: the environment's time to load, plus the
+    longest its model's download Job may take when the graph waits for one."""
+    waits = use_cache and cache.enabled and cache.downloads and is_repo_id(model)
+    return defaults.graph_ready_timeout_minutes + (cache.download_minutes if waits else 0)
+
+
+def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None]:
+    loader = node.child("loader")
+    load_format = loader.choice("format", LOAD_FORMATS, "auto")
+    concurrency = None
+    if loader.raw("concurrency") is not None:
+        concurrency = loader.integer("concurrency", minimum=1, maximum=1024)
+    if load_format != "auto" and backend is not None and backend not in STREAMING_LOADER_BACKENDS:
+        loader.problem("format", f"is {load_format}, which the {backend} backend has no flag for here",
+                       "auto for " + backend + "; " + ", ".join(STREAMING_LOADER_BACKENDS) + " takes runai_streamer "
+                       "(docs/decisions.md, \"Model loading\")")
+        load_format = "auto"
+    if concurrency is not None and load_format == "auto":
+        loader.problem("concurrency", "is set with format auto", "unset, or format runai_streamer")
+        concurrency = None
+    loader.close()
+    return load_format, concurrency
+
+
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
-               model_cache: bool, hf_token: bool, defaults: EnvironmentDefaults,
+               cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
                broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
                        pattern_text="a DNS label: lower-case letters, digits and '-' (it names the graph's pods)")
@@ -305,10 +334,14 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
             node.problem(role, f"is set on a {mode} graph", f"only {' and '.join(expected)} for mode {mode}")
         elif group is not None:
             groups.append(group)
-    use_cache = node.boolean("modelCache", model_cache)
-    if use_cache and not model_cache:
+    use_cache = node.boolean("modelCache", cache.enabled)
+    if use_cache and not cache.enabled:
         node.problem("modelCache", "is true but the stack's modelCache is not enabled",
                      "false, or enable modelCache.enabled")
+    revision = node.string("modelRevision", "main", pattern_text="main, or a 40-character commit")
+    size = node.integer("modelSizeGiB", minimum=1, maximum=1_000_000) if node.raw("modelSizeGiB") is not None \
+        else None
+    load_format, loader_concurrency = _loader(node, backend)
     use_token = node.boolean("hfToken", hf_token)
     if use_token and not hf_token:
         node.problem("hfToken", "is true but the stack has no hfToken secret",
@@ -331,10 +364,15 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         use_model_cache=use_cache,
         use_hf_token=use_token,
         check_parallelism=node.boolean("checkParallelism", True),
-        ready_timeout_minutes=node.integer("readyTimeoutMinutes", defaults.graph_ready_timeout_minutes,
+        ready_timeout_minutes=node.integer("readyTimeoutMinutes", _ready_default(defaults, cache, use_cache, model),
                                            minimum=5, maximum=1440),
         release=release,
         transport=transport,
+        model_revision=revision,
+        model_size_gib=size,
+        model_source=_model_source(node, model, revision, cache, use_cache) if model else "",
+        load_format=load_format,
+        loader_concurrency=loader_concurrency,
     )
     if name:
         for wrong, allowed in release.limits.problems(name, spec.components):
@@ -344,9 +382,9 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
 
 
 def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
-                model_cache: bool, hf_token: bool, defaults: EnvironmentDefaults,
+                cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
                 broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
-    graphs = tuple(read_graph(n, pools=pools, release=release, transport=transport, model_cache=model_cache,
+    graphs = tuple(read_graph(n, pools=pools, release=release, transport=transport, cache=cache,
                               hf_token=hf_token, defaults=defaults, broken=broken) for n in root.objects("graphs"))
     seen: dict[str, int] = {}
     for index, graph in enumerate(graphs):
@@ -354,18 +392,35 @@ def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], release: DynamoRe
             root.problems.add(f"graphs[{index}].name", f"is {graph.name!r}, already used by graphs[{seen[graph.name]}]",
                               "a name unique among the stack's graphs")
         seen.setdefault(graph.name, index)
+    _check_model_sizes(root, graphs)
     return graphs
 
 
-def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, retain: bool, pools: Mapping[str, PoolShape],
+def _check_model_sizes(root: Node, graphs: tuple[GraphSpec, ...]) -> None:
+    """Graphs of one model and revision share its download and its place in the cache: the sizes
+    they give must agree."""
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    for index, graph in enumerate(graphs):
+        if graph.model_size_gib is None or not graph.model:
+            continue
+        key = (graph.model, graph.model_revision)
+        if key in first and first[key][1] != graph.model_size_gib:
+            other, size = first[key]
+            root.problems.add(f"graphs[{index}].modelSizeGiB",
+                              f"is {graph.model_size_gib}, but graphs[{other}] gives {size} for {graph.model} "
+                              f"({graph.model_revision})", f"{size}, or unset: one model has one size")
+        first.setdefault(key, (index, graph.model_size_gib))
+
+
+def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, cache: CacheConfig, pools: Mapping[str, PoolShape],
                 hf_token: bool, broken_pools: Set[str] = frozenset()) -> DynamoConfig:
-    """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape)."""
+    """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape).
+    `cache`: the modelCache section, read before (it needs the node pools and the aws section)."""
     transport = read_transport(root)
     operator = read_operator(root, defaults)
-    cache = read_model_cache(root, retain)
     graphs = read_graphs(root, pools=pools, release=operator.release, transport=transport,
-                         model_cache=cache is not None, hf_token=hf_token, defaults=defaults, broken=broken_pools)
-    return DynamoConfig(transport=transport, operator=operator, model_cache=cache, graphs=graphs,
+                         cache=cache, hf_token=hf_token, defaults=defaults, broken=broken_pools)
+    return DynamoConfig(transport=transport, operator=operator, model_cache=cache.settings, graphs=graphs,
                         pull_secret_name=PULL_SECRET_NAME, hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
 
 

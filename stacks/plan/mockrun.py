@@ -136,6 +136,10 @@ _AWS_COMPUTED: dict[str, dict[str, object]] = {
     "aws:ec2/placementGroup:PlacementGroup": {"name": _NAME},
     "aws:ec2/launchTemplate:LaunchTemplate": {"name": _NAME, "latestVersion": 1},
     "aws:eks/nodeGroup:NodeGroup": {"nodeGroupName": _NAME, "status": "ACTIVE"},
+    # FSx names a file system's DNS name after its id; the mount name is generated (8 characters).
+    "aws:fsx/lustreFileSystem:LustreFileSystem": {"dnsName": _NAME, "mountName": "mockmnt1"},
+    "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation": {"associationId": _NAME},
+    "aws:efs/fileSystem:FileSystem": {"dnsName": _NAME},
 }
 
 

@@ -1,11 +1,15 @@
 """The summary's sections about Dynamo: the release the stack deploys, its transport plan (which
-servers it runs, and why) and each graph's data path, as pure functions of the config."""
+servers it runs, and why), each graph's data path, and the model storage (the cache, the download
+Job of each model and the graphs that wait for it), as pure functions of the config."""
 
 from __future__ import annotations
 
-from components.dynamo.backends import publishes_kv_events
+from components.dynamo.backends import loader_args, publishes_kv_events
 from components.dynamo.datapath import data_path
 from components.dynamo.dgd import efa_per_pod
+from components.dynamo.model_cache import ModelCacheSettings, cache_fit
+from components.dynamo.model_download import download_plans, is_repo_id
+from components.storage import lustre
 from stacks.config import StackConfig
 
 
@@ -82,4 +86,79 @@ def data_path_lines(config: StackConfig) -> list[str]:
             if group.role in ("prefill", "decode") and graph.backend != "mocker":
                 parts.append(f"NIXL telemetry {'on' if path.nixl_telemetry else 'off'} ({path.telemetry_note})")
             lines.append(f"  - {group.role} on `{pool.name}`: " + "; ".join(parts) + ".")
+    return lines
+
+
+def _cache_line(cache: ModelCacheSettings) -> list[str]:
+    kept = "kept on `pulumi destroy`" if cache.retain else "deleted on `pulumi destroy` (allowDataLoss, or dev)"
+    mount = f"claim `{cache.claim_name}` mounted at `{cache.mount_path}` (`HF_HOME`)"
+    if cache.lustre is not None:
+        fs = cache.lustre
+        throughput = (f" at {fs.throughput_per_tib} MB/s/TiB (about {fs.throughput_mbps:.0f} MB/s)"
+                      if fs.throughput_mbps is not None else "")
+        ports = " and ".join(str(a) if a == b else f"{a}-{b}" for a, b in lustre.LUSTRE_PORTS)
+        lines = [f"- Cache: **FSx for Lustre** (`modelCache.kind: fsx-lustre`), {fs.deployment_type}, "
+                 f"{fs.storage_capacity_gib} GiB{throughput}, Lustre {fs.lustre_version}, in subnet {fs.subnet_id}"
+                 + (f" ({fs.availability_zone})" if fs.availability_zone else "") + f" of pool `{fs.pool}`; its "
+                 f"security group admits the cluster security group {fs.client_security_group_id} on TCP {ports}; "
+                 f"{mount}, bound to PersistentVolume `{cache.volume_name}`; {kept}."]
+        if fs.s3 is not None:
+            lines.append(f"- S3: `{fs.s3.path}` appears at `{cache.mount_path}{fs.s3.file_system_path}` (a data "
+                         "repository association: listings imported and kept current, contents loaded on first read).")
+    elif cache.efs is not None:
+        fs_efs = cache.efs
+        lines = [f"- Cache: **EFS** (`modelCache.kind: efs`), encrypted, {fs_efs.throughput_mode} throughput, "
+                 f"mount targets in {', '.join(fs_efs.subnet_ids)}; its security group admits the cluster security "
+                 f"group {fs_efs.client_security_group_id} on TCP 2049; StorageClass `{fs_efs.storage_class_name}` "
+                 f"(access points); {mount}; {kept}."]
+    else:
+        lines = [f"- Cache: StorageClass `{cache.storage.storage_class}` of the cluster (`modelCache.kind: existing`), "
+                 f"{cache.storage.size}; {mount}; {kept}."]
+    if cache.csi is not None:
+        driver = cache.csi.driver
+        lines.append(f"- CSI driver {driver.driver}: " + (
+            f"EKS add-on `{driver.addon}` {cache.csi.version} on cluster {cache.csi.cluster_name}"
+            + (" (its controller's IAM role through EKS Pod Identity)" if driver.policy else "")
+            if cache.csi.install else "the cluster's own (`modelCache.csiDriver.install: false`)") + ".")
+    return lines
+
+
+def model_storage_lines(config: StackConfig) -> list[str]:
+    """The cache (kind, size, throughput), the CSI driver, and per model its download Job and the
+    graphs that wait on it; graphs that need no download; loaders."""
+    cache = config.dynamo.model_cache
+    graphs = config.dynamo.graphs
+    if cache is None:
+        return ["No model cache (`modelCache.enabled: false`): each worker downloads its model itself."]
+    lines = _cache_line(cache)
+    plans = download_plans(graphs) if cache.download.enabled else []
+    if not cache.download.enabled:
+        lines.append("- Downloads: off (`modelCache.download.enabled: false`): workers download into the cache "
+                     "themselves.")
+    elif plans:
+        fit = cache_fit(cache, plans)
+        lines += ["", f"One download Job per model ({cache.download.image}, {cache.download.workers} files at a time, "
+                      f"at most {cache.download.timeout_minutes} minutes, {cache.download.backoff_limit} retries that "
+                      "resume); the graphs' pods wait for its marker in an init container, then load offline "
+                      "(`HF_HUB_OFFLINE=1`):", "",
+                  "| model | revision | size | download Job | graphs waiting |", "|---|---|---|---|---|"]
+        for plan in plans:
+            size = f"{plan.size_gib} GiB" if plan.size_gib is not None else "unknown"
+            lines.append(f"| {plan.ref.repo} | {plan.ref.revision} | {size} | `{plan.job_name}` | "
+                         f"{', '.join(plan.graphs)} |")
+        capacity = "grows as needed" if fit.capacity_gib is None else f"{fit.capacity_gib} GiB"
+        verdict = {True: "fits", False: "does NOT fit", None: "fits as far as sizes are known"}[fit.fits]
+        unknown = f"; size unknown: {', '.join(fit.unknown)}" if fit.unknown else ""
+        lines += ["", f"- Known sizes {fit.known_gib} GiB, cache {capacity}: {verdict}{unknown}."]
+    others = [g for g in graphs if not (g.use_model_cache and is_repo_id(g.model))]
+    for graph in others:
+        why = "mounts no cache" if not graph.use_model_cache else f"its model is a path, `{graph.model}`"
+        lines.append(f"- Graph `{graph.name}`: no download Job; {why}.")
+    for graph in graphs:
+        if graph.model_source:
+            lines.append(f"- Graph `{graph.name}` is pinned to commit {graph.model_revision}: its engines load "
+                         f"`{graph.model_source}`.")
+        if graph.load_format != "auto":
+            lines.append(f"- Graph `{graph.name}` loads weights with {graph.load_format}: "
+                         f"`{' '.join(loader_args(graph))}`.")
     return lines

@@ -29,7 +29,8 @@ code and the fix; the other checks still run. Only when the credentials themselv
 
 Read-only calls, each also the IAM action it needs: sts:GetCallerIdentity, eks:DescribeCluster,
 ec2:DescribeSubnets, ec2:DescribeInstanceTypeOfferings, ec2:DescribeInstanceTypes,
-ec2:DescribeCapacityReservations, ec2:DescribeInstances, servicequotas:GetServiceQuota.
+ec2:DescribeCapacityReservations, ec2:DescribeInstances, servicequotas:GetServiceQuota; and those of
+the model cache's checks (`stacks.preflight.aws_cache`).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ from stacks.preflight.report import CheckResult
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_efs import EFSClient
     from mypy_boto3_eks import EKSClient
+    from mypy_boto3_fsx import FSxClient
     from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sts import STSClient
 
@@ -92,7 +95,7 @@ _CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, TokenRetrieva
 _CREDENTIALS_FIX = ("configure credentials (environment, shared config, SSO or an instance role), or refresh "
                     "expired ones (aws sso login); dynamo-cluster:aws.profile names a profile to use")
 # The AWS CLI's name of a service, where it differs from the IAM prefix.
-_CLI_SERVICE = {"servicequotas": "service-quotas"}
+_CLI_SERVICE = {"servicequotas": "service-quotas", "elasticfilesystem": "efs"}
 
 T = TypeVar("T")
 
@@ -103,6 +106,8 @@ class AwsClients:
     eks: EKSClient
     ec2: EC2Client
     quotas: ServiceQuotasClient
+    fsx: FSxClient
+    efs: EFSClient
 
 
 def connect(aws: AwsConfig) -> AwsClients:
@@ -111,7 +116,7 @@ def connect(aws: AwsConfig) -> AwsClients:
 
     session = boto3.Session(region_name=aws.region, profile_name=aws.profile)
     return AwsClients(sts=session.client("sts"), eks=session.client("eks"), ec2=session.client("ec2"),
-                      quotas=session.client("service-quotas"))
+                      quotas=session.client("service-quotas"), fsx=session.client("fsx"), efs=session.client("efs"))
 
 
 def _error_code(error: Exception) -> str:
@@ -531,11 +536,17 @@ def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: Serv
 
 
 def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients] = connect) -> list[CheckResult]:
-    """Every AWS check for the stack's ``eks`` pools, in a stable order. AWS is asked nothing (and
-    `connect_to` not called) when the stack has no such pool."""
+    """Every AWS check for the stack's ``eks`` pools and its model cache on FSx or EFS
+    (`stacks.preflight.aws_cache`), in a stable order. AWS is asked nothing (and `connect_to` not
+    called) when the stack has neither."""
+    from stacks.preflight.aws_cache import cache_aws_checks
+
     pools = [p for p in config.node_pools if p.eks is not None]
-    if not pools:
-        return [CheckResult.passed("aws", "the stack has no eks node pools; nothing to check")]
+    cache = config.dynamo.model_cache
+    provisioned = cache if cache is not None and cache.kind != "existing" else None
+    if not pools and provisioned is None:
+        return [CheckResult.passed("aws", "the stack has no eks node pools and no model cache on AWS; nothing to "
+                                          "check")]
     try:
         clients = _ask("the AWS session", lambda: connect_to(config.aws))
     except AwsCallError as failure:  # a profile the shared config lacks, a broken config file
@@ -552,4 +563,9 @@ def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients
             results += check_efa(pool, pool.eks, clients.ec2, caller)
         if pool.eks.capacity_reservation_id is not None:
             results += check_reservation(pool, pool.eks, zones, clients.ec2, caller)
-    return results + check_quotas(pools, clients.ec2, clients.quotas, caller)
+    if pools:
+        results += check_quotas(pools, clients.ec2, clients.quotas, caller)
+    if provisioned is not None:
+        results += cache_aws_checks(config, provisioned, eks=clients.eks, ec2=clients.ec2, fsx=clients.fsx,
+                                    efs=clients.efs, caller=caller)
+    return results

@@ -4,6 +4,7 @@ takes for granted. Checks, each a `CheckResult` (see `stacks.preflight.report`):
 - the API answers at the stack's kubeconfig and context (when it does not, nothing else is asked), and
   its version is one this project supports and the one ``kubernetes.version`` says;
 - the StorageClasses (`stacks.preflight.storage`);
+- the model cache's CSI driver and whether the models fit in it (`stacks.preflight.model_cache`);
 - the node pools, their GPUs and EFA interfaces, and the device plugins (`stacks.preflight.nodes`);
 - enough untainted nodes for NATS and etcd, one per server or member in prod (`stacks.preflight.platform`);
 - no Dynamo operator, and no Dynamo CRDs, that another install owns: the stack's own release is the
@@ -29,6 +30,7 @@ from stacks.config.cluster import SUPPORTED_KUBERNETES
 from stacks.config.target import ClusterConnectError
 from stacks.outputs import ETCD_CLIENT_SECRET, ETCD_CLUSTER, NATS_AUTH_SECRET, NATS_VERIFY_SECRET
 from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
+from stacks.preflight.model_cache import model_cache_checks
 from stacks.preflight.network_policy import check_enforcement
 from stacks.preflight.nodes import node_checks
 from stacks.preflight.platform import check_platform_nodes, platform_services
@@ -39,8 +41,8 @@ DYNAMO_GROUP = "nvidia.com"
 OPERATOR_PART_OF = "dynamo-operator"
 OPERATOR_IMAGE = "ai-dynamo/kubernetes-operator"
 READ_FIX = ("run preflight with credentials that may read it (it reads the server version, StorageClasses, "
-            "Nodes, DaemonSets, Deployments, CustomResourceDefinitions, the Secrets the stack references and the "
-            "network plugins' ConfigMaps in kube-system)")
+            "CSIDrivers, Nodes, DaemonSets, Deployments, CustomResourceDefinitions, the Secrets the stack references, "
+            "the pods of its model download Jobs and the network plugins' ConfigMaps in kube-system)")
 
 
 def network_policies(config: StackConfig) -> list[str]:
@@ -234,6 +236,7 @@ def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], w
                 *check_named_classes(classes, storage_class_uses(config))]
 
     results += _guard("storage classes", storage)
+    results += _guard("model cache", lambda: model_cache_checks(config, view))
     gpu_namespace = config.gpu_platform.namespace if config.gpu_platform is not None else None
     daemons = cache(view.daemon_sets)
     nodes = cache(view.nodes)  # two checks read them: one request (a refused one is asked again, and fails again)

@@ -176,3 +176,12 @@ class ClusterView(Protocol):
     def config_map(self, namespace: str, name: str) -> Mapping[str, str] | None:
         """A ConfigMap's data, or None when it does not exist."""
         ...
+
+    def csi_drivers(self) -> list[str]:
+        """The names of the cluster's CSIDriver objects (the CSI drivers registered with it)."""
+        ...
+
+    def termination_messages(self, namespace: str, label: str) -> list[str]:
+        """The termination messages of the containers that succeeded (exit 0) in the pods of
+        `namespace` that carry the label key `label`."""
+        ...

@@ -173,6 +173,20 @@ class KubeClusterView:
                            namespace, missing_ok=True)
         return None if found is None else _labels(found.data)
 
+    def csi_drivers(self) -> list[str]:
+        return [str(d.metadata.name) for d in self._items("list CSI drivers", self._storage.list_csi_driver)]
+
+    def termination_messages(self, namespace: str, label: str) -> list[str]:
+        out = []
+        pods = self._call(f"list pods in {namespace}", self._core.list_namespaced_pod, namespace, label_selector=label)
+        for pod in pods.items or []:
+            statuses = (pod.status.container_statuses if pod.status is not None else None) or []
+            for status in statuses:
+                terminated = status.state.terminated if status.state is not None else None
+                if terminated is not None and terminated.exit_code == 0 and terminated.message:
+                    out.append(str(terminated.message))
+        return out
+
     def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         secret = self._call(f"read Secret {namespace}/{name}", self._core.read_namespaced_secret, name, namespace,
                             missing_ok=True)

@@ -60,8 +60,9 @@ def storage_class_uses(config: StackConfig) -> list[StorageClassUse]:
             add("observability.alertmanager.storage", obs.alertmanager.storage)
         add("observability.grafana.storage", obs.grafana.storage)
         add("observability.tempo.storage", obs.tempo.storage)
-    if config.dynamo.model_cache is not None:
-        add("modelCache.storage", config.dynamo.model_cache.storage, rwx=True, stack_default=False)
+    cache = config.dynamo.model_cache
+    if cache is not None and cache.kind == "existing":  # the other kinds bring their storage
+        add("modelCache.storage", cache.storage, rwx=True, stack_default=False)
     return uses
 
 

@@ -9,6 +9,7 @@ import pulumi
 
 from components.dynamo.dgd import GraphWiring
 from components.dynamo.graph import DynamoGraph
+from components.dynamo.model_download import download_plans
 from components.dynamo.operator import DynamoOperator, PullSecret
 from components.dynamo.operator_values import OperatorWiring
 from components.dynamo.storage import ModelStorage
@@ -78,12 +79,18 @@ def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
 
 def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,
                  nats: NatsJetStream | None, etcd: EtcdCluster | None, observability: Observability | None,
-                 pools: tuple[GpuNodePool, ...]) -> Dynamo:
-    """The operator wired as the transport plan says and to Prometheus; the model storage; and one
+                 pools: tuple[GpuNodePool, ...], on_aws: pulumi.ProviderResource | None = None) -> Dynamo:
+    """The operator wired as the transport plan says and to Prometheus; the model storage (its file
+    system on AWS through `on_aws`, and one download Job per model the graphs need); and one
     DynamoGraph per graph, after the operator and on the pools it names."""
     settings = config.dynamo
-    storage = ModelStorage("model-storage", namespace=namespaces.workloads, cache=settings.model_cache,
-                           hf_token=_secret(config.hf_token), hf_secret_name=settings.hf_secret_name, opts=on_cluster)
+    cache = settings.model_cache
+    storage_opts = on_cluster if on_aws is None else pulumi.ResourceOptions.merge(
+        on_cluster, pulumi.ResourceOptions(providers={"aws": on_aws}))
+    plans = download_plans(settings.graphs) if cache is not None and cache.download.enabled else []
+    storage = ModelStorage("model-storage", namespace=namespaces.workloads, cache=cache,
+                           hf_token=_secret(config.hf_token), hf_secret_name=settings.hf_secret_name, opts=storage_opts,
+                           namespace_name=config.namespaces.workloads, stack=config.stack, plans=plans)
     ngc_key = _secret(config.ngc_api_key)
     pull = None if ngc_key is None else PullSecret(
         "nvcr-pull", secret_name=settings.pull_secret_name, registry=settings.registry, password=ngc_key,
@@ -101,7 +108,8 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
         hf_token_secret=storage.hf_token_secret,
         pull_secret=pull.names["workloads"] if pull is not None else None,
         model_cache_claim=storage.claim_name,
-        model_cache_path=settings.model_cache.mount_path if settings.model_cache is not None else "/models")
+        model_cache_path=cache.mount_path if cache is not None else "/models",
+        model_wait_seconds=cache.download.timeout_seconds if plans and cache is not None else None)
     graphs = tuple(
         DynamoGraph(f"graph-{spec.name}", spec, pools=[p for p in pools if p.shape.name in spec.pools],
                     wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster, monitoring=observability)

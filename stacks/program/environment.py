@@ -121,7 +121,7 @@ def build_environment(config: StackConfig) -> Environment:
         gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
                                    monitoring=observability, opts=on_cluster)
     dynamo = build_dynamo(config, on_cluster, namespaces=namespaces, nats=nats, etcd=etcd,
-                          observability=observability, pools=pools)
+                          observability=observability, pools=pools, on_aws=on_aws)
     return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
                        nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform,
                        dynamo=dynamo)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kit.aws import STACK_TAG
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:
@@ -45,5 +46,5 @@ def aws_provider(config: StackConfig) -> aws.Provider:
         region=settings.region,
         profile=settings.profile,
         allowed_account_ids=[settings.account_id] if settings.account_id else None,
-        default_tags={"tags": {"dynamo-cluster:stack": config.stack, "dynamo-cluster:managed-by": "pulumi"}},
+        default_tags={"tags": {STACK_TAG: config.stack, "dynamo-cluster:managed-by": "pulumi"}},
     )

@@ -25,6 +25,7 @@ from components.dynamo.dgd import (
     engine_configmap,
     nixl_pod_monitor,
 )
+from components.dynamo.model_download import WAIT_CONTAINER
 from components.namespaces import namespace_manifest
 from components.nodes.eks import huge_pages_user_data, launch_template_props
 from stacks.config import ConfigError
@@ -87,7 +88,12 @@ def carries_any_of_the_recipe(container: dict[str, Any]) -> list[str]:
 def test_every_worker_on_an_efa_pool_carries_the_whole_recipe_and_no_other_pod_any_of_it() -> None:
     registry = plan_stack("prod")
     efa_workers = 0
-    for where, _, container in containers_of(registry):
+    for where, pod, container in containers_of(registry):
+        if container["name"] == WAIT_CONTAINER:
+            # It waits for the model in the main container's image (already on the node): only that.
+            assert container["image"] == pod["containers"][0]["image"], where
+            assert carries_any_of_the_recipe(container | {"image": ""}) == [], where
+            continue
         labels_path = where.endswith("spec") and ".podTemplate" in where
         is_worker = labels_path and container["name"] == "main" and "frontend" not in where and \
             "nvidia.com/gpu" in container["resources"]["limits"]

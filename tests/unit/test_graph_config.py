@@ -6,16 +6,24 @@ import pytest
 
 from components.dynamo.releases import DEFAULT_RELEASE
 from components.dynamo.transport import TransportPlan
+from stacks.config.aws import AwsConfig
 from stacks.config.defaults import DEFAULTS, Environment
 from stacks.config.dynamo import DynamoConfig, read_dynamo
+from stacks.config.model_cache import CacheConfig, read_model_cache
 from stacks.config.reader import ConfigError, Node, Problems
 from tests.graph_fixtures import POOLS, group_of
+
+
+def cache_of(root: Node) -> CacheConfig:
+    """The modelCache section, read as parse_config reads it before the graphs (no pools, no aws)."""
+    return read_model_cache(root, retain=True, aws=AwsConfig(), aws_node=Node("aws", {}, root.problems), pools=(),
+                            workloads_namespace="dynamo")
 
 
 def read(values: dict[str, Any], environment: Environment = "prod", hf_token: bool = True) -> DynamoConfig:
     problems = Problems()
     root = Node("", values, problems)
-    config = read_dynamo(root, defaults=DEFAULTS[environment], retain=True, pools=POOLS, hf_token=hf_token)
+    config = read_dynamo(root, defaults=DEFAULTS[environment], cache=cache_of(root), pools=POOLS, hf_token=hf_token)
     problems.raise_if_any()
     return config
 
@@ -114,9 +122,9 @@ def test_model_cache_and_token_must_exist_when_a_graph_asks() -> None:
 
 
 def test_model_cache_needs_a_read_write_many_class() -> None:
-    assert ("dynamo-cluster:modelCache.storage.storageClass: is required when the model cache is enabled; allowed: "
-            "a StorageClass that provides ReadWriteMany volumes (EFS, FSx for Lustre, NFS)") in \
-        problems_of({"modelCache": {"enabled": True}})
+    assert ("dynamo-cluster:modelCache.storage.storageClass: is required when the model cache is enabled with kind "
+            "existing; allowed: a StorageClass that provides ReadWriteMany volumes (EFS, FSx for Lustre, NFS), or kind "
+            "fsx-lustre or efs, which provision the storage") in problems_of({"modelCache": {"enabled": True}})
 
 
 def test_unknown_keys_in_a_worker_group() -> None:
@@ -141,16 +149,15 @@ def test_the_mocker_on_a_gpu_pool() -> None:
 
 def test_a_broken_pool_is_not_reported_again_by_its_graphs() -> None:
     problems = Problems()
-    read_dynamo(Node("", CACHE | {"graphs": [SGLANG | {"prefill": {"pool": "p5"}, "decode": {"pool": "p5"}}]},
-                     problems),
-                defaults=DEFAULTS["prod"], retain=True, pools=POOLS, hf_token=True, broken_pools={"p5"})
+    root = Node("", CACHE | {"graphs": [SGLANG | {"prefill": {"pool": "p5"}, "decode": {"pool": "p5"}}]}, problems)
+    read_dynamo(root, defaults=DEFAULTS["prod"], cache=cache_of(root), pools=POOLS, hf_token=True, broken_pools={"p5"})
     assert problems.found == []
 
 
 def test_no_pools_at_all() -> None:
     problems = Problems()
-    read_dynamo(Node("", {"graphs": [SGLANG]}, problems), defaults=DEFAULTS["prod"], retain=True, pools={},
-                hf_token=True)
+    root = Node("", {"graphs": [SGLANG]}, problems)
+    read_dynamo(root, defaults=DEFAULTS["prod"], cache=cache_of(root), pools={}, hf_token=True)
     assert {str(p) for p in problems.found} == {
         f"dynamo-cluster:graphs[0].{role}.pool: is 'h100-efa'; allowed: a pool declared in nodePools (none is "
         "configured)" for role in ("prefill", "decode")}

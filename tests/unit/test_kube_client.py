@@ -90,6 +90,19 @@ PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
                                {"name": "v1alpha0", "served": False, "storage": False}]}}],
     "/api/v1/namespaces/kube-system/configmaps/amazon-vpc-cni": {
         "metadata": meta("amazon-vpc-cni", "kube-system"), "data": {"enable-network-policy-controller": "true"}},
+    "/apis/storage.k8s.io/v1/csidrivers": [{"metadata": meta("fsx.csi.aws.com"), "spec": {}},
+                                           {"metadata": meta("ebs.csi.aws.com"), "spec": {}}],
+    "/api/v1/namespaces/dynamo/pods": {"metadata": {}, "items": [
+        {"metadata": meta("model-x-abc", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
+         "status": {"containerStatuses": [{
+             "name": "download", "image": "p:1", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"terminated": {"exitCode": 0, "message": '{"bytes": 5}'}}}]}},
+        {"metadata": meta("model-x-def", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
+         "status": {"containerStatuses": [{
+             "name": "download", "image": "p:1", "imageID": "", "ready": False, "restartCount": 0,
+             "state": {"terminated": {"exitCode": 1, "message": "failed: HTTP 403"}}}]}},
+        {"metadata": meta("model-y-ghi", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
+         "status": {"phase": "Pending"}}]},
     "/api/v1/namespaces/dynamo-system/secrets/nats-creds": {
         "metadata": meta("nats-creds", "dynamo-system"), "type": "Opaque",
         "data": {"user": "dQ==", "password": "cA=="}},
@@ -190,6 +203,13 @@ def test_the_view_reads_every_call_from_the_configured_context(view: KubeCluster
     assert view.secret_keys("dynamo-system", "nats-creds") == frozenset({"user", "password"})
     assert view.secret_keys("dynamo-system", "absent") is None
     assert "/api/v1/nodes?continue=2&limit=500" in FakeApi.seen
+
+
+def test_the_view_reads_csi_drivers_and_the_messages_of_succeeded_download_pods(view: KubeClusterView) -> None:
+    assert view.csi_drivers() == ["fsx.csi.aws.com", "ebs.csi.aws.com"]
+    assert view.termination_messages("dynamo", "dynamo-cluster/model-download") == ['{"bytes": 5}']
+    assert any(p.startswith("/api/v1/namespaces/dynamo/pods?labelSelector=dynamo-cluster%2Fmodel-download")
+               for p in FakeApi.seen)
 
 
 def test_a_refused_read_says_what_and_why(view: KubeClusterView) -> None:

@@ -22,6 +22,9 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.eks.models import eks_backends
 
+from components.kit.aws import STACK_TAG
+from components.storage.csi import DRIVERS, POD_IDENTITY_AGENT
+from components.storage.lustre import CACHE_TAG
 from stacks.config import StackConfig
 from stacks.config.target import ClusterTarget
 from stacks.preflight import command as preflight
@@ -47,6 +50,10 @@ class World:
     instances: list[dict[str, Any]] = field(default_factory=list)
     quotas: dict[str, float] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # operation -> error code, for the answered calls
+    # EKS add-on versions offered (by add-on name), and the add-ons the cluster runs (name -> status).
+    addon_versions: dict[str, list[str]] = field(default_factory=lambda: {
+        d.addon: [d.version, "v0.0.1-eksbuild.1"] for d in DRIVERS.values()})
+    addons: dict[str, str] = field(default_factory=lambda: {POD_IDENTITY_AGENT: "ACTIVE"})
     connected: int = 0
 
     def connect(self, _: object) -> AwsClients:
@@ -114,8 +121,9 @@ def world(session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[W
         group = ec2.create_security_group(GroupName="cluster", Description="cluster", VpcId=vpc)["GroupId"]
         eks.create_cluster(name=CLUSTER, roleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/eks", version="1.33",
                            resourcesVpcConfig={"subnetIds": subnets})
-        state = World(AwsClients(sts=session.client("sts"), eks=eks, ec2=ec2,
-                                 quotas=session.client("service-quotas")), vpc, subnets[0], subnets[1], group)
+        state = World(AwsClients(sts=session.client("sts"), eks=eks, ec2=ec2, quotas=session.client("service-quotas"),
+                                 fsx=session.client("fsx"), efs=session.client("efs")),
+                      vpc, subnets[0], subnets[1], group)
         state.cluster().resources_vpc_config.update({"vpcId": vpc, "clusterSecurityGroupId": group})
         state.reservations[RESERVATION] = {
             "CapacityReservationId": RESERVATION, "State": "active", "InstanceType": "p5.48xlarge",
@@ -147,20 +155,36 @@ def world(session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[W
                 return {"Error": {"Code": "NoSuchResourceException", "Message": "no such quota"}}
             return {"Quota": {"QuotaCode": params["QuotaCode"], "Value": state.quotas[params["QuotaCode"]]}}
 
+        def addon_versions(params: dict[str, Any]) -> dict[str, Any]:
+            offered = state.addon_versions.get(params["addonName"], [])
+            return {"addons": [{"addonName": params["addonName"],
+                                "addonVersions": [{"addonVersion": v} for v in offered]}]}
+
+        def addon(params: dict[str, Any]) -> dict[str, Any]:
+            status = state.addons.get(params["addonName"])
+            if status is None:
+                return {"Error": {"Code": "ResourceNotFoundException", "Message": "No addon: " + params["addonName"]}}
+            return {"addon": {"addonName": params["addonName"], "status": status, "addonVersion": "v1.3.10-eksbuild.1"}}
+
+        answer(eks, "DescribeAddonVersions", addon_versions)
+        answer(eks, "DescribeAddon", addon)
         answer(ec2, "DescribeCapacityReservations", reservations)
         answer(ec2, "DescribeInstances", instances)
         answer(state.clients.quotas, "GetServiceQuota", quota)
         yield state
 
 
-def values(world: World, pool: dict[str, Any] | None = None, **aws: Any) -> dict[str, Any]:
+def values(world: World, pool: dict[str, Any] | None = None, cache: dict[str, Any] | None = None,
+           **aws: Any) -> dict[str, Any]:
+    """prod on `world`'s account, with one EFA pool h100; its model cache is `cache` (default: off,
+    so the pool checks are alone; the cache's checks have their own tests below)."""
     h100 = {"name": "h100", "kind": "eks", "instanceType": "p5.48xlarge", "efa": True,
             "availabilityZone": f"{REGION}a", "subnetIds": [world.subnet_a], "maxNodes": 2,
             "capacityReservationId": RESERVATION} | (pool or {})
     return stack_config("prod") | {
         "aws": {"region": REGION, "clusterName": CLUSTER, "vpcId": world.vpc,
                 "clusterSecurityGroupId": world.security_group, "accountId": DEFAULT_ACCOUNT_ID} | aws,
-        "nodePools": [h100], "graphs": []}
+        "nodePools": [h100], "graphs": [], "modelCache": cache or {"enabled": False}}
 
 
 def config(world: World, pool: dict[str, Any] | None = None, **aws: Any) -> StackConfig:
@@ -218,15 +242,17 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
                                      kubeconfig_path="~/.kube/config")]
     assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
                         "kubeconfig ~/.kube/config answers")
-    assert [line.split(":")[0] for line in lines[10:17]] == [
+    # (no model cache here: its class and ReadWriteMany checks are not among them)
+    assert [line.split(":")[0] for line in lines[8:15]] == [
         "PASS  platform nodes", "PASS  network policy enforcement", "PASS  dynamo operator", "PASS  dynamo crds",
         "PASS  secrets", "PASS  aws credentials", "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "20 checks, 0 failed"
+    assert lines[-1] == "18 checks, 0 failed"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
     results = aws_checks(parse(stack_config("dev")), world.connect)
-    assert results == [CheckResult.passed("aws", "the stack has no eks node pools; nothing to check")]
+    assert results == [CheckResult.passed("aws", "the stack has no eks node pools and no model cache on AWS; "
+                                                 "nothing to check")]
     assert world.connected == 0
 
 
@@ -581,10 +607,13 @@ def test_the_command_reports_a_refused_call_and_exits_1(world: World, tmp_path: 
 
 def test_every_call_made_is_a_documented_iam_action() -> None:
     """The IAM actions docs/configuration.md tells users to allow are exactly the calls the checks make."""
-    made = set(re.findall(r'_ask\("([a-z0-9]+:[A-Za-z]+)"', (ROOT / "stacks" / "preflight" / "aws.py").read_text()))
+    made: set[str] = set()
+    for module in ("aws.py", "aws_cache.py"):
+        text = (ROOT / "stacks" / "preflight" / module).read_text()
+        made |= set(re.findall(r'_ask\(\s*"([a-z0-9]+:[A-Za-z]+)"', text))
     section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
     assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
-    assert len(made) == 8
+    assert len(made) == 16
 
 
 
@@ -645,3 +674,133 @@ def test_a_cluster_answer_without_its_fields_is_a_failed_check(world: World) -> 
     assert not found.ok
     assert "the answer has no cluster.status" not in found.message  # the path is named from the cluster object
     assert "the answer has no status" in found.message
+
+
+# -- the model cache on FSx for Lustre or EFS -----------------------------------------------------
+FSX_CACHE = {"enabled": True, "kind": "fsx-lustre", "fsx": {"storageCapacityGiB": 2400}}
+EFS_CACHE = {"enabled": True, "kind": "efs"}
+ADDON = "eks add-on aws-fsx-csi-driver v1.7.0-eksbuild.1"
+
+
+def cache_results(world: World, cache: dict[str, Any]) -> list[CheckResult]:
+    """The model cache's AWS checks of prod with `cache` (the pool checks run too; they pass)."""
+    results = aws_checks(parse(values(world, cache=cache), "prod"), world.connect)
+    assert failures([r for r in results if not r.name.startswith(("eks add-on", "model cache"))]) == []
+    return [r for r in results if r.name.startswith(("eks add-on", "model cache"))]
+
+
+def group_admitting(world: World, *ports: tuple[int, int]) -> str:
+    ec2 = world.clients.ec2
+    group = ec2.create_security_group(GroupName=f"cache-{len(ports)}-{ports}", Description="cache",
+                                      VpcId=world.vpc)["GroupId"]
+    if ports:
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": a, "ToPort": b, "UserIdGroupPairs": [{"GroupId": world.security_group}]}
+            for a, b in ports])
+    return group
+
+
+def lustre_file_system(world: World, monkeypatch: pytest.MonkeyPatch, *, subnet: str, group: str,
+                       lifecycle: str = "AVAILABLE") -> str:
+    """The stack's file system, as `pulumi up` made it (tagged with the cache's and the stack's names).
+    moto's FSx does not describe a file system's state, VPC or network interfaces: they are added."""
+    from moto.fsx import models as fsx_models
+
+    interface = world.clients.ec2.create_network_interface(SubnetId=subnet, Groups=[group])
+    fs = world.clients.fsx.create_file_system(
+        FileSystemType="LUSTRE", StorageCapacity=2400, SubnetIds=[subnet], SecurityGroupIds=[group],
+        Tags=[{"Key": CACHE_TAG, "Value": "model-cache"}, {"Key": STACK_TAG, "Value": "prod"}],
+        LustreConfiguration={"DeploymentType": "PERSISTENT_2", "PerUnitStorageThroughput": 250})["FileSystem"]
+    described = fsx_models.FileSystem.to_dict
+    extra = {"Lifecycle": lifecycle, "VpcId": world.vpc,
+             "NetworkInterfaceIds": [interface["NetworkInterface"]["NetworkInterfaceId"]]}
+    monkeypatch.setattr(fsx_models.FileSystem, "to_dict", lambda self: described(self) | extra)
+    return str(fs["FileSystemId"])
+
+
+def test_fsx_before_the_first_up_says_what_up_creates(world: World) -> None:
+    assert cache_results(world, FSX_CACHE) == [
+        CheckResult.passed(ADDON, "offered for Kubernetes 1.33"),
+        CheckResult.passed("model cache file system", f"none yet: `pulumi up` creates a PERSISTENT_2 FSx for Lustre "
+                                                      f"file system of 2400 GiB in subnet {world.subnet_a} "
+                                                      f"({REGION}a) of pool h100")]
+
+
+def test_an_add_on_version_eks_does_not_offer_fails_with_the_ones_it_does(world: World) -> None:
+    world.addon_versions["aws-fsx-csi-driver"] = ["v1.9.0-eksbuild.1", "v1.8.0-eksbuild.1"]
+    [addon, _] = cache_results(world, FSX_CACHE)
+    assert addon == CheckResult.failed(
+        ADDON, "EKS offers no v1.7.0-eksbuild.1 of aws-fsx-csi-driver for Kubernetes 1.33; it offers "
+               "v1.9.0-eksbuild.1, v1.8.0-eksbuild.1", "set modelCache.csiDriver.version to one it offers")
+
+
+def test_the_lustre_file_system_in_the_pools_subnet_admitting_the_nodes_passes(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    group = group_admitting(world, (988, 988), (1018, 1023))
+    fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_a, group=group)
+    [_, found, reachable] = cache_results(world, FSX_CACHE)
+    assert found == CheckResult.passed("model cache file system", f"{fs} AVAILABLE in subnet {world.subnet_a} "
+                                                                  f"({REGION}a), 2400 GiB")
+    assert reachable == CheckResult.passed(
+        "model cache reachable from the pools", f"the security groups of FSx for Lustre {fs} ({group}) admit the "
+                                                f"cluster security group {world.security_group} on TCP 988 and "
+                                                "1018-1023")
+
+
+def test_a_lustre_file_system_the_nodes_cannot_reach_fails_naming_the_ports(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    group = group_admitting(world, (988, 988))
+    fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_a, group=group)
+    reachable = cache_results(world, FSX_CACHE)[-1]
+    assert not reachable.ok
+    assert reachable.message == (f"the security groups of FSx for Lustre {fs} ({group}) do not admit the cluster "
+                                 f"security group {world.security_group} on TCP 1018-1023: pods cannot mount the "
+                                 "cache")
+    assert reachable.fix.startswith(f"allow TCP 1018-1023 from {world.security_group} in one of them")
+
+
+def test_a_lustre_file_system_elsewhere_or_not_available_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    group = group_admitting(world, (988, 988), (1018, 1023))
+    fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_b, group=group, lifecycle="MISCONFIGURED")
+    found = cache_results(world, FSX_CACHE)[1]
+    assert found == CheckResult.failed(
+        "model cache file system",
+        f"{fs} is MISCONFIGURED, not AVAILABLE; is in subnet {world.subnet_b}, but pool h100's subnet is "
+        f"{world.subnet_a} (moving it replaces the file system and empties the cache)",
+        f"see aws fsx describe-file-systems --file-system-ids {fs}; set modelCache.fsx.pool to the pool of its subnet "
+        "to keep it")
+
+
+def test_efs_before_the_first_up(world: World) -> None:
+    assert cache_results(world, EFS_CACHE) == [
+        CheckResult.passed("eks add-on aws-efs-csi-driver v3.3.0-eksbuild.1", "offered for Kubernetes 1.33"),
+        CheckResult.passed("eks add-on eks-pod-identity-agent", "ACTIVE (v1.3.10-eksbuild.1); aws-efs-csi-driver's "
+                                                                "controller gets its IAM role through it"),
+        CheckResult.passed("model cache mount targets", f"one in each of {REGION}a, covering every pool's zone"),
+        CheckResult.passed("model cache file system", f"none yet: `pulumi up` creates an encrypted EFS file system "
+                                                      f"with mount targets in {world.subnet_a}")]
+
+
+def test_efs_needs_the_pod_identity_agent_and_a_mount_target_in_every_pool_zone(world: World) -> None:
+    del world.addons[POD_IDENTITY_AGENT]
+    results = cache_results(world, EFS_CACHE | {"efs": {"subnetIds": [world.subnet_b]}})
+    assert failures(results) == [
+        f"eks add-on eks-pod-identity-agent: is not installed on cluster {CLUSTER}",
+        f"model cache mount targets: no mount target subnet in {REGION}a, where pool nodes run"]
+    assert results[1].fix.startswith(f"aws eks create-addon --cluster-name {CLUSTER} --addon-name "
+                                     "eks-pod-identity-agent")
+
+
+def test_an_efs_file_system_with_its_mount_targets_admitting_nfs_passes(world: World) -> None:
+    efs = world.clients.efs
+    fs = efs.create_file_system(CreationToken="prod-model-cache", Encrypted=True, Tags=[
+        {"Key": CACHE_TAG, "Value": "model-cache"}, {"Key": STACK_TAG, "Value": "prod"}])["FileSystemId"]
+    group = group_admitting(world, (2049, 2049))
+    efs.create_mount_target(FileSystemId=fs, SubnetId=world.subnet_a, SecurityGroups=[group])
+    results = cache_results(world, EFS_CACHE)
+    assert failures(results) == []
+    assert results[-2:] == [
+        CheckResult.passed("model cache file system", f"{fs} available, mount targets in {world.subnet_a}"),
+        CheckResult.passed("model cache reachable from the pools", f"the security groups of EFS {fs}'s mount targets "
+                                                                   f"({group}) admit the cluster security group "
+                                                                   f"{world.security_group} on TCP 2049")]

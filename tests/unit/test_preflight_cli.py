@@ -16,8 +16,8 @@ def preflight(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def test_dev_has_nothing_to_check_on_aws() -> None:
     result = preflight("--stack", "dev", "--aws", "--no-cluster")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("preflight dev:\nPASS  aws: the stack has no eks node pools; nothing to check\n"
-                             "1 checks, 0 failed\n")
+    assert result.stdout == ("preflight dev:\nPASS  aws: the stack has no eks node pools and no model cache on AWS; "
+                             "nothing to check\n1 checks, 0 failed\n")
 
 
 def test_a_kind_of_check_must_be_chosen() -> None:

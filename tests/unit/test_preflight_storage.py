@@ -5,7 +5,7 @@ import pytest
 from stacks.preflight.cluster_view import StorageClassInfo
 from stacks.preflight.report import CheckResult
 from stacks.preflight.storage import StorageClassUse, access, storage_class_uses
-from tests.cluster_stub import DEFAULT, StubCluster, dev, named, one, prod, run
+from tests.cluster_stub import DEFAULT, StubCluster, dev, named, one, prod, prod_existing_cache, run
 
 GP3 = StorageClassInfo("gp3", "ebs.csi.aws.com", DEFAULT)
 EFS = StorageClassInfo("efs-sc", "efs.csi.aws.com")
@@ -52,7 +52,9 @@ PROD_USES = "nats.storage, etcd.storage, observability.prometheus.storage, obser
 def test_the_classes_a_stack_names_are_collected_with_their_keys() -> None:
     assert storage_class_uses(dev()) == [StorageClassUse("standard", "nats.storage"),
                                          StorageClassUse("standard", "etcd.storage")]
-    assert storage_class_uses(prod()) == [
+    # prod's cache is on an FSx for Lustre file system it creates: no class of the cluster.
+    assert storage_class_uses(prod()) == [StorageClassUse("gp3", key) for key in PROD_USES.split(", ")]
+    assert storage_class_uses(prod_existing_cache()) == [
         *(StorageClassUse("gp3", key) for key in PROD_USES.split(", ")),
         StorageClassUse("efs-sc", "modelCache.storage", read_write_many=True, defaults_to_stack_class=False)]
 
@@ -64,7 +66,7 @@ def test_the_dev_stack_uses_kinds_default_class() -> None:
 
 
 def test_named_classes_that_exist_pass() -> None:
-    results = run(prod(), StubCluster(classes=[GP3, EFS]))
+    results = run(prod_existing_cache(), StubCluster(classes=[GP3, EFS]))
     assert one(results, "storage class gp3") == CheckResult.passed(
         "storage class gp3", f"exists (ebs.csi.aws.com); used by {PROD_USES}")
     assert one(results, "storage class efs-sc") == CheckResult.passed(
@@ -85,7 +87,7 @@ def test_a_missing_class_fails_naming_the_keys_that_use_it() -> None:
 
 def test_a_missing_model_cache_class_proposes_read_write_many_classes() -> None:
     fsx = StorageClassInfo("fsx", "fsx.csi.aws.com")
-    results = run(prod(), StubCluster(classes=[GP3, fsx]))
+    results = run(prod_existing_cache(), StubCluster(classes=[GP3, fsx]))
     result = one(results, "storage class efs-sc")
     assert result.fix == "create StorageClass efs-sc, or set modelCache.storage.storageClass to one of: fsx"
     assert named(results, "modelCache.storage ReadWriteMany") == []
@@ -94,7 +96,7 @@ def test_a_missing_model_cache_class_proposes_read_write_many_classes() -> None:
 # -- ReadWriteMany --------------------------------------------------------------------------------
 def with_cache_class(provisioner: str, *others: StorageClassInfo) -> CheckResult:
     classes = [GP3, StorageClassInfo("efs-sc", provisioner), *others]
-    return one(run(prod(), StubCluster(classes=classes)), "modelCache.storage ReadWriteMany")
+    return one(run(prod_existing_cache(), StubCluster(classes=classes)), "modelCache.storage ReadWriteMany")
 
 
 def test_a_file_system_class_provides_read_write_many() -> None:

@@ -10,7 +10,7 @@ STACKS = ["dev", "prod", *example_stacks()]
 
 
 def test_the_examples_are_there() -> None:
-    assert example_stacks() == ["dynamo-1-5", "etcd-discovery", "seed-multinode"]
+    assert example_stacks() == ["dynamo-1-5", "efs-cache", "etcd-discovery", "seed-multinode"]
 
 
 @pytest.mark.parametrize("version", sorted(RELEASES))

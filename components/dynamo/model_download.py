@@ -1,0 +1,257 @@
+"""One download per model: which models the graphs need in the shared cache, the Job that downloads
+each one once, and the init container that makes worker pods wait for it. Pure builders.
+
+A graph whose model is a Hugging Face repository id (``org/name``) and that mounts the cache needs
+that repository at its revision (`GraphSpec.model_revision`) in the cache. Graphs that need the same
+model and revision share one `DownloadPlan`, hence one Job; a graph whose model is a path (in the
+cache or baked into its image) needs none. The Job runs `components/dynamo/hf_download.py` (shipped
+in a ConfigMap) in a small Python image, with the Hugging Face token from the stack's Secret, and
+writes a completion marker (`marker_path`); every pod of a graph that mounts the cache waits for the
+marker in an init container (`wait_init_container`) and starts the engine only then, so no pod
+downloads and none starts with half a model. The Job's name derives from a hash of the model and
+revision: a changed model or revision is a new Job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.dynamo.spec import GraphSpec
+from components.kit.kube import labels
+from components.kit.resources import Resources
+
+# The label every download Job and its pods carry (value: the hash of model and revision); preflight
+# finds the pods by it and reads their termination messages (the model's size).
+DOWNLOAD_LABEL = "dynamo-cluster/model-download"
+MODEL_ANNOTATION = "dynamo-cluster/model"
+REVISION_ANNOTATION = "dynamo-cluster/model-revision"
+SCRIPT_KEY = "hf_download.py"
+SCRIPT_DIR = "/opt/dynamo-cluster"
+SCRIPT_VOLUME = "download-script"
+CACHE_VOLUME = "model-cache"
+WAIT_CONTAINER = "wait-for-model"
+# The image upstream's model-caching guide runs its download Job in (Python, no engine).
+DEFAULT_IMAGE = "python:3.12-slim"
+_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# Job names stay short enough for the pods' names (the Job's name and a suffix) and the job-name label.
+_JOB_NAME_MAX = 52
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    """How the download Jobs run (`modelCache.download`)."""
+
+    enabled: bool = True
+    image: str = DEFAULT_IMAGE
+    timeout_minutes: int = 240     # the Job's activeDeadlineSeconds; also how long pods wait
+    backoff_limit: int = 6         # pod retries, each resuming where the last stopped
+    workers: int = 8               # files downloaded at a time
+    exclude: tuple[str, ...] = ()  # globs of repository files not to download
+    resources: Resources = field(default_factory=lambda: Resources(cpu="1", memory="2Gi", cpu_limit="4"))
+
+    @property
+    def timeout_seconds(self) -> int:
+        return self.timeout_minutes * 60
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model repository at a revision."""
+
+    repo: str
+    revision: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.repo}@{self.revision}".encode()).hexdigest()[:10]
+
+    def __str__(self) -> str:
+        return f"{self.repo}@{self.revision}"
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    """One download Job: a model at a revision, and the graphs that wait for it."""
+
+    ref: ModelRef
+    graphs: tuple[str, ...]
+    size_gib: int | None = None  # the largest size a graph of this model declares (modelSizeGiB)
+
+    @property
+    def job_name(self) -> str:
+        return job_name(self.ref)
+
+
+def is_repo_id(model: str) -> bool:
+    """Whether `model` names a Hugging Face repository (``org/name`` or a bare legacy name), not a path."""
+    return bool(_REPO.match(model))
+
+
+def is_commit(revision: str) -> bool:
+    return bool(_COMMIT.match(revision))
+
+
+def model_ref(spec: GraphSpec) -> ModelRef | None:
+    """The repository a graph needs in the cache, or None (its model is a path, or it mounts no cache)."""
+    if not spec.use_model_cache or not is_repo_id(spec.model):
+        return None
+    return ModelRef(spec.model, spec.model_revision)
+
+
+def download_plans(graphs: Iterable[GraphSpec]) -> list[DownloadPlan]:
+    """One plan per distinct model and revision the graphs need, in the order graphs first name them."""
+    by_ref: dict[ModelRef, list[GraphSpec]] = {}
+    for spec in graphs:
+        ref = model_ref(spec)
+        if ref is not None:
+            by_ref.setdefault(ref, []).append(spec)
+    plans = []
+    for ref, specs in by_ref.items():
+        sizes = [s.model_size_gib for s in specs if s.model_size_gib is not None]
+        plans.append(DownloadPlan(ref, tuple(s.name for s in specs), max(sizes) if sizes else None))
+    return plans
+
+
+def job_name(ref: ModelRef) -> str:
+    """``model-<name>-<hash>``: readable, a DNS label, and different for every model and revision."""
+    slug = re.sub(r"[^a-z0-9]+", "-", ref.repo.rsplit("/", 1)[-1].lower()).strip("-") or "model"
+    room = _JOB_NAME_MAX - len("model--") - len(ref.digest)
+    return f"model-{slug[:room].rstrip('-')}-{ref.digest}"
+
+
+# The cache layout the script writes (`hf_download.marker_path`, `hf_download.snapshot_path`), spelt
+# again here so that the offline plan does not import the script (a few milliseconds of its budget);
+# tests/unit/test_model_download.py holds the two to the same answers.
+def marker_path(mount_path: str, ref: ModelRef) -> str:
+    """Where the script writes the completion marker of `ref`, and the pods look for it."""
+    return f"{mount_path.rstrip('/')}/dynamo-cluster/downloads/{ref.repo.replace('/', '--')}/{ref.revision}.json"
+
+
+def snapshot_path(mount_path: str, repo: str, commit: str) -> str:
+    """The directory of a downloaded commit in the cache (what a graph pinned to a commit loads)."""
+    return f"{mount_path.rstrip('/')}/hub/models--{repo.replace('/', '--')}/snapshots/{commit}"
+
+
+def script_source() -> str:
+    """The download script, as the ConfigMap ships it (the file, read without importing it)."""
+    return (Path(__file__).parent / SCRIPT_KEY).read_text()
+
+
+def script_configmap(name: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "model-download")},
+            "data": {SCRIPT_KEY: script_source()}}
+
+
+def download_args(plan: DownloadPlan, settings: DownloadSettings, mount_path: str) -> list[str]:
+    args = ["--repo", plan.ref.repo, "--revision", plan.ref.revision, "--cache", mount_path,
+            "--workers", str(settings.workers), "--termination-log", "/dev/termination-log"]
+    for pattern in settings.exclude:
+        args += ["--exclude", pattern]
+    return args
+
+
+def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: pulumi.Input[str],
+                 claim: pulumi.Input[str], mount_path: str, script_configmap_name: pulumi.Input[str],
+                 token_secret: pulumi.Input[str] | None, token_key: str) -> dict[str, Any]:
+    """The Job that downloads one model into the cache. It runs on nodes without taints (no GPU
+    node: it asks for no GPU), retries its pod `backoff_limit` times (each resumes), gives up after
+    `timeout_minutes`, and replaces a pod only once the last one is gone (two writers would race
+    on the same partial files)."""
+    name = plan.job_name
+    meta_labels = labels(name, "model-download", {DOWNLOAD_LABEL: plan.ref.digest})
+    env: list[dict[str, Any]] = [{"name": "PYTHONUNBUFFERED", "value": "1"}]
+    if token_secret is not None:
+        env.insert(0, {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token_secret, "key": token_key}}})
+    container = {
+        "name": "download",
+        "image": settings.image,
+        "command": ["python3", f"{SCRIPT_DIR}/{SCRIPT_KEY}"],
+        "args": download_args(plan, settings, mount_path),
+        "env": env,
+        "resources": settings.resources.to_k8s(),
+        "volumeMounts": [{"name": CACHE_VOLUME, "mountPath": mount_path},
+                         {"name": SCRIPT_VOLUME, "mountPath": SCRIPT_DIR, "readOnly": True}],
+        # The last lines of the log become the termination message when the pod fails without one.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "securityContext": {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "RuntimeDefault"}},
+    }
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {
+            "name": name, "namespace": namespace, "labels": meta_labels,
+            "annotations": {
+                MODEL_ANNOTATION: plan.ref.repo, REVISION_ANNOTATION: plan.ref.revision,
+                # A Job that failed (the download did) is replaced by the next `pulumi up`, not awaited again.
+                "pulumi.com/replaceUnready": "true",
+            },
+        },
+        "spec": {
+            "backoffLimit": settings.backoff_limit,
+            "activeDeadlineSeconds": settings.timeout_seconds,
+            "podReplacementPolicy": "Failed",
+            "template": {
+                "metadata": {"labels": meta_labels},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [container],
+                    "volumes": [{"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": claim}},
+                                {"name": SCRIPT_VOLUME, "configMap": {"name": script_configmap_name}}],
+                },
+            },
+        },
+    }
+
+
+_WAIT_SCRIPT = """\
+waited=0
+while [ ! -f "$MODEL_MARKER" ]; do
+  if [ "$waited" -ge "$WAIT_SECONDS" ]; then
+    echo "model $MODEL (revision $MODEL_REVISION) is not in the cache after ${WAIT_SECONDS}s: its download Job \
+$DOWNLOAD_JOB has not finished; see kubectl -n $POD_NAMESPACE logs job/$DOWNLOAD_JOB" >&2
+    exit 1
+  fi
+  if [ $((waited % 300)) -eq 0 ]; then
+    echo "waiting for model $MODEL (revision $MODEL_REVISION): download Job $DOWNLOAD_JOB writes $MODEL_MARKER"
+  fi
+  sleep 10
+  waited=$((waited + 10))
+done
+echo "model $MODEL (revision $MODEL_REVISION) is in the cache ($MODEL_MARKER)"
+"""
+
+
+def wait_init_container(ref: ModelRef, *, image: str, mount_path: str, volume: str,
+                        wait_seconds: int) -> dict[str, Any]:
+    """An init container that returns once the model's completion marker is in the cache, and fails
+    after `wait_seconds` with a line that names the Job to look at. It runs the pod's own image
+    (already on the node for the main container; any image with a POSIX shell would do)."""
+    env = [
+        {"name": "MODEL", "value": ref.repo},
+        {"name": "MODEL_REVISION", "value": ref.revision},
+        {"name": "MODEL_MARKER", "value": marker_path(mount_path, ref)},
+        {"name": "DOWNLOAD_JOB", "value": job_name(ref)},
+        {"name": "WAIT_SECONDS", "value": str(wait_seconds)},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    ]
+    return {
+        "name": WAIT_CONTAINER,
+        "image": image,
+        "command": ["/bin/sh", "-c", _WAIT_SCRIPT],
+        "env": env,
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}},
+        "volumeMounts": [{"name": volume, "mountPath": mount_path, "readOnly": True}],
+    }
+
+
+def plans_by_graph(plans: Sequence[DownloadPlan]) -> Mapping[str, DownloadPlan]:
+    """graph name -> the plan it waits for."""
+    return {graph: plan for plan in plans for graph in plan.graphs}
