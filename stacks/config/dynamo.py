@@ -140,9 +140,13 @@ def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings
 
 def _image(node: Node, key: str, default: str) -> str:
     image = node.string(key, default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
-    if image.endswith(":latest"):
-        node.problem(key, f"is {image!r}", _IMAGE_TEXT)
+    _refuse_moving_tag(node, key, image)
     return image
+
+
+def _refuse_moving_tag(node: Node, key: str, image: str) -> None:
+    if (wrong := image_tag_problem(image)) is not None:
+        node.problem(key, f"is {image!r}, which {wrong}", MUTABLE_TAG_TEXT)
 
 
 def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_pools: list[str]) -> tuple[str, str]:
@@ -153,8 +157,7 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
     image = _image(node, "image", release.runtime_image(chosen))
     efa_image = node.optional_string("efaImage", pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
     if efa_image is not None:
-        if efa_image.endswith(":latest"):
-            node.problem("efaImage", f"is {efa_image!r}", _IMAGE_TEXT)
+        _refuse_moving_tag(node, "efaImage", efa_image)
         return image, efa_image
     if not efa_pools:
         return image, ""

@@ -216,3 +216,12 @@ def test_remote_code_is_trusted_only_when_a_graph_says_so() -> None:
               "prefill": {"pool": "cpu"}, "decode": {"pool": "cpu"}}
     assert ("dynamo-cluster:graphs[0].trustRemoteCode: is true for the mocker, which loads no model code; "
             "allowed: false") in problems_of({"graphs": [mocker]})
+
+
+@pytest.mark.parametrize("tag", ["main", "nightly", "stable"])
+def test_graph_images_with_a_moving_tag_are_refused(tag: str) -> None:
+    graph = SGLANG | {"image": f"registry.example/sglang:{tag}", "efaImage": f"registry.example/sglang-efa:{tag}"}
+    found = problems_of(CACHE | {"graphs": [graph]})
+    for key in ("image", "efaImage"):
+        assert any(p.startswith(f"dynamo-cluster:graphs[0].{key}: is 'registry.example/") and
+                   f"uses the tag '{tag}', which moves to new builds" in p for p in found), (key, found)
