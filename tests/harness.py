@@ -146,3 +146,17 @@ def named(registry: Registry, name: str) -> Registered:
 
 def children(registry: Registry, urn: str) -> list[Registered]:
     return [r for r in registry.resources if r.parent == urn]
+
+
+def reaches(registry: Registry, start: str, target: str) -> bool:
+    """Whether `start` depends on `target`, directly or through other resources."""
+    index, seen, todo = registry.by_urn(), set(), [start]
+    while todo:
+        urn = todo.pop()
+        if urn == target:
+            return True
+        if urn in seen or urn not in index:
+            continue
+        seen.add(urn)
+        todo.extend(index[urn].dependencies)
+    return False

@@ -15,7 +15,7 @@ from pulumi.runtime import settings
 from stacks.config import ConfigError
 from stacks.plan.mockrun import Registered, Registry, run_program
 from stacks.program.command import main
-from tests.harness import PROJECT, ROOT, plan_config, plan_servers, raw_config, servers_config
+from tests.harness import PROJECT, ROOT, plan_config, plan_servers, raw_config, reaches, servers_config
 
 DGD = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
 # The seed graphs on pools with headroom, with NATS and etcd deployed (tests.harness.SERVERS).
@@ -85,20 +85,6 @@ def test_an_overcommitting_plan_exits_2_and_writes_nothing(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "h100-efa" in result.stderr
     assert not out.exists()
-
-
-def reaches(registry: Registry, start: str, target: str) -> bool:
-    """Whether `start` depends on `target`, directly or through other resources."""
-    index, seen, todo = registry.by_urn(), set(), [start]
-    while todo:
-        urn = todo.pop()
-        if urn == target:
-            return True
-        if urn in seen or urn not in index:
-            continue
-        seen.add(urn)
-        todo.extend(index[urn].dependencies)
-    return False
 
 
 def one(registry: Registry, pred: Any) -> Registered:

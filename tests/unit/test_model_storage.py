@@ -21,7 +21,7 @@ from components.kit.aws import (
 )
 from stacks.plan.mockrun import Registered, Registry
 from stacks.plan.sections import model_storage_lines
-from tests.harness import ROOT, by_kind, children, parse, plan_config, plan_stack, stack_config
+from tests.harness import ROOT, by_kind, children, parse, plan_config, plan_stack, reaches, stack_config
 
 PROD = stack_config("prod")
 DGD = "kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment"
@@ -35,19 +35,6 @@ def one(registry: Registry, type_: str) -> Registered:
 def cache_group(registry: Registry) -> Registered:
     [group] = [r for r in registry.of_type(SECURITY_GROUP) if "model-storage" in r.name]
     return group
-
-
-def reaches(registry: Registry, start: str, target: str) -> bool:
-    index, seen, todo = registry.by_urn(), set(), [start]
-    while todo:
-        urn = todo.pop()
-        if urn == target:
-            return True
-        if urn in seen or urn not in index:
-            continue
-        seen.add(urn)
-        todo.extend(index[urn].dependencies)
-    return False
 
 
 # -- prod: FSx for Lustre -------------------------------------------------------------------------
