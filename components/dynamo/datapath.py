@@ -144,6 +144,11 @@ def runs_on_efa(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
     return spec.backend in GPU_BACKENDS and any(g.pool in pools and pools[g.pool].has_efa for g in spec.groups)
 
 
+def exports_nixl_telemetry(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
+    """Whether NIXL's own telemetry (agent_*_total on port 19090) is on for any of the graph's workers."""
+    return any(g.pool in pools and data_path(spec, g, pools[g.pool]).nixl_telemetry for g in spec.groups)
+
+
 def data_path(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> DataPath:
     """The data path of `group`'s pods on `pool`."""
     telemetry, note = _telemetry(spec, group)

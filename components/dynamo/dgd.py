@@ -24,6 +24,7 @@ from components.dynamo.model_download import ModelRef, model_ref, wait_init_cont
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
+from components.kit.kube import secret_env_var
 from components.kit.spread import anti_affinity
 from components.nodes.shape import PoolShape
 
@@ -231,9 +232,7 @@ def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, w
         env.pop(name, None)
     container = _main_container(spec, wiring, image=path.image, command=command, args=args, env=env,
                                 resources=_worker_resources(group, pool, path), mounts=mounts)
-    container["env"] += [{"name": name, "valueFrom": {"secretKeyRef": {"name": worker_env_secret_name(spec, group),
-                                                                        "key": name}}}
-                         for name in sorted(group.secret_env)]
+    container["env"] += [secret_env_var(name, worker_env_secret_name(spec, group)) for name in sorted(group.secret_env)]
     if path.privileged:
         container["securityContext"] = efa_security_context()
     component = _component(spec, group.role, group.role, group.replicas, _pod_template(
@@ -301,10 +300,6 @@ def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},
             "data": data}
-
-
-def exports_nixl_telemetry(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
-    return any(datapath.data_path(spec, g, pools[g.pool]).nixl_telemetry for g in spec.groups)
 
 
 def nixl_pod_monitor(spec: GraphSpec, namespace: pulumi.Input[str]) -> dict[str, Any]:

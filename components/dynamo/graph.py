@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pulumi
 
+from components.dynamo.datapath import exports_nixl_telemetry
 from components.dynamo.dgd import (
     KIND,
     GraphWiring,
     dgd_manifest,
     disruption_budgets,
     engine_configmap,
-    exports_nixl_telemetry,
     nixl_pod_monitor,
     worker_env_secret,
 )

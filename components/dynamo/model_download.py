@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 
 from components.dynamo.spec import GraphSpec
-from components.kit.kube import labels
+from components.kit.kube import labels, secret_env_var
 from components.kit.resources import Resources
 
 # The label every download Job and its pods carry (value: the hash of model and revision); preflight
@@ -170,7 +170,7 @@ def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: p
     meta_labels = labels(name, "model-download", {DOWNLOAD_LABEL: plan.ref.digest})
     env: list[dict[str, Any]] = [{"name": "PYTHONUNBUFFERED", "value": "1"}]
     if token_secret is not None:
-        env.insert(0, {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": token_secret, "key": token_key}}})
+        env.insert(0, secret_env_var("HF_TOKEN", token_secret, token_key))
     container = {
         "name": "download",
         "image": settings.image,

@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 
 from components.etcd.flags import EtcdTls
-from components.kit.kube import CLUSTER_DOMAIN, labels
+from components.kit.kube import CLUSTER_DOMAIN, labels, secret_env_var
 
 TLS_DIR = "/etc/etcd/tls"
 CA_KEY, CERT_KEY, KEY_KEY = "ca.crt", "tls.crt", "tls.key"  # the server Secret's keys, also file names
@@ -83,7 +83,7 @@ def client_secret(cluster: str, namespace: pulumi.Input[str], *, ca_pem: pulumi.
 
 def client_env(secret_name: pulumi.Input[str]) -> list[dict[str, Any]]:
     """EnvVar entries that give a Dynamo container etcd's CA and a client certificate and key."""
-    return [{"name": key, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}} for key in CLIENT_KEYS]
+    return [secret_env_var(key, secret_name) for key in CLIENT_KEYS]
 
 
 def tls_volume(secret_name: pulumi.Input[str]) -> dict[str, Any]:

@@ -36,6 +36,16 @@ def service_host(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
 
 
+def secret_value_from(secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:
+    """An EnvVar's source: key `key` of Secret `secret_name` (charts that take env as a map use it alone)."""
+    return {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+
+
+def secret_env_var(name: str, secret_name: pulumi.Input[str], key: str | None = None) -> dict[str, Any]:
+    """An EnvVar whose value is read from key `key` (default: `name`) of Secret `secret_name`."""
+    return {"name": name, **secret_value_from(secret_name, key or name)}
+
+
 def labels(name: str, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The recommended labels for an object that is part of `component`."""
     out = {

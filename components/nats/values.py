@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from components.kit.charts import NATS, ChartRef
-from components.kit.kube import labels, service_host
+from components.kit.kube import labels, secret_env_var, secret_value_from, service_host
 from components.kit.quantity import go_memory_limit, quantity_bytes
 from components.kit.resources import Resources, Storage
 from components.kit.spread import ZONE_KEY, anti_affinity, zone_constraint
@@ -145,10 +145,6 @@ def volume_retention(retain: bool) -> dict[str, str]:
     return {"whenDeleted": "Retain" if retain else "Delete", "whenScaled": "Retain"}
 
 
-def _secret_env(secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:
-    return {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-
-
 def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Input[str],
                 verify_secret: pulumi.Input[str], metrics: bool) -> dict[str, Any]:
     """Values of the `nats` chart for `settings`; `auth_secret` and `verify_secret` name the Secrets in
@@ -183,8 +179,8 @@ def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Inp
             "image": {**SERVER_IMAGE, "tag": settings.server_image_tag},
             "env": {
                 "GOMEMLIMIT": go_memory_limit(settings.resources.memory),
-                PASSWORD_KEY: _secret_env(auth_secret, PASSWORD_KEY),
-                VERIFY_PASSWORD_ENV: _secret_env(verify_secret, PASSWORD_KEY),
+                PASSWORD_KEY: secret_value_from(auth_secret, PASSWORD_KEY),
+                VERIFY_PASSWORD_ENV: secret_value_from(verify_secret, PASSWORD_KEY),
             },
             "resources": settings.resources.to_k8s(),
         },
@@ -224,7 +220,7 @@ def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[
 def client_env(secret_name: pulumi.Input[str]) -> list[dict[str, Any]]:
     """EnvVar entries that give a Dynamo container the NATS credentials from the auth Secret
     (for a DynamoGraphDeployment's ``spec.envs`` or a container's ``env``)."""
-    return [{"name": key, **_secret_env(secret_name, key)} for key in (USERNAME_KEY, PASSWORD_KEY)]
+    return [secret_env_var(key, secret_name) for key in (USERNAME_KEY, PASSWORD_KEY)]
 
 
 def pod_monitor(release: str, namespace: pulumi.Input[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from components.dynamo.datapath import runs_on_efa
 from components.dynamo.transport import TransportPlan
 from components.etcd.manifests import EtcdSettings
+from components.kit.secret import SecretValue
 from components.namespaces import NamespaceNames
 from components.nats.values import NatsSettings
 from components.nodes.capacity import WorkerDemand
@@ -38,7 +39,6 @@ from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
 from stacks.config.reader import NAMESPACE, ConfigError, Node, Problem, Problems
 from stacks.config.receivers import RECEIVER_SECRETS
-from stacks.config.secret import SecretValue
 
 __all__ = ["NAMESPACE", "ConfigError", "KubernetesConfig", "Problem", "SecretValue", "StackConfig",
            "decode_raw", "load_stack_config", "parse_config"]

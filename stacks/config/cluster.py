@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.kit.secret import SecretValue
 from components.namespaces import NamespaceNames
 from stacks.config.defaults import ENVIRONMENTS, Environment, EnvironmentDefaults
 from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
-from stacks.config.secret import SecretValue
 
 # Kubernetes minor versions this project renders and validates manifests for.
 SUPPORTED_KUBERNETES = ("1.31", "1.32", "1.33", "1.34", "1.35")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 
 from components.dynamo.backends import publishes_kv_events
-from components.dynamo.datapath import data_path
+from components.dynamo.datapath import exports_nixl_telemetry
 from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.dynamo.spec import GraphSpec
 from components.kit.charts import KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
@@ -55,11 +55,6 @@ def reports_kv_bytes(graph: GraphSpec) -> bool:
     return graph.backend == "trtllm" and any(publishes_kv_events(graph, group) for group in graph.groups)
 
 
-def exports_nixl_bytes(graph: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
-    """Whether NIXL's own telemetry (agent_*_bytes_total) is on for any of the graph's workers."""
-    return any(g.pool in pools and data_path(graph, g, pools[g.pool]).nixl_telemetry for g in graph.groups)
-
-
 def kv_transfer_graphs(graphs: Sequence[GraphSpec],
                        pools: Mapping[str, PoolShape] | None = None) -> tuple[str, ...]:
     """Graphs whose decode workers receive KV caches from prefill workers (disaggregated graphs of a
@@ -67,7 +62,7 @@ def kv_transfer_graphs(graphs: Sequence[GraphSpec],
     engine or by NIXL's telemetry: a graph without a measure would look as if it moved nothing."""
     shapes = pools or {}
     return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend != "mocker"
-                 and (reports_kv_bytes(g) or exports_nixl_bytes(g, shapes)))
+                 and (reports_kv_bytes(g) or exports_nixl_telemetry(g, shapes)))
 
 
 def kv_event_graphs(graphs: Sequence[GraphSpec]) -> tuple[str, ...]:

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.kit.secret import SecretValue
 from stacks.config.cluster import KubernetesConfig
 from stacks.config.reader import NAMESPACE
-from stacks.config.secret import SecretValue
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from components.kit.secret import SecretValue
 from stacks.cli import main
-from stacks.config.secret import SecretValue
 from stacks.config.target import ClusterTarget
 from stacks.kube.kubectl import Kubectl, KubeError
 from stacks.open import command as open_command
