@@ -1,6 +1,6 @@
 """dynamo-cluster: load the typed stack config, build the environment, export its outputs."""
 
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from stacks.program.command import main
 
 try:

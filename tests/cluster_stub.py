@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster import cluster_checks
 from stacks.preflight.cluster_view import (
     ClusterReadError,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.kit.kube import KubeObject
-from components.namespaces import namespace_manifest
+from components.namespaces.manifests import namespace_manifest
+from components.register.kube import KubeObject
 
 
 class Marker(pulumi.CustomResource):
@@ -20,7 +20,7 @@ class Marker(pulumi.CustomResource):
 
 @dataclass(frozen=True)
 class FakeMonitoring:
-    """Satisfies components.kit.monitoring.Monitoring; `crds_ready` is any registered resource."""
+    """Satisfies components.register.monitoring.Monitoring; `crds_ready` is any registered resource."""
 
     crds: pulumi.Resource
     ns: pulumi.Output[str]

@@ -16,7 +16,8 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from stacks.config import NAMESPACE, StackConfig, parse_config
+from stacks.config.reader import NAMESPACE
+from stacks.config.stack import StackConfig, parse_config
 from stacks.config.stackfile import placeholder, read_stack_file
 from stacks.plan.artifacts import is_manifest
 from stacks.plan.mockrun import Registered, Registry, run_program

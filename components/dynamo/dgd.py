@@ -17,16 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from components.dynamo import backends, datapath
-from components.dynamo.model_download import ModelRef, model_ref, wait_init_container
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
 from components.kit.kube import secret_env_var
+from components.kit.ref import Ref
 from components.kit.spread import anti_affinity
 from components.nodes.shape import PoolShape
+from components.storage.downloads import ModelRef, model_ref, wait_init_container
 
 KIND = "DynamoGraphDeployment"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -53,13 +52,13 @@ class GraphWiring:
     """What the rest of the environment hands a graph. Names may be Outputs, so that the graph
     depends on the objects they name."""
 
-    namespace: pulumi.Input[str]
+    namespace: Ref
     env: Sequence[Mapping[str, Any]] = ()           # graph-wide env (NATS credentials, tracing)
-    hf_token_secret: pulumi.Input[str] | None = None
-    pull_secret: pulumi.Input[str] | None = None
-    model_cache_claim: pulumi.Input[str] | None = None
+    hf_token_secret: Ref | None = None
+    pull_secret: Ref | None = None
+    model_cache_claim: Ref | None = None
     model_cache_path: str = "/models"
-    engine_configmap: pulumi.Input[str] | None = None  # TensorRT-LLM engine configuration
+    engine_configmap: Ref | None = None  # TensorRT-LLM engine configuration
     # How long a pod waits for its model's download Job (`model_download`); None: models are not
     # downloaded by a Job, and pods neither wait nor are kept offline.
     model_wait_seconds: int | None = None
@@ -89,13 +88,13 @@ def worker_env_secret_name(spec: GraphSpec, group: WorkerGroupSpec) -> str:
     return f"{spec.name}-{group.role}-env"
 
 
-def worker_env_secret(spec: GraphSpec, group: WorkerGroupSpec, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def worker_env_secret(spec: GraphSpec, group: WorkerGroupSpec, namespace: Ref) -> dict[str, Any]:
     """The Secret of a group's secret env entries, each value an `Output.secret` (the plan shows
     `[secret]`, the state keeps it encrypted)."""
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": worker_env_secret_name(spec, group), "namespace": namespace,
                          "labels": pod_labels(spec, group.role)},
-            "stringData": {name: pulumi.Output.secret(value.value) for name, value in sorted(group.secret_env.items())}}
+            "stringData": {name: value.value for name, value in sorted(group.secret_env.items())}}
 
 
 def efa_security_context() -> dict[str, Any]:
@@ -289,7 +288,7 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
 
 
 def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
-                     namespace: pulumi.Input[str]) -> dict[str, Any]:
+                     namespace: Ref) -> dict[str, Any]:
     """TensorRT-LLM's per-role engine configuration files, one key per worker group."""
     import yaml
 
@@ -302,7 +301,7 @@ def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
             "data": data}
 
 
-def nixl_pod_monitor(spec: GraphSpec, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def nixl_pod_monitor(spec: GraphSpec, namespace: Ref) -> dict[str, Any]:
     """A PodMonitor for the NIXL telemetry of the graph's workers that export it (their pods carry
     NIXL_TELEMETRY_LABEL), on the `nixl` port the operator declares on every worker. Only those pods:
     a worker without the exporter would be a target that is always down."""
@@ -316,7 +315,7 @@ def nixl_pod_monitor(spec: GraphSpec, namespace: pulumi.Input[str]) -> dict[str,
     }
 
 
-def disruption_budgets(spec: GraphSpec, namespace: pulumi.Input[str]) -> list[dict[str, Any]]:
+def disruption_budgets(spec: GraphSpec, namespace: Ref) -> list[dict[str, Any]]:
     """PodDisruptionBudgets that let node drains and scale-ins take one replica at a time.
 
     A multi-node replica is one engine over several pods: losing any pod loses the replica, so a

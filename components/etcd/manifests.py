@@ -10,55 +10,25 @@ which the probes and Prometheus use, is plain HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
-
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_command
+from components.etcd.settings import (
+    CLIENT_PORT,
+    DATA_DIR,
+    DATA_MOUNT,
+    METRICS_PORT,
+    PEER_PORT,
+    SERVICE_ROLE_LABEL,
+    USER_ID,
+    EtcdSettings,
+    quorum,
+)
 from components.etcd.tls import MEMBER_TLS, tls_mount, tls_volume
 from components.kit.kube import labels, service_host
 from components.kit.quantity import go_memory_limit
-from components.kit.resources import Resources, Storage
+from components.kit.ref import Ref
 from components.kit.spread import anti_affinity, zone_spread
-
-IMAGE = "registry.k8s.io/etcd:3.6.6-0"
-CLIENT_PORT = 2379
-PEER_PORT = 2380
-METRICS_PORT = 2381
-DATA_MOUNT = "/var/lib/etcd"
-# A directory below the mount: etcd creates it with mode 0700 as the (non-root) etcd user.
-DATA_DIR = f"{DATA_MOUNT}/data"
-USER_ID = 65532
-SUPPORTED_SIZES = (1, 3, 5)
-SERVICE_ROLE_LABEL = "dynamo-cluster/etcd-service"
-
-
-@dataclass(frozen=True)
-class EtcdSettings:
-    """One etcd cluster of `replicas` members (1, 3 or 5). `quota_backend_bytes` caps the database;
-    `auto_compaction_retention` is the periodic compaction window (``1h``); `retain_volumes` keeps
-    the data volumes when the StatefulSet goes; `separate_nodes` requires one member per node."""
-
-    replicas: int
-    storage: Storage
-    resources: Resources
-    quota_backend_bytes: int
-    auto_compaction_retention: str
-    retain_volumes: bool
-    separate_nodes: bool
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    image: str = IMAGE
-
-    @property
-    def version(self) -> str:
-        """The etcd version the image runs (its tag), which decides how some flags are spelled."""
-        return self.image.rsplit(":", 1)[1]
-
-
-def quorum(members: int) -> int:
-    return members // 2 + 1
 
 
 def member_names(cluster: str, replicas: int) -> list[str]:
@@ -142,8 +112,8 @@ def _container(cluster: str, settings: EtcdSettings) -> dict[str, Any]:
 TLS_REVISION_ANNOTATION = "dynamo-cluster/tls-revision"
 
 
-def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettings, *,
-                tls_secret: pulumi.Input[str], tls_revision: pulumi.Input[str]) -> dict[str, Any]:
+def statefulset(cluster: str, namespace: Ref, settings: EtcdSettings, *,
+                tls_secret: Ref, tls_revision: Ref) -> dict[str, Any]:
     """`tls_secret` names the Secret of `components.etcd.tls.server_secret`; `tls_revision` changes
     whenever its certificate does (a digest of the certificate)."""
     selector = selector_labels(cluster)
@@ -184,7 +154,7 @@ def statefulset(cluster: str, namespace: pulumi.Input[str], settings: EtcdSettin
     }
 
 
-def _service(name: str, namespace: pulumi.Input[str], cluster: str, role: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _service(name: str, namespace: Ref, cluster: str, role: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -194,7 +164,7 @@ def _service(name: str, namespace: pulumi.Input[str], cluster: str, role: str, s
     }
 
 
-def peer_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def peer_service_manifest(cluster: str, namespace: Ref) -> dict[str, Any]:
     """Headless: stable per-member DNS names, published before the members are ready."""
     return _service(peer_service(cluster), namespace, cluster, "peers", {
         "clusterIP": "None",
@@ -205,7 +175,7 @@ def peer_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[st
     })
 
 
-def client_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def client_service_manifest(cluster: str, namespace: Ref) -> dict[str, Any]:
     """What clients use: only ready members, i.e. members of a cluster with a leader."""
     return _service(cluster, namespace, cluster, "client", {
         "type": "ClusterIP",
@@ -213,7 +183,7 @@ def client_service_manifest(cluster: str, namespace: pulumi.Input[str]) -> dict[
     })
 
 
-def disruption_budget(cluster: str, namespace: pulumi.Input[str], replicas: int) -> dict[str, Any]:
+def disruption_budget(cluster: str, namespace: Ref, replicas: int) -> dict[str, Any]:
     """Voluntary disruptions (drains, upgrades) never take the cluster below quorum."""
     return {
         "apiVersion": "policy/v1",
@@ -223,7 +193,7 @@ def disruption_budget(cluster: str, namespace: pulumi.Input[str], replicas: int)
     }
 
 
-def service_monitor(cluster: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def service_monitor(cluster: str, namespace: Ref) -> dict[str, Any]:
     """Scrapes every member (through the headless Service, so unready members too)."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi
-
 from components.etcd.flags import EtcdTls
 from components.kit.kube import CLUSTER_DOMAIN, labels, secret_env_var
+from components.kit.ref import Ref
 
 TLS_DIR = "/etc/etcd/tls"
 CA_KEY, CERT_KEY, KEY_KEY = "ca.crt", "tls.crt", "tls.key"  # the server Secret's keys, also file names
@@ -55,8 +54,8 @@ def member_dns_names(cluster: str, peer_service: str, namespace: str) -> list[st
     return [*names, cluster, "localhost"]
 
 
-def server_secret(cluster: str, namespace: pulumi.Input[str], *, ca_pem: pulumi.Input[str],
-                  cert_pem: pulumi.Input[str], key_pem: pulumi.Input[str]) -> dict[str, Any]:
+def server_secret(cluster: str, namespace: Ref, *, ca_pem: Ref,
+                  cert_pem: Ref, key_pem: Ref) -> dict[str, Any]:
     """What the members mount at `TLS_DIR`."""
     name = server_secret_name(cluster)
     return {
@@ -68,8 +67,8 @@ def server_secret(cluster: str, namespace: pulumi.Input[str], *, ca_pem: pulumi.
     }
 
 
-def client_secret(cluster: str, namespace: pulumi.Input[str], *, ca_pem: pulumi.Input[str],
-                  cert_pem: pulumi.Input[str], key_pem: pulumi.Input[str]) -> dict[str, Any]:
+def client_secret(cluster: str, namespace: Ref, *, ca_pem: Ref,
+                  cert_pem: Ref, key_pem: Ref) -> dict[str, Any]:
     """A client identity, keyed by the variable names Dynamo reads (PEM contents)."""
     name = client_secret_name(cluster)
     return {
@@ -81,12 +80,12 @@ def client_secret(cluster: str, namespace: pulumi.Input[str], *, ca_pem: pulumi.
     }
 
 
-def client_env(secret_name: pulumi.Input[str]) -> list[dict[str, Any]]:
+def client_env(secret_name: Ref) -> list[dict[str, Any]]:
     """EnvVar entries that give a Dynamo container etcd's CA and a client certificate and key."""
     return [secret_env_var(key, secret_name) for key in CLIENT_KEYS]
 
 
-def tls_volume(secret_name: pulumi.Input[str]) -> dict[str, Any]:
+def tls_volume(secret_name: Ref) -> dict[str, Any]:
     return {"name": "tls", "secret": {"secretName": secret_name, "defaultMode": SECRET_FILE_MODE}}
 
 

@@ -1,18 +1,12 @@
-"""Registering Kubernetes objects from plain manifests.
-
-Value builders return complete manifests as plain dicts. `KubeObject` registers one of them with
-the type token pulumi-kubernetes uses for its kind (``kubernetes:apps/v1:StatefulSet``), so state,
-previews and the provider's await logic are those of the typed SDK classes, while the manifest the
-plan writes is exactly the object sent to the API server. It also keeps the offline plan fast: the
-typed SDK modules cost a quarter of a second to import.
-"""
+"""What every Kubernetes manifest of the project shares: type tokens, labels, Service names and
+env entries read from a Secret. Pure: `components.register.kube.KubeObject` registers the manifests."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
+from components.kit.ref import Ref
 
 # The cluster DNS domain Services are published under.
 CLUSTER_DOMAIN = "cluster.local"
@@ -22,7 +16,7 @@ PART_OF = "dynamo-cluster"
 MANAGED_BY = "pulumi"
 
 # Kinds whose payload fields hold secret material.
-_SECRET_FIELDS = {"Secret": ("data", "stringData")}
+SECRET_FIELDS = {"Secret": ("data", "stringData")}
 
 
 def type_token(api_version: str, kind: str) -> str:
@@ -36,12 +30,12 @@ def service_host(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.{CLUSTER_DOMAIN}"
 
 
-def secret_value_from(secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:
+def secret_value_from(secret_name: Ref, key: str) -> dict[str, Any]:
     """An EnvVar's source: key `key` of Secret `secret_name` (charts that take env as a map use it alone)."""
     return {"valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
 
 
-def secret_env_var(name: str, secret_name: pulumi.Input[str], key: str | None = None) -> dict[str, Any]:
+def secret_env_var(name: str, secret_name: Ref, key: str | None = None) -> dict[str, Any]:
     """An EnvVar whose value is read from key `key` (default: `name`) of Secret `secret_name`."""
     return {"name": name, **secret_value_from(secret_name, key or name)}
 
@@ -56,30 +50,3 @@ def labels(name: str, component: str, extra: Mapping[str, str] | None = None) ->
     }
     out.update(extra or {})
     return out
-
-
-class KubeObject(pulumi.CustomResource):
-    """One Kubernetes object, registered from its manifest."""
-
-    metadata: pulumi.Output[dict[str, Any]]
-
-    def __init__(self, resource_name: str, manifest: Mapping[str, Any],
-                 opts: pulumi.ResourceOptions) -> None:
-        api_version, kind = manifest["apiVersion"], manifest["kind"]
-        props: dict[str, Any] = dict(manifest)
-        secret_fields = [f for f in _SECRET_FIELDS.get(kind, ()) if f in props]
-        for f in secret_fields:
-            # Each value is secret, the keys are not: the plan then shows a Secret's shape (and
-            # validates against the schema) without its contents.
-            value = props[f]
-            props[f] = ({k: pulumi.Output.secret(v) for k, v in value.items()} if isinstance(value, Mapping)
-                        else pulumi.Output.secret(value))
-        if secret_fields:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-                additional_secret_outputs=secret_fields))
-        super().__init__(type_token(api_version, kind), resource_name, props, opts)
-
-    @property
-    def name(self) -> pulumi.Output[str]:
-        """metadata.name once the object exists: depend on the object by using it."""
-        return self.metadata.apply(lambda m: str(m["name"]))

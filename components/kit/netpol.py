@@ -12,9 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -23,14 +22,14 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 class ScrapeSource:
     """Where Prometheus runs: its namespace and the labels of its server pods."""
 
-    namespace: pulumi.Input[str]
+    namespace: Ref
     pod_labels: Mapping[str, str]
 
 
 @dataclass(frozen=True)
 class IngressRules:
     client_ports: Sequence[int]
-    client_namespaces: Sequence[pulumi.Input[str]]
+    client_namespaces: Sequence[Ref]
     peer_ports: Sequence[int] = ()
     metrics_ports: Sequence[int] = ()
     scrapers: ScrapeSource | None = None
@@ -40,7 +39,7 @@ def _ports(ports: Sequence[int]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def ingress_policy(name: str, namespace: pulumi.Input[str], pod_labels: Mapping[str, str], component: str,
+def ingress_policy(name: str, namespace: Ref, pod_labels: Mapping[str, str], component: str,
                    rules: IngressRules) -> dict[str, Any]:
     """A NetworkPolicy that selects `pod_labels` and admits only what `rules` lists."""
     ingress: list[dict[str, Any]] = [{

@@ -15,12 +15,12 @@ from typing import Any
 import pulumi
 from pulumi_random import RandomPassword
 
-from components.kit.helm import helm_release
-from components.kit.kube import KubeObject
-from components.kit.monitoring import Monitoring
 from components.kit.netpol import IngressRules, ScrapeSource, ingress_policy
 from components.nats import values
-from components.nats.values import NatsSettings
+from components.nats.settings import CLIENT_PORT, CLUSTER_PORT, EXPORTER_PORT, VERIFY_USER, NatsSettings
+from components.register.helm import helm_release
+from components.register.kube import KubeObject
+from components.register.monitoring import Monitoring
 
 TYPE = "dynamo-cluster:components:NatsJetStream"
 PASSWORD_LENGTH = 40
@@ -67,7 +67,7 @@ class NatsJetStream(pulumi.ComponentResource):
                                          numeric=False, opts=child)
         verify_secret = KubeObject(f"{name}-verify-auth", values.auth_secret(
             values.verify_secret_name(name), namespace, pulumi.Output.secret(verify_password.result),
-            user=values.VERIFY_USER), child)
+            user=VERIFY_USER), child)
         self.verify_secret_name = verify_secret.name
 
         release = helm_release(
@@ -81,8 +81,8 @@ class NatsJetStream(pulumi.ComponentResource):
         scrapers = None if monitoring is None else ScrapeSource(monitoring.namespace, monitoring.prometheus_pod_labels)
         KubeObject(f"{name}-ingress", ingress_policy(
             name, namespace, values.selector_labels(name), "nats",
-            IngressRules(client_ports=[values.CLIENT_PORT], client_namespaces=list(client_namespaces),
-                         peer_ports=[values.CLUSTER_PORT], metrics_ports=[values.EXPORTER_PORT],
+            IngressRules(client_ports=[CLIENT_PORT], client_namespaces=list(client_namespaces),
+                         peer_ports=[CLUSTER_PORT], metrics_ports=[EXPORTER_PORT],
                          scrapers=scrapers)), child)
         if monitoring is not None:
             KubeObject(f"{name}-podmonitor", values.pod_monitor(name, namespace), pulumi.ResourceOptions(

@@ -9,86 +9,33 @@ processes, so what is tested is what is deployed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
-
-from components.kit.charts import NATS, ChartRef
 from components.kit.kube import labels, secret_env_var, secret_value_from, service_host
 from components.kit.quantity import go_memory_limit, quantity_bytes
-from components.kit.resources import Resources, Storage
+from components.kit.ref import Ref
 from components.kit.spread import ZONE_KEY, anti_affinity, zone_constraint
-
-# The official chart from nats-io/k8s and the images its values.yaml pins for that version.
-SERVER_IMAGE = {"repository": "nats", "tag": "2.14.2-alpine"}
-RELOADER_IMAGE = {"repository": "natsio/nats-server-config-reloader", "tag": "0.23.0"}
-EXPORTER_IMAGE = {"repository": "natsio/prometheus-nats-exporter", "tag": "0.20.1"}
-
-CLIENT_PORT = 4222
-CLUSTER_PORT = 6222
-MONITOR_PORT = 8222
-EXPORTER_PORT = 7777
-STORE_DIR = "/data"
-
-# Dynamo's own server config (deploy/nats-server.conf) raises max_payload to 15 MiB so that
-# base64-encoded 10 MB embeddings fit; the NATS server refuses settings above 64 MiB.
-DYNAMO_MAX_PAYLOAD = 15 * 1024 * 1024
-NATS_MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024
-# JetStream may fill this share of its volume; the rest is filesystem overhead and headroom.
-JETSTREAM_VOLUME_SHARE = 0.9
-
-# The environment variables Dynamo's runtime reads for NATS credentials. Fact, from ai-dynamo/dynamo
-# lib/runtime/src/transports/nats.rs (`NatsAuth::default`): it takes NATS_AUTH_USERNAME together with
-# NATS_AUTH_PASSWORD first, then NATS_AUTH_TOKEN, NATS_AUTH_NKEY, NATS_AUTH_CREDENTIALS_FILE; with none
-# of them set it falls back to the user/password "user"/"user". NATS_SERVER holds the URL, and the
-# Dynamo operator sets it in the pods it creates from the chart's `dynamo-operator.natsAddr`.
-# The Secret's keys are those names, so a pod can take them with `envFrom` as well as `valueFrom`.
-USERNAME_KEY = "NATS_AUTH_USERNAME"
-PASSWORD_KEY = "NATS_AUTH_PASSWORD"
-CLIENT_USER = "dynamo"
-# `verify`'s own user: JetStream's stream API for its probe streams, nothing of Dynamo's subjects. Its
-# Secret (the same keys) lives only in the server's namespace; the servers read its password from
-# VERIFY_PASSWORD_ENV.
-VERIFY_USER = "verify"
-VERIFY_PASSWORD_ENV = "NATS_VERIFY_PASSWORD"
-VERIFY_SUBJECT_PREFIX = "_verify"
-
-# The subjects Dynamo's runtime uses, as far as its sources and docs say (docs/decisions.md, "NATS
-# users"): KV events and metrics under `namespace.<ns>.component.<component>.<subject>` (the KV
-# router's subscriber and the publishers, `KV_EVENT_SUBJECT = "kv-events"`), JetStream (`$JS.API.INFO`
-# on every connect; streams, KV buckets `$KV.<bucket>.>`, object stores `$O.<bucket>.>`, pull consumers
-# `$JS.ACK.>` and `$JS.FC.>`), replies on `_INBOX.>`, the service API `$SRV.>` of async-nats services,
-# and request tracing on `dynamo.request_trace.v1`. The NATS request plane's endpoint subjects are not
-# confirmed by any source read: with the request plane on NATS, Dynamo's user gets every subject.
-DYNAMO_PUBLISH = ("namespace.>", "_INBOX.>", "$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "$KV.>", "$O.>", "$SRV.>",
-                  "dynamo.>")
-DYNAMO_SUBSCRIBE = ("namespace.>", "_INBOX.>", "$KV.>", "$O.>", "$SRV.>", "dynamo.>")
-ALL_SUBJECTS = (">",)
-VERIFY_PUBLISH = ("$JS.API.INFO", "$JS.API.STREAM.CREATE.*", "$JS.API.STREAM.DELETE.*", "$JS.API.STREAM.INFO.*",
-                  "$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.MSG.GET.*",
-                  "$JS.API.DIRECT.GET.*", f"{VERIFY_SUBJECT_PREFIX}.>")
-VERIFY_SUBSCRIBE = ("_INBOX.>",)
-
-
-@dataclass(frozen=True)
-class NatsSettings:
-    """One NATS JetStream deployment. `replicas` is 1 (no cluster) or an odd cluster size;
-    `max_payload` is in bytes; `retain_volumes` keeps the JetStream volumes when the StatefulSet
-    goes (``pulumi destroy``, replacement); `separate_nodes` requires one server per node."""
-
-    replicas: int
-    max_payload: int
-    storage: Storage
-    resources: Resources
-    retain_volumes: bool
-    separate_nodes: bool
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    chart: ChartRef = NATS
-    server_image_tag: str = SERVER_IMAGE["tag"]
-    # Dynamo's user may use every subject: the request plane is on NATS, whose subjects no source names
-    all_subjects: bool = False
+from components.nats.settings import (
+    ALL_SUBJECTS,
+    CLIENT_PORT,
+    CLIENT_USER,
+    DYNAMO_PUBLISH,
+    DYNAMO_SUBSCRIBE,
+    EXPORTER_IMAGE,
+    EXPORTER_PORT,
+    JETSTREAM_VOLUME_SHARE,
+    MONITOR_PORT,
+    PASSWORD_KEY,
+    RELOADER_IMAGE,
+    SERVER_IMAGE,
+    STORE_DIR,
+    USERNAME_KEY,
+    VERIFY_PASSWORD_ENV,
+    VERIFY_PUBLISH,
+    VERIFY_SUBSCRIBE,
+    VERIFY_USER,
+    NatsSettings,
+)
 
 
 def selector_labels(release: str) -> dict[str, str]:
@@ -145,8 +92,8 @@ def volume_retention(retain: bool) -> dict[str, str]:
     return {"whenDeleted": "Retain" if retain else "Delete", "whenScaled": "Retain"}
 
 
-def helm_values(settings: NatsSettings, *, release: str, auth_secret: pulumi.Input[str],
-                verify_secret: pulumi.Input[str], metrics: bool) -> dict[str, Any]:
+def helm_values(settings: NatsSettings, *, release: str, auth_secret: Ref,
+                verify_secret: Ref, metrics: bool) -> dict[str, Any]:
     """Values of the `nats` chart for `settings`; `auth_secret` and `verify_secret` name the Secrets in
     the release's namespace that hold Dynamo's and verify's credentials; `metrics` adds the Prometheus
     exporter sidecar."""
@@ -205,7 +152,7 @@ def verify_secret_name(release: str) -> str:
     return f"{release}-verify-auth"
 
 
-def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[str],
+def auth_secret(name: str, namespace: Ref, password: Ref,
                 user: str = CLIENT_USER) -> dict[str, Any]:
     """A Secret with one user's credentials, keyed by the variable names Dynamo (and verify) read."""
     return {
@@ -217,13 +164,13 @@ def auth_secret(name: str, namespace: pulumi.Input[str], password: pulumi.Input[
     }
 
 
-def client_env(secret_name: pulumi.Input[str]) -> list[dict[str, Any]]:
+def client_env(secret_name: Ref) -> list[dict[str, Any]]:
     """EnvVar entries that give a Dynamo container the NATS credentials from the auth Secret
     (for a DynamoGraphDeployment's ``spec.envs`` or a container's ``env``)."""
     return [secret_env_var(key, secret_name) for key in (USERNAME_KEY, PASSWORD_KEY)]
 
 
-def pod_monitor(release: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def pod_monitor(release: str, namespace: Ref) -> dict[str, Any]:
     """A PodMonitor for the exporter sidecar of every server pod."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pulumi
+from components.kit.ref import Ref
 
 # Node labels every pool's nodes carry: graphs select a pool by POOL_LABEL; EFA_LABEL marks EFA nodes.
 POOL_LABEL = "dynamo-cluster/pool"
@@ -134,7 +134,7 @@ def placement_group_props(pool: str) -> dict[str, Any]:
     return {"strategy": "cluster", "tags": _tags(pool)}
 
 
-def efa_network_interfaces(count: int, security_groups: Sequence[pulumi.Input[str]]) -> list[dict[str, Any]]:
+def efa_network_interfaces(count: int, security_groups: Sequence[Ref]) -> list[dict[str, Any]]:
     """The network interfaces of an EFA node with `count` network cards, laid out as EC2's guide for
     multi-card EFA instances recommends: the primary interface (card 0, device 0) is a plain ENA
     interface, which carries the node's and the pods' IP addresses; then one EFA-only interface on
@@ -150,8 +150,8 @@ def efa_network_interfaces(count: int, security_groups: Sequence[pulumi.Input[st
     return [primary, *efa]
 
 
-def launch_template_props(pool: str, group: EksNodeGroup, *, security_groups: Sequence[pulumi.Input[str]] = (),
-                          placement_group_name: pulumi.Input[str] | None = None) -> dict[str, Any]:
+def launch_template_props(pool: str, group: EksNodeGroup, *, security_groups: Sequence[Ref] = (),
+                          placement_group_name: Ref | None = None) -> dict[str, Any]:
     """The launch template of the node group. `security_groups` (the cluster's and the EFA group)
     go on each EFA interface; they are ignored for pools without EFA, whose nodes get the cluster
     security group from EKS."""
@@ -206,9 +206,9 @@ def huge_pages_user_data(pages: int) -> str:
     ])
 
 
-def node_group_props(pool: str, group: EksNodeGroup, *, role_arn: pulumi.Input[str],
-                     launch_template_id: pulumi.Input[str],
-                     launch_template_version: pulumi.Input[str]) -> dict[str, Any]:
+def node_group_props(pool: str, group: EksNodeGroup, *, role_arn: Ref,
+                     launch_template_id: Ref,
+                     launch_template_version: Ref) -> dict[str, Any]:
     """The managed node group. Its desired size is set at creation only (the component ignores
     later changes to it, so a scaler or an operator may move it)."""
     return {

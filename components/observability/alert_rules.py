@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 from components.observability.metrics_catalog import bucket, metric
 from components.observability.observed import Observed, Thresholds
 
@@ -238,7 +237,7 @@ def rule_groups(observed: Observed, thresholds: Thresholds) -> list[dict[str, An
     return [{"name": name, "rules": [r.to_json() for r in rules]} for name, rules in groups.items()]
 
 
-def prometheus_rule(observed: Observed, thresholds: Thresholds, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def prometheus_rule(observed: Observed, thresholds: Thresholds, namespace: Ref) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "PrometheusRule",

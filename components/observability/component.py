@@ -1,7 +1,7 @@
 """Observability: kube-prometheus-stack (Prometheus, Alertmanager, Grafana), single-binary Tempo and
 Loki, the OpenTelemetry collector in front of them, the project's dashboards and alert rules.
 
-Satisfies `components.kit.monitoring.Monitoring`: components that publish metrics take this object
+Satisfies `components.register.monitoring.Monitoring`: components that publish metrics take this object
 and make their ServiceMonitors, PodMonitors and PrometheusRules depend on `crds_ready`; programs
 that send traces and logs point OTLP at `otlp_grpc_endpoint` (the collector).
 
@@ -19,20 +19,18 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_random
 
-from components.kit.helm import helm_release
-from components.kit.kube import KubeObject
 from components.observability import collector as otel
 from components.observability import loki
+from components.observability import settings as s
 from components.observability import values as v
 from components.observability.alert_rules import prometheus_rule
 from components.observability.dashboards import build_dashboards, dashboard_configmap
 from components.observability.network import prometheus_policy, tempo_policy
 from components.observability.receivers import ReceiverKind, receivers_secret
-from components.observability.values import (
-    ObservabilitySettings,
-    cluster_url,
-    grafana_admin_secret,
-)
+from components.observability.settings import ObservabilitySettings, cluster_url
+from components.observability.values import grafana_admin_secret
+from components.register.helm import helm_release
+from components.register.kube import KubeObject
 
 TYPE = "dynamo-cluster:components:Observability"
 
@@ -98,7 +96,7 @@ class Observability(pulumi.ComponentResource):
         helm_release(f"{name}-otel-collector", chart=settings.collector_chart, release_name="otel-collector",
                      namespace=namespace, opts=after_crds,
                      values=otel.collector_values(
-                         settings.collector, tempo_otlp_grpc=f"{v.TEMPO_SERVICE}:{v.OTLP_GRPC_PORT}",
+                         settings.collector, tempo_otlp_grpc=f"{s.TEMPO_SERVICE}:{s.OTLP_GRPC_PORT}",
                          loki_otlp_http=f"http://{loki.LOKI_SERVICE}:{loki.LOKI_HTTP_PORT}{loki.OTLP_PATH}"))
         KubeObject(f"{name}-alert-rules", prometheus_rule(settings.observed, settings.thresholds, namespace),
                    after_crds)
@@ -108,16 +106,16 @@ class Observability(pulumi.ComponentResource):
             KubeObject(f"{name}-dashboard-{dashboard.uid}", dashboard_configmap(dashboard, namespace), child)
 
         self.namespace = namespace
-        self.prometheus_url = namespace.apply(lambda ns: cluster_url(v.PROMETHEUS_SERVICE, ns, v.PROMETHEUS_PORT))
-        self.alertmanager_url = (namespace.apply(lambda ns: cluster_url(v.ALERTMANAGER_SERVICE, ns,
-                                                                        v.ALERTMANAGER_PORT))
+        self.prometheus_url = namespace.apply(lambda ns: cluster_url(s.PROMETHEUS_SERVICE, ns, s.PROMETHEUS_PORT))
+        self.alertmanager_url = (namespace.apply(lambda ns: cluster_url(s.ALERTMANAGER_SERVICE, ns,
+                                                                        s.ALERTMANAGER_PORT))
                                  if settings.alertmanager.enabled else None)
         self.otlp_grpc_endpoint = namespace.apply(
             lambda ns: cluster_url(otel.COLLECTOR_SERVICE, ns, otel.OTLP_GRPC_PORT))
         self.otlp_http_endpoint = namespace.apply(
             lambda ns: cluster_url(otel.COLLECTOR_SERVICE, ns, otel.OTLP_HTTP_PORT))
-        self.grafana_service = namespace.apply(lambda _: v.GRAFANA_SERVICE)
-        self.grafana_url = namespace.apply(lambda ns: cluster_url(v.GRAFANA_SERVICE, ns, v.GRAFANA_PORT))
+        self.grafana_service = namespace.apply(lambda _: s.GRAFANA_SERVICE)
+        self.grafana_url = namespace.apply(lambda ns: cluster_url(s.GRAFANA_SERVICE, ns, s.GRAFANA_PORT))
         self.grafana_admin_secret = secret.name
         self.loki_url = namespace.apply(lambda ns: cluster_url(loki.LOKI_SERVICE, ns, loki.LOKI_HTTP_PORT))
         self.register_outputs({
@@ -139,4 +137,4 @@ class Observability(pulumi.ComponentResource):
 
     @property
     def prometheus_pod_labels(self) -> Mapping[str, str]:
-        return dict(v.PROMETHEUS_POD_LABELS)
+        return dict(s.PROMETHEUS_POD_LABELS)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pulumi
-
 from components.kit.kube import labels
 from components.kit.netpol import NAMESPACE_NAME_LABEL
-from components.observability.values import (
+from components.kit.ref import Ref
+from components.observability.settings import (
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
     PROMETHEUS_POD_LABELS,
@@ -30,8 +29,8 @@ from components.observability.values import (
 TEMPO_POD_LABELS = {"app.kubernetes.io/name": "tempo", "app.kubernetes.io/instance": TEMPO_SERVICE}
 
 
-def _policy(name: str, namespace: pulumi.Input[str], pods: Mapping[str, str],
-            client_namespaces: Sequence[pulumi.Input[str]], client_ports: Sequence[int]) -> dict[str, Any]:
+def _policy(name: str, namespace: Ref, pods: Mapping[str, str],
+            client_namespaces: Sequence[Ref], client_ports: Sequence[int]) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = [
         {"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}}]}]
     if client_namespaces:
@@ -48,9 +47,9 @@ def _policy(name: str, namespace: pulumi.Input[str], pods: Mapping[str, str],
     }
 
 
-def prometheus_policy(namespace: pulumi.Input[str], client_namespaces: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+def prometheus_policy(namespace: Ref, client_namespaces: Sequence[Ref]) -> dict[str, Any]:
     return _policy("prometheus", namespace, PROMETHEUS_POD_LABELS, client_namespaces, [PROMETHEUS_PORT])
 
 
-def tempo_policy(namespace: pulumi.Input[str], client_namespaces: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
+def tempo_policy(namespace: Ref, client_namespaces: Sequence[Ref]) -> dict[str, Any]:
     return _policy("tempo", namespace, TEMPO_POD_LABELS, client_namespaces, [OTLP_GRPC_PORT, OTLP_HTTP_PORT])

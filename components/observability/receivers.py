@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 
 ReceiverKind = Literal["slack", "pagerduty", "webhook"]
 RECEIVER_KINDS: tuple[ReceiverKind, ...] = get_args(ReceiverKind)
@@ -84,8 +83,8 @@ def alertmanager_config(receivers: Sequence[Receiver]) -> dict[str, Any]:
     }
 
 
-def receivers_secret(credentials: Mapping[ReceiverKind, pulumi.Input[str]],
-                     namespace: pulumi.Input[str]) -> dict[str, Any]:
+def receivers_secret(credentials: Mapping[ReceiverKind, Ref],
+                     namespace: Ref) -> dict[str, Any]:
     """The Secret holding each receiver's credential (the values are `pulumi.Output.secret`s)."""
     return {
         "apiVersion": "v1",

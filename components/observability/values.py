@@ -9,84 +9,37 @@ from a Secret named in `grafana.admin.existingSecret`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
-from components.kit import charts
-from components.kit.charts import ChartRef
-from components.kit.kube import labels, service_host
+from components.kit.kube import labels
 from components.kit.quantity import quantity_bytes
-from components.kit.resources import Resources, Storage
-from components.observability.collector import CollectorSettings
+from components.kit.ref import Ref
+from components.kit.resources import Storage
 from components.observability.datasources import loki_datasource, traces_to_logs
-from components.observability.loki import LOKI_HTTP_PORT, LOKI_SERVICE, LokiSettings
+from components.observability.loki import LOKI_HTTP_PORT, LOKI_SERVICE
 from components.observability.metrics_catalog import bucket, metric
-from components.observability.observed import Observed, Thresholds
-from components.observability.receivers import Receiver, alertmanager_config
-
-# Object names, fixed with fullnameOverride so the URLs below do not depend on release names.
-KPS_NAME = "kps"
-PROMETHEUS_SERVICE = f"{KPS_NAME}-prometheus"  # Service and Prometheus resource name
-PROMETHEUS_PORT = 9090
-GRAFANA_SERVICE = "grafana"
-GRAFANA_PORT = 80
-ALERTMANAGER_SERVICE = f"{KPS_NAME}-alertmanager"
-ALERTMANAGER_PORT = 9093
-TEMPO_SERVICE = "tempo"
-TEMPO_HTTP_PORT = 3200
-OTLP_GRPC_PORT = 4317
-OTLP_HTTP_PORT = 4318
-
-# Labels the Prometheus Operator puts on the Prometheus server pods.
-PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus", "operator.prometheus.io/name": PROMETHEUS_SERVICE}
-
-# The admin Secret's keys, as the Grafana chart's `admin.userKey` / `admin.passwordKey` name them.
-GRAFANA_USER_KEY = "admin-user"
-GRAFANA_PASSWORD_KEY = "admin-password"
-
-PROMETHEUS_DATASOURCE_UID = "prometheus"  # kube-prometheus-stack's sidecar datasource
-TEMPO_DATASOURCE_UID = "tempo"
-
-# Control-plane components whose metrics a managed control plane (EKS) does not expose, with the
-# default rule groups that only make sense when they are scraped.
-CONTROL_PLANE_SCRAPERS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
-CONTROL_PLANE_RULES = ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording",
-                       "kubeProxy")
-
-
-@dataclass(frozen=True)
-class PrometheusSettings:
-    retention: str
-    replicas: int
-    resources: Resources
-    storage: Storage | None
-
-
-@dataclass(frozen=True)
-class AlertmanagerSettings:
-    enabled: bool
-    replicas: int
-    resources: Resources
-    storage: Storage | None
-    receivers: tuple[Receiver, ...] = ()  # none: the chart's configuration, which notifies nobody
-
-
-@dataclass(frozen=True)
-class GrafanaSettings:
-    resources: Resources
-    storage: Storage | None
-
-
-@dataclass(frozen=True)
-class TempoSettings:
-    retention: str
-    resources: Resources
-    storage: Storage | None
-    # span metrics and the service graph, written to Prometheus' remote-write receiver (which is off
-    # without them)
-    metrics_generator: bool = False
+from components.observability.receivers import alertmanager_config
+from components.observability.settings import (
+    CONTROL_PLANE_RULES,
+    CONTROL_PLANE_SCRAPERS,
+    GRAFANA_ADMIN_SECRET,
+    GRAFANA_PASSWORD_KEY,
+    GRAFANA_SERVICE,
+    GRAFANA_USER_KEY,
+    KPS_NAME,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    PROMETHEUS_DATASOURCE_UID,
+    PROMETHEUS_PORT,
+    PROMETHEUS_SERVICE,
+    TEMPO_DATASOURCE_UID,
+    TEMPO_HTTP_PORT,
+    TEMPO_SERVICE,
+    AlertmanagerSettings,
+    GrafanaSettings,
+    PrometheusSettings,
+    TempoSettings,
+)
 
 
 def retention_size(storage: Storage) -> str:
@@ -128,7 +81,7 @@ def prometheus_values(settings: PrometheusSettings, *, remote_write_receiver: bo
     return {"prometheusSpec": spec}
 
 
-def alertmanager_values(settings: AlertmanagerSettings, receivers_secret: pulumi.Input[str] | None = None
+def alertmanager_values(settings: AlertmanagerSettings, receivers_secret: Ref | None = None
                         ) -> dict[str, Any]:
     """Alertmanager, with the receivers' Secret (`receivers_secret`, required when there are
     receivers) mounted for the configuration's `*_file` fields."""
@@ -180,8 +133,8 @@ def tempo_datasource() -> dict[str, Any]:
     }
 
 
-def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str],
-                   dashboard_namespace: pulumi.Input[str]) -> dict[str, Any]:
+def grafana_values(settings: GrafanaSettings, admin_secret: Ref,
+                   dashboard_namespace: Ref) -> dict[str, Any]:
     """`dashboard_namespace`: the only namespace whose ConfigMaps the dashboard sidecar loads (Grafana's
     own, where the project's dashboards live): a ConfigMap elsewhere cannot put a dashboard in."""
     values: dict[str, Any] = {
@@ -216,10 +169,10 @@ def grafana_values(settings: GrafanaSettings, admin_secret: pulumi.Input[str],
 
 
 def kube_prometheus_stack_values(*, prometheus: PrometheusSettings, alertmanager: AlertmanagerSettings,
-                                 grafana: GrafanaSettings, admin_secret: pulumi.Input[str],
+                                 grafana: GrafanaSettings, admin_secret: Ref,
                                  managed_control_plane: bool, gpu_pool_label: str,
-                                 namespace: pulumi.Input[str], pod_labels: tuple[str, ...] = (),
-                                 receivers_secret: pulumi.Input[str] | None = None,
+                                 namespace: Ref, pod_labels: tuple[str, ...] = (),
+                                 receivers_secret: Ref | None = None,
                                  remote_write_receiver: bool = False) -> dict[str, Any]:
     allowlist = [f"nodes=[{gpu_pool_label}]"]
     if pod_labels:
@@ -275,34 +228,9 @@ def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str,
     return values
 
 
-GRAFANA_ADMIN_SECRET = "grafana-admin"
 
 
-@dataclass(frozen=True)
-class ObservabilitySettings:
-    prometheus: PrometheusSettings
-    alertmanager: AlertmanagerSettings
-    grafana: GrafanaSettings
-    tempo: TempoSettings
-    collector: CollectorSettings
-    loki: LokiSettings
-    observed: Observed
-    thresholds: Thresholds
-    grafana_admin_user: str = "admin"
-    # EKS and other managed control planes hide the controller manager, scheduler, etcd and
-    # kube-proxy metrics: their scrapers and rules are turned off.
-    managed_control_plane: bool = False
-    kube_prometheus_stack_chart: ChartRef = charts.KUBE_PROMETHEUS_STACK
-    tempo_chart: ChartRef = charts.TEMPO
-    collector_chart: ChartRef = charts.OPENTELEMETRY_COLLECTOR
-    loki_chart: ChartRef = charts.LOKI
-
-
-def cluster_url(service: str, namespace: str, port: int) -> str:
-    return f"http://{service_host(service, namespace)}:{port}"
-
-
-def grafana_admin_secret(user: str, password: pulumi.Input[str], namespace: pulumi.Input[str]) -> dict[str, object]:
+def grafana_admin_secret(user: str, password: Ref, namespace: Ref) -> dict[str, object]:
     return {
         "apiVersion": "v1",
         "kind": "Secret",

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pulumi
-
+from components.kit.ref import Ref
 from components.storage import efs, lustre
 
 CsiKind = Literal["fsx-lustre", "efs"]
@@ -87,7 +86,7 @@ def policy_arn(settings: CsiDriverSettings) -> str | None:
 
 
 def addon_props(settings: CsiDriverSettings, *, preserve: bool,
-                role_arn: pulumi.Input[str] | None = None) -> dict[str, Any]:
+                role_arn: Ref | None = None) -> dict[str, Any]:
     """The add-on: conflicts with a driver installed otherwise fail the creation (preflight names
     them first) instead of overwriting it; later updates keep settings changed in the cluster.
     `preserve`: removing the add-on leaves the driver running (volumes kept on destroy still mount)."""

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 from components.storage.lustre import CACHE_TAG
 
 CSI_DRIVER = "efs.csi.aws.com"
@@ -61,12 +60,12 @@ def file_system_props(settings: EfsSettings, stack: str) -> dict[str, Any]:
             "throughputMode": settings.throughput_mode, "tags": _tags(settings)}
 
 
-def mount_target_props(file_system_id: pulumi.Input[str], subnet_id: str,
-                       security_group_id: pulumi.Input[str]) -> dict[str, Any]:
+def mount_target_props(file_system_id: Ref, subnet_id: str,
+                       security_group_id: Ref) -> dict[str, Any]:
     return {"fileSystemId": file_system_id, "subnetId": subnet_id, "securityGroups": [security_group_id]}
 
 
-def storage_class(settings: EfsSettings, file_system_id: pulumi.Input[str], *, retain: bool) -> dict[str, Any]:
+def storage_class(settings: EfsSettings, file_system_id: Ref, *, retain: bool) -> dict[str, Any]:
     """Access points under ``/dynamo-cluster`` of the file system; `retain` keeps a released volume
     (and its access point and files) instead of deleting it."""
     name = settings.storage_class_name

@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 
 CSI_DRIVER = "fsx.csi.aws.com"
 # Lustre's LNET port and the ports its servers answer on (FSx for Lustre guide, "File system access
@@ -110,7 +109,7 @@ def security_group_props(settings: LustreSettings) -> dict[str, Any]:
             "tags": _tags(settings)}
 
 
-def file_system_props(settings: LustreSettings, security_group_id: pulumi.Input[str]) -> dict[str, Any]:
+def file_system_props(settings: LustreSettings, security_group_id: Ref) -> dict[str, Any]:
     props: dict[str, Any] = {
         "subnetIds": settings.subnet_id,  # one subnet (a string in pulumi-aws 7)
         "securityGroupIds": [security_group_id],
@@ -126,7 +125,7 @@ def file_system_props(settings: LustreSettings, security_group_id: pulumi.Input[
     return props
 
 
-def data_repository_association_props(settings: LustreSettings, file_system_id: pulumi.Input[str]) -> dict[str, Any]:
+def data_repository_association_props(settings: LustreSettings, file_system_id: Ref) -> dict[str, Any]:
     """The S3 link: listings imported when created and kept current (new, changed and deleted
     objects), file contents loaded on first read; nothing exported back, and the files stay in the
     file system when the association goes."""
@@ -139,8 +138,8 @@ def data_repository_association_props(settings: LustreSettings, file_system_id: 
 
 
 def persistent_volume(pv_name: str, claim_name: str, namespace: str, settings: LustreSettings, *,
-                      file_system_id: pulumi.Input[str], dns_name: pulumi.Input[str],
-                      mount_name: pulumi.Input[str]) -> dict[str, Any]:
+                      file_system_id: Ref, dns_name: Ref,
+                      mount_name: Ref) -> dict[str, Any]:
     """The static PersistentVolume of the file system, reserved for the cache's claim (`claimRef`),
     so no other claim can bind it. `Retain`: a deleted claim never deletes the file system (the CSI
     driver does not delete statically provisioned volumes either)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.kit.secret import SecretValue
-from components.namespaces import NamespaceNames
+from components.namespaces.manifests import NamespaceNames
 from stacks.config.defaults import ENVIRONMENTS, Environment, EnvironmentDefaults
 from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node

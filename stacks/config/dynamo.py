@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 
+from components.dynamo.capacity import WorkerDemand, check_capacity
 from components.dynamo.datapath import EFA_SHARED_MEMORY
-from components.dynamo.model_cache import ModelCacheSettings
-from components.dynamo.model_download import is_commit, is_repo_id, snapshot_path
-from components.dynamo.operator_values import OperatorSettings
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERIES, EVENT_PLANES, REQUEST_PLANES, TransportPlan
@@ -33,8 +31,10 @@ from components.dynamo.words import (
 )
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
-from components.nodes.capacity import WorkerDemand, check_capacity
 from components.nodes.shape import PoolShape
+from components.operator.values import OperatorSettings
+from components.storage.cache import ModelCacheSettings
+from components.storage.downloads import is_commit, is_repo_id, snapshot_path
 from stacks.config.common import read_resources
 from stacks.config.defaults import EnvironmentDefaults
 from stacks.config.limits import (

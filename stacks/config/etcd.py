@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from components.dynamo.transport import TransportPlan
-from components.etcd.manifests import IMAGE, SUPPORTED_SIZES, EtcdSettings
+from components.etcd.settings import IMAGE, SUPPORTED_SIZES, EtcdSettings
 from components.kit.quantity import quantity_bytes
 from stacks.config.common import read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from components.gpu_platform.values import GpuPlatformSettings
 from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
-from components.namespaces import NamespaceNames
-from components.nodes.gpu_platform_values import GpuPlatformSettings
+from components.namespaces.manifests import NamespaceNames
 from components.nodes.settings import NodePoolSettings
 from stacks.config.common import read_chart_version
 from stacks.config.limits import namespace_problem

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacks.config import StackConfig, parse_config
+from stacks.config.stack import StackConfig, parse_config
 from stacks.config.stackfile import StackFile, read_stack_file
 
 # The exit status of every offline command when the stack file or its config is invalid.

@@ -18,12 +18,12 @@ import re
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from components.dynamo.model_cache import CACHE_KINDS, CacheKind, ModelCacheSettings, cache_fit
-from components.dynamo.model_download import DEFAULT_IMAGE, DownloadSettings, download_plans, plans_by_graph
 from components.dynamo.spec import GraphSpec
 from components.kit.resources import Resources, Storage
 from components.nodes.settings import NodePoolSettings
 from components.storage import csi, efs, lustre
+from components.storage.cache import CACHE_KINDS, CacheKind, ModelCacheSettings, cache_fit
+from components.storage.downloads import DEFAULT_IMAGE, DownloadSettings, download_plans, plans_by_graph
 from stacks.config.aws import AwsConfig
 from stacks.config.common import read_resources, read_storage
 from stacks.config.limits import MOUNT_PATH_TEXT, mount_path_problem

@@ -7,7 +7,7 @@ from components.dynamo.transport import TransportPlan
 from components.kit.charts import NATS
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources
-from components.nats.values import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
+from components.nats.settings import DYNAMO_MAX_PAYLOAD, NATS_MAX_PAYLOAD_LIMIT, SERVER_IMAGE, NatsSettings
 from stacks.config.common import read_chart_version, read_resources, read_storage
 from stacks.config.defaults import ServiceDefaults
 from stacks.config.limits import check_labels

@@ -17,13 +17,13 @@ from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.dynamo.spec import GraphSpec
 from components.kit.charts import KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
 from components.kit.resources import Resources, Storage
-from components.namespaces import NamespaceNames
+from components.namespaces.manifests import NamespaceNames
 from components.nodes.shape import PoolShape
 from components.observability.collector import CollectorSettings
 from components.observability.loki import INDEX_PERIOD_HOURS, LokiSettings
 from components.observability.observed import Observed, Thresholds
 from components.observability.receivers import ReceiverKind
-from components.observability.values import (
+from components.observability.settings import (
     AlertmanagerSettings,
     GrafanaSettings,
     ObservabilitySettings,

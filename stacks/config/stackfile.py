@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,11 +117,6 @@ def _as_cli_string(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
-
-
-def stack_name_from_path(path: Path) -> str | None:
-    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
-    return match.group(1) if match else None
 
 
 def read_stack_file(project_dir: Path, stack: str, path: Path | None = None) -> StackFile:

@@ -19,8 +19,8 @@ K = TypeVar("K")
 def stack_cluster(project_dir: Path, stack: str) -> ClusterTarget:
     """Where the stack's cluster is, from its stack file (a secret kubeconfig is decrypted with the
     Pulumi CLI)."""
-    from stacks.config import ConfigError
     from stacks.config.load import load
+    from stacks.config.reader import ConfigError
     from stacks.config.stackfile import StackFileError
 
     try:

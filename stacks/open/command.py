@@ -20,30 +20,20 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 from urllib.parse import urlsplit
 
-from components.observability.values import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
+from components.observability.settings import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
 from stacks.config.target import ClusterTarget
 from stacks.kube.cluster import kubectl_flags, kubectl_for, stack_cluster
 from stacks.kube.kubectl import Kubectl, KubeError
 from stacks.kube.outputs import read_outputs
+from stacks.open.targets import TARGETS, Target
 from stacks.outputs import ObservabilityOutputs, OutputsError, StackOutputs
-
-Target = Literal["grafana", "prometheus", "alertmanager"]
-TARGETS: tuple[Target, ...] = get_args(Target)
 
 
 class OpenError(Exception):
     """Nothing to open; the message says why."""
-
-
-def add_arguments(parser: argparse.ArgumentParser, project_dir: Path) -> None:
-    parser.add_argument("target", choices=TARGETS, help="what to open")
-    parser.add_argument("--stack", default="dev", help="the deployed stack (default: dev)")
-    parser.add_argument("--port", type=int, default=0, metavar="N",
-                        help="local port to listen on (default: a free one kubectl picks)")
-    parser.add_argument("--project-dir", type=Path, default=project_dir, metavar="DIR", help=argparse.SUPPRESS)
 
 
 @dataclass(frozen=True)

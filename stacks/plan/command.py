@@ -12,9 +12,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.nodes.capacity import capacity_table
-from stacks.config import ConfigError, StackConfig
+from components.dynamo.capacity import capacity_table
 from stacks.config.load import EXIT_INVALID, load
+from stacks.config.reader import ConfigError
+from stacks.config.stack import StackConfig
 from stacks.config.stackfile import StackFile, StackFileError
 from stacks.plan import artifacts
 from stacks.plan.mockrun import STACK_TYPE, Registry, run_program

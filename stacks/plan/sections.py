@@ -7,10 +7,10 @@ from __future__ import annotations
 from components.dynamo.backends import loader_args, publishes_kv_events
 from components.dynamo.datapath import data_path
 from components.dynamo.dgd import efa_per_pod
-from components.dynamo.model_cache import ModelCacheSettings, cache_fit
-from components.dynamo.model_download import download_plans, is_repo_id
 from components.storage import lustre
-from stacks.config import StackConfig
+from components.storage.cache import ModelCacheSettings, cache_fit
+from components.storage.downloads import download_plans, is_repo_id
+from stacks.config.stack import StackConfig
 
 
 def release_lines(config: StackConfig) -> list[str]:

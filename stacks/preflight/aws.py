@@ -58,9 +58,9 @@ from botocore.parsers import ResponseParserError
 
 from components.nodes.eks import EksNodeGroup, instance_tags
 from components.nodes.settings import NodePoolSettings
-from stacks.config import StackConfig
 from stacks.config.aws import AwsConfig
 from stacks.config.cluster import SUPPORTED_KUBERNETES
+from stacks.config.stack import StackConfig
 from stacks.preflight.report import CheckResult
 
 if TYPE_CHECKING:

@@ -25,13 +25,13 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from components.dynamo.model_cache import ModelCacheSettings
 from components.kit.aws import STACK_TAG
 from components.storage import lustre
+from components.storage.cache import ModelCacheSettings
 from components.storage.csi import POD_IDENTITY_AGENT, CsiDriverSettings
 from components.storage.efs import NFS_PORT, EfsSettings
 from components.storage.lustre import CACHE_TAG, LustreSettings
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.aws import AwsCallError, Caller, _ask, _not_checked
 from stacks.preflight.report import CheckResult
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from components.etcd.tls import server_secret_name
-from components.observability.values import GRAFANA_ADMIN_SECRET
-from stacks.config import StackConfig
+from components.observability.settings import GRAFANA_ADMIN_SECRET
 from stacks.config.cluster import SUPPORTED_KUBERNETES
+from stacks.config.stack import StackConfig
 from stacks.config.target import ClusterConnectError
 from stacks.outputs import ETCD_CLIENT_SECRET, ETCD_CLUSTER, NATS_AUTH_SECRET, NATS_VERIFY_SECRET
 from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from stacks.config import ConfigError
 from stacks.config.aws import AwsConfig
 from stacks.config.load import EXIT_INVALID, load
+from stacks.config.reader import ConfigError
 from stacks.config.stackfile import StackFileError
 from stacks.config.target import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
 from stacks.preflight.aws import AwsClients, aws_checks, connect

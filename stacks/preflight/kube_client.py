@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from stacks.config import SecretValue
+from components.kit.secret import SecretValue
 from stacks.config.target import ClusterConnectError, ClusterTarget
 from stacks.preflight.cluster_view import (
     ClusterReadError,

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from components.dynamo.model_cache import ModelCacheSettings, cache_fit
-from components.dynamo.model_download import DOWNLOAD_LABEL, DownloadPlan, download_plans
+from components.storage.cache import ModelCacheSettings, cache_fit
 from components.storage.csi import NAMESPACE, CsiDriverSettings
+from components.storage.downloads import DOWNLOAD_LABEL, DownloadPlan, download_plans
 from components.storage.lustre import CAPACITY_STEP_GIB
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster_view import ClusterView, WorkloadInfo
 from stacks.preflight.report import CheckResult
 

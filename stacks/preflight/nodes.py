@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.nodes.capacity import WorkerDemand
+from components.dynamo.capacity import WorkerDemand
 from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
 from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo, image_tag

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster_view import NodeInfo
 from stacks.preflight.report import CheckResult
 

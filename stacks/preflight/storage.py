@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.kit.resources import Storage
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
 from stacks.preflight.report import CheckResult
 

@@ -7,18 +7,19 @@ from typing import Any
 
 import pulumi
 
+from components.dynamo.component import DynamoGraph
 from components.dynamo.dgd import GraphWiring
-from components.dynamo.graph import DynamoGraph
-from components.dynamo.model_download import download_plans
-from components.dynamo.operator import DynamoOperator, PullSecret
-from components.dynamo.operator_values import OperatorWiring
-from components.dynamo.storage import ModelStorage
 from components.etcd.component import EtcdCluster
-from components.namespaces import Namespaces
+from components.kit.secret import SecretValue
+from components.namespaces.component import Namespaces
 from components.nats.component import NatsJetStream
-from components.nodes.pools import GpuNodePool
+from components.nodes.component import GpuNodePool
 from components.observability.component import Observability
-from stacks.config import SecretValue, StackConfig
+from components.operator.component import DynamoOperator, PullSecret
+from components.operator.values import OperatorWiring
+from components.storage.component import ModelStorage
+from components.storage.downloads import download_plans
+from stacks.config.stack import StackConfig
 
 
 @dataclass(frozen=True)

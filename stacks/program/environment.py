@@ -9,13 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.etcd.component import EtcdCluster
-from components.namespaces import Namespaces
+from components.gpu_platform.component import GpuPlatform
+from components.namespaces.component import Namespaces
 from components.nats.component import NatsJetStream
-from components.nodes.gpu_platform import GpuPlatform
-from components.nodes.pools import GpuNodePool
+from components.nodes.component import GpuNodePool
 from components.observability.component import Observability
 from components.observability.receivers import ReceiverKind
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.outputs import (
     ETCD_CLUSTER,
     NATS_RELEASE,

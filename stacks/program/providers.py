@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kit.aws import STACK_TAG
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 
 if TYPE_CHECKING:
     import pulumi_aws as aws

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTls, EtcdTuning, etcd_command
-from components.nats.values import NatsSettings, jetstream_limits, server_config
+from components.nats.settings import NatsSettings
+from components.nats.values import jetstream_limits, server_config
 from stacks.verify.etcd import ClientTls, EtcdError, Gateway
 from tests.integration.certs import TlsFiles, make_tls
 

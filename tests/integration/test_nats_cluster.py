@@ -13,13 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.kit.resources import Resources, Storage
-from components.nats.values import (
-    DYNAMO_MAX_PAYLOAD,
-    PASSWORD_KEY,
-    USERNAME_KEY,
-    VERIFY_PASSWORD_ENV,
-    NatsSettings,
-)
+from components.nats.settings import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY, VERIFY_PASSWORD_ENV, NatsSettings
 from stacks.cli import main
 from tests.harness import ROOT
 from tests.integration.conftest import find_binary
@@ -242,7 +236,7 @@ def test_each_server_is_tagged_with_its_pod_name(shared: list[NatsServer]) -> No
 
 
 def test_the_tests_run_the_server_release_the_stack_deploys(nats_binary: str) -> None:
-    from components.nats.values import SERVER_IMAGE
+    from components.nats.settings import SERVER_IMAGE
 
     out = subprocess.run([nats_binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
     assert out.strip() == f"nats-server: v{SERVER_IMAGE['tag'].split('-')[0]}", nats_binary

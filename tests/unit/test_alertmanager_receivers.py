@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from components.kit.resources import Resources
+from components.observability import settings as s
 from components.observability import values as v
 from components.observability.receivers import (
     RECEIVERS_SECRET,
@@ -65,7 +66,7 @@ def test_a_receiver_is_checked() -> None:
 
 
 def am(receivers: tuple[Receiver, ...], secret: str | None) -> dict[str, Any]:
-    return v.alertmanager_values(v.AlertmanagerSettings(True, 2, Resources("50m", "128Mi"), None, receivers), secret)
+    return v.alertmanager_values(s.AlertmanagerSettings(True, 2, Resources("50m", "128Mi"), None, receivers), secret)
 
 
 def test_alertmanager_mounts_the_secret_only_with_receivers() -> None:

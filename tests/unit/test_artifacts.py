@@ -7,8 +7,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.kit.charts import ChartRef
-from components.kit.helm import helm_release
-from components.kit.kube import KubeObject
+from components.register.helm import helm_release
+from components.register.kube import KubeObject
 from stacks.plan import artifacts
 from tests.harness import run_resources
 

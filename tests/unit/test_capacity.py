@@ -4,10 +4,10 @@ from dataclasses import replace
 
 import pytest
 
+from components.dynamo.capacity import CapacityProblem, WorkerDemand, capacity_table, check_capacity
 from components.dynamo.words import Role
-from components.nodes.capacity import CapacityProblem, WorkerDemand, capacity_table, check_capacity
 from components.nodes.shape import PoolShape
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from tests.harness import parse, stack_config
 
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from stacks.config import ConfigError, SecretValue
+from components.kit.secret import SecretValue
+from stacks.config.reader import ConfigError
 from tests.harness import parse, stack_config
 
 

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stacks.cli import main
-from stacks.config import ConfigError, StackConfig
 from stacks.config.load import load
+from stacks.config.reader import ConfigError
+from stacks.config.stack import StackConfig
 from stacks.config.stackfile import StackFileError
 from tests.harness import EXAMPLES, ROOT, example_stacks
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError
 from stacks.config.limits import (
     HELM_RELEASE_MAX,
     env_name_problem,
@@ -17,6 +16,7 @@ from stacks.config.limits import (
     label_value_problem,
     mount_path_problem,
 )
+from stacks.config.reader import ConfigError
 from stacks.plan.artifacts import releases
 from tests.harness import example_stacks, parse, plan_servers, plan_stack, stack_config
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, StackConfig
+from stacks.config.reader import ConfigError
+from stacks.config.stack import StackConfig
 from tests.harness import parse, stack_config
 
 PROD = stack_config("prod")

@@ -5,8 +5,9 @@ The stacks here put events on NATS and discovery on etcd (`BOTH`), so both are d
 import pytest
 
 from components.kit.resources import Resources, Storage
-from components.nats.values import NatsSettings
-from stacks.config import ConfigError, StackConfig
+from components.nats.settings import NatsSettings
+from stacks.config.reader import ConfigError
+from stacks.config.stack import StackConfig
 from tests.harness import parse, stack_config
 
 BOTH = {"dynamo": {"discovery": "etcd", "eventPlane": "nats"}}

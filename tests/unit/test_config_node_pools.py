@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, StackConfig
+from stacks.config.reader import ConfigError
+from stacks.config.stack import StackConfig
 from tests.harness import parse, stack_config
 
 AWS = {"region": "us-east-1", "clusterName": "dynamo-prod", "vpcId": "vpc-0a1b2c3d",

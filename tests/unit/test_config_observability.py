@@ -7,7 +7,7 @@ import pytest
 from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.kit.resources import Storage
 from components.observability.receivers import Receiver
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from tests.harness import parse, stack_config
 
 BASE = {"kubernetes": {"context": "kind-x"}}

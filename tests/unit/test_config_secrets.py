@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from components.kit.secret import SecretValue
-from stacks.config import ConfigError, parse_config
 from stacks.config.credentials import credential_shape
 from stacks.config.load import load
+from stacks.config.reader import ConfigError
+from stacks.config.stack import parse_config
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from stacks.plan.command import render
 from tests.harness import ROOT, raw_config, stack_config

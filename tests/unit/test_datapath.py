@@ -25,10 +25,10 @@ from components.dynamo.dgd import (
     engine_configmap,
     nixl_pod_monitor,
 )
-from components.dynamo.model_download import WAIT_CONTAINER
-from components.namespaces import namespace_manifest
+from components.namespaces.manifests import namespace_manifest
 from components.nodes.eks import huge_pages_user_data, launch_template_props
-from stacks.config import ConfigError
+from components.storage.downloads import WAIT_CONTAINER
+from stacks.config.reader import ConfigError
 from stacks.plan.mockrun import Registry
 from stacks.plan.sections import data_path_lines
 from tests.graph_fixtures import POOLS, engine_args, graph, group_of

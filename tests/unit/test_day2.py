@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pulumi.runtime import settings
 
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from stacks.plan.mockrun import Registered, Registry, run_program
 from stacks.program.command import main
 from tests.harness import PROJECT, ROOT, plan_config, plan_servers, raw_config, reaches, servers_config

@@ -2,8 +2,8 @@
 
 import re
 
-from stacks.config import parse_config
 from stacks.config.reader import Problems
+from stacks.config.stack import parse_config
 from stacks.config.stackfile import read_stack_file
 from tests.harness import ROOT
 
@@ -42,7 +42,7 @@ def test_every_documented_row_has_type_default_example_and_description() -> None
 
 def test_documented_keys_exist() -> None:
     """No stale rows: each documented key is one the parser knows (read by some stack, or a secret)."""
-    from stacks.config import SECRET_KEYS
+    from stacks.config.stack import SECRET_KEYS
 
     known = keys_read_by_committed_stacks() | set(SECRET_KEYS)
     stale = sorted(k for k in documented_rows() if k not in known)

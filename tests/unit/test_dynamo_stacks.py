@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.dynamo.datapath import engine_command_line
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from stacks.config.stackfile import PLACEHOLDER_PREFIX
 from stacks.plan.artifacts import RELEASE_TYPE
 from stacks.plan.mockrun import SECRET, Registered, Registry

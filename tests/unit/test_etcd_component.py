@@ -6,7 +6,8 @@ import pulumi
 
 from components.etcd import tls
 from components.etcd.component import EtcdCluster
-from components.etcd.manifests import TLS_REVISION_ANNOTATION, EtcdSettings, command, quorum
+from components.etcd.manifests import TLS_REVISION_ANNOTATION, command
+from components.etcd.settings import EtcdSettings, quorum
 from components.kit.resources import Resources, Storage
 from stacks.plan.mockrun import Registry
 from tests.fakes import fake_monitoring, namespace

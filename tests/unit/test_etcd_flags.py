@@ -3,7 +3,7 @@
 import pytest
 
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args, initial_cluster, minor_version
-from components.etcd.manifests import IMAGE
+from components.etcd.settings import IMAGE
 
 PEERS = [EtcdPeer("a", "http://127.0.0.1:2380"), EtcdPeer("b", "http://127.0.0.1:2390")]
 NODE = EtcdNode(name="a", data_dir="/d/a", listen_client_urls="http://127.0.0.1:2379",

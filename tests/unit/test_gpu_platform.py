@@ -4,9 +4,9 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.gpu_platform.component import GpuPlatform
+from components.gpu_platform.values import GpuPlatformSettings, gpu_operator_values, platform_tolerations
 from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
-from components.nodes.gpu_platform import GpuPlatform
-from components.nodes.gpu_platform_values import GpuPlatformSettings, gpu_operator_values, platform_tolerations
 from components.nodes.shape import PoolShape
 from stacks.plan.mockrun import Registry
 from tests.fakes import FakeMonitoring, Marker

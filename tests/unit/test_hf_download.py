@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from components.dynamo import hf_download
-from components.dynamo.hf_download import Settings, download, main, marker_path, retry_after, snapshot_path
+from components.storage import hf_download
+from components.storage.hf_download import Settings, download, main, marker_path, retry_after, snapshot_path
 from tests.fake_hub import COMMIT, LARGE, HubState, serve
 
 SCRIPT = Path(hf_download.__file__)

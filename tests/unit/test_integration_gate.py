@@ -30,7 +30,7 @@ def test_nats_server_comes_from_the_virtualenv_at_the_deployed_version() -> None
     import re
     import sys
 
-    from components.nats.values import SERVER_IMAGE
+    from components.nats.settings import SERVER_IMAGE
     from tests.harness import ROOT
 
     assert conftest.SEARCH_PATH.split(os.pathsep)[0] == os.path.dirname(sys.executable)

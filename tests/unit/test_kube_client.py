@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from stacks.config import KubernetesConfig, SecretValue
+from components.kit.secret import SecretValue
+from stacks.config.cluster import KubernetesConfig
 from stacks.config.stackfile import placeholder
 from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
 from stacks.preflight import command as preflight

@@ -5,7 +5,8 @@ import inspect
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kit.kube import KubeObject, type_token
+from components.kit.kube import type_token
+from components.register.kube import KubeObject
 from stacks.plan.mockrun import SECRET
 from tests.harness import named, run_resources
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from components.dynamo import hf_download
 from components.dynamo.backends import worker_args
 from components.dynamo.dgd import GraphWiring, dgd_manifest
-from components.dynamo.model_download import (
+from components.storage import hf_download
+from components.storage.downloads import (
     DOWNLOAD_LABEL,
     SCRIPT_KEY,
     DownloadSettings,
@@ -105,14 +105,14 @@ def test_the_builders_know_the_layout_the_script_writes(mount: str) -> None:
     ref = ModelRef("org/model", "main")
     assert marker_path(mount, ref) == hf_download.marker_path(mount, "org/model", "main")
     assert snapshot_path(mount, "org/model", "a" * 40) == hf_download.snapshot_path(mount, "org/model", "a" * 40)
-    assert "components.dynamo.hf_download" not in model_download_imports()
+    assert "components.storage.hf_download" not in model_download_imports()
 
 
 def model_download_imports() -> set[str]:
     import ast
     import inspect
 
-    from components.dynamo import model_download
+    from components.storage import downloads as model_download
 
     tree = ast.parse(inspect.getsource(model_download))
     return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {

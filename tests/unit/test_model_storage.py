@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from components.dynamo.model_download import WAIT_CONTAINER
 from components.kit.aws import (
     EFS_FILE_SYSTEM,
     EFS_MOUNT_TARGET,
@@ -19,6 +18,7 @@ from components.kit.aws import (
     IAM_ROLE_POLICY_ATTACHMENT,
     SECURITY_GROUP,
 )
+from components.storage.downloads import WAIT_CONTAINER
 from stacks.plan.mockrun import Registered, Registry
 from stacks.plan.sections import model_storage_lines
 from tests.harness import ROOT, by_kind, children, parse, plan_config, plan_stack, reaches, stack_config

@@ -6,7 +6,7 @@ import pulumi
 
 from components.kit.resources import Resources, Storage
 from components.nats.component import NatsJetStream
-from components.nats.values import NatsSettings
+from components.nats.settings import NatsSettings
 from stacks.plan.mockrun import SECRET, Registry
 from tests.fakes import fake_monitoring, namespace
 from tests.harness import by_kind, children, manifests, named, run_resources, schema_problems, text_of

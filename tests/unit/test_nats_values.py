@@ -1,14 +1,8 @@
 """NATS chart values, server settings and client environment (pure builders)."""
 
 from components.kit.resources import Resources, Storage
-from components.nats.values import (
-    DYNAMO_MAX_PAYLOAD,
-    NatsSettings,
-    client_env,
-    helm_values,
-    jetstream_limits,
-    server_config,
-)
+from components.nats.settings import DYNAMO_MAX_PAYLOAD, NatsSettings
+from components.nats.values import client_env, helm_values, jetstream_limits, server_config
 
 
 def settings(**overrides: object) -> NatsSettings:

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pulumi
 import pulumi_aws
 
+from components.nodes.component import GpuNodePool
 from components.nodes.eks import EksNodeGroup
-from components.nodes.pools import GpuNodePool
 from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint, pool_shape
 from stacks.plan.mockrun import Registry
 from tests.harness import run_resources

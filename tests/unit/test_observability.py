@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.kit.monitoring import Monitoring
 from components.observability.component import Observability
+from components.register.monitoring import Monitoring
 from stacks.config.load import load
 from stacks.plan import command as offline_plan
 from stacks.plan.artifacts import RELEASE_TYPE, releases

@@ -9,7 +9,7 @@ import pytest
 
 from components.kit.resources import Resources, Storage
 from components.observability import collector, loki
-from components.observability import values as v
+from components.observability import settings as s
 from components.observability.datasources import loki_datasource, traces_to_logs
 from stacks.plan.artifacts import releases
 from tests.harness import example_stacks, plan_config, plan_stack, stack_config
@@ -131,10 +131,10 @@ def test_loki_runs_as_one_binary_with_retention_and_structured_metadata() -> Non
 def test_the_collector_reaches_loki_and_tempo_by_their_services() -> None:
     [release] = [r for r in releases(plan_stack("prod")) if r["name"] == "otel-collector"]
     exporters = release["values"]["alternateConfig"]["exporters"]
-    assert exporters["otlp_grpc/tempo"]["endpoint"] == f"{v.TEMPO_SERVICE}:{v.OTLP_GRPC_PORT}"
+    assert exporters["otlp_grpc/tempo"]["endpoint"] == f"{s.TEMPO_SERVICE}:{s.OTLP_GRPC_PORT}"
     assert exporters["otlp_http/loki"]["endpoint"] == f"http://{loki.LOKI_SERVICE}:{loki.LOKI_HTTP_PORT}/otlp"
     [tempo] = [r for r in releases(plan_stack("prod")) if r["name"] == "tempo"]
-    assert tempo["values"]["fullnameOverride"] == v.TEMPO_SERVICE
+    assert tempo["values"]["fullnameOverride"] == s.TEMPO_SERVICE
     [lok] = [r for r in releases(plan_stack("prod")) if r["name"] == "loki"]
     assert lok["values"]["fullnameOverride"] == loki.LOKI_SERVICE
 

@@ -7,6 +7,7 @@ import yaml
 from components.kit import charts
 from components.kit.quantity import quantity_bytes
 from components.kit.resources import Resources, Storage
+from components.observability import settings as s
 from components.observability import values as v
 from tests.promql import parse, unknown_series
 
@@ -17,9 +18,9 @@ DISK = Storage("gp3", "200Gi")
 def kps(*, persistent: bool, managed: bool, alertmanager: bool = True, replicas: int = 2) -> dict[str, Any]:
     storage = DISK if persistent else None
     return v.kube_prometheus_stack_values(
-        prometheus=v.PrometheusSettings("15d", replicas, RES, storage),
-        alertmanager=v.AlertmanagerSettings(alertmanager, 2, RES, storage),
-        grafana=v.GrafanaSettings(RES, storage),
+        prometheus=s.PrometheusSettings("15d", replicas, RES, storage),
+        alertmanager=s.AlertmanagerSettings(alertmanager, 2, RES, storage),
+        grafana=s.GrafanaSettings(RES, storage),
         admin_secret="grafana-admin", managed_control_plane=managed, gpu_pool_label="dynamo-cluster/pool",
         namespace="monitoring", remote_write_receiver=True)
 
@@ -103,7 +104,7 @@ def test_tempo_is_a_grafana_datasource_with_trace_to_metrics() -> None:
 
 
 def test_tempo_receives_otlp_and_writes_span_metrics_to_every_prometheus() -> None:
-    values = v.tempo_values(v.TempoSettings("336h", RES, Storage("gp3", "100Gi"), metrics_generator=True),
+    values = v.tempo_values(s.TempoSettings("336h", RES, Storage("gp3", "100Gi"), metrics_generator=True),
                             prometheus_replicas=2)
     tempo = values["tempo"]
     assert tempo["receivers"]["otlp"]["protocols"] == {"grpc": {"endpoint": "0.0.0.0:4317"},
@@ -114,7 +115,7 @@ def test_tempo_receives_otlp_and_writes_span_metrics_to_every_prometheus() -> No
         "http://prometheus-kps-prometheus-0.prometheus-operated:9090/api/v1/write",
         "http://prometheus-kps-prometheus-1.prometheus-operated:9090/api/v1/write"]
     assert values["persistence"]["size"] == "100Gi"
-    assert "persistence" not in v.tempo_values(v.TempoSettings("24h", RES, None), 1)
+    assert "persistence" not in v.tempo_values(s.TempoSettings("24h", RES, None), 1)
 
 
 def test_charts_are_pinned() -> None:
@@ -127,10 +128,10 @@ def test_charts_are_pinned() -> None:
 
 
 def test_the_remote_write_receiver_is_on_only_with_tempos_metrics_generator() -> None:
-    off = v.tempo_values(v.TempoSettings("24h", RES, None), 1)["tempo"]
+    off = v.tempo_values(s.TempoSettings("24h", RES, None), 1)["tempo"]
     assert off["metricsGenerator"]["enabled"] is False
     assert "overrides" not in off
-    spec = v.prometheus_values(v.PrometheusSettings("2d", 1, RES, None))["prometheusSpec"]
+    spec = v.prometheus_values(s.PrometheusSettings("2d", 1, RES, None))["prometheusSpec"]
     assert spec["enableRemoteWriteReceiver"] is False
-    on = v.prometheus_values(v.PrometheusSettings("2d", 1, RES, None), remote_write_receiver=True)
+    on = v.prometheus_values(s.PrometheusSettings("2d", 1, RES, None), remote_write_receiver=True)
     assert on["prometheusSpec"]["enableRemoteWriteReceiver"] is True

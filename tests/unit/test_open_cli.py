@@ -17,6 +17,7 @@ from components.kit.secret import SecretValue
 from stacks.cli import main
 from stacks.config.target import ClusterTarget
 from stacks.kube.kubectl import Kubectl, KubeError
+from stacks.open import cli as open_cli
 from stacks.open import command as open_command
 from stacks.open.command import OpenError, OpenOptions, Runners, Service, service_of
 from tests.harness import ROOT
@@ -69,7 +70,7 @@ class World:
 
 def options(*argv: str) -> OpenOptions:
     parser = argparse.ArgumentParser()
-    open_command.add_arguments(parser, ROOT)
+    open_cli.add_arguments(parser, ROOT)
     return OpenOptions.from_args(parser.parse_args(list(argv)))
 
 

@@ -6,14 +6,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from components.dynamo.component import DynamoGraph
 from components.dynamo.dgd import GraphWiring
-from components.dynamo.graph import DynamoGraph
-from components.dynamo.operator import DynamoOperator
-from components.dynamo.operator_values import OperatorSettings, OperatorWiring, operator_values, values_keys
 from components.dynamo.releases import DEFAULT_RELEASE, RELEASES
 from components.dynamo.transport import TransportPlan
 from components.kit.resources import Resources
-from components.nodes.pools import GpuNodePool
+from components.nodes.component import GpuNodePool
+from components.operator.component import DynamoOperator
+from components.operator.values import OperatorSettings, OperatorWiring, operator_values, values_keys
 from stacks.plan.artifacts import RELEASE_TYPE
 from tests.fakes import Marker, fake_monitoring
 from tests.graph_fixtures import POOLS, existing_pool, graph

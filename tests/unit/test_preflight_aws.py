@@ -25,7 +25,7 @@ from moto.eks.models import eks_backends
 from components.kit.aws import STACK_TAG
 from components.storage.csi import DRIVERS, POD_IDENTITY_AGENT
 from components.storage.lustre import CACHE_TAG
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.config.target import ClusterTarget
 from stacks.preflight import command as preflight
 from stacks.preflight.aws import AwsClients, aws_checks

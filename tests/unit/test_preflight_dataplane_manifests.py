@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.etcd.manifests import IMAGE as ETCD_IMAGE
-from stacks.config import StackConfig
+from components.etcd.settings import IMAGE as ETCD_IMAGE
+from stacks.config.stack import StackConfig
 from stacks.preflight.dataplane import manifests, printing
 from stacks.preflight.dataplane.manifests import Run
 from stacks.preflight.dataplane.targets import select_targets

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.dynamo.model_download import DOWNLOAD_LABEL
+from components.storage.downloads import DOWNLOAD_LABEL
 from stacks.preflight.cluster_view import WorkloadInfo
 from stacks.preflight.model_cache import CSI_CHECK, SIZE_CHECK
 from stacks.preflight.report import CheckResult

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo
 from stacks.preflight.report import CheckResult
 from tests.cluster_stub import StubCluster, dev, existing_gpu_stack, gpu_node, prod, run

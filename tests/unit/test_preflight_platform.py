@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.cluster_view import NodeTaint
 from stacks.preflight.platform import PlatformService, check_platform_nodes, platform_services
 from stacks.preflight.report import CheckResult

@@ -15,6 +15,7 @@ import pytest
 
 from stacks.cli import main
 from stacks.kube import cluster
+from stacks.verify import cli as verify_cli
 from stacks.verify import command as verify
 from stacks.verify.report import Finding, Section, Status, render
 from tests.harness import ROOT
@@ -49,7 +50,7 @@ class FakeKubectl:
 
 def options(*argv: str) -> verify.VerifyOptions:
     parser = argparse.ArgumentParser()
-    verify.add_arguments(parser, ROOT)
+    verify_cli.add_arguments(parser, ROOT)
     return verify.VerifyOptions.from_args(parser.parse_args(list(argv)))
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError
+from stacks.config.reader import ConfigError
 from tests.harness import by_kind, parse, plan_config, plan_servers, servers_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"

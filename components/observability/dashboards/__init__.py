@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pulumi
-
 from components.kit.kube import labels
+from components.kit.ref import Ref
 from components.observability.dashboards.builder import Dashboard
 from components.observability.dashboards.datapath import datapath_dashboard
 from components.observability.dashboards.dynamo import frontend_dashboard, workers_dashboard
@@ -33,7 +32,7 @@ def build_dashboards(observed: Observed, thresholds: Thresholds) -> list[Dashboa
     ]
 
 
-def dashboard_configmap(dashboard: Dashboard, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def dashboard_configmap(dashboard: Dashboard, namespace: Ref) -> dict[str, Any]:
     """One dashboard as a ConfigMap the sidecar picks up (deterministic JSON text)."""
     return {
         "apiVersion": "v1",

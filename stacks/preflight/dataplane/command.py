@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from stacks.config import ConfigError, KubernetesConfig
+from stacks.config.cluster import KubernetesConfig
 from stacks.config.load import EXIT_INVALID, load
+from stacks.config.reader import ConfigError
 from stacks.config.stackfile import StackFileError
 from stacks.config.target import (
     ClusterConnectError,

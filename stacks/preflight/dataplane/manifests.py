@@ -2,7 +2,7 @@
 
 - a Namespace ``dynamo-preflight-<run id>``, labelled as the preflight's (``dynamo-cluster/preflight:
   dataplane``, the run id) with Pod Security ``privileged`` (its pods are privileged, as EFA
-  workers are: `components.namespaces.pod_security_labels`). Deleting it deletes the rest.
+  workers are: `components.namespaces.component.pod_security_labels`). Deleting it deletes the rest.
 - a single-member etcd (the image the project pins, `components.etcd.manifests.IMAGE`) as a Pod and
   a ClusterIP Service ``etcd``, through which the two nixlbench pods of each pool find each other.
 - per pool and node, a sanity Job pinned to the node (node affinity on ``metadata.name``) that takes
@@ -27,10 +27,10 @@ from typing import Any
 
 from components.dynamo.datapath import HUGE_PAGES_RESOURCE
 from components.dynamo.dgd import EFA_RESOURCE, GPU_RESOURCE, efa_security_context
-from components.etcd import manifests as etcd
+from components.etcd import settings as etcd
 from components.etcd.flags import EtcdNode, EtcdPeer, EtcdTuning, etcd_args
 from components.kit.spread import anti_affinity
-from components.namespaces import pod_security_labels
+from components.namespaces.manifests import pod_security_labels
 from stacks.preflight.dataplane.script import PULL_SCRIPT, sanity_script
 from stacks.preflight.dataplane.targets import PoolTarget
 

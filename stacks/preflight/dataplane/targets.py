@@ -22,7 +22,7 @@ from components.dynamo.dgd import efa_per_pod
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
 from components.dynamo.words import GPU_BACKENDS
 from components.nodes.shape import PoolShape
-from stacks.config import StackConfig
+from stacks.config.stack import StackConfig
 from stacks.preflight.dataplane.thresholds import Threshold, threshold
 
 

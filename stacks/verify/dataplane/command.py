@@ -27,8 +27,8 @@ from stacks.verify.report import Section, Status, overall, render
 
 
 def run(options: verify.VerifyOptions, dataplane: DataplaneOptions) -> int:
-    from stacks.config import ConfigError
     from stacks.config.load import load
+    from stacks.config.reader import ConfigError
     from stacks.config.stackfile import StackFileError
 
     assert options.stack is not None  # options.problem refuses --dataplane without --stack

@@ -6,13 +6,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
-
 from components.dynamo.releases import DynamoRelease
 from components.dynamo.transport import TransportPlan
 from components.dynamo.words import GangScheduling
 from components.kit.charts import ChartRef
 from components.kit.kube import labels
+from components.kit.ref import Deferred, Ref
 from components.kit.resources import Resources
 from components.nodes.shape import PoolShape
 
@@ -34,10 +33,10 @@ class OperatorWiring:
     transport plan wires them: NATS only when a plane uses it, etcd only when discovery is etcd."""
 
     transport: TransportPlan
-    nats_url: pulumi.Input[str] | None
-    etcd_url: pulumi.Input[str] | None
-    prometheus_url: pulumi.Input[str] | None
-    pull_secret: pulumi.Input[str] | None
+    nats_url: Ref | None
+    etcd_url: Ref | None
+    prometheus_url: Ref | None
+    pull_secret: Ref | None
     # etcd's CA and client certificate (secretKeyRef entries), for an operator that reaches etcd
     etcd_env: Sequence[Mapping[str, Any]] = ()
 
@@ -120,8 +119,7 @@ def values_keys(values: Mapping[str, Any], prefix: str = "") -> set[str]:
     return out
 
 
-def dockerconfigjson_secret(name: str, namespace: pulumi.Input[str], registry: str,
-                            password: pulumi.Output[str]) -> dict[str, Any]:
+def dockerconfigjson_secret(name: str, namespace: Ref, registry: str, password: Deferred) -> dict[str, Any]:
     """An image pull Secret for NVIDIA's registry (user `$oauthtoken`, the NGC API key as password)."""
     import base64
     import json

@@ -19,9 +19,10 @@ from components.dynamo.dgd import (
     worker_env_secret,
 )
 from components.dynamo.spec import GraphSpec
-from components.kit.kube import KubeObject, type_token
-from components.kit.monitoring import Monitoring
-from components.nodes.pools import GpuNodePool
+from components.kit.kube import type_token
+from components.nodes.component import GpuNodePool
+from components.register.kube import KubeObject
+from components.register.monitoring import Monitoring
 
 TYPE = "dynamo-cluster:components:DynamoGraph"
 

@@ -19,12 +19,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import pulumi
-
-from components.dynamo.spec import GraphSpec
 from components.kit.kube import labels, secret_env_var
+from components.kit.ref import Ref
 from components.kit.resources import Resources
 
 # The label every download Job and its pods carry (value: the hash of model and revision); preflight
@@ -99,16 +97,31 @@ def is_commit(revision: str) -> bool:
     return bool(_COMMIT.match(revision))
 
 
-def model_ref(spec: GraphSpec) -> ModelRef | None:
+class NeedsModel(Protocol):
+    """What a download plan reads of a graph (`components.dynamo.spec.GraphSpec` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def model_revision(self) -> str: ...
+    @property
+    def model_size_gib(self) -> int | None: ...
+    @property
+    def use_model_cache(self) -> bool: ...
+
+
+def model_ref(spec: NeedsModel) -> ModelRef | None:
     """The repository a graph needs in the cache, or None (its model is a path, or it mounts no cache)."""
     if not spec.use_model_cache or not is_repo_id(spec.model):
         return None
     return ModelRef(spec.model, spec.model_revision)
 
 
-def download_plans(graphs: Iterable[GraphSpec]) -> list[DownloadPlan]:
+def download_plans(graphs: Iterable[NeedsModel]) -> list[DownloadPlan]:
     """One plan per distinct model and revision the graphs need, in the order graphs first name them."""
-    by_ref: dict[ModelRef, list[GraphSpec]] = {}
+    by_ref: dict[ModelRef, list[NeedsModel]] = {}
     for spec in graphs:
         ref = model_ref(spec)
         if ref is not None:
@@ -145,7 +158,7 @@ def script_source() -> str:
     return (Path(__file__).parent / SCRIPT_KEY).read_text()
 
 
-def script_configmap(name: str, namespace: pulumi.Input[str]) -> dict[str, Any]:
+def script_configmap(name: str, namespace: Ref) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "model-download")},
             "data": {SCRIPT_KEY: script_source()}}
@@ -159,9 +172,9 @@ def download_args(plan: DownloadPlan, settings: DownloadSettings, mount_path: st
     return args
 
 
-def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: pulumi.Input[str],
-                 claim: pulumi.Input[str], mount_path: str, script_configmap_name: pulumi.Input[str],
-                 token_secret: pulumi.Input[str] | None, token_key: str) -> dict[str, Any]:
+def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: Ref,
+                 claim: Ref, mount_path: str, script_configmap_name: Ref,
+                 token_secret: Ref | None, token_key: str) -> dict[str, Any]:
     """The Job that downloads one model into the cache. It runs on nodes without taints (no GPU
     node: it asks for no GPU), retries its pod `backoff_limit` times (each resumes), gives up after
     `timeout_minutes`, and replaces a pod only once the last one is gone (two writers would race

@@ -24,7 +24,6 @@ from components.kit.aws import (
     LAUNCH_TEMPLATE,
     PLACEMENT_GROUP,
     SECURITY_GROUP,
-    AwsResource,
 )
 from components.nodes.eks import (
     EksNodeGroup,
@@ -37,6 +36,7 @@ from components.nodes.eks import (
 )
 from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
+from components.register.aws import AwsResource
 
 TYPE = "dynamo-cluster:components:GpuNodePool"
 

@@ -20,10 +20,7 @@ from collections.abc import Sequence
 
 import pulumi
 
-from components.kit.helm import helm_release
-from components.kit.kube import KubeObject
-from components.kit.monitoring import Monitoring
-from components.nodes.gpu_platform_values import (
+from components.gpu_platform.values import (
     GpuPlatformSettings,
     dcgm_service_monitor,
     efa_plugin_values,
@@ -32,6 +29,9 @@ from components.nodes.gpu_platform_values import (
     platform_tolerations,
 )
 from components.nodes.shape import PoolShape
+from components.register.helm import helm_release
+from components.register.kube import KubeObject
+from components.register.monitoring import Monitoring
 
 TYPE = "dynamo-cluster:components:GpuPlatform"
 

@@ -17,16 +17,11 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
-from components.dynamo.operator_values import (
-    OperatorSettings,
-    OperatorWiring,
-    dockerconfigjson_secret,
-    operator_values,
-)
-from components.kit.helm import helm_release
-from components.kit.kube import KubeObject
-from components.kit.monitoring import Monitoring
 from components.nodes.shape import PoolShape
+from components.operator.values import OperatorSettings, OperatorWiring, dockerconfigjson_secret, operator_values
+from components.register.helm import helm_release
+from components.register.kube import KubeObject
+from components.register.monitoring import Monitoring
 
 TYPE = "dynamo-cluster:components:DynamoOperator"
 

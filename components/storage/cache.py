@@ -4,7 +4,7 @@ The cache is one ReadWriteMany claim every graph mounts (`modelCache`), on one o
 storage (`CacheKind`): ``existing``, a StorageClass the cluster has; ``fsx-lustre``, an FSx for
 Lustre file system the stack creates, bound statically (a PersistentVolume reserved for the claim);
 ``efs``, an EFS file system the stack creates, with a StorageClass of its own. Models get into it
-through one download Job each (`components.dynamo.model_download`).
+through one download Job each (`components.storage.downloads`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-import pulumi
-
-from components.dynamo.model_download import DownloadPlan, DownloadSettings
 from components.kit.kube import labels
 from components.kit.quantity import quantity_bytes
+from components.kit.ref import Ref
 from components.kit.resources import Storage
 from components.storage.csi import CsiDriverSettings
+from components.storage.downloads import DownloadPlan, DownloadSettings
 from components.storage.efs import EfsSettings
 from components.storage.lustre import LustreSettings
 
@@ -105,9 +104,9 @@ def cache_fit(cache: ModelCacheSettings, plans: Sequence[DownloadPlan],
     return CacheFit(cache.capacity_gib, sum(sizes.values()), tuple(unknown), sizes)
 
 
-def model_cache_claim(settings: ModelCacheSettings, namespace: pulumi.Input[str],
-                      storage_class: pulumi.Input[str] | None = None,
-                      volume_name: pulumi.Input[str] | None = None) -> dict[str, Any]:
+def model_cache_claim(settings: ModelCacheSettings, namespace: Ref,
+                      storage_class: Ref | None = None,
+                      volume_name: Ref | None = None) -> dict[str, Any]:
     """The cache's claim: on `storage_class` (default: the settings' class), or bound to the static
     volume `volume_name` (with no class, so no provisioner answers it)."""
     spec: dict[str, Any] = {"accessModes": ["ReadWriteMany"],
@@ -125,7 +124,7 @@ def model_cache_claim(settings: ModelCacheSettings, namespace: pulumi.Input[str]
     }
 
 
-def hf_token_secret(name: str, namespace: pulumi.Input[str], token: pulumi.Output[str]) -> dict[str, Any]:
+def hf_token_secret(name: str, namespace: Ref, token: Ref) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "hf-token")},
             "stringData": {HF_TOKEN_KEY: token}}

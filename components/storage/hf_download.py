@@ -1,6 +1,6 @@
 """Download one Hugging Face model repository into the shared model cache, once per model and revision.
 
-The model-download Job of `components.dynamo.model_download` runs this file (shipped in a ConfigMap)
+The model-download Job (one per model and revision) runs this file (shipped in a ConfigMap)
 with the Python of a small image; it uses the standard library only. It asks the Hub's HTTP API for
 the revision's commit and file list (``GET /api/models/<repo>/revision/<revision>?blobs=true``) and
 downloads every file from ``/<repo>/resolve/<commit>/<path>`` (the commit, so a branch that moves
