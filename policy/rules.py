@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.dynamo.backends import gpu_frameworks
+
 HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})
 SECRET_TYPE = "kubernetes:core/v1:Secret"
 STATEFULSET_TYPE = "kubernetes:apps/v1:StatefulSet"
@@ -34,8 +36,6 @@ GPU_RESOURCE = "nvidia.com/gpu"
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
 # Node labels GPU Feature Discovery and the GPU operator put on GPU nodes all start with this.
 GPU_LABEL_PREFIX = "nvidia.com/gpu"
-# DynamoGraphDeployment backends whose workers run on GPUs (the `mocker` backend runs on CPUs).
-GPU_BACKENDS = frozenset({"vllm", "sglang", "trtllm"})
 
 SECRET_FIELDS = ("data", "stringData")
 # Names (lower-cased, separators dropped) that hold a credential when they end like this.
@@ -281,7 +281,7 @@ def _dgd_gpu_problems(props: Mapping[str, Any]) -> list[str]:
         found = _pod_gpu_problems(f"{where}.podTemplate.spec", pod, node_agent=False)
         problems += found
         kind = _get(component, "type")
-        if found or kind not in WORKER_TYPES or backend not in GPU_BACKENDS:
+        if found or kind not in WORKER_TYPES or backend not in gpu_frameworks():
             continue
         limits = [_gpu_quantity(_get(c, "resources"), "limits")[1] for c in _list(_get(pod, "containers"))]
         if not any(_positive(amount) for amount in limits):
@@ -297,8 +297,9 @@ def gpu_limit_problems(resource_type: str, props: Mapping[str, Any]) -> list[str
     GPU nodes must set an `nvidia.com/gpu` limit (a request needs an equal limit). DaemonSets are
     node agents (device plugins, exporters): aiming at GPU nodes does not make them GPU consumers,
     so only their requests are checked. A DynamoGraphDeployment's worker components (worker,
-    prefill, decode) of a GPU backend (vllm, sglang, trtllm) must set an `nvidia.com/gpu` limit, and
-    its pod templates are checked like any other.
+    prefill, decode) of a backend whose workers need GPUs (its profile says so,
+    `components.dynamo.backends`) must set an `nvidia.com/gpu` limit, and its pod templates are
+    checked like any other.
     """
     if resource_type == DGD_TYPE:
         return _dgd_gpu_problems(props)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from components.dynamo import commands
+from components.dynamo.backends import backend as backend_named
+from components.dynamo.backends.base import Backend
 from components.dynamo.datapath import engine_command_line
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
-from components.dynamo.words import ROLES_BY_MODE, Backend, Mode, Role, RouterMode
+from components.dynamo.words import ROLES_BY_MODE, Mode, Role, RouterMode
 from components.kit.resources import Resources
 from components.nodes.settings import ExistingNodes, NodePoolSettings, Taint
 from components.nodes.shape import PoolShape
@@ -36,18 +40,28 @@ def group(role: Role, *, pool: str = "h100-efa", nodes: int = 1, gpus: int = 1, 
                            shared_memory="16Gi", engine_config=engine or {})
 
 
-def graph(backend: Backend, *, mode: Mode = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
+def graph(backend: str | Backend, *, mode: Mode = "disagg", nodes: int = 2, gpus: int = 4, tp: int | None = None,
           pool: str = "h100-efa", name: str | None = None, extra: tuple[str, ...] = (),
           router: RouterMode = "kv", release: DynamoRelease = DEFAULT_RELEASE,
           transport: TransportPlan = UPSTREAM_DEFAULTS) -> GraphSpec:
     roles = ROLES_BY_MODE[mode]
+    profile = backend if isinstance(backend, Backend) else backend_named(backend)
     return GraphSpec(
-        name=name or f"{backend}-{mode}", backend=backend, model="Qwen/Qwen3-0.6B",
-        served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=release.runtime_image(backend),
+        name=name or f"{profile.name}-{mode}", backend=profile, model="Qwen/Qwen3-0.6B",
+        served_model_name="Qwen/Qwen3-0.6B", mode=mode, image=release.runtime_image(profile),
         frontend=FrontendSpec(replicas=1, router_mode=router, http_port=8000, resources=Resources("1", "2Gi")),
         groups=tuple(group(r, pool=pool, nodes=nodes, gpus=gpus, tp=tp, extra=extra) for r in roles),
         use_model_cache=True, use_hf_token=True, check_parallelism=True, ready_timeout_minutes=60,
         release=release, transport=transport)
+
+
+def trtllm_engine_config(group: WorkerGroupSpec, *, efa: bool = False,
+                         trust_remote_code: bool = False) -> dict[str, Any]:
+    """The engine configuration TensorRT-LLM's profile writes for `group`."""
+    spec = replace(graph("trtllm"), trust_remote_code=trust_remote_code, groups=(group,))
+    config = commands.engine_config(spec, group, efa=efa)
+    assert config is not None
+    return config
 
 
 def group_of(spec: GraphSpec, role: Role) -> WorkerGroupSpec:

@@ -11,7 +11,7 @@ import re
 
 import promql_parser
 
-from components.observability.metrics_catalog import KNOWN
+from components.observability.metrics_catalog import known
 
 _GRAFANA = {"$__rate_interval": "5m", "$$__tags": ""}
 
@@ -41,7 +41,7 @@ def series_names(expr: str) -> set[str]:
 
 
 def unknown_series(expr: str) -> set[str]:
-    return series_names(expr) - KNOWN
+    return series_names(expr) - known()
 
 
 def variable_series(query: str) -> str:

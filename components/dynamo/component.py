@@ -48,8 +48,8 @@ class DynamoGraph(pulumi.ComponentResource):
         self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
         shapes = {p.shape.name: p.shape for p in used}
-        if spec.backend == "trtllm":
-            engine = engine_configmap(spec, shapes, f"{spec.name}-engine-config", wiring.namespace)
+        engine = engine_configmap(spec, shapes, f"{spec.name}-engine-config", wiring.namespace)
+        if engine is not None:
             configmap = KubeObject(f"{name}-engine-config", engine, child)
             wiring = replace(wiring, engine_configmap=configmap.name)
         manifest = dgd_manifest(spec, shapes, wiring)

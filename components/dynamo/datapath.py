@@ -42,16 +42,15 @@ Departures, each for a reason (docs/decisions.md):
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components.dynamo.backends.base import LIBFABRIC
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
-from components.dynamo.words import DISAGG_ROLES, GPU_BACKENDS
+from components.dynamo.words import DISAGG_ROLES
 from components.nodes.shape import PoolShape
 
-LIBFABRIC = "LIBFABRIC"
 NIXL_TELEMETRY_PORT = 19090
 HUGE_PAGES_RESOURCE = "hugepages-2Mi"
 HUGE_PAGES_PER_POD = "5120Mi"
@@ -95,34 +94,15 @@ def uses_huge_pages(group: WorkerGroupSpec, pool: PoolShape) -> bool:
     return pool.has_efa and pool.huge_pages_bytes >= HUGE_PAGES_PER_POD_BYTES * pods_per_node(group, pool)
 
 
-def nixl_backend_env(spec: GraphSpec) -> dict[str, str]:
-    """How SGLang and TensorRT-LLM are told to use NIXL's LIBFABRIC backend (vLLM: in its flag)."""
-    if spec.backend == "sglang":
-        return {"SGLANG_DISAGGREGATION_NIXL_BACKEND": LIBFABRIC}
-    if spec.backend == "trtllm":
-        return {"TRTLLM_NIXL_KVCACHE_BACKEND": LIBFABRIC}
-    return {}
-
-
-def vllm_kv_transfer_config(efa: bool) -> str:
-    """vLLM's `--kv-transfer-config`: NIXL on both sides; over EFA, NIXL's LIBFABRIC backend.
-    No `engine_id`: vLLM gives every engine its own, where a fixed one would be shared by all
-    replicas of a group."""
-    config: dict[str, object] = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
-    if efa:
-        config["kv_connector_extra_config"] = {"backends": [LIBFABRIC]}
-    return json.dumps(config, separators=(",", ":"))
-
-
 def wraps_command(spec: GraphSpec, group: WorkerGroupSpec) -> bool:
     """Whether the worker's command can run under the library-path wrapper: the operator injects its
-    multi-node flags into a shell wrapper for vLLM and SGLang, but replaces the command of a
-    TensorRT-LLM worker that spans nodes with mpirun."""
-    return not (spec.backend == "trtllm" and group.multinode)
+    multi-node flags into a shell wrapper for most engines, but replaces the command of some (a
+    TensorRT-LLM worker that spans nodes) with mpirun (`Backend.wraps_command`)."""
+    return spec.backend.wraps_command(group.multinode)
 
 
 def _telemetry(spec: GraphSpec, group: WorkerGroupSpec) -> tuple[bool, str]:
-    if group.role not in DISAGG_ROLES or spec.backend == "mocker":
+    if group.role not in DISAGG_ROLES or not spec.backend.moves_kv:
         return False, "no KV transfer (aggregated or simulated)"
     if spec.nixl_telemetry == "off":
         return False, "nixlTelemetry is off"
@@ -141,7 +121,7 @@ def telemetry_env() -> dict[str, str]:
 
 def runs_on_efa(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
     """Whether any of the graph's workers get the EFA recipe (and so run privileged)."""
-    return spec.backend in GPU_BACKENDS and any(g.pool in pools and pools[g.pool].has_efa for g in spec.groups)
+    return spec.backend.gpus and any(g.pool in pools and pools[g.pool].has_efa for g in spec.groups)
 
 
 def exports_nixl_telemetry(spec: GraphSpec, pools: Mapping[str, PoolShape]) -> bool:
@@ -153,10 +133,10 @@ def data_path(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> DataP
     """The data path of `group`'s pods on `pool`."""
     telemetry, note = _telemetry(spec, group)
     env: dict[str, str] = telemetry_env() if telemetry else {}
-    disagg = group.role in DISAGG_ROLES and spec.backend != "mocker"
-    if not (pool.has_efa and spec.backend in GPU_BACKENDS):
+    disagg = group.role in DISAGG_ROLES and spec.backend.moves_kv
+    if not (pool.has_efa and spec.backend.gpus):
         transfer = "NIXL over UCX" if disagg else "none"
-        if spec.backend == "mocker":
+        if not spec.backend.moves_kv:
             reason = "simulated engine: no KV transfer"
         elif not disagg:
             reason = "aggregated: no KV transfer"
@@ -169,7 +149,7 @@ def data_path(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> DataP
     env.update(_EFA_TUNING)
     env["FI_EFA_USE_HUGE_PAGE"] = "1" if huge else "0"
     if disagg:
-        env.update(nixl_backend_env(spec))
+        env.update(spec.backend.nixl_backend_env())
     if group.multinode:
         env.update(_NCCL_VISIBLE)
     return DataPath(

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.dynamo import backends, datapath
+from components.dynamo import commands, datapath
+from components.dynamo.backends.base import ENGINE_CONFIG_DIR, engine_config_file
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
@@ -139,7 +140,7 @@ def _main_container(spec: GraphSpec, wiring: GraphWiring, *, image: str, command
     container: dict[str, Any] = {
         "name": MAIN_CONTAINER,
         "image": image,
-        "workingDir": backends.WORKDIR,
+        "workingDir": commands.WORKDIR,
         "command": command,
         "args": args,
         "env": _env_list(env),
@@ -208,7 +209,7 @@ def _component(spec: GraphSpec, name: str, kind: str, replicas: int, pod_templat
 def frontend_component(spec: GraphSpec, wiring: GraphWiring) -> dict[str, Any]:
     volumes, mounts = _cache_volume(spec, wiring)
     container = _main_container(spec, wiring, image=spec.image, command=["python3", "-m", "dynamo.frontend"],
-                                args=backends.frontend_args(spec), env={"OTEL_SERVICE_NAME": f"{spec.name}-frontend"},
+                                args=commands.frontend_args(spec), env={"OTEL_SERVICE_NAME": f"{spec.name}-frontend"},
                                 resources=spec.frontend.resources.to_k8s(), mounts=mounts)
     return _component(spec, FRONTEND, "frontend", spec.frontend.replicas,
                       _pod_template(spec, wiring, FRONTEND, container, volumes=volumes), image=spec.image)
@@ -220,11 +221,11 @@ def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, w
     and the privileged security context; elsewhere none of it."""
     path = datapath.data_path(spec, group, pool)
     volumes, mounts = _cache_volume(spec, wiring)
-    if spec.backend == "trtllm" and wiring.engine_configmap is not None:
-        mounts.append({"name": ENGINE_CONFIG_VOLUME, "mountPath": backends.TRTLLM_CONFIG_DIR, "readOnly": True})
+    if wiring.engine_configmap is not None:
+        mounts.append({"name": ENGINE_CONFIG_VOLUME, "mountPath": ENGINE_CONFIG_DIR, "readOnly": True})
         volumes.append({"name": ENGINE_CONFIG_VOLUME, "configMap": {"name": wiring.engine_configmap}})
-    command, args = datapath.wrapped_command(backends.worker_command(spec),
-                                             backends.worker_args(spec, group, efa=path.efa), path.library_path)
+    command, args = datapath.wrapped_command(commands.worker_command(spec),
+                                             commands.worker_args(spec, group, efa=path.efa), path.library_path)
     # The group's own env comes last: a key set there replaces the data path's.
     env = {"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **path.env, **group.env}
     for name in group.secret_env:  # a secret entry replaces a plain one of the same name
@@ -255,10 +256,7 @@ def graph_env(spec: GraphSpec, wiring: GraphWiring) -> list[Any]:
         # The model is in the cache before any pod starts (its download Job): engines load it from
         # there and never ask the Hub, so a missing file fails at once instead of downloading.
         plain["HF_HUB_OFFLINE"] = "1"
-    if spec.backend == "trtllm":
-        # TensorRT-LLM launches multi-GPU engines with MPI, which refuses to run as root by default.
-        plain["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        plain["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+    plain.update(spec.backend.graph_env())
     return env + _env_list(plain)
 
 
@@ -267,8 +265,8 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
     components = [frontend_component(spec, wiring)]
     components += [worker_component(spec, group, pools[group.pool], wiring) for group in spec.groups]
     body: dict[str, Any] = {}
-    if spec.backend != "mocker":
-        body["backendFramework"] = spec.backend
+    if spec.backend.framework is not None:
+        body["backendFramework"] = spec.backend.framework
     body["env"] = graph_env(spec, wiring)
     body["components"] = components
     annotations = {
@@ -288,14 +286,17 @@ def dgd_manifest(spec: GraphSpec, pools: Mapping[str, PoolShape], wiring: GraphW
 
 
 def engine_configmap(spec: GraphSpec, pools: Mapping[str, PoolShape], name: str,
-                     namespace: Ref) -> dict[str, Any]:
-    """TensorRT-LLM's per-role engine configuration files, one key per worker group."""
+                     namespace: Ref) -> dict[str, Any] | None:
+    """The per-role engine configuration files of a backend that reads one (TensorRT-LLM), one key per
+    worker group; None for the others."""
     import yaml
 
-    data = {backends.trtllm_config_file(g): yaml.safe_dump(
-        backends.trtllm_engine_config(g, efa=datapath.data_path(spec, g, pools[g.pool]).efa,
-                                      trust_remote_code=spec.trust_remote_code), sort_keys=True)
-        for g in spec.groups}
+    configs = {g.role: commands.engine_config(spec, g, efa=datapath.data_path(spec, g, pools[g.pool]).efa)
+               for g in spec.groups}
+    data = {engine_config_file(role): yaml.safe_dump(config, sort_keys=True)
+            for role, config in configs.items() if config is not None}
+    if not data:
+        return None
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": name, "namespace": namespace, "labels": {GRAPH_LABEL: spec.name}},
             "data": data}

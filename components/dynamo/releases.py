@@ -21,18 +21,12 @@ Where the facts were read (the reference folders that steer this project; SOURCE
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from components.dynamo.words import Backend
+from components.dynamo.backends.base import NO_CHANGES, Backend, BackendRelease
 from components.kit.charts import DYNAMO_PLATFORM, ChartRef
 
 REGISTRY = "nvcr.io/nvidia/ai-dynamo"
-# The runtime image repository of each backend. The mocker ships in the planner image (upstream's
-# mocker examples run it there; there is no mocker image).
-_RUNTIME: Mapping[Backend, str] = {"vllm": "vllm-runtime", "sglang": "sglang-runtime",
-                                   "trtllm": "tensorrtllm-runtime", "mocker": "dynamo-planner"}
-# Backends that have an EFA variant of their runtime image (``<tag>-efa``).
-_EFA_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
 
 # The values keys of the dynamo-platform chart this project sets, as dotted paths: present in the
 # 1.4.2 and the 1.5.0 chart alike (their values.yaml and the operator subchart's). A key outside a
@@ -98,18 +92,22 @@ class DynamoRelease:
     efa_image_tag: str
     grove_version: str  # the Grove and KAI charts bundled with dynamo-platform
     kai_version: str
-    trtllm_kv_events_flag: str  # what makes a TensorRT-LLM worker publish KV events
-    sglang_skip_tokenizer_init: bool  # SGLang workers leave tokenizing to Dynamo's frontend
     artifacts_confirmed: bool  # image tags read from a published artifact list
+    # What the release changes of a backend's defaults (its profile holds the newest release's), by name.
+    backends: Mapping[str, BackendRelease] = field(default_factory=dict)
     values_keys: frozenset[str] = PLATFORM_VALUES_KEYS
     limits: NameLimits = NameLimits()
     # DynamoGraphDeployment API versions earlier releases of this project wrote (1.1 wrote v1alpha1).
     earlier_api_versions: tuple[str, ...] = ("nvidia.com/v1alpha1",)
 
+    def backend(self, name: str) -> BackendRelease:
+        """What this release changes of the backend `name`."""
+        return self.backends.get(name, NO_CHANGES)
+
     def runtime_image(self, backend: Backend, *, efa: bool = False) -> str:
         """The runtime image of a backend's workers (and frontend), the EFA variant on EFA pools."""
-        tag = self.efa_image_tag if efa and backend in _EFA_BACKENDS else self.image_tag
-        return f"{REGISTRY}/{_RUNTIME[backend]}:{tag}"
+        tag = self.efa_image_tag if efa and backend.efa_image else self.image_tag
+        return f"{REGISTRY}/{backend.image_repository}:{tag}"
 
     @property
     def frontend_image(self) -> str:
@@ -136,13 +134,17 @@ RELEASES: Mapping[str, DynamoRelease] = {
         version="1.4.2", chart=DYNAMO_PLATFORM["1.4.2"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1alpha1", image_tag="1.4.2",
         efa_image_tag="1.4.2-efa", grove_version="v0.1.0-alpha.12-rc1", kai_version="v0.13.4",
-        trtllm_kv_events_flag="--publish-events-and-metrics", sglang_skip_tokenizer_init=True,
-        artifacts_confirmed=True),
+        artifacts_confirmed=True,
+        backends={
+            # The 1.4 examples publish TensorRT-LLM's KV events (and metrics) with the flag 1.5 renamed,
+            "trtllm": BackendRelease(kv_events_args=("--publish-events-and-metrics",)),
+            # and run SGLang workers without a tokenizer of their own (Dynamo's frontend tokenizes).
+            "sglang": BackendRelease(worker_args=("--skip-tokenizer-init",)),
+        }),
     "1.5.0": DynamoRelease(
         version="1.5.0", chart=DYNAMO_PLATFORM["1.5.0"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.0",
         efa_image_tag="1.5.0-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
-        trtllm_kv_events_flag="--publish-kv-events", sglang_skip_tokenizer_init=False,
         artifacts_confirmed=False),
 }
 DEFAULT_VERSION = "1.4.2"

@@ -7,15 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.dynamo.backends.base import Backend, GroupChoices
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
-from components.dynamo.words import Backend, LoadFormat, Mode, NixlTelemetry, Role, RouterMode
+from components.dynamo.words import LoadFormat, Mode, NixlTelemetry, Role, RouterMode
 from components.kit.resources import Resources
 from components.kit.secret import SecretValue
 
-# The Dynamo Python module each backend's worker runs (`python3 -m <module>`).
-WORKER_MODULE: Mapping[Backend, str] = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm",
-                                        "mocker": "dynamo.mocker"}
 # The name of the frontend component of every graph; worker components are named after their role.
 FRONTEND = "frontend"
 
@@ -49,6 +47,12 @@ class WorkerGroupSpec:
     # env entries set as secrets: they reach the pods through a Secret of the graph, never in its spec
     secret_env: Mapping[str, SecretValue] = field(default_factory=dict)
 
+    def choices(self) -> GroupChoices:
+        """The group as its backend's checks see it."""
+        return GroupChoices(role=self.role, nodes=self.nodes, gpus_per_node=self.gpus_per_node,
+                            tensor_parallel=self.tensor_parallel, expert_parallel=self.expert_parallel,
+                            engine_config=self.engine_config, extra_args=self.extra_args, env=self.env)
+
     @property
     def gpus_per_replica(self) -> int:
         return self.nodes * self.gpus_per_node
@@ -63,7 +67,7 @@ class GraphSpec:
     """One DynamoGraphDeployment, on the stack's Dynamo `release` and `transport` plan."""
 
     name: str
-    backend: Backend
+    backend: Backend  # its engine's profile (components.dynamo.backends)
     model: str
     served_model_name: str
     mode: Mode

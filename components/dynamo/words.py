@@ -1,6 +1,6 @@
 """The domain words of a Dynamo graph, as types: one definition of each allowed set.
 
-Config readers, settings and builders use these `Literal`s, so a misspelt backend or role is a type
+Config readers, settings and builders use these `Literal`s, so a misspelt mode or role is a type
 error (``mypy --strict`` compares literals strictly), and the tuples derived from them are what
 config errors list as allowed.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal, get_args
 
-Backend = Literal["vllm", "sglang", "trtllm", "mocker"]
 Mode = Literal["agg", "disagg"]
 Role = Literal["worker", "prefill", "decode"]
 RouterMode = Literal["round-robin", "random", "kv"]
@@ -21,7 +20,6 @@ NixlTelemetry = Literal["auto", "on", "off"]
 # (vLLM's Run:ai Model Streamer, `--load-format runai_streamer`).
 LoadFormat = Literal["auto", "runai_streamer"]
 
-BACKENDS: tuple[Backend, ...] = get_args(Backend)
 MODES: tuple[Mode, ...] = get_args(Mode)
 ROLES: tuple[Role, ...] = get_args(Role)
 ROUTER_MODES: tuple[RouterMode, ...] = get_args(RouterMode)
@@ -29,13 +27,6 @@ GANG_SCHEDULING: tuple[GangScheduling, ...] = get_args(GangScheduling)
 NIXL_TELEMETRY_MODES: tuple[NixlTelemetry, ...] = get_args(NixlTelemetry)
 LOAD_FORMATS: tuple[LoadFormat, ...] = get_args(LoadFormat)
 
-# Backends whose engines can spread one replica over several nodes (tensor/pipeline parallel
-# across nodes). The mocker simulates an engine on the CPU and runs in one pod.
-MULTINODE_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
-# Backends that need GPUs; the mocker is CPU-only.
-GPU_BACKENDS: tuple[Backend, ...] = ("vllm", "sglang", "trtllm")
-# Backends with a streaming loader this project can cite (docs/decisions.md, "Model loading").
-STREAMING_LOADER_BACKENDS: tuple[Backend, ...] = ("vllm",)
 # Worker groups per mode, in the order they appear in a DGD.
 ROLES_BY_MODE: Mapping[Mode, tuple[Role, ...]] = {"agg": ("worker",), "disagg": ("prefill", "decode")}
 # The roles of a disaggregated graph, which hand the KV cache from one to the other.

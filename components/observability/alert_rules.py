@@ -13,8 +13,9 @@ graph and role labels every graph pod has; the graphs they watch are known at pl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from components.dynamo.backends import BACKENDS
 from components.kit.kube import labels
 from components.kit.ref import Ref
 from components.observability.metrics_catalog import bucket, metric
@@ -167,11 +168,22 @@ def per_graph(observed: Observed, series: str, graphs: tuple[str, ...], role: st
     return f"sum by (namespace, {graph}) ({series} * on (namespace, pod) group_left ({graph}) {pods})"
 
 
+def engine_series(kind: Literal["failed", "bytes_sum"]) -> list[str]:
+    """The engines' own transfer series of one kind (failed transfers, bytes moved), from their profiles."""
+    out = []
+    for backend in BACKENDS.values():
+        metrics = backend.transfer_metrics
+        name = None if metrics is None else metrics.failed if kind == "failed" else metrics.bytes_sum
+        if name is not None:
+            out.append(name)
+    return out
+
+
 def datapath_rules(observed: Observed) -> list[Rule]:
     """KV transfers between prefill and decode, and the KV events a KV router routes by."""
     graph = observed.graph_series_label
-    failed = (f"sum by (namespace, pod) (increase({metric('vllm:nixl_num_failed_transfers_total')}[5m])) > 0 or "
-              f"sum by (namespace, pod) (increase({metric('agent_errors_total')}[5m])) > 0")
+    failed = " or ".join(f"sum by (namespace, pod) (increase({metric(name)}[5m])) > 0"
+                         for name in (*engine_series("failed"), "agent_errors_total"))
     rules = [
         Rule("NixlTransfersFailing", failed, "1m", "warning",
              "KV transfers fail in pod {{ $labels.pod }}",
@@ -187,7 +199,7 @@ def datapath_rules(observed: Observed) -> list[Rule]:
         moved = " or ".join(
             f"({per_graph(observed, f'rate({name}[10m])', graphs)} > 0)"
             for name in (metric("agent_tx_bytes_total"), metric("agent_rx_bytes_total"),
-                         metric("vllm:nixl_bytes_transferred_sum"), metric("trtllm_kv_transfer_bytes_sum")))
+                         *(metric(series) for series in engine_series("bytes_sum"))))
         rules.append(Rule(
             "DisaggGraphMovesNoKvBytes", f"({serving} > 0) unless on (namespace, {graph}) ({moved})", "15m", "warning",
             f"Graph {{{{ $labels.{graph} }}}} serves requests but moves no KV cache",

@@ -7,24 +7,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, replace
 
+from components.dynamo import backends
+from components.dynamo.backends.base import Backend, GroupChoices
+from components.dynamo.backends.mocker import MOCKER
+from components.dynamo.backends.vllm import VLLM
 from components.dynamo.capacity import WorkerDemand, check_capacity
 from components.dynamo.datapath import EFA_SHARED_MEMORY
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERIES, EVENT_PLANES, REQUEST_PLANES, TransportPlan
 from components.dynamo.words import (
-    BACKENDS,
     GANG_SCHEDULING,
-    GPU_BACKENDS,
     LOAD_FORMATS,
     MODES,
-    MULTINODE_BACKENDS,
     NIXL_TELEMETRY_MODES,
     ROLES,
     ROLES_BY_MODE,
     ROUTER_MODES,
-    STREAMING_LOADER_BACKENDS,
-    Backend,
     LoadFormat,
     Mode,
     Role,
@@ -153,7 +152,7 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
     """(image, efaImage) of a graph. Workers on EFA pools run `efaImage`, an image with the EFA
     installer: by default the release's `-efa` runtime image; when `image` is set, `efaImage` must be
     too, since a custom image without the EFA libraries falls back to TCP without an error."""
-    chosen = backend or "vllm"
+    chosen = backend or VLLM
     image = _image(node, "image", release.runtime_image(chosen))
     efa_image = node.optional_string("efaImage", pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
     if efa_image is not None:
@@ -171,10 +170,15 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
 def _trust_remote_code(node: Node, backend: Backend | None) -> bool:
     """`trustRemoteCode`: off unless the graph says so, since it runs the model repository's code."""
     trust = node.boolean("trustRemoteCode", False)
-    if trust and backend == "mocker":
-        node.problem("trustRemoteCode", "is true for the mocker, which loads no model code", "false")
+    if trust and backend is not None and not backend.loads_model_code:
+        node.problem("trustRemoteCode", f"is true for the {backend.name}, which loads no model code", "false")
         return False
     return trust
+
+
+def _cpu_backends() -> str:
+    """The backends that run on CPUs, as messages name them."""
+    return " and ".join(b.name for b in backends.BACKENDS.values() if not b.gpus)
 
 
 def _frontend(node: Node, mode: Mode) -> FrontendSpec:
@@ -192,7 +196,7 @@ def _frontend(node: Node, mode: Mode) -> FrontendSpec:
 def _pool(g: Node, backend: Backend | None, pools: Mapping[str, PoolShape], broken: Set[str]) -> PoolShape | None:
     """The pool a worker group names. A pool that is declared but has problems of its own (`broken`)
     is not reported again here; the group is then left out of the capacity plan."""
-    gpu = backend in GPU_BACKENDS
+    gpu = backend is not None and backend.gpus
     declared = sorted({*pools, *broken})
     name = g.string("pool", pattern_text="one of " + ", ".join(declared) if declared
                     else "a pool declared in nodePools (none is configured)")
@@ -202,11 +206,11 @@ def _pool(g: Node, backend: Backend | None, pools: Mapping[str, PoolShape], brok
     if pool is None:
         g.problem("pool", f"is {name!r}", "one of " + ", ".join(declared) if declared
                   else "a pool declared in nodePools (none is configured)")
-    elif gpu and pool.gpus_per_node == 0:
-        g.problem("pool", f"is {name!r}, a pool without GPUs, but the {backend} backend needs GPUs",
-                  "a pool with gpusPerNode > 0 (only the mocker runs on CPU-only pools)")
-    elif not gpu and pool.gpus_per_node > 0:
-        g.problem("pool", f"is {name!r}, a GPU pool, but the mocker runs on CPUs",
+    elif gpu and backend is not None and pool.gpus_per_node == 0:
+        g.problem("pool", f"is {name!r}, a pool without GPUs, but the {backend.name} backend needs GPUs",
+                  f"a pool with gpusPerNode > 0 (only the {_cpu_backends()} runs on CPU-only pools)")
+    elif not gpu and backend is not None and pool.gpus_per_node > 0:
+        g.problem("pool", f"is {name!r}, a GPU pool, but the {backend.name} runs on CPUs",
                   "a pool without GPUs (GPU nodes are tainted for workloads that ask for GPUs)")
     return pool
 
@@ -218,26 +222,29 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
     g = node.child(role)
     pool = _pool(g, backend, pools, broken)
     pool_name = str(g.value.get("pool", "")) if pool is None else pool.name
-    gpu = backend in GPU_BACKENDS
+    gpu = backend is not None and backend.gpus
     nodes = g.integer("nodes", 1, minimum=1, maximum=64)
     default_gpus = (pool.gpus_per_node if pool else 1) if gpu else 0
     gpus = g.integer("gpusPerNode", default_gpus, minimum=1 if gpu else 0, maximum=64,
-                     allowed="an integer >= 1 for GPU backends" if gpu else "0: the mocker runs on CPUs")
+                     allowed="an integer >= 1 for GPU backends" if gpu else f"0: the {_cpu_backends()} runs on CPUs")
     if not gpu and gpus:
-        g.problem("gpusPerNode", f"is {gpus}", "0: the mocker simulates an engine on CPUs")
-    if nodes > 1 and backend is not None and backend not in MULTINODE_BACKENDS:
-        g.problem("nodes", f"is {nodes}, but the {backend} backend cannot span nodes",
-                  "1 for " + backend + "; " + ", ".join(MULTINODE_BACKENDS) + " can span nodes")
+        g.problem("gpusPerNode", f"is {gpus}", f"0: the {_cpu_backends()} simulates an engine on CPUs")
+    if nodes > 1 and backend is not None and not backend.spans_nodes:
+        g.problem("nodes", f"is {nodes}, but the {backend.name} backend cannot span nodes",
+                  "1 for " + backend.name + "; " + ", ".join(b.name for b in backends.BACKENDS.values()
+                                                             if b.spans_nodes) + " can span nodes")
     tp = g.integer("tensorParallel", max(1, nodes * gpus), minimum=1, maximum=512)
     pp = g.integer("pipelineParallel", 1, minimum=1, maximum=64)
     ep = g.integer("expertParallel", 1, minimum=1, maximum=512)
-    if backend == "vllm" and ep > 1 and ep != tp:
-        g.problem("expertParallel", f"is {ep} with tensorParallel {tp}",
-                  "1, or equal to tensorParallel: vLLM's expert-parallel size is TP x DP")
     engine = g.raw("engineConfig")
-    if engine is not None and (backend != "trtllm" or not isinstance(engine, Mapping)):
-        g.problem("engineConfig", "is set" if backend != "trtllm" else "expected an object",
-                  "an object of TensorRT-LLM engine settings, for the trtllm backend only")
+    if backend is not None:
+        found = backend.problems(GroupChoices(role=role, nodes=nodes, gpus_per_node=gpus, tensor_parallel=tp,
+                                              expert_parallel=ep, engine_config=engine))
+        for problem in found:
+            g.problem(problem.key, problem.wrong, problem.allowed)
+        if any(problem.key == "engineConfig" for problem in found):
+            engine = None
+    if not isinstance(engine, Mapping):
         engine = None
     small = not gpu
     plain_env, secret_env = g.string_map_with_secrets("env")
@@ -306,10 +313,10 @@ def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None
     concurrency = None
     if loader.raw("concurrency") is not None:
         concurrency = loader.integer("concurrency", minimum=1, maximum=1024)
-    if load_format != "auto" and backend is not None and backend not in STREAMING_LOADER_BACKENDS:
-        loader.problem("format", f"is {load_format}, which the {backend} backend has no flag for here",
-                       "auto for " + backend + "; " + ", ".join(STREAMING_LOADER_BACKENDS) + " takes runai_streamer "
-                       "(docs/decisions.md, \"Model loading\")")
+    if load_format != "auto" and backend is not None and load_format not in backend.streaming_loaders:
+        takes = ", ".join(b.name for b in backends.BACKENDS.values() if load_format in b.streaming_loaders)
+        loader.problem("format", f"is {load_format}, which the {backend.name} backend has no flag for here",
+                       f"auto for {backend.name}; {takes} takes {load_format} (docs/decisions.md, \"Model loading\")")
         load_format = "auto"
     if concurrency is not None and load_format == "auto":
         loader.problem("concurrency", "is set with format auto", "unset, or format runai_streamer")
@@ -323,7 +330,8 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
                broken: Set[str] = frozenset()) -> GraphSpec:
     name = node.string("name", pattern=_GRAPH_NAME,
                        pattern_text="a DNS label: lower-case letters, digits and '-' (it names the graph's pods)")
-    backend = node.choice("backend", BACKENDS)
+    word = node.choice("backend", backends.names())
+    backend = None if word is None else backends.backend(word)
     mode = node.choice("mode", MODES, "disagg")
     model = node.string("model", pattern_text="a model id such as Qwen/Qwen3-0.6B")
     groups: list[WorkerGroupSpec] = []
@@ -349,12 +357,12 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
     if use_token and not hf_token:
         node.problem("hfToken", "is true but the stack has no hfToken secret",
                      "false, or `pulumi config set --secret dynamo-cluster:hfToken ...`")
-    efa_pools = sorted({g.pool for g in groups if backend in GPU_BACKENDS and g.pool in pools
+    efa_pools = sorted({g.pool for g in groups if backend is not None and backend.gpus and g.pool in pools
                         and pools[g.pool].has_efa})
     image, efa_image = _images(node, backend, release, efa_pools)
     spec = GraphSpec(
         name=name,
-        backend=backend or "mocker",  # a placeholder: an unknown backend is a problem already
+        backend=backend or MOCKER,  # a placeholder: an unknown backend is a problem already
         model=model,
         served_model_name=node.string("servedModelName", model or "model"),
         mode=mode,

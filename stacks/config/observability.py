@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 
-from components.dynamo.backends import publishes_kv_events
+from components.dynamo.commands import publishes_kv_events
 from components.dynamo.datapath import exports_nixl_telemetry
 from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.dynamo.spec import GraphSpec
@@ -47,12 +47,10 @@ GRAFANA_RESOURCES = Resources("100m", "512Mi")
 
 
 def reports_kv_bytes(graph: GraphSpec) -> bool:
-    """Whether the graph's workers report the KV bytes they move whatever NIXL's telemetry does: vLLM's
-    NIXL connector always does, TensorRT-LLM with `--publish-events-and-metrics` (its workers that
-    publish KV events get it). SGLang reports none of its own."""
-    if graph.backend == "vllm":
-        return True
-    return graph.backend == "trtllm" and any(publishes_kv_events(graph, group) for group in graph.groups)
+    """Whether the graph's workers report the KV bytes they move whatever NIXL's telemetry does (their
+    backend's transfer metrics: vLLM's NIXL connector always, TensorRT-LLM's workers that publish KV
+    events; SGLang reports none of its own)."""
+    return graph.backend.reports_kv_bytes(any(publishes_kv_events(graph, group) for group in graph.groups))
 
 
 def kv_transfer_graphs(graphs: Sequence[GraphSpec],
@@ -61,7 +59,7 @@ def kv_transfer_graphs(graphs: Sequence[GraphSpec],
     real engine: the mocker simulates the transfer) and whose moved bytes are measured, by the
     engine or by NIXL's telemetry: a graph without a measure would look as if it moved nothing."""
     shapes = pools or {}
-    return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend != "mocker"
+    return tuple(g.name for g in graphs if g.mode == "disagg" and g.backend.moves_kv
                  and (reports_kv_bytes(g) or exports_nixl_telemetry(g, shapes)))
 
 

@@ -4,9 +4,10 @@ Job of each model and the graphs that wait for it), as pure functions of the con
 
 from __future__ import annotations
 
-from components.dynamo.backends import loader_args, publishes_kv_events
+from components.dynamo.commands import publishes_kv_events, worker
 from components.dynamo.datapath import data_path
 from components.dynamo.dgd import efa_per_pod
+from components.dynamo.releases import REGISTRY
 from components.storage import lustre
 from components.storage.cache import ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, is_repo_id
@@ -22,7 +23,7 @@ def release_lines(config: StackConfig) -> list[str]:
         f"{release.crd_storage_version}), bundled Grove {release.grove_version} and KAI scheduler "
         f"{release.kai_version} (installed when a graph spans nodes).",
         f"- Runtime images `{release.image_tag}` (`{release.efa_image_tag}` on EFA pools) of "
-        f"`{release.runtime_image('vllm').rsplit('/', 1)[0]}`"
+        f"`{REGISTRY}`"
         + ("" if release.artifacts_confirmed else "; not read from a published artifact list (see Warnings)") + ".",
     ]
 
@@ -53,7 +54,7 @@ def transport_lines(config: StackConfig) -> list[str]:
         elif publishers:
             routing = f"routes by KV events that its {' and '.join(publishers)} workers publish over {plan.event_plane}"
         else:
-            routing = f"routes by KV events the {graph.backend} workers emit without a flag"
+            routing = f"routes by KV events the {graph.backend.name} workers emit without a flag"
         lines.append(f"- Graph `{graph.name}` {routing}.")
     return lines
 
@@ -67,7 +68,7 @@ def data_path_lines(config: StackConfig) -> list[str]:
     shapes = config.pool_shapes
     lines: list[str] = []
     for graph in graphs:
-        lines.append(f"- Graph `{graph.name}` ({graph.backend}, {graph.mode}):")
+        lines.append(f"- Graph `{graph.name}` ({graph.backend.name}, {graph.mode}):")
         for group in graph.groups:
             pool = shapes.get(group.pool)
             if pool is None:
@@ -83,7 +84,7 @@ def data_path_lines(config: StackConfig) -> list[str]:
                                 f"off (pool {pool.name} provides {pool.huge_pages_2mi} per node)"))
                 if group.multinode:
                     parts.append("tensors across nodes over NCCL on EFA (aws-ofi-nccl), NCCL transport logged")
-            if group.role in ("prefill", "decode") and graph.backend != "mocker":
+            if group.role in ("prefill", "decode") and graph.backend.moves_kv:
                 parts.append(f"NIXL telemetry {'on' if path.nixl_telemetry else 'off'} ({path.telemetry_note})")
             lines.append(f"  - {group.role} on `{pool.name}`: " + "; ".join(parts) + ".")
     return lines
@@ -160,5 +161,5 @@ def model_storage_lines(config: StackConfig) -> list[str]:
                          f"`{graph.model_source}`.")
         if graph.load_format != "auto":
             lines.append(f"- Graph `{graph.name}` loads weights with {graph.load_format}: "
-                         f"`{' '.join(loader_args(graph))}`.")
+                         f"`{' '.join(graph.backend.loader_args(worker(graph, graph.groups[0])))}`.")
     return lines

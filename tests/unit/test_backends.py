@@ -3,16 +3,16 @@
 import json
 from dataclasses import replace
 
-from components.dynamo import backends
+from components.dynamo import commands
 from components.dynamo.releases import RELEASES
 from components.dynamo.transport import TransportPlan
-from components.dynamo.words import Backend, Mode, Role
-from tests.graph_fixtures import graph, group_of
+from components.dynamo.words import Mode, Role
+from tests.graph_fixtures import graph, group_of, trtllm_engine_config
 
 
-def args_of(backend: Backend, role: Role, **kw: object) -> list[str]:
+def args_of(backend: str, role: Role, **kw: object) -> list[str]:
     spec = graph(backend, **kw)  # type: ignore[arg-type]
-    return backends.worker_args(spec, group_of(spec, role))
+    return commands.worker_args(spec, group_of(spec, role))
 
 
 def pair(args: list[str], flag: str) -> str:
@@ -30,7 +30,7 @@ def test_vllm_prefill_and_decode() -> None:
     for args in (prefill, decode):
         assert json.loads(pair(args, "--kv-transfer-config")) == {"kv_connector": "NixlConnector",
                                                                   "kv_role": "kv_both"}
-    assert backends.worker_command(graph("vllm")) == ["python3", "-m", "dynamo.vllm"]
+    assert commands.worker_command(graph("vllm")) == ["python3", "-m", "dynamo.vllm"]
 
 
 def test_vllm_agg_has_no_disaggregation_flags() -> None:
@@ -57,11 +57,11 @@ def test_remote_code_runs_only_where_a_graph_trusts_it() -> None:
     for backend in ("vllm", "sglang"):
         spec = graph(backend)
         for trusted in (False, True):
-            args = backends.worker_args(replace(spec, trust_remote_code=trusted), group_of(spec, "prefill"))
+            args = commands.worker_args(replace(spec, trust_remote_code=trusted), group_of(spec, "prefill"))
             assert ("--trust-remote-code" in args) is trusted, backend
     group = group_of(graph("trtllm"), "prefill")
-    assert backends.trtllm_engine_config(group)["trust_remote_code"] is False
-    assert backends.trtllm_engine_config(group, trust_remote_code=True)["trust_remote_code"] is True
+    assert trtllm_engine_config(group)["trust_remote_code"] is False
+    assert trtllm_engine_config(group, trust_remote_code=True)["trust_remote_code"] is True
 
 
 def test_trtllm_passes_its_engine_file_and_mode() -> None:
@@ -72,8 +72,8 @@ def test_trtllm_passes_its_engine_file_and_mode() -> None:
 
 def test_trtllm_engine_config_from_parallelism_with_overrides() -> None:
     spec = graph("trtllm", nodes=2, gpus=4)
-    prefill = backends.trtllm_engine_config(group_of(spec, "prefill"))
-    decode = backends.trtllm_engine_config(group_of(spec, "decode"))
+    prefill = trtllm_engine_config(group_of(spec, "prefill"))
+    decode = trtllm_engine_config(group_of(spec, "decode"))
     assert prefill["tensor_parallel_size"] == 8
     assert prefill["moe_expert_parallel_size"] == 1
     assert prefill["disable_overlap_scheduler"] is True
@@ -82,7 +82,7 @@ def test_trtllm_engine_config_from_parallelism_with_overrides() -> None:
     from tests.graph_fixtures import group
 
     tuned = group("decode", nodes=2, gpus=4, engine={"kv_cache_config": {"free_gpu_memory_fraction": 0.9}})
-    config = backends.trtllm_engine_config(tuned)
+    config = trtllm_engine_config(tuned)
     assert config["kv_cache_config"] == {"free_gpu_memory_fraction": 0.9}
     assert config["tensor_parallel_size"] == 8
 
@@ -94,7 +94,7 @@ def test_mocker_runs_the_simulated_engine() -> None:
 
 
 def test_frontend_args() -> None:
-    assert backends.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
+    assert commands.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
 
 
 # --- KV events: the flag each backend needs, on the workers the KV router picks -------------------
@@ -130,9 +130,9 @@ def test_no_kv_events_without_a_kv_router_or_with_the_event_plane_off() -> None:
     for backend in ("vllm", "sglang", "trtllm"):
         assert not flags & set(args_of(backend, "prefill", nodes=1, gpus=1, router="round-robin"))
         assert not flags & set(args_of(backend, "prefill", nodes=1, gpus=1, transport=off))
-    assert backends.frontend_args(graph("vllm", transport=off)) == [
+    assert commands.frontend_args(graph("vllm", transport=off)) == [
         "--http-port", "8000", "--router-mode", "kv", "--no-router-kv-events"]
-    assert backends.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
+    assert commands.frontend_args(graph("vllm")) == ["--http-port", "8000", "--router-mode", "kv"]
     # the event plane that carries the events is the stack's, whatever the engine's local socket
     assert "--kv-events-config" in args_of("vllm", "prefill", nodes=1, gpus=1, transport=TransportPlan(
         event_plane="nats"))

@@ -8,7 +8,7 @@ import pytest
 
 from components.observability.dashboards import FOLDER_ANNOTATION, SIDECAR_LABEL, build_dashboards, dashboard_configmap
 from components.observability.dashboards.builder import GRID_WIDTH, Dashboard, Panel, Query, Row, Threshold
-from components.observability.metrics_catalog import GROUPS, KNOWN, Group, bucket, metric, source_of
+from components.observability.metrics_catalog import Group, bucket, groups, known, metric, source_of
 from components.observability.observed import Observed, Thresholds
 from tests.harness import schema_problems
 from tests.promql import parse, series_names, unknown_series, variable_series
@@ -70,7 +70,7 @@ def test_every_query_parses_and_names_only_catalogued_metrics() -> None:
                 assert unknown_series(target["expr"]) == set(), (model["uid"], panel["title"])
                 checked += 1
         for variable in model["templating"]["list"][1:]:
-            assert variable_series(variable["query"]["query"]) in KNOWN
+            assert variable_series(variable["query"]["query"]) in known()
     assert checked > 50
 
 
@@ -147,7 +147,7 @@ def test_builder_lays_out_rows_and_wraps_panels() -> None:
 
 def test_catalog_refuses_unknown_names() -> None:
     assert metric("DCGM_FI_DEV_GPU_TEMP") == "DCGM_FI_DEV_GPU_TEMP"
-    assert bucket("dynamo_frontend_time_to_first_token_seconds") in KNOWN
+    assert bucket("dynamo_frontend_time_to_first_token_seconds") in known()
     with pytest.raises(KeyError, match=r"not in components/observability/metrics_catalog\.py"):
         metric("dynamo_frontend_made_up_total")
     with pytest.raises(KeyError):
@@ -156,14 +156,14 @@ def test_catalog_refuses_unknown_names() -> None:
 
 def test_every_catalog_metric_cites_where_its_name_was_read() -> None:
     seen: dict[str, str] = {}
-    for group in GROUPS:
+    for group in groups():
         for name in group.series():
             assert name not in seen, f"{name} is in two groups: {seen[name]} and {group.exporter}"
             seen[name] = group.exporter
         # a file of a named repository, a reference copy or a documentation page, not a bare claim
         assert re.search(r"[\w.-]+/[\w./-]+|docs", group.source), group.exporter
-    assert set(seen) == KNOWN
-    assert all(source_of(name) for name in KNOWN)
+    assert set(seen) == known()
+    assert all(source_of(name) for name in known())
     with pytest.raises(ValueError, match="cites no source"):
         Group("an exporter", source=" ", names=("x_total",))
     with pytest.raises(KeyError):
@@ -172,8 +172,8 @@ def test_every_catalog_metric_cites_where_its_name_was_read() -> None:
 
 def test_the_catalog_follows_dynamo_14() -> None:
     # 1.4 deprecates the in-flight and queued gauges of the frontend; the dashboards use their replacements
-    assert "dynamo_frontend_inflight_requests" not in KNOWN
-    assert "dynamo_frontend_queued_requests" not in KNOWN
+    assert "dynamo_frontend_inflight_requests" not in known()
+    assert "dynamo_frontend_queued_requests" not in known()
     used = {name for model in models() for panel in panels(model) for target in panel["targets"]
             for name in series_names(target["expr"])}
     assert {"dynamo_frontend_active_requests", "dynamo_frontend_stage_requests"} <= used

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from components.dynamo import datapath
-from components.dynamo.backends import trtllm_engine_config, worker_args, worker_command
+from components.dynamo.commands import worker_args, worker_command
 from components.dynamo.dgd import (
     NIXL_TELEMETRY_LABEL,
     GraphWiring,
@@ -31,7 +31,7 @@ from components.storage.downloads import WAIT_CONTAINER
 from stacks.config.reader import ConfigError
 from stacks.plan.mockrun import Registry
 from stacks.plan.sections import data_path_lines
-from tests.graph_fixtures import POOLS, engine_args, graph, group_of
+from tests.graph_fixtures import POOLS, engine_args, graph, group_of, trtllm_engine_config
 from tests.harness import by_kind, parse, plan_config, plan_stack, stack_config
 
 WIRING = GraphWiring(namespace="dynamo")
@@ -149,7 +149,7 @@ def test_the_dev_stack_and_pools_without_efa_get_none_of_it() -> None:
 
 @pytest.mark.parametrize("backend", ["vllm", "sglang", "trtllm"])
 def test_each_backend_selects_libfabric_its_own_way(backend: str) -> None:
-    spec = graph(backend, nodes=1, gpus=1)  # type: ignore[arg-type]
+    spec = graph(backend, nodes=1, gpus=1)
     for role in ("prefill", "decode"):
         group = group_of(spec, role)
         path = datapath.data_path(spec, group, POOLS["h100-efa"])
@@ -229,7 +229,7 @@ def operator_injects(container: dict[str, Any], flags: str, framework: str) -> d
 
 @pytest.mark.parametrize("backend", ["vllm", "sglang"])
 def test_multinode_flags_the_operator_injects_reach_the_engine(tmp_path: Path, backend: str) -> None:
-    spec = graph(backend, nodes=2, gpus=8)  # type: ignore[arg-type]
+    spec = graph(backend, nodes=2, gpus=8)
     manifest = dgd_manifest(spec, POOLS, WIRING)
     container = manifest["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
     flags = "--nnodes 2 --node-rank 1 --master-addr leader-0 --master-port 29500"
@@ -402,8 +402,10 @@ def test_the_summary_says_how_each_graph_moves_kv_and_why_not_over_rdma() -> Non
 def test_trtllm_engine_configmap_names_nixl_only_on_efa() -> None:
     spec = graph("trtllm", nodes=2, gpus=4)
     efa = engine_configmap(spec, POOLS, "cm", "dynamo")
+    assert efa is not None
     assert yaml.safe_load(efa["data"]["decode.yaml"])["cache_transceiver_config"] == {"backend": "NIXL"}
     plain = engine_configmap(graph("trtllm", nodes=2, gpus=4, pool="l40s"), POOLS, "cm", "dynamo")
+    assert plain is not None
     assert yaml.safe_load(plain["data"]["decode.yaml"])["cache_transceiver_config"] == {"backend": "DEFAULT"}
 
 

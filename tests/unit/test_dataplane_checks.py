@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.dynamo.backends.vllm import VLLM
 from components.dynamo.datapath import data_path
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.checks import (
@@ -23,7 +24,7 @@ from stacks.verify.dataplane.cluster import Deadline, OutOfTime
 from stacks.verify.dataplane.logs import LogEvidence
 from stacks.verify.dataplane.pods import Pod, parse_pod
 from stacks.verify.dataplane.procfs import parse_probe
-from stacks.verify.dataplane.readings import KV_EVENTS, VLLM_BYTES, VLLM_TRANSFERS, Reading, Readings
+from stacks.verify.dataplane.readings import KV_EVENTS, Reading, Readings
 from stacks.verify.dataplane.runner import Settings, check
 from stacks.verify.dataplane.sources import PrometheusService, SourceError, _pod_regex
 from stacks.verify.dataplane.targets import GraphPlan, GroupPlan, TargetError, graph_plans, select
@@ -32,6 +33,9 @@ from stacks.verify.discovery import Kubectl
 from stacks.verify.report import Status
 from tests.dataplane_stub import FakeKube, nixl_line, pod, probe_output, startup_log
 from tests.graph_fixtures import POOLS, graph
+
+assert VLLM.transfer_metrics is not None
+VLLM_METRICS = VLLM.transfer_metrics
 
 
 def plan_of(spec: Any, deployed: bool = True) -> GraphPlan:
@@ -102,7 +106,7 @@ def test_overrides_of_the_backend_switch_are_named() -> None:
     assert causes.overrides(custom, custom.groups[0]) == [
         "the graph's own efaImage registry.example.com/sglang:efa-1 may lack the EFA installer or NIXL's "
         "LIBFABRIC plugin"]
-    release_image = dataclasses.replace(sglang, efa_image=sglang.release.runtime_image("sglang", efa=True))
+    release_image = dataclasses.replace(sglang, efa_image=sglang.release.runtime_image(sglang.backend, efa=True))
     assert causes.overrides(release_image, release_image.groups[0]) == []  # the release's -efa image
     assert "SGLANG_DISAGGREGATION_NIXL_BACKEND=UCX" in causes.backend_ucx(
         sglang, dataclasses.replace(sglang.groups[0], env={"SGLANG_DISAGGREGATION_NIXL_BACKEND": "UCX"}), "dynamo")
@@ -163,7 +167,8 @@ def readings(values: dict[tuple[str, str, str], Reading], **unreachable: str) ->
 
 def test_transfers_before_but_not_during_the_window() -> None:
     plan = plan_of(graph("vllm", gpus=1, nodes=1))
-    idle = readings({("d-0", VLLM_BYTES, ""): Reading(3 * 2**20, 0), ("d-0", VLLM_TRANSFERS, ""): Reading(3, 0)})
+    idle = readings({("d-0", VLLM_METRICS.bytes_sum, ""): Reading(3 * 2**20, 0),
+                     ("d-0", VLLM_METRICS.transfers, ""): Reading(3, 0)})
     finding = transfers_finding(plan, ["d-0"], [], idle)
     assert finding.status is Status.DEGRADED
     assert finding.detail == "none over 15 s: vLLM NIXL: 3.0 MiB in 3 transfers, +0 B in 0 over 15 s [test]"

@@ -135,6 +135,7 @@ def test_images_follow_the_release_and_a_tag_the_operator_cannot_read_gets_an_ov
 def test_trtllm_engine_configs_are_mounted_from_a_configmap() -> None:
     spec = graph("trtllm", nodes=2, gpus=4)
     cm = engine_configmap(spec, POOLS, "trtllm-disagg-engine-config", "dynamo")
+    assert cm is not None
     assert set(cm["data"]) == {"prefill.yaml", "decode.yaml"}
     m = dgd_manifest(spec, POOLS, replace(WIRING, engine_configmap="trtllm-disagg-engine-config"))
     prefill = components(m)["prefill"]

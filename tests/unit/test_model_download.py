@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.dynamo.backends import worker_args
+from components.dynamo.commands import worker_args
 from components.dynamo.dgd import GraphWiring, dgd_manifest
 from components.storage import hf_download
 from components.storage.downloads import (

@@ -26,7 +26,7 @@ RUN = Run("abc123", "registry.example.com/nixlbench:0.10.1", 1200)
 
 
 def targets(pool: PoolShape = P5, backend: str = "vllm", **graph_args: Any) -> Targets:
-    spec = graph(backend, pool=pool.name, **graph_args)  # type: ignore[arg-type]
+    spec = graph(backend, pool=pool.name, **graph_args)
     return Targets((pool_target(pool, [(spec, g) for g in spec.groups]),), ())
 
 

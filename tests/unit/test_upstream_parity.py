@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components.dynamo.dgd import GraphWiring, dgd_manifest
-from components.dynamo.words import Backend, Mode
+from components.dynamo.words import Mode
 from tests.graph_fixtures import POOLS, engine_args, graph
 
 WIRING = GraphWiring(namespace="dynamo")
@@ -22,7 +22,7 @@ WIRING = GraphWiring(namespace="dynamo")
 class Example:
     """One upstream example, as we read it."""
 
-    backend: Backend
+    backend: str
     topology: str  # agg, agg_router, disagg, disagg_router, disagg-multinode
     types: tuple[str, ...]  # component types after the frontend
     gpus: str = "1"  # nvidia.com/gpu limit of each worker pod

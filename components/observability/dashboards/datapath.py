@@ -11,9 +11,16 @@ only when a graph runs a planner.
 
 from __future__ import annotations
 
+from components.dynamo.backends import BACKENDS
+from components.dynamo.backends.base import Backend, TransferMetrics
 from components.observability.dashboards.builder import RATE, Dashboard, Panel, Query, Row, Variable
 from components.observability.metrics_catalog import bucket, metric
 from components.observability.observed import Observed
+
+
+def _engines() -> list[tuple[Backend, TransferMetrics]]:
+    """The backends whose engines publish KV-transfer metrics of their own, with those metrics."""
+    return [(b, b.transfer_metrics) for b in BACKENDS.values() if b.transfer_metrics is not None]
 
 
 class _Graphs:
@@ -66,7 +73,7 @@ def datapath_dashboard(observed: Observed) -> Dashboard:
             unit="µs", description="NIXL's cumulative transfer time (start to completion, microseconds) over "
                                    "the transfers it posted."),
         Panel("Failed KV transfers", (
-            Query(g.increase("vllm:nixl_num_failed_transfers_total"), f"vLLM {g.legend}"),
+            *(Query(g.increase(m.failed), f"{b.title} {g.legend}") for b, m in _engines() if m.failed),
             Query(g.increase("agent_errors_total", f"{g.graph}, {g.role}, status"),
                   f"NIXL {{{{status}}}} {g.legend}"),
         ), unit="short", width=24,
@@ -74,19 +81,14 @@ def datapath_dashboard(observed: Observed) -> Dashboard:
                         "NIXL v1.3.1 (TensorRT-LLM's, in Dynamo 1.4.2) and not by v1.3.0 (SGLang's) or v1.3.2 "
                         "(vLLM's): an SGLang graph's failed transfers show in its logs only."),
     ))
+    engine_panels = [panel for b, m in _engines() for panel in (
+        Panel(f"{b.title} {m.latency_title}", (
+            Query(g.quantile(0.5, m.latency), f"p50 {per_graph}"),
+            Query(g.quantile(0.95, m.latency), f"p95 {per_graph}"),
+        ), unit="s"),
+        Panel(f"{b.title} KV bytes per second", (Query(g.rate(m.bytes_sum), g.legend),), unit="Bps"))]
     engines = Row("KV transfer: engines and router", (
-        Panel("vLLM KV transfer time", (
-            Query(g.quantile(0.5, "vllm:nixl_xfer_time_seconds"), f"p50 {per_graph}"),
-            Query(g.quantile(0.95, "vllm:nixl_xfer_time_seconds"), f"p95 {per_graph}"),
-        ), unit="s"),
-        Panel("vLLM KV bytes per second", (Query(g.rate("vllm:nixl_bytes_transferred_sum"), g.legend),),
-              unit="Bps"),
-        Panel("TensorRT-LLM KV transfer latency", (
-            Query(g.quantile(0.5, "trtllm_kv_transfer_latency_seconds"), f"p50 {per_graph}"),
-            Query(g.quantile(0.95, "trtllm_kv_transfer_latency_seconds"), f"p95 {per_graph}"),
-        ), unit="s"),
-        Panel("TensorRT-LLM KV bytes per second", (Query(g.rate("trtllm_kv_transfer_bytes_sum"), g.legend),),
-              unit="Bps"),
+        *engine_panels,
         Panel("KV transfer latency the router estimates", (
             Query(g.quantile(0.95, "dynamo_component_router_kv_transfer_estimated_latency_seconds"),
                   f"p95 {per_graph}"),), unit="s", width=24,

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from components.dynamo.datapath import EFA_SHARED_MEMORY, data_path, wraps_command
 from components.dynamo.dgd import efa_per_pod
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
-from components.dynamo.words import GPU_BACKENDS
 from components.nodes.shape import PoolShape
 from stacks.config.stack import StackConfig
 from stacks.preflight.dataplane.thresholds import Threshold, threshold
@@ -64,7 +63,7 @@ class Targets:
 
 
 def _groups_on(graphs: tuple[GraphSpec, ...], pool: str) -> list[tuple[GraphSpec, WorkerGroupSpec]]:
-    return [(spec, group) for spec in graphs if spec.backend in GPU_BACKENDS
+    return [(spec, group) for spec in graphs if spec.backend.gpus
             for group in spec.groups if group.pool == pool]
 
 

@@ -6,32 +6,13 @@ is the runbook that goes with them.
 
 from __future__ import annotations
 
-from components.dynamo import backends
-from components.dynamo.datapath import LIBFABRIC, nixl_backend_env
+from components.dynamo.backends.base import LIBFABRIC
 from components.dynamo.spec import GraphSpec, WorkerGroupSpec
-from components.dynamo.words import DISAGG_ROLES
-
-# How each backend is told to use NIXL's LIBFABRIC backend (components/dynamo/datapath.py).
-_SWITCH = {"vllm": "`kv_connector_extra_config.backends` in vLLM's --kv-transfer-config",
-           "sglang": "SGLANG_DISAGGREGATION_NIXL_BACKEND",
-           "trtllm": "TRTLLM_NIXL_KVCACHE_BACKEND, with NIXL as TensorRT-LLM's cache transceiver"}
 
 
 def overrides(spec: GraphSpec, group: WorkerGroupSpec) -> list[str]:
     """What the group's own config does to the recipe's NIXL backend switch and image."""
-    out: list[str] = []
-    if spec.backend == "vllm" and "--kv-transfer-config" in group.extra_args:
-        out.append("the group's extraArgs pass a --kv-transfer-config of their own, after the recipe's, so it wins")
-    if spec.backend == "sglang" and "--disaggregation-transfer-backend" in group.extra_args:
-        out.append("the group's extraArgs set --disaggregation-transfer-backend")
-    for key, value in nixl_backend_env(spec).items():
-        if key in group.env and group.env[key] != value:
-            out.append(f"the group's env sets {key}={group.env[key]} instead of {value}")
-    if spec.backend == "trtllm" and group.role in DISAGG_ROLES:
-        transceiver = backends.trtllm_engine_config(group, efa=True).get("cache_transceiver_config", {})
-        if transceiver.get("backend") != "NIXL":
-            out.append(f"the group's engineConfig sets cache_transceiver_config.backend to "
-                       f"{transceiver.get('backend')}, not NIXL")
+    out = spec.backend.switch_overrides(group.choices())
     if custom_efa_image(spec):
         out.append(f"the graph's own efaImage {spec.efa_image} may lack the EFA installer or NIXL's LIBFABRIC plugin")
     return out
@@ -48,7 +29,7 @@ def _because(found: list[str], otherwise: str) -> str:
 
 
 def backend_ucx(spec: GraphSpec, group: WorkerGroupSpec, namespace: str) -> str:
-    otherwise = f"the switch ({_SWITCH.get(spec.backend, spec.backend)}) was replaced, or the image has no EFA"
+    otherwise = f"the switch ({spec.backend.nixl_switch()}) was replaced, or the image has no EFA"
     return (f"NIXL's LIBFABRIC switch did not take effect, and UCX over EFA is TCP: silently, about 100 s to first "
             f"token instead of about 1 s (the EFA guide). {_because(overrides(spec, group), otherwise)}. "
             f"Fix: remove the override (`kubectl -n {namespace} get dynamographdeployment {spec.name} -o yaml` shows "

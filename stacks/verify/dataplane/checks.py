@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components.dynamo.datapath import EFA_LIBRARY_PATH, LIBFABRIC
+from components.dynamo.backends.base import LIBFABRIC
+from components.dynamo.datapath import EFA_LIBRARY_PATH
 from components.dynamo.spec import GraphSpec
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.logs import AWS_LIBFABRIC, SOCKET, LogEvidence
@@ -176,7 +177,7 @@ def decode_hits_finding(spec: GraphSpec, evidence: Sequence[PodEvidence]) -> Fin
     """vLLM's decode workers report the share of prompt tokens whose KV came from prefill; a pod
     that never logs it (a worker pod of a multi-node replica: its leader logs) is not counted."""
     check = "decode KV from prefill"
-    if spec.backend != "vllm":
+    if not spec.backend.logs_decode_hits:
         return Finding(check, Status.OK, f"not measured: {spec.backend} has no documented decode-side log line or "
                                          "metric for KV received from prefill")
     results: list[tuple[str, Outcome]] = []

@@ -6,10 +6,11 @@ The counters, and where they come from:
 - NIXL telemetry (ai-dynamo/nixl's Prometheus exporter, NIXL 1.3.x as Dynamo 1.4.2 ships it), on
   the workers that export it (port 19090): ``agent_tx_bytes_total``, ``agent_rx_bytes_total``.
   That exporter has no error counter (``agent_errors_total`` came after NIXL 1.4.0).
-- vLLM's NixlConnector, on the worker's system port (``DYN_SYSTEM_PORT``, 9090): the histogram
-  ``vllm:nixl_bytes_transferred`` (``_sum`` bytes, ``_count`` transfers) and the counter
-  ``vllm:nixl_num_failed_transfers_total``. These are the series the EFA guide's
-  ``nixl_bytes_transferred`` / ``nixl_num_failed_transfers`` grep finds (docs/decisions.md).
+- The engine's own transfer metrics, on the worker's system port (``DYN_SYSTEM_PORT``, 9090), for a
+  backend whose profile says verify reads them (`TransferMetrics.verified`): vLLM's NixlConnector
+  histogram ``vllm:nixl_bytes_transferred`` (``_sum`` bytes, ``_count`` transfers) and counter
+  ``vllm:nixl_num_failed_transfers_total``, the series the EFA guide's ``nixl_bytes_transferred`` /
+  ``nixl_num_failed_transfers`` grep finds (docs/decisions.md).
 - Dynamo's KV router, on the frontend's HTTP port: ``dynamo_component_kv_cache_events_applied``
   by ``status`` (``ok``, or why the router's index refused an event).
 """
@@ -19,13 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components.dynamo.backends.base import TransferMetrics
+
 NIXL_TX = "agent_tx_bytes_total"
 NIXL_RX = "agent_rx_bytes_total"
-VLLM_BYTES = "vllm:nixl_bytes_transferred_sum"
-VLLM_TRANSFERS = "vllm:nixl_bytes_transferred_count"
-VLLM_FAILED = "vllm:nixl_num_failed_transfers_total"
 KV_EVENTS = "dynamo_component_kv_cache_events_applied"
-# The operator's preset of the workers' system port, where vLLM's metrics are published.
+# The operator's preset of the workers' system port, where engines publish their metrics.
 SYSTEM_PORT_ENV, SYSTEM_PORT = "DYN_SYSTEM_PORT", 9090
 NIXL_PORT_ENV = "NIXL_TELEMETRY_PROMETHEUS_PORT"
 
@@ -37,8 +37,12 @@ class Metric:
 
 
 NIXL_METRICS = (Metric(NIXL_TX), Metric(NIXL_RX))
-VLLM_METRICS = (Metric(VLLM_BYTES), Metric(VLLM_TRANSFERS), Metric(VLLM_FAILED))
 ROUTER_METRICS = (Metric(KV_EVENTS, by="status"),)
+
+
+def engine_metrics(metrics: TransferMetrics) -> tuple[Metric, ...]:
+    """An engine's transfer counters: bytes moved, transfers, and failures where it counts them."""
+    return tuple(Metric(name) for name in (metrics.bytes_sum, metrics.transfers, metrics.failed) if name)
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,9 @@ from stacks.verify.dataplane.readings import (
     ROUTER_METRICS,
     SYSTEM_PORT,
     SYSTEM_PORT_ENV,
-    VLLM_METRICS,
     Readings,
     Want,
+    engine_metrics,
 )
 from stacks.verify.dataplane.sources import (
     DirectSource,
@@ -50,7 +50,7 @@ from stacks.verify.dataplane.sources import (
     SourceError,
 )
 from stacks.verify.dataplane.targets import GraphPlan, GroupPlan
-from stacks.verify.dataplane.traffic import failures_finding, kv_events_finding, transfers_finding
+from stacks.verify.dataplane.traffic import failures_finding, kv_events_finding, transfers_finding, verified_metrics
 from stacks.verify.discovery import DiscoveryError
 from stacks.verify.report import Finding, Section, Status
 
@@ -112,13 +112,14 @@ def read_graph(cluster: Cluster, plan: GraphPlan, deadline: Deadline, settings: 
 
 
 def wants(graph: GraphPods) -> list[Want]:
-    """The counters each graph's checks read: NIXL telemetry on workers that export it, vLLM's on
-    vLLM workers, the router's on frontends that route by KV events."""
+    """The counters each graph's checks read: NIXL telemetry on workers that export it, the engine's
+    own where verify reads them (vLLM's), the router's on frontends that route by KV events."""
     out: list[Want] = []
+    metrics = verified_metrics(graph.plan)
     for group in graph.plan.kv_groups:
         for pod in graph.running(group.role):
-            if graph.plan.spec.backend == "vllm":
-                out.append(Want(pod.name, pod.port(SYSTEM_PORT_ENV, SYSTEM_PORT), VLLM_METRICS))
+            if metrics is not None:
+                out.append(Want(pod.name, pod.port(SYSTEM_PORT_ENV, SYSTEM_PORT), engine_metrics(metrics)))
             if group.path.nixl_telemetry:
                 out.append(Want(pod.name, pod.port(NIXL_PORT_ENV, NIXL_TELEMETRY_PORT), NIXL_METRICS))
     if graph.plan.expects_kv_events:
@@ -145,13 +146,13 @@ def _traffic_findings(graph: GraphPods, readings: Readings | None, why_unread: s
     listens for them, decode hits where decode workers run; None readings: they could not be read."""
     plan = graph.plan
     kv_pods = [p.name for g in plan.kv_groups for p in graph.running(g.role)]
-    vllm_pods = kv_pods if plan.spec.backend == "vllm" else []
+    engine_pods = kv_pods if verified_metrics(plan) is not None else []
     nixl_pods = [p.name for g in plan.kv_groups if g.path.nixl_telemetry for p in graph.running(g.role)]
     frontends = [p.name for p in graph.running(FRONTEND)]
     checks: list[tuple[str, Callable[[Readings], Finding]]] = []
     if kv_pods:
-        checks.append(("KV transfers", lambda r: transfers_finding(plan, vllm_pods, nixl_pods, r)))
-        checks.append(("failed transfers", lambda r: failures_finding(plan, vllm_pods, r)))
+        checks.append(("KV transfers", lambda r: transfers_finding(plan, engine_pods, nixl_pods, r)))
+        checks.append(("failed transfers", lambda r: failures_finding(plan, engine_pods, r)))
     if plan.expects_kv_events and frontends:
         checks.append(("router KV events", lambda r: kv_events_finding(plan, frontends, r)))
     out = [finding(readings) if readings is not None else

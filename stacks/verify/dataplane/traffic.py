@@ -15,15 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from components.dynamo.backends.base import TransferMetrics
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.checks import Outcome, names, summarize
 from stacks.verify.dataplane.readings import (
     KV_EVENTS,
     NIXL_RX,
     NIXL_TX,
-    VLLM_BYTES,
-    VLLM_FAILED,
-    VLLM_TRANSFERS,
     Reading,
     Readings,
 )
@@ -53,22 +51,30 @@ def _suffix(readings: Readings) -> str:
     return f" [{readings.source}]"
 
 
-def transfers_finding(plan: GraphPlan, vllm_pods: Sequence[str], nixl_pods: Sequence[str],
+def verified_metrics(plan: GraphPlan) -> TransferMetrics | None:
+    """The engine's own transfer metrics, where verify reads them (`TransferMetrics.verified`)."""
+    metrics = plan.spec.backend.transfer_metrics
+    return metrics if metrics is not None and metrics.verified else None
+
+
+def transfers_finding(plan: GraphPlan, engine_pods: Sequence[str], nixl_pods: Sequence[str],
                       readings: Readings) -> Finding:
+    """`engine_pods`: the workers whose engine's transfer metrics verify reads (`verified_metrics`)."""
     check = "KV transfers"
-    if not vllm_pods and not nixl_pods:
+    if not engine_pods and not nixl_pods:
         notes = "; ".join(dict.fromkeys(g.path.telemetry_note for g in plan.kv_groups))
         return Finding(check, Status.OK, f"not measured: no NIXL telemetry on these workers ({notes}), and "
-                                         f"{plan.spec.backend} publishes no transfer counter the guide names")
+                                         f"{plan.spec.backend.name} publishes no transfer counter the guide names")
     parts: list[str] = []
     rising = earlier = False
-    vllm_bytes = readings.over(list(vllm_pods), VLLM_BYTES)
-    vllm_count = readings.over(list(vllm_pods), VLLM_TRANSFERS)
-    if vllm_bytes is not None or vllm_count is not None:
-        moved = vllm_bytes or Reading(0, 0)
-        count = vllm_count or Reading(0, 0)
-        parts.append(f"vLLM NIXL: {size(moved.total)} in {_count(count.total)} transfers, +{size(moved.increase)} "
-                     f"in {_count(count.increase)} over {readings.window}")
+    metrics = verified_metrics(plan)
+    engine_bytes = None if metrics is None else readings.over(list(engine_pods), metrics.bytes_sum)
+    engine_count = None if metrics is None else readings.over(list(engine_pods), metrics.transfers)
+    if engine_bytes is not None or engine_count is not None:
+        moved = engine_bytes or Reading(0, 0)
+        count = engine_count or Reading(0, 0)
+        parts.append(f"{plan.spec.backend.title} NIXL: {size(moved.total)} in {_count(count.total)} transfers, "
+                     f"+{size(moved.increase)} in {_count(count.increase)} over {readings.window}")
         rising |= moved.increase > 0 or count.increase > 0
         earlier |= moved.total > 0 or count.total > 0
     sent, received = readings.over(list(nixl_pods), NIXL_TX), readings.over(list(nixl_pods), NIXL_RX)
@@ -79,7 +85,7 @@ def transfers_finding(plan: GraphPlan, vllm_pods: Sequence[str], nixl_pods: Sequ
         rising |= tx.increase > 0 or rx.increase > 0
         earlier |= tx.total > 0 or rx.total > 0
     measured = bool(parts)
-    missing = _unreachable(readings, list(dict.fromkeys([*vllm_pods, *nixl_pods])))
+    missing = _unreachable(readings, list(dict.fromkeys([*engine_pods, *nixl_pods])))
     if missing:
         parts.append("not read: " + names(missing))
     elif not measured:
@@ -96,24 +102,27 @@ def transfers_finding(plan: GraphPlan, vllm_pods: Sequence[str], nixl_pods: Sequ
     return Finding(check, Status.DEGRADED, "no transfers seen: send a request; " + detail, causes.transfers_none())
 
 
-def failures_finding(plan: GraphPlan, vllm_pods: Sequence[str], readings: Readings) -> Finding:
+def failures_finding(plan: GraphPlan, engine_pods: Sequence[str], readings: Readings) -> Finding:
     check = "failed transfers"
-    if not vllm_pods:
+    metrics = verified_metrics(plan)
+    failed_name = None if metrics is None else metrics.failed
+    if not engine_pods or failed_name is None:
         return Finding(check, Status.OK, f"not measured: NIXL 1.3.x's telemetry exporter has no error counter, and "
-                                         f"{plan.spec.backend} publishes none the guide names")
-    failed = readings.over(list(vllm_pods), VLLM_FAILED)
+                                         f"{plan.spec.backend.name} publishes none the guide names")
+    failed = readings.over(list(engine_pods), failed_name)
     if failed is None:
-        missing = _unreachable(readings, vllm_pods)
+        missing = _unreachable(readings, engine_pods)
         if missing:
             return Finding(check, Status.DEGRADED, "not read: " + names(missing) + _suffix(readings),
-                           causes.unreadable(VLLM_FAILED))
-        return Finding(check, Status.OK, f"none reported (no {VLLM_FAILED} series yet){_suffix(readings)}")
+                           causes.unreadable(failed_name))
+        return Finding(check, Status.OK, f"none reported (no {failed_name} series yet){_suffix(readings)}")
     if failed.total <= 0:
-        return Finding(check, Status.OK, f"0 ({VLLM_FAILED}){_suffix(readings)}")
-    pods = [p for p in vllm_pods if (readings.get(p, VLLM_FAILED) or Reading(0, 0)).total > 0]
-    moved = readings.over(list(vllm_pods), VLLM_BYTES) or Reading(0, 0)
+        return Finding(check, Status.OK, f"0 ({failed_name}){_suffix(readings)}")
+    pods = [p for p in engine_pods if (readings.get(p, failed_name) or Reading(0, 0)).total > 0]
+    moved = readings.over(list(engine_pods), metrics.bytes_sum) if metrics is not None else None
+    moved = moved or Reading(0, 0)
     detail = (f"{_count(failed.total)} failed, +{_count(failed.increase)} over {readings.window} "
-              f"({VLLM_FAILED}) in {names(pods)}{_suffix(readings)}")
+              f"({failed_name}) in {names(pods)}{_suffix(readings)}")
     if failed.increase > 0 and moved.increase <= 0:
         return Finding(check, Status.DOWN, detail + "; no byte moved meanwhile",
                        causes.transfers_failed(plan.namespace))
