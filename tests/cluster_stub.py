@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from stacks.config.stack import StackConfig
-from stacks.preflight.cluster import cluster_checks
-from stacks.preflight.cluster_view import (
+from stacks.ops.cluster_view import (
     ClusterReadError,
     CrdInfo,
     NodeInfo,
@@ -16,7 +15,8 @@ from stacks.preflight.cluster_view import (
     StorageClassInfo,
     WorkloadInfo,
 )
-from stacks.preflight.report import CheckResult
+from stacks.ops.report import Finding
+from stacks.preflight.cluster import cluster_checks
 from tests.harness import parse, servers_config, stack_config
 
 T = TypeVar("T")
@@ -134,16 +134,16 @@ def prod_existing_cache() -> StackConfig:
     return prod(modelCache=EXISTING_CACHE)
 
 
-def run(config: StackConfig, stub: StubCluster) -> list[CheckResult]:
+def run(config: StackConfig, stub: StubCluster) -> list[Finding]:
     """Every cluster check of `config` against `stub`."""
     return cluster_checks(config, lambda: stub, WHERE)
 
 
-def named(results: list[CheckResult], name: str) -> list[CheckResult]:
-    return [r for r in results if r.name == name]
+def named(results: list[Finding], name: str) -> list[Finding]:
+    return [r for r in results if r.check == name]
 
 
-def one(results: list[CheckResult], name: str) -> CheckResult:
+def one(results: list[Finding], name: str) -> Finding:
     found = named(results, name)
     assert len(found) == 1, results
     return found[0]

@@ -211,7 +211,7 @@ def serving(*servers: MetricsServer) -> Iterator[None]:
 
 
 class ForwardProcess:
-    """A `kubectl port-forward` process as `stacks.kube.kubectl.Kubectl` sees it: its first line names
+    """A `kubectl port-forward` process as `stacks.ops.kubectl.Kubectl` sees it: its first line names
     the local port; `exited` makes it one that stopped at once."""
 
     def __init__(self, out: str, err: str = "", exited: bool = False) -> None:

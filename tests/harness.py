@@ -161,3 +161,19 @@ def reaches(registry: Registry, start: str, target: str) -> bool:
         seen.add(urn)
         todo.extend(index[urn].dependencies)
     return False
+
+
+def report_line(text: str, label: str, check: str, detail: str = "") -> bool:
+    """Whether a report (`stacks.ops.report.Report.text`) has a finding line with `label` (ok, DEGRADED,
+    FAIL), `check` and a detail that starts with `detail`."""
+    import re
+
+    pattern = rf"^  {re.escape(label)} +{re.escape(check)} +{re.escape(detail)}"
+    return re.search(pattern, text, re.MULTILINE) is not None
+
+
+def report_checks(text: str) -> list[tuple[str, str]]:
+    """(label, the start of the rest) of every finding line of a report, in order."""
+    import re
+
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^  (ok|DEGRADED|FAIL) +(.*)$", text, re.MULTILINE)]

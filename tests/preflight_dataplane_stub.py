@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.preflight.cluster_view import NodeInfo
+from stacks.ops.cluster_view import NodeInfo
 from stacks.preflight.dataplane import manifests
 from stacks.preflight.dataplane.cluster import DataplaneError, PodStatus
 from stacks.preflight.dataplane.runner import Clock

@@ -24,11 +24,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from components.observability.settings import GRAFANA_PASSWORD_KEY, GRAFANA_USER_KEY
-from stacks.config.target import ClusterTarget
-from stacks.kube.cluster import kubectl_flags, kubectl_for, stack_cluster
-from stacks.kube.kubectl import Kubectl, KubeError
-from stacks.kube.outputs import read_outputs
 from stacks.open.targets import TARGETS, Target
+from stacks.ops.cluster import kubectl_flags, kubectl_for, stack_cluster
+from stacks.ops.kubectl import Kubectl, KubeError
+from stacks.ops.outputs import read_outputs
+from stacks.ops.target import ClusterTarget
 from stacks.outputs import ObservabilityOutputs, OutputsError, StackOutputs
 
 

@@ -32,8 +32,8 @@ from components.storage.csi import POD_IDENTITY_AGENT, CsiDriverSettings
 from components.storage.efs import NFS_PORT, EfsSettings
 from components.storage.lustre import CACHE_TAG, LustreSettings
 from stacks.config.stack import StackConfig
-from stacks.preflight.aws import AwsCallError, Caller, _ask, _not_checked
-from stacks.preflight.report import CheckResult
+from stacks.ops.aws import AwsCallError, Caller, ask, not_checked
+from stacks.ops.report import Finding
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -50,39 +50,39 @@ def _ports(ranges: Iterable[tuple[int, int]]) -> str:
 
 
 # -- the add-ons ----------------------------------------------------------------------------------
-def check_addon_version(csi: CsiDriverSettings, kubernetes: str, eks: EKSClient, caller: Caller) -> CheckResult:
+def check_addon_version(csi: CsiDriverSettings, kubernetes: str, eks: EKSClient, caller: Caller) -> Finding:
     addon = csi.driver.addon
     name = f"eks add-on {addon} {csi.version}"
     try:
-        answer = _ask("eks:DescribeAddonVersions", lambda: eks.describe_addon_versions(
+        answer = ask("eks:DescribeAddonVersions", lambda: eks.describe_addon_versions(
             addonName=addon, kubernetesVersion=kubernetes))
     except AwsCallError as failure:
-        return _not_checked(name, failure, caller)
+        return not_checked(name, failure, caller)
     offered = [v.get("addonVersion", "") for a in answer.get("addons", []) for v in a.get("addonVersions", [])]
     if csi.version in offered:
-        return CheckResult.passed(name, f"offered for Kubernetes {kubernetes}")
-    return CheckResult.failed(
+        return Finding.passed(name, f"offered for Kubernetes {kubernetes}")
+    return Finding.failed(
         name, f"EKS offers no {csi.version} of {addon} for Kubernetes {kubernetes}"
               + (f"; it offers {', '.join(offered[:6])}" if offered else "; it offers no version of it"),
         "set modelCache.csiDriver.version to one it offers" if offered else
         "install the driver another way and set modelCache.csiDriver.install to false")
 
 
-def check_pod_identity_agent(csi: CsiDriverSettings, eks: EKSClient, caller: Caller) -> CheckResult:
+def check_pod_identity_agent(csi: CsiDriverSettings, eks: EKSClient, caller: Caller) -> Finding:
     name = f"eks add-on {POD_IDENTITY_AGENT}"
     fix = (f"aws eks create-addon --cluster-name {csi.cluster_name} --addon-name {POD_IDENTITY_AGENT} (the "
            f"{csi.driver.addon} controller gets its IAM role through EKS Pod Identity)")
     try:
-        addon = _ask("eks:DescribeAddon", lambda: eks.describe_addon(
+        addon = ask("eks:DescribeAddon", lambda: eks.describe_addon(
             clusterName=csi.cluster_name, addonName=POD_IDENTITY_AGENT))["addon"]
     except AwsCallError as failure:
         if failure.code == "ResourceNotFoundException":
-            return CheckResult.failed(name, f"is not installed on cluster {csi.cluster_name}", fix)
-        return _not_checked(name, failure, caller)
+            return Finding.failed(name, f"is not installed on cluster {csi.cluster_name}", fix)
+        return not_checked(name, failure, caller)
     status = addon.get("status", "")
     if status != "ACTIVE":
-        return CheckResult.failed(name, f"is {status}, not ACTIVE", fix)
-    return CheckResult.passed(name, f"ACTIVE ({addon.get('addonVersion', '')}); {csi.driver.addon}'s controller "
+        return Finding.failed(name, f"is {status}, not ACTIVE", fix)
+    return Finding.passed(name, f"ACTIVE ({addon.get('addonVersion', '')}); {csi.driver.addon}'s controller "
                                     "gets its IAM role through it")
 
 
@@ -104,25 +104,25 @@ def _admits(groups: Sequence[Any], source: str, low: int, high: int) -> bool:
 
 def _groups(ec2: EC2Client, ids: Sequence[str]) -> list[Any]:
     group_ids: Any = list(ids)
-    return list(_ask("ec2:DescribeSecurityGroups",
+    return list(ask("ec2:DescribeSecurityGroups",
                      lambda: ec2.describe_security_groups(GroupIds=group_ids))["SecurityGroups"])
 
 
 def check_admits(ec2: EC2Client, group_ids: Sequence[str], source: str, ports: Sequence[tuple[int, int]], *,
-                 what: str, caller: Caller) -> CheckResult:
+                 what: str, caller: Caller) -> Finding:
     try:
         groups = _groups(ec2, group_ids)
     except AwsCallError as failure:
-        return _not_checked(REACHABLE, failure, caller)
+        return not_checked(REACHABLE, failure, caller)
     closed = [(a, b) for a, b in ports if not _admits(groups, source, a, b)]
     listed = ", ".join(group_ids) or "none"
     if closed:
-        return CheckResult.failed(
+        return Finding.failed(
             REACHABLE, f"the security groups of {what} ({listed}) do not admit the cluster security group {source} on "
                        f"TCP {_ports(closed)}: pods cannot mount the cache",
             f"allow TCP {_ports(closed)} from {source} in one of them (the stack's own group allows it; a change made "
             "outside Pulumi removed it: `pulumi up` puts it back)")
-    return CheckResult.passed(REACHABLE, f"the security groups of {what} ({listed}) admit the cluster security group "
+    return Finding.passed(REACHABLE, f"the security groups of {what} ({listed}) admit the cluster security group "
                                          f"{source} on TCP {_ports(ports)}")
 
 
@@ -139,18 +139,18 @@ def find_lustre(fsx: FSxClient, cache: str, stack: str) -> Any | None:
                 if fs.get("FileSystemType") == "LUSTRE" and _tagged(fs.get("Tags", []), cache, stack):
                     return fs
         return None
-    return _ask("fsx:DescribeFileSystems", scan)
+    return ask("fsx:DescribeFileSystems", scan)
 
 
 def check_lustre(config: StackConfig, settings: LustreSettings, fsx: FSxClient, ec2: EC2Client,
-                 caller: Caller) -> list[CheckResult]:
+                 caller: Caller) -> list[Finding]:
     where = f"subnet {settings.subnet_id}" + (f" ({settings.availability_zone})" if settings.availability_zone else "")
     try:
         fs = find_lustre(fsx, settings.name, config.stack)
     except AwsCallError as failure:
-        return [_not_checked(FILE_SYSTEM, failure, caller)]
+        return [not_checked(FILE_SYSTEM, failure, caller)]
     if fs is None:
-        return [CheckResult.passed(FILE_SYSTEM, f"none yet: `pulumi up` creates a {settings.deployment_type} FSx for "
+        return [Finding.passed(FILE_SYSTEM, f"none yet: `pulumi up` creates a {settings.deployment_type} FSx for "
                                                 f"Lustre file system of {settings.storage_capacity_gib} GiB in {where} "
                                                 f"of pool {settings.pool}")]
     fs_id = fs.get("FileSystemId", "")
@@ -167,15 +167,15 @@ def check_lustre(config: StackConfig, settings: LustreSettings, fsx: FSxClient, 
         fix = ("wait until it is AVAILABLE" if lifecycle in ("CREATING", "UPDATING") else
                f"see aws fsx describe-file-systems --file-system-ids {fs_id}; set modelCache.fsx.pool to the pool of "
                "its subnet to keep it")
-        results = [CheckResult.failed(FILE_SYSTEM, f"{fs_id} " + "; ".join(problems), fix)]
+        results = [Finding.failed(FILE_SYSTEM, f"{fs_id} " + "; ".join(problems), fix)]
     else:
-        results = [CheckResult.passed(FILE_SYSTEM, f"{fs_id} AVAILABLE in {where}, {fs.get('StorageCapacity')} GiB")]
+        results = [Finding.passed(FILE_SYSTEM, f"{fs_id} AVAILABLE in {where}, {fs.get('StorageCapacity')} GiB")]
     interfaces: Any = list(fs.get("NetworkInterfaceIds", []))
     try:
-        described = _ask("ec2:DescribeNetworkInterfaces", lambda: ec2.describe_network_interfaces(
+        described = ask("ec2:DescribeNetworkInterfaces", lambda: ec2.describe_network_interfaces(
             NetworkInterfaceIds=interfaces))["NetworkInterfaces"] if interfaces else []
     except AwsCallError as failure:
-        return [*results, _not_checked(REACHABLE, failure, caller)]
+        return [*results, not_checked(REACHABLE, failure, caller)]
     group_ids = sorted({g["GroupId"] for eni in described for g in eni.get("Groups", [])})
     results.append(check_admits(ec2, group_ids, settings.client_security_group_id, lustre.LUSTRE_PORTS,
                                 what=f"FSx for Lustre {fs_id}", caller=caller))
@@ -190,23 +190,23 @@ def find_efs(efs: EFSClient, cache: str, stack: str) -> Any | None:
                 if _tagged(fs.get("Tags", []), cache, stack):
                     return fs
         return None
-    return _ask("elasticfilesystem:DescribeFileSystems", scan)
+    return ask("elasticfilesystem:DescribeFileSystems", scan)
 
 
 def _zones(ec2: EC2Client, subnets: Sequence[str]) -> dict[str, tuple[str, str]]:
     """subnet -> (zone, VPC)."""
     ids: Any = list(subnets)
-    found = _ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=ids))["Subnets"]
+    found = ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=ids))["Subnets"]
     return {s["SubnetId"]: (s.get("AvailabilityZone", ""), s.get("VpcId", "")) for s in found}
 
 
-def check_efs_placement(config: StackConfig, settings: EfsSettings, ec2: EC2Client, caller: Caller) -> CheckResult:
+def check_efs_placement(config: StackConfig, settings: EfsSettings, ec2: EC2Client, caller: Caller) -> Finding:
     name = "model cache mount targets"
     pool_subnets = sorted({s for p in config.node_pools if p.eks is not None for s in p.eks.subnet_ids})
     try:
         zones = _zones(ec2, sorted({*settings.subnet_ids, *pool_subnets}))
     except AwsCallError as failure:
-        return _not_checked(name, failure, caller)
+        return not_checked(name, failure, caller)
     problems = []
     by_zone: dict[str, list[str]] = {}
     for subnet in settings.subnet_ids:
@@ -220,42 +220,42 @@ def check_efs_placement(config: StackConfig, settings: EfsSettings, ec2: EC2Clie
     if uncovered:
         problems.append(f"no mount target subnet in {', '.join(uncovered)}, where pool nodes run")
     if problems:
-        return CheckResult.failed(name, "; ".join(problems),
+        return Finding.failed(name, "; ".join(problems),
                                   "set modelCache.efs.subnetIds to one subnet of the cluster's VPC in each zone the "
                                   "nodes run in")
-    return CheckResult.passed(name, f"one in each of {', '.join(sorted(by_zone))}, covering every pool's zone")
+    return Finding.passed(name, f"one in each of {', '.join(sorted(by_zone))}, covering every pool's zone")
 
 
 def check_efs(config: StackConfig, settings: EfsSettings, efs: EFSClient, ec2: EC2Client,
-              caller: Caller) -> list[CheckResult]:
+              caller: Caller) -> list[Finding]:
     results = [check_efs_placement(config, settings, ec2, caller)]
     try:
         fs = find_efs(efs, settings.name, config.stack)
     except AwsCallError as failure:
-        return [*results, _not_checked(FILE_SYSTEM, failure, caller)]
+        return [*results, not_checked(FILE_SYSTEM, failure, caller)]
     if fs is None:
-        return [*results, CheckResult.passed(FILE_SYSTEM, f"none yet: `pulumi up` creates an encrypted EFS file "
+        return [*results, Finding.passed(FILE_SYSTEM, f"none yet: `pulumi up` creates an encrypted EFS file "
                                                           f"system with mount targets in "
                                                           f"{', '.join(settings.subnet_ids)}")]
     fs_id = fs.get("FileSystemId", "")
     state = fs.get("LifeCycleState", "")
     try:
-        targets = _ask("elasticfilesystem:DescribeMountTargets",
+        targets = ask("elasticfilesystem:DescribeMountTargets",
                        lambda: efs.describe_mount_targets(FileSystemId=fs_id))["MountTargets"]
-        group_ids = sorted({g for t in targets for g in _ask(
+        group_ids = sorted({g for t in targets for g in ask(
             "elasticfilesystem:DescribeMountTargetSecurityGroups",
             partial(efs.describe_mount_target_security_groups, MountTargetId=t["MountTargetId"]))["SecurityGroups"]})
     except AwsCallError as failure:
-        return [*results, _not_checked(FILE_SYSTEM, failure, caller)]
+        return [*results, not_checked(FILE_SYSTEM, failure, caller)]
     have = {t.get("SubnetId") for t in targets}
     missing = [s for s in settings.subnet_ids if s not in have]
     problems = ([f"is {state}, not available"] if state != "available" else []) + \
         ([f"has no mount target in {', '.join(missing)} yet (`pulumi up` creates them)"] if missing else [])
     if problems:
-        results.append(CheckResult.failed(FILE_SYSTEM, f"{fs_id} " + "; ".join(problems),
+        results.append(Finding.failed(FILE_SYSTEM, f"{fs_id} " + "; ".join(problems),
                                           f"aws efs describe-file-systems --file-system-id {fs_id}; run `pulumi up`"))
     else:
-        results.append(CheckResult.passed(FILE_SYSTEM, f"{fs_id} available, mount targets in "
+        results.append(Finding.passed(FILE_SYSTEM, f"{fs_id} available, mount targets in "
                                                        f"{', '.join(settings.subnet_ids)}"))
     results.append(check_admits(ec2, group_ids, settings.client_security_group_id, ((NFS_PORT, NFS_PORT),),
                                 what=f"EFS {fs_id}'s mount targets", caller=caller))
@@ -264,8 +264,8 @@ def check_efs(config: StackConfig, settings: EfsSettings, efs: EFSClient, ec2: E
 
 # -- all of them ----------------------------------------------------------------------------------
 def cache_aws_checks(config: StackConfig, cache: ModelCacheSettings, *, eks: EKSClient, ec2: EC2Client,
-                     fsx: FSxClient, efs: EFSClient, caller: Caller) -> list[CheckResult]:
-    results: list[CheckResult] = []
+                     fsx: FSxClient, efs: EFSClient, caller: Caller) -> list[Finding]:
+    results: list[Finding] = []
     csi = cache.csi
     if csi is not None and csi.install:
         results.append(check_addon_version(csi, config.kubernetes.version, eks, caller))

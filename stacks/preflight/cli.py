@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aws", action="store_true", help="also check the AWS account the eks node pools need")
     parser.add_argument("--no-cluster", dest="cluster", action="store_false",
                         help="skip the cluster checks (with --aws: check only the AWS account)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (the same findings and exit "
+                                                             "status)")
     add_dataplane_arguments(parser)
 
 
@@ -41,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
                              cluster=args.cluster)
     from stacks.preflight import command
 
-    return command.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster)
+    return command.run(args.project_dir, stack, args.config, aws=args.aws, cluster=args.cluster, as_json=args.json)

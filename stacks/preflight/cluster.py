@@ -1,5 +1,5 @@
 """Cluster preflight: before `pulumi up`, ask the Kubernetes API whether the cluster is what the stack
-takes for granted. Checks, each a `CheckResult` (see `stacks.preflight.report`):
+takes for granted. Checks, each a `Finding` (see `stacks.preflight.report`):
 
 - the API answers at the stack's kubeconfig and context (when it does not, nothing else is asked), and
   its version is one this project supports and the one ``kubernetes.version`` says;
@@ -14,7 +14,7 @@ takes for granted. Checks, each a `CheckResult` (see `stacks.preflight.report`):
   before `pulumi up`; `check_existing_secrets` checks Secrets that a config section names without
   creating them (none does today).
 
-Every check is a pure function of `stacks.preflight.cluster_view` values, read through a `ClusterView`.
+Every check is a pure function of `stacks.ops.cluster_view` values, read through a `ClusterView`.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from components.etcd.tls import server_secret_name
 from components.observability.settings import GRAFANA_ADMIN_SECRET
 from stacks.config.cluster import SUPPORTED_KUBERNETES
 from stacks.config.stack import StackConfig
-from stacks.config.target import ClusterConnectError
+from stacks.ops.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
+from stacks.ops.report import Finding
+from stacks.ops.target import ClusterConnectError
 from stacks.outputs import ETCD_CLIENT_SECRET, ETCD_CLUSTER, NATS_AUTH_SECRET, NATS_VERIFY_SECRET
-from stacks.preflight.cluster_view import ClusterReadError, ClusterView, CrdInfo, ServerVersion, WorkloadInfo, image_tag
 from stacks.preflight.model_cache import model_cache_checks
 from stacks.preflight.network_policy import check_enforcement
 from stacks.preflight.nodes import node_checks
 from stacks.preflight.platform import check_platform_nodes, platform_services
-from stacks.preflight.report import CheckResult
 from stacks.preflight.storage import check_default_class, check_named_classes, storage_class_uses
 
 DYNAMO_GROUP = "nvidia.com"
@@ -52,18 +52,18 @@ def network_policies(config: StackConfig) -> list[str]:
 
 
 # -- the API and its version ----------------------------------------------------------------------
-def check_version(server: ServerVersion, configured: str) -> CheckResult:
+def check_version(server: ServerVersion, configured: str) -> Finding:
     name, release = "kubernetes version", server.release
     if release not in SUPPORTED_KUBERNETES:
-        return CheckResult.failed(name, f"the server runs Kubernetes {release} ({server.git_version}), which this "
+        return Finding.failed(name, f"the server runs Kubernetes {release} ({server.git_version}), which this "
                                         f"project does not support",
                                   f"upgrade the cluster to one of {', '.join(SUPPORTED_KUBERNETES)}")
     if release != configured:
-        return CheckResult.failed(
+        return Finding.failed(
             name, f"the server runs Kubernetes {release} ({server.git_version}), but dynamo-cluster:kubernetes.version "
                   f"is {configured}",
             f"set kubernetes.version to \"{release}\" (manifests are validated for it), or upgrade the cluster")
-    return CheckResult.passed(name, f"{release} ({server.git_version}), as kubernetes.version says")
+    return Finding.passed(name, f"{release} ({server.git_version}), as kubernetes.version says")
 
 
 # -- the Dynamo operator and its CRDs -------------------------------------------------------------
@@ -87,26 +87,26 @@ def _operator_text(d: WorkloadInfo) -> str:
 
 
 def check_dynamo(deployments: Sequence[WorkloadInfo], crds: Sequence[CrdInfo], *, release: str, namespace: str,
-                 chart_version: str) -> list[CheckResult]:
+                 chart_version: str) -> list[Finding]:
     ours = (release, namespace)
     operators = [d for d in deployments if is_dynamo_operator(d)]
     foreign = [d for d in operators if d.helm_release != ours]
     mine = [d for d in operators if d.helm_release == ours]
     installs = f"dynamo-platform {chart_version} as release {release} in {namespace}"
-    results: list[CheckResult] = []
+    results: list[Finding] = []
     if foreign:
         first = foreign[0].helm_release
         remove = f"helm uninstall {first[0]} -n {first[1]}" if first else \
             f"kubectl -n {foreign[0].namespace} delete deployment {foreign[0].name}"
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             "dynamo operator", f"another install runs one: {', '.join(_operator_text(d) for d in foreign)}; with "
                                f"{installs}, two operators would reconcile the same graphs",
             f"uninstall it before `pulumi up` ({remove}), or use another cluster"))
     elif mine:
-        results.append(CheckResult.passed("dynamo operator", f"this stack's: {_operator_text(mine[0])}; `pulumi up` "
+        results.append(Finding.passed("dynamo operator", f"this stack's: {_operator_text(mine[0])}; `pulumi up` "
                                                              f"sets it to dynamo-platform {chart_version}"))
     else:
-        results.append(CheckResult.passed("dynamo operator", f"none runs; `pulumi up` installs {installs}"))
+        results.append(Finding.passed("dynamo operator", f"none runs; `pulumi up` installs {installs}"))
     dynamo_crds = sorted((c for c in crds if c.group == DYNAMO_GROUP and c.kind.startswith("Dynamo")),
                          key=lambda c: c.name)
     # The operator applies its CRDs itself (a hook job, no Helm annotations): with our operator running,
@@ -116,16 +116,16 @@ def check_dynamo(deployments: Sequence[WorkloadInfo], crds: Sequence[CrdInfo], *
         owners = sorted({_owner(c.helm_release) + (f", chart {c.labels['helm.sh/chart']}"
                                                    if "helm.sh/chart" in c.labels else "") for c in theirs})
         listed = ", ".join(f"{c.name} ({'/'.join(c.versions) or 'no served version'})" for c in theirs)
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             "dynamo crds", f"{len(theirs)} Dynamo CRDs this stack did not install are present: {listed}; "
                            f"{'; '.join(owners)}" + ("" if mine else "; no operator of this stack runs"),
             "if an uninstalled Dynamo left them, delete them once no custom resource uses them (kubectl get "
             "dynamographdeployments -A; kubectl delete crd NAME); if another install owns them, uninstall it or "
             "use another cluster"))
     elif dynamo_crds:
-        results.append(CheckResult.passed("dynamo crds", f"{len(dynamo_crds)}, applied by this stack's operator"))
+        results.append(Finding.passed("dynamo crds", f"{len(dynamo_crds)}, applied by this stack's operator"))
     else:
-        results.append(CheckResult.passed("dynamo crds", "none installed; the operator applies them with `pulumi up`"))
+        results.append(Finding.passed("dynamo crds", "none installed; the operator applies them with `pulumi up`"))
     return results
 
 
@@ -161,8 +161,8 @@ def created_secrets(config: StackConfig) -> list[CreatedSecret]:
     return out
 
 
-def check_created_secrets(created: Sequence[CreatedSecret]) -> CheckResult:
-    return CheckResult.passed("secrets", f"the stack creates every Secret it references: "
+def check_created_secrets(created: Sequence[CreatedSecret]) -> Finding:
+    return Finding.passed("secrets", f"the stack creates every Secret it references: "
                                          f"{', '.join(map(str, created))}; none has to exist before `pulumi up`")
 
 
@@ -178,7 +178,7 @@ class SecretRef:
 
 
 def check_existing_secrets(refs: Sequence[SecretRef],
-                           secret_keys: Callable[[str, str], frozenset[str] | None]) -> list[CheckResult]:
+                           secret_keys: Callable[[str, str], frozenset[str] | None]) -> list[Finding]:
     """One result per referenced Secret. `secret_keys(namespace, name)` is `ClusterView.secret_keys`.
 
     No config key names a Secret the stack does not create today; a section that comes to take one
@@ -188,7 +188,7 @@ def check_existing_secrets(refs: Sequence[SecretRef],
         name = f"secret {ref.namespace}/{ref.name}"
         keys = secret_keys(ref.namespace, ref.name)
         if keys is None:
-            results.append(CheckResult.failed(
+            results.append(Finding.failed(
                 name, f"does not exist; {ref.key} names it",
                 f"create it (kubectl -n {ref.namespace} create secret generic {ref.name} "
                 + " ".join(f"--from-literal={k}=..." for k in ref.data_keys) + f"), or set {ref.key} to one that "
@@ -196,25 +196,25 @@ def check_existing_secrets(refs: Sequence[SecretRef],
             continue
         missing = [k for k in ref.data_keys if k not in keys]
         if missing:
-            results.append(CheckResult.failed(name, f"has no key {', '.join(missing)}; {ref.key} names it",
+            results.append(Finding.failed(name, f"has no key {', '.join(missing)}; {ref.key} names it",
                                               f"add {', '.join(missing)} to it"))
         else:
             with_keys = f" with key{'s' if len(ref.data_keys) > 1 else ''} {', '.join(ref.data_keys)}" \
                 if ref.data_keys else ""
-            results.append(CheckResult.passed(name, f"exists{with_keys}, named by {ref.key}"))
+            results.append(Finding.passed(name, f"exists{with_keys}, named by {ref.key}"))
     return results
 
 
 # -- all of them ----------------------------------------------------------------------------------
-def _guard(name: str, checks: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+def _guard(name: str, checks: Callable[[], list[Finding]]) -> list[Finding]:
     """The checks' results, or one failure when a read they need is refused."""
     try:
         return checks()
     except ClusterReadError as error:
-        return [CheckResult.failed(name, f"not checked: {error}", READ_FIX)]
+        return [Finding.failed(name, f"not checked: {error}", READ_FIX)]
 
 
-def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], where: str) -> list[CheckResult]:
+def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], where: str) -> list[Finding]:
     """Every cluster check, in a stable order. `where` says which kubeconfig and context, for messages."""
     api = "kubernetes api"
     fix = (f"check that the cluster is up and reachable from here, and that {where} holds working credentials "
@@ -223,14 +223,14 @@ def cluster_checks(config: StackConfig, connect_to: Callable[[], ClusterView], w
         view = connect_to()
         server = view.version()
     except ClusterConnectError as error:
-        return [CheckResult.failed(api, str(error), error.fix or (
+        return [Finding.failed(api, str(error), error.fix or (
             "set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a kubeconfig file and a context "
             "in it, or the secret dynamo-cluster:kubeconfig"))]
     except ClusterReadError as error:
-        return [CheckResult.failed(api, f"{where} does not answer: {error}", fix)]
-    results = [CheckResult.passed(api, f"{where} answers"), check_version(server, config.kubernetes.version)]
+        return [Finding.failed(api, f"{where} does not answer: {error}", fix)]
+    results = [Finding.passed(api, f"{where} answers"), check_version(server, config.kubernetes.version)]
 
-    def storage() -> list[CheckResult]:
+    def storage() -> list[Finding]:
         classes = view.storage_classes()
         return [check_default_class(classes, config.storage_class),
                 *check_named_classes(classes, storage_class_uses(config))]

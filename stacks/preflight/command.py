@@ -2,7 +2,7 @@
 
 The cluster checks (`stacks.preflight.cluster`, through the Kubernetes API at the stack's kubeconfig
 and context) run unless ``--no-cluster``; ``--aws`` adds the AWS checks (`stacks.preflight.aws`).
-Every kind returns `CheckResult`s, printed as one report (`stacks.preflight.report`). Exit 0 when every check
+Every kind returns `Finding`s, printed as one report (`stacks.preflight.report`). Exit 0 when every check
 passed, 1 when one failed, 2 when the stack's config is invalid or no kind of check was chosen.
 """
 
@@ -10,25 +10,34 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from stacks.config.aws import AwsConfig
 from stacks.config.load import EXIT_INVALID, load
 from stacks.config.reader import ConfigError
 from stacks.config.stackfile import StackFileError
-from stacks.config.target import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
-from stacks.preflight.aws import AwsClients, aws_checks, connect
+from stacks.ops.aws import AwsClients, connect
+from stacks.ops.cluster import connect_view
+from stacks.ops.cluster_view import ClusterView
+from stacks.ops.report import PREFLIGHT_WORDS, Report, Section
+from stacks.ops.target import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
+from stacks.preflight.aws import aws_checks
 from stacks.preflight.cluster import cluster_checks
-from stacks.preflight.cluster_view import ClusterView
-from stacks.preflight.kube_client import connect as connect_kube
-from stacks.preflight.report import CheckResult, exit_code, render
+
+
+def report(stack: str, sections: list[Section], title_suffix: str = "") -> Report:
+    """A preflight's report: it passes only when every check it ran passed."""
+    return Report(f"preflight {stack}{title_suffix}", sections, policy="any-problem-fails", summaries=PREFLIGHT_WORDS)
 
 
 def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, cluster: bool = True,
+        as_json: bool = False,
         connect_aws: Callable[[AwsConfig], AwsClients] = connect,
-        connect_cluster: Callable[[ClusterTarget], ClusterView] = connect_kube,
+        connect_cluster: Callable[[ClusterTarget], ClusterView] | None = None,
         read_secret: SecretReader | None = None) -> int:
-    """`read_secret` decrypts a secret config value (default: the Pulumi CLI, for this stack)."""
+    """`read_secret` decrypts a secret config value (default: the Pulumi CLI, for this stack);
+    `connect_cluster` reaches the cluster (default: kubectl, with the target's kubeconfig and context)."""
     if not aws and not cluster:
         print("preflight: choose what to check: drop --no-cluster, or add --aws", file=sys.stderr)
         return EXIT_INVALID
@@ -37,13 +46,19 @@ def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, c
     except (StackFileError, ConfigError) as error:
         print(f"preflight: {error}", file=sys.stderr)
         return EXIT_INVALID
-    results: list[CheckResult] = []
+    sections: list[Section] = []
     if cluster:
         kube = config.kubernetes
         secrets = read_secret or pulumi_secret_reader(project_dir, stack, config_path)
         where = ClusterTarget(context=kube.context, kubeconfig_path=kube.kubeconfig_path).describe()
-        results += cluster_checks(config, lambda: connect_cluster(cluster_target(kube, secrets)), where)
+        with ExitStack() as cleanup:
+            def reach() -> ClusterView:
+                target = cluster_target(kube, secrets)
+                return connect_cluster(target) if connect_cluster is not None else connect_view(target, cleanup)
+
+            sections.append(Section(f"cluster ({where})", cluster_checks(config, reach, where)))
     if aws:
-        results += aws_checks(config, connect_aws)
-    print(render(f"preflight {stack}:", results), end="")
-    return exit_code(results)
+        sections.append(Section(f"aws ({config.aws.region or 'no region'})", aws_checks(config, connect_aws)))
+    found = report(stack, sections)
+    print(found.render(as_json), end="")
+    return found.exit_code

@@ -21,8 +21,8 @@ from components.storage.csi import NAMESPACE, CsiDriverSettings
 from components.storage.downloads import DOWNLOAD_LABEL, DownloadPlan, download_plans
 from components.storage.lustre import CAPACITY_STEP_GIB
 from stacks.config.stack import StackConfig
-from stacks.preflight.cluster_view import ClusterView, WorkloadInfo
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import ClusterView, WorkloadInfo
+from stacks.ops.report import Finding
 
 CSI_CHECK = "model cache csi driver"
 SIZE_CHECK = "model cache size"
@@ -34,7 +34,7 @@ def _workload(items: Sequence[WorkloadInfo], name: str) -> WorkloadInfo | None:
 
 
 def check_csi_driver(csi: CsiDriverSettings, drivers: Sequence[str], daemon_sets: Sequence[WorkloadInfo],
-                     deployments: Sequence[WorkloadInfo]) -> CheckResult:
+                     deployments: Sequence[WorkloadInfo]) -> Finding:
     driver = csi.driver
     node = _workload(daemon_sets, driver.node_daemonset)
     controller = _workload(deployments, driver.controller)
@@ -44,19 +44,19 @@ def check_csi_driver(csi: CsiDriverSettings, drivers: Sequence[str], daemon_sets
     if not registered or node is None:
         missing = "no CSIDriver object" if not registered else f"no DaemonSet {NAMESPACE}/{driver.node_daemonset}"
         if csi.install:
-            return CheckResult.passed(CSI_CHECK, f"{driver.driver} is not installed yet ({missing}); `pulumi up` "
+            return Finding.passed(CSI_CHECK, f"{driver.driver} is not installed yet ({missing}); `pulumi up` "
                                                  f"installs the EKS add-on {driver.addon} {csi.version}")
-        return CheckResult.failed(CSI_CHECK, f"{driver.driver} is not installed ({missing}), and "
+        return Finding.failed(CSI_CHECK, f"{driver.driver} is not installed ({missing}), and "
                                              "modelCache.csiDriver.install is false", install)
     unready = [f"{w.ref} has {w.ready} of {w.desired} pods ready" for w in (node, controller)
                if w is not None and (w.ready < w.desired or w.desired == 0)]
     if unready:
-        return CheckResult.failed(
+        return Finding.failed(
             CSI_CHECK, f"{driver.driver} is not healthy: {'; '.join(unready)}",
             f"kubectl -n {NAMESPACE} describe daemonset {driver.node_daemonset}; kubectl -n {NAMESPACE} logs "
             f"daemonset/{driver.node_daemonset} (a node pod that cannot start leaves that node unable to mount the "
             "cache)")
-    return CheckResult.passed(CSI_CHECK, f"{driver.driver} registered; {node.ready} node pods ready"
+    return Finding.passed(CSI_CHECK, f"{driver.driver} registered; {node.ready} node pods ready"
                               + (f", controller {controller.ready}/{controller.desired}" if controller else ""))
 
 
@@ -79,26 +79,26 @@ def _next_capacity(gib: int) -> int:
     return 2400 if gib <= 2400 else -(-gib // CAPACITY_STEP_GIB) * CAPACITY_STEP_GIB
 
 
-def check_cache_size(cache: ModelCacheSettings, plans: Sequence[DownloadPlan], messages: Sequence[str]) -> CheckResult:
+def check_cache_size(cache: ModelCacheSettings, plans: Sequence[DownloadPlan], messages: Sequence[str]) -> Finding:
     fit = cache_fit(cache, plans, learned_sizes(messages))
     sizes = ", ".join(f"{model} {gib} GiB" for model, gib in fit.sizes.items())
     if fit.capacity_gib is None:
-        return CheckResult.passed(SIZE_CHECK, "EFS grows as files are written" + (f" ({sizes})" if sizes else ""))
+        return Finding.passed(SIZE_CHECK, "EFS grows as files are written" + (f" ({sizes})" if sizes else ""))
     if fit.fits is False:
         if cache.lustre is not None:
             fix = (f"raise modelCache.fsx.storageCapacityGiB to {_next_capacity(fit.known_gib)} (FSx for Lustre grows "
                    "in place in steps of 2400 GiB), or download fewer models")
         else:
             fix = f"raise modelCache.storage.size to at least {fit.known_gib}Gi, or download fewer models"
-        return CheckResult.failed(SIZE_CHECK, f"the models take {fit.known_gib} GiB ({sizes}), but the cache holds "
+        return Finding.failed(SIZE_CHECK, f"the models take {fit.known_gib} GiB ({sizes}), but the cache holds "
                                               f"{fit.capacity_gib} GiB", fix)
     unknown = (f"; size not known for {', '.join(fit.unknown)} (set graphs[].modelSizeGiB, or it is read after its "
                "first download)") if fit.unknown else ""
-    return CheckResult.passed(SIZE_CHECK, f"{fit.known_gib} of {fit.capacity_gib} GiB"
+    return Finding.passed(SIZE_CHECK, f"{fit.known_gib} of {fit.capacity_gib} GiB"
                               + (f" ({sizes})" if sizes else "") + unknown)
 
 
-def model_cache_checks(config: StackConfig, view: ClusterView) -> list[CheckResult]:
+def model_cache_checks(config: StackConfig, view: ClusterView) -> list[Finding]:
     cache = config.dynamo.model_cache
     if cache is None:
         return []

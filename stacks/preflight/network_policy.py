@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from stacks.preflight.cluster_view import WorkloadInfo
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import WorkloadInfo
+from stacks.ops.report import Finding
 
 NAME = "network policy enforcement"
 VPC_CNI_DAEMONSET, VPC_CNI_AGENT, VPC_CNI_NAMESPACE = "aws-node", "aws-eks-nodeagent", "kube-system"
@@ -48,10 +48,10 @@ def _named(daemons: Sequence[WorkloadInfo], name: str) -> WorkloadInfo | None:
     return next((d for d in daemons if d.name == name), None)
 
 
-Finding = tuple[list[str], list[str]]  # engines that enforce, and engines that run without enforcing
+Engines = tuple[list[str], list[str]]  # engines that enforce, and engines that run without enforcing
 
 
-def _vpc_cni(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Finding:
+def _vpc_cni(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Engines:
     engines: list[str] = []
     doubts: list[str] = []
     node = _named(daemons, VPC_CNI_DAEMONSET)
@@ -70,7 +70,7 @@ def _vpc_cni(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Finding
     return engines, doubts
 
 
-def _other_engines(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Finding:
+def _other_engines(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> Engines:
     engines: list[str] = []
     doubts: list[str] = []
     for daemon, engine in (("calico-node", "Calico"), ("antrea-agent", "Antrea")):
@@ -96,16 +96,16 @@ def _other_engines(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> F
 
 
 def check_enforcement(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps, *,
-                      policies: Sequence[str]) -> CheckResult:
+                      policies: Sequence[str]) -> Finding:
     """Whether an engine enforces the NetworkPolicies the stack creates (`policies` says which)."""
     if not policies:
-        return CheckResult.passed(NAME, "the stack creates no NetworkPolicy; not needed")
+        return Finding.passed(NAME, "the stack creates no NetworkPolicy; not needed")
     uses = f"the stack's NetworkPolicies ({', '.join(policies)})"
     engines, doubts = _vpc_cni(daemons, config_map)
     more, more_doubts = _other_engines(daemons, config_map)
     engines, doubts = engines + more, doubts + more_doubts
     if engines:
-        return CheckResult.passed(NAME, f"{'; '.join(engines)} enforces {uses}")
+        return Finding.passed(NAME, f"{'; '.join(engines)} enforces {uses}")
     found = "; ".join(doubts) if doubts else "no engine that enforces NetworkPolicies runs (none of the VPC CNI's " \
                                              "network policy agent, Calico, Cilium, Antrea, kube-router)"
-    return CheckResult.failed(NAME, f"{found}: {uses} would be accepted and not enforced", FIX)
+    return Finding.failed(NAME, f"{found}: {uses} would be accepted and not enforced", FIX)

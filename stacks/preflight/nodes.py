@@ -1,5 +1,5 @@
 """Cluster preflight of the node pools: their nodes, GPUs and EFA interfaces, and the device plugins
-that advertise them. Pure functions of `stacks.preflight.cluster_view` values and the stack's config.
+that advertise them. Pure functions of `stacks.ops.cluster_view` values and the stack's config.
 
 - ``existing`` pools: enough Ready, schedulable nodes match the pool's node selector (``nodes`` in
   config); on GPU pools each carries ``nvidia.com/gpu.present=true`` or allocatable ``nvidia.com/gpu``,
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from components.dynamo.capacity import WorkerDemand
 from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
-from stacks.preflight.cluster_view import NodeInfo, WorkloadInfo, image_tag
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import NodeInfo, WorkloadInfo, image_tag
+from stacks.ops.report import Finding
 
 GPU = "nvidia.com/gpu"
 GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
@@ -55,7 +55,7 @@ def _tags(workload: WorkloadInfo) -> str:
 
 
 def check_device_plugin(plugin: DevicePlugin, daemon_sets: Sequence[WorkloadInfo], *, installs_in: str | None,
-                        pools: Sequence[str]) -> CheckResult:
+                        pools: Sequence[str]) -> Finding:
     """`installs_in`: the namespace the stack installs the plugin in (``gpuPlatform``), None when it does
     not; `pools`: the pools that need the resource."""
     found = plugin_daemon_sets(plugin, daemon_sets)
@@ -63,7 +63,7 @@ def check_device_plugin(plugin: DevicePlugin, daemon_sets: Sequence[WorkloadInfo
     if installs_in is not None:
         foreign = [d for d in found if d.namespace != installs_in]
         if foreign:
-            return CheckResult.failed(
+            return Finding.failed(
                 plugin.name,
                 f"{', '.join(d.ref + _tags(d) for d in foreign)} already runs one that this stack did not install; "
                 f"{plugin.installed_as} this stack installs in {installs_in} runs another, and both would "
@@ -71,21 +71,21 @@ def check_device_plugin(plugin: DevicePlugin, daemon_sets: Sequence[WorkloadInfo
                 "remove it (helm uninstall its release, or kubectl delete daemonset), or set "
                 "dynamo-cluster:gpuPlatform.enabled to false and run the GPU platform yourself")
         if not found:
-            return CheckResult.passed(
+            return Finding.passed(
                 plugin.name, f"none runs yet: {plugin.installed_as} comes with `pulumi up` (gpuPlatform, namespace "
                              f"{installs_in}); {needed}")
     elif not found:
-        return CheckResult.failed(
+        return Finding.failed(
             plugin.name, f"no DaemonSet runs a device plugin for {plugin.resource}, and gpuPlatform is off; {needed}",
             f"set dynamo-cluster:gpuPlatform.enabled to true (the stack installs {plugin.installed_as}), or "
             f"install {plugin.other}")
     lagging = [d for d in found if d.ready < d.desired]
     if lagging:
         d = lagging[0]
-        return CheckResult.failed(
+        return Finding.failed(
             plugin.name, ", ".join(f"{d.ref}: {d.ready} of {d.desired} pods ready" for d in lagging),
             f"see why: kubectl -n {d.namespace} describe daemonset {d.name}; kubectl -n {d.namespace} get pods")
-    return CheckResult.passed(plugin.name, ", ".join(f"{d.ref} runs on {d.ready} nodes{_tags(d)}" for d in found))
+    return Finding.passed(plugin.name, ", ".join(f"{d.ref} runs on {d.ready} nodes{_tags(d)}" for d in found))
 
 
 def _selector(shape: PoolShape) -> str:
@@ -105,7 +105,7 @@ def held_gpus(shape: PoolShape, demands: Sequence[WorkerDemand]) -> tuple[int, s
 
 
 def _node_count(pool: NodePoolSettings, shape: PoolShape, matched: Sequence[NodeInfo],
-                usable: Sequence[NodeInfo]) -> CheckResult:
+                usable: Sequence[NodeInfo]) -> Finding:
     name, selector = f"pool {pool.name} nodes", _selector(shape)
     down = [n for n in matched if not n.ready]
     cordoned = [n for n in matched if n.ready and n.unschedulable]
@@ -113,31 +113,31 @@ def _node_count(pool: NodePoolSettings, shape: PoolShape, matched: Sequence[Node
                      f"; cordoned: {_names(cordoned)}" if cordoned else ""])
     if pool.eks is not None:
         group = pool.eks
-        return CheckResult.passed(name, f"{len(usable)} ready nodes labelled {selector}{aside}; `pulumi up` sizes the "
+        return Finding.passed(name, f"{len(usable)} ready nodes labelled {selector}{aside}; `pulumi up` sizes the "
                                         f"node group to {group.desired_nodes} (min {group.min_nodes}, max "
                                         f"{group.max_nodes})")
     assert pool.existing is not None
     want = pool.existing.nodes
     if len(usable) < want:
-        return CheckResult.failed(
+        return Finding.failed(
             name, f"{len(usable)} Ready, schedulable nodes match {selector}, but {pool.key}.nodes is {want}{aside}",
             f"label {want - len(usable)} more nodes (kubectl label node NODE {selector.replace(',', ' ')}), bring "
             f"the listed ones back, or set {pool.key}.nodes to {len(usable)}")
-    return CheckResult.passed(name, f"{len(usable)} ready nodes match {selector} ({pool.key}.nodes: {want}){aside}")
+    return Finding.passed(name, f"{len(usable)} ready nodes match {selector} ({pool.key}.nodes: {want}){aside}")
 
 
 def _gpus(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], demands: Sequence[WorkerDemand],
-          pending: bool) -> list[CheckResult]:
+          pending: bool) -> list[Finding]:
     name = f"pool {pool.name} allocatable GPUs"
     held, by_group = held_gpus(shape, demands)
     plan = f"the capacity plan holds {held}" + (f" ({by_group})" if by_group else "")
     if pending and all(n.count(GPU) == 0 for n in usable):
-        return [CheckResult.passed(name, f"no node advertises {GPU} yet: the GPU operator this stack installs does "
+        return [Finding.passed(name, f"no node advertises {GPU} yet: the GPU operator this stack installs does "
                                          f"after `pulumi up`; run preflight again then ({plan})")]
-    results: list[CheckResult] = []
+    results: list[Finding] = []
     bare = [n for n in usable if n.count(GPU) == 0 and n.labels.get(GPU_PRESENT_LABEL) != "true"]
     if bare:
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             name, f"nodes {_names(bare)} match the pool's selector but show no GPU (no {GPU_PRESENT_LABEL}=true label, "
                   f"no allocatable {GPU})",
             f"select only GPU nodes with {pool.key}.nodeSelector, or get the device plugin running on them (its "
@@ -147,26 +147,26 @@ def _gpus(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], 
     if short:
         counts = ", ".join(f"{n.name} {n.count(GPU)}" for n in short[:5])
         why = f"see why the device plugin advertises fewer: kubectl describe node {short[0].name}"
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             name, f"nodes advertise fewer allocatable {GPU} than the pool's {shape.gpus_per_node} per node: {counts}",
             f"set {pool.key}.gpusPerNode to what the nodes have, or {why}" if pool.existing is not None else why))
     total = sum(n.count(GPU) for n in usable)
     if pool.existing is not None and total < held:
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             name, f"{len(usable)} nodes advertise {total} allocatable {GPU}, but {plan}",
             f"add GPU nodes to the pool ({_selector(shape)}), or scale in or move worker groups placed on it"))
     if results:
         return results
     if pool.eks is not None:
-        return [CheckResult.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan} at "
+        return [Finding.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan} at "
                                          f"{shape.max_nodes} nodes")]
-    return [CheckResult.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan}")]
+    return [Finding.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan}")]
 
 
-def _efa(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], pending: bool) -> CheckResult:
+def _efa(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], pending: bool) -> Finding:
     name, want = f"pool {pool.name} allocatable EFA", shape.efa_interfaces
     if pending and all(n.count(EFA) == 0 for n in usable):
-        return CheckResult.passed(name, f"no node advertises {EFA} yet: the EFA device plugin this stack installs "
+        return Finding.passed(name, f"no node advertises {EFA} yet: the EFA device plugin this stack installs "
                                         f"does after `pulumi up`; run preflight again then")
     short = [n for n in usable if n.count(EFA) < want]
     if short:
@@ -177,17 +177,17 @@ def _efa(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], p
                f"{pool.key}.efaInterfaces to what they advertise") if pool.existing is not None else \
             ("get the EFA device plugin running on those nodes; if it runs there, they were launched without the "
              "launch template's EFA interfaces: replace them")
-        return CheckResult.failed(name, f"nodes advertise fewer allocatable {EFA} than {declared}: {counts}", fix)
-    return CheckResult.passed(name, f"{len(usable)} nodes advertise at least {want} allocatable {EFA} each")
+        return Finding.failed(name, f"nodes advertise fewer allocatable {EFA} than {declared}: {counts}", fix)
+    return Finding.passed(name, f"{len(usable)} nodes advertise at least {want} allocatable {EFA} each")
 
 
 def check_pool(pool: NodePoolSettings, shape: PoolShape, nodes: Sequence[NodeInfo],
-               demands: Sequence[WorkerDemand], *, gpus_pending: bool, efa_pending: bool) -> list[CheckResult]:
+               demands: Sequence[WorkerDemand], *, gpus_pending: bool, efa_pending: bool) -> list[Finding]:
     """The pool's nodes, GPUs and EFA. `*_pending`: the stack installs the plugin and none runs yet."""
     matched = [n for n in nodes if n.matches(shape.node_selector)]
     usable = [n for n in matched if n.usable]
     if pool.eks is not None and not matched:
-        return [CheckResult.passed(
+        return [Finding.passed(
             f"pool {pool.name} nodes", f"an eks node group this stack creates: its nodes ({_selector(shape)}) come "
                                        f"with `pulumi up`; `--aws` checks what it needs")]
     results = [_node_count(pool, shape, matched, usable)]
@@ -202,7 +202,7 @@ def check_pool(pool: NodePoolSettings, shape: PoolShape, nodes: Sequence[NodeInf
 
 def node_checks(pools: Sequence[NodePoolSettings], shapes: dict[str, PoolShape], demands: Sequence[WorkerDemand],
                 nodes: Sequence[NodeInfo], daemon_sets: Sequence[WorkloadInfo], *,
-                gpu_platform_namespace: str | None) -> list[CheckResult]:
+                gpu_platform_namespace: str | None) -> list[Finding]:
     """Every pool, then the device plugins its resources need."""
     plugins = []
     gpu_pools = [p.name for p in pools if p.gpus_per_node > 0]
@@ -213,7 +213,7 @@ def node_checks(pools: Sequence[NodePoolSettings], shapes: dict[str, PoolShape],
         plugins.append((EFA_PLUGIN, efa_pools))
     pending = {plugin.resource: gpu_platform_namespace is not None and not plugin_daemon_sets(plugin, daemon_sets)
                for plugin, _ in plugins}
-    results: list[CheckResult] = []
+    results: list[Finding] = []
     for pool in pools:
         results += check_pool(pool, shapes[pool.name], nodes, demands, gpus_pending=pending.get(GPU, False),
                               efa_pending=pending.get(EFA, False))

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from stacks.config.stack import StackConfig
-from stacks.preflight.cluster_view import NodeInfo
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import NodeInfo
+from stacks.ops.report import Finding
 
 NAME = "platform nodes"
 # The replica counts NATS and etcd accept (stacks.config.nats / stacks.config.etcd).
@@ -82,10 +82,10 @@ def _left_out(nodes: Sequence[NodeInfo], limit: int = 5) -> str:
     return f"; left out: {shown}{more}" if reasons else ""
 
 
-def check_platform_nodes(services: Sequence[PlatformService], nodes: Sequence[NodeInfo]) -> list[CheckResult]:
+def check_platform_nodes(services: Sequence[PlatformService], nodes: Sequence[NodeInfo]) -> list[Finding]:
     """One result per node selector the services use (one, unless NATS and etcd select differently)."""
     if not services:
-        return [CheckResult.passed(NAME, "the stack runs neither NATS nor etcd: its transport plan needs neither")]
+        return [Finding.passed(NAME, "the stack runs neither NATS nor etcd: its transport plan needs neither")]
     by_selector: dict[str, list[PlatformService]] = {}
     for service in services:
         by_selector.setdefault(_selector(service.node_selector), []).append(service)
@@ -102,9 +102,9 @@ def check_platform_nodes(services: Sequence[PlatformService], nodes: Sequence[No
         have = len(usable)
         counted = f"{have} node{'s' if have != 1 else ''} can run {who} ({kind})"
         if have >= need:
-            results.append(CheckResult.passed(NAME, f"{counted}; they need {need}: {asks}"))
+            results.append(Finding.passed(NAME, f"{counted}; they need {need}: {asks}"))
             continue
-        results.append(CheckResult.failed(NAME, f"{counted}, but they need {need}: {asks}{_left_out(matched)}",
+        results.append(Finding.failed(NAME, f"{counted}, but they need {need}: {asks}{_left_out(matched)}",
                                           _fix(group, have, need, selector)))
     return results
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from components.kit.resources import Storage
 from stacks.config.stack import StackConfig
-from stacks.preflight.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
+from stacks.ops.report import Finding
 
 RWX_PROVISIONERS = ("efs.csi.aws.com", "fsx.csi.aws.com", "filestore.csi.storage.gke.io", "file.csi.azure.com",
                     "kubernetes.io/azure-file", "nfs.csi.k8s.io", "cephfs.csi.ceph.com")
@@ -80,50 +80,50 @@ def _patch_default(storage_class: StorageClassInfo, value: str) -> str:
     return f"kubectl patch storageclass {storage_class.name} -p '{patch}'"
 
 
-def check_default_class(classes: Sequence[StorageClassInfo], stack_class: str) -> CheckResult:
+def check_default_class(classes: Sequence[StorageClassInfo], stack_class: str) -> Finding:
     name = "default storage class"
     defaults = [c for c in classes if c.is_default]
     if not classes:
-        return CheckResult.failed(name, "the cluster has no StorageClass",
+        return Finding.failed(name, "the cluster has no StorageClass",
                                   "install a CSI driver and a StorageClass for it, marked default (on EKS: the EBS "
                                   "CSI driver add-on and a gp3 class)")
     if not defaults:
         pick = next((c for c in classes if c.name == stack_class), classes[0])
-        return CheckResult.failed(
+        return Finding.failed(
             name, f"none of the StorageClasses ({', '.join(c.name for c in classes)}) is marked default; volumes "
                   f"that name no class stay Pending", f"mark one default: {_patch_default(pick, 'true')}")
     if len(defaults) > 1:
         keep = next((c for c in defaults if c.name == stack_class), defaults[0])
         drop = [c for c in defaults if c.name != keep.name]
-        return CheckResult.failed(
+        return Finding.failed(
             name, f"{len(defaults)} StorageClasses are marked default ({', '.join(c.name for c in defaults)}); a "
                   f"volume that names no class gets the most recently created of them",
             f"keep one: {'; '.join(_patch_default(c, 'false') for c in drop)}")
-    return CheckResult.passed(name, f"{defaults[0].name} ({defaults[0].provisioner})")
+    return Finding.passed(name, f"{defaults[0].name} ({defaults[0].provisioner})")
 
 
 def _describe(classes: Sequence[StorageClassInfo]) -> str:
     return ", ".join(c.name + (" (default)" if c.is_default else "") for c in classes) or "none"
 
 
-def check_named_classes(classes: Sequence[StorageClassInfo], uses: Sequence[StorageClassUse]) -> list[CheckResult]:
+def check_named_classes(classes: Sequence[StorageClassInfo], uses: Sequence[StorageClassUse]) -> list[Finding]:
     """One result per class the stack names, then one per use that needs ReadWriteMany volumes."""
     by_name = {c.name: c for c in classes}
     rwx_classes = [c.name for c in classes if access(c.provisioner) == "rwx"]
-    results: list[CheckResult] = []
+    results: list[Finding] = []
     for class_name in sorted({u.storage_class for u in uses}):
         users = [u for u in uses if u.storage_class == class_name]
         keys = ", ".join(u.key for u in users)
         name = f"storage class {class_name}"
         found = by_name.get(class_name)
         if found is not None:
-            results.append(CheckResult.passed(name, f"exists ({found.provisioner}); used by {keys}"))
+            results.append(Finding.passed(name, f"exists ({found.provisioner}); used by {keys}"))
             continue
         settings = " or ".join(f"{u.key}.storageClass" for u in users)
         if any(u.defaults_to_stack_class for u in users):
             settings += " (or storageClass, which they default to)"
         candidates = rwx_classes if any(u.read_write_many for u in users) else [c.name for c in classes]
-        results.append(CheckResult.failed(
+        results.append(Finding.failed(
             name, f"does not exist; used by {keys}; the cluster has: {_describe(classes)}",
             f"create StorageClass {class_name}, or set {settings} to "
             + (f"one of: {', '.join(candidates)}" if candidates else "a class the cluster has (it has none fitting)")))
@@ -134,16 +134,16 @@ def check_named_classes(classes: Sequence[StorageClassInfo], uses: Sequence[Stor
     return results
 
 
-def _check_rwx(use: StorageClassUse, found: StorageClassInfo, rwx_classes: Sequence[str]) -> CheckResult:
+def _check_rwx(use: StorageClassUse, found: StorageClassInfo, rwx_classes: Sequence[str]) -> Finding:
     name = f"{use.key} ReadWriteMany"
     kind = access(found.provisioner)
     if kind == "rwx":
-        return CheckResult.passed(name, f"{found.name} ({found.provisioner}) provides ReadWriteMany volumes")
+        return Finding.passed(name, f"{found.name} ({found.provisioner}) provides ReadWriteMany volumes")
     if kind == "unknown":
-        return CheckResult.passed(name, f"{found.name} is provisioned by {found.provisioner}, which this check does "
+        return Finding.passed(name, f"{found.name} is provisioned by {found.provisioner}, which this check does "
                                         f"not know: not verified; make sure it provides ReadWriteMany volumes")
     others = [c for c in rwx_classes if c != found.name]
-    return CheckResult.failed(
+    return Finding.failed(
         name, f"{found.name} is provisioned by {found.provisioner}, block storage that provides only ReadWriteOnce "
               f"volumes; every worker mounts this volume, on many nodes",
         f"set {use.key}.storageClass to a ReadWriteMany class: "

@@ -87,6 +87,8 @@ def add_arguments(parser: argparse.ArgumentParser, project_dir: Path = PROJECT_D
                              "kubernetes.kubeconfigPath, or its secret kubeconfig)")
     parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
                         help=f"per-request timeout, 0.1 to {MAX_TIMEOUT:g} (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (the same findings and exit "
+                                                             "status)")
     parser.add_argument("--project-dir", type=Path, default=project_dir, metavar="DIR", help=argparse.SUPPRESS)
 
 

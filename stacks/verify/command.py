@@ -29,12 +29,12 @@ from pathlib import Path
 from components.etcd.settings import CLIENT_PORT as ETCD_CLIENT_PORT
 from components.etcd.tls import CLIENT_KEYS as ETCD_CLIENT_KEYS
 from components.nats.settings import CLIENT_PORT, DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
-from stacks.kube.cluster import stack_kubectl
+from stacks.ops.cluster import stack_kubectl
+from stacks.ops.report import VERIFY_WORDS, Report, Section, Status
 from stacks.outputs import OutputsError, StackOutputs
 from stacks.verify.discovery import DiscoveryError, Kubectl, stack_outputs
 from stacks.verify.etcd import ClientTls, Gateway, check_etcd
 from stacks.verify.nats import NatsTarget, check_nats, redact
-from stacks.verify.report import Section, Status, overall, render
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class VerifyOptions:
     etcd_cacert: str | None = None
     etcd_cert: str | None = None
     etcd_key: str | None = None
+    as_json: bool = False
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> VerifyOptions:
@@ -64,7 +65,8 @@ class VerifyOptions:
             nats_password_env=args.nats_password_env, nats_replicas=args.nats_replicas,
             max_payload=args.max_payload, etcd_members=args.etcd_members, kube_context=args.kube_context,
             kubeconfig=args.kubeconfig, timeout=args.timeout, project_dir=args.project_dir,
-            etcd_cacert=args.etcd_cacert, etcd_cert=args.etcd_cert, etcd_key=args.etcd_key)
+            etcd_cacert=args.etcd_cacert, etcd_cert=args.etcd_cert, etcd_key=args.etcd_key,
+            as_json=getattr(args, "json", False))
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ def run(options: VerifyOptions) -> int:
         except DiscoveryError as error:
             password = os.environ.get(options.nats_password_env) or ""
             print(scrub(f"verify: {error}", [password] if len(password) >= 3 else []), file=sys.stderr)
-            return int(Status.DOWN)
+            return int(Status.FAILED)
         nats, etcd = found.nats, found.etcd
         # NATS and etcd at once: each has its own deadline, so the slower one bounds the run.
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -265,5 +267,6 @@ def run(options: VerifyOptions) -> int:
             if etcd is not None and etcd_findings is not None:
                 sections.append(Section(f"etcd {','.join(redact(u) for u in etcd)}", etcd_findings.result()))
         sections.extend(found.notes)
-    print(scrub(render(sections), secrets_of(options, found)), end="")
-    return int(overall(sections))
+    report = Report(f"verify {options.stack}" if options.stack else "verify", sections, summaries=VERIFY_WORDS)
+    print(scrub(report.render(options.as_json), secrets_of(options, found)), end="")
+    return report.exit_code

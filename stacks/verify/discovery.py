@@ -3,7 +3,7 @@
 The stack's outputs (``pulumi stack output --json``) name the Services, members, namespace and auth
 Secret; ``kubectl port-forward`` makes each reachable on a local port; ``kubectl get secret``
 gives the NATS credentials. The Pulumi CLI and kubectl plumbing is shared with `open`
-(`stacks.kube`); what is verify's own is the hint when a CLI is missing and the outputs it needs.
+(`stacks.ops`); what is verify's own is the hint when a CLI is missing and the outputs it needs.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from stacks.kube.kubectl import Kubectl, KubeError, Run, Which
-from stacks.kube.outputs import read_outputs
+from stacks.ops.kubectl import Kubectl, KubeError, Run, Which
+from stacks.ops.outputs import read_outputs
 
 __all__ = ["DiscoveryError", "Kubectl", "stack_outputs"]
 

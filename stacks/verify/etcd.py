@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from stacks.verify.report import Finding, Status
+from stacks.ops.report import Finding, Status
 
 PROBE_PREFIX = "/dynamo-cluster/verify/"
 MEMBERS_DOWN = ("member pods are not running or not reachable: check `kubectl get pods` in the platform "
@@ -268,11 +268,11 @@ def _probe(api: EtcdApi, endpoints: Sequence[str]) -> Finding:
         read = base64.b64decode(str(kvs[0].get("value", ""))).decode(errors="replace") if kvs else None
         api.call(writer, "kv/deleterange", {"key": _b64(key)})
     except (EtcdError, ValueError) as error:
-        return Finding("write probe", Status.DOWN, f"put/get/delete under {PROBE_PREFIX} failed: {error}",
+        return Finding("write probe", Status.FAILED, f"put/get/delete under {PROBE_PREFIX} failed: {error}",
                        "writes need a leader and a quorum; a NOSPACE alarm (database over etcd.quotaBackend) "
                        "refuses writes until compaction and defragmentation")
     if read != value:
-        return Finding("write probe", Status.DOWN, f"wrote {key} through {writer} but read {read!r} through {reader}",
+        return Finding("write probe", Status.FAILED, f"wrote {key} through {writer} but read {read!r} through {reader}",
                        "members disagree: compare their revisions (etcdctl endpoint status)")
     through = "another member" if reader != writer else "the same member"
     return Finding("write probe", Status.OK, f"put, read back through {through} and deleted a key under {PROBE_PREFIX}")
@@ -310,7 +310,7 @@ def _members_finding(survey: _Survey, unasked: list[_Member], leader_unreached: 
     cause = MEMBERS_DOWN if leader_unreached is None else (
         "the leader serves its peers but not this client: check its client URL, the port-forward to it, and the "
         "NetworkPolicy; " + MEMBERS_DOWN)
-    return Finding("members", Status.DOWN if below_quorum else Status.DEGRADED,
+    return Finding("members", Status.FAILED if below_quorum else Status.DEGRADED,
                    f"{len(healthy)}/{len(members)} answered healthy; " + "; ".join(problems), cause)
 
 
@@ -346,7 +346,7 @@ def check_etcd(endpoints: Sequence[str], *, api: EtcdApi, expected_members: int 
 
     if not survey.answered:
         detail = "; ".join(f"{e}: {why}" for e, why in survey.failed.items())
-        return [Finding("reachability", Status.DOWN, f"no endpoint answered ({detail})",
+        return [Finding("reachability", Status.FAILED, f"no endpoint answered ({detail})",
                         "nothing listens at these addresses, or not etcd: check the URLs and ports, the "
                         "port-forward or Service, the member pods, and that the NetworkPolicy admits this "
                         "client's namespace")]
@@ -373,11 +373,11 @@ def check_etcd(endpoints: Sequence[str], *, api: EtcdApi, expected_members: int 
     alive = len(healthy) + (1 if unreached is not None else 0)
     if leader is None or (not unasked and alive < need):
         down = [m.name for m in survey.members if m.status is None]
-        findings.append(Finding("quorum", Status.DOWN,
+        findings.append(Finding("quorum", Status.FAILED,
                                 f"lost: {len(healthy)} of {total} members healthy, {need} needed"
                                 + ("" if leader else "; no leader") + (f"; down: {', '.join(down)}" if down else ""),
                                 MEMBERS_DOWN))
-        findings.append(Finding("write probe", Status.DOWN, "not attempted: without a quorum etcd refuses writes"
+        findings.append(Finding("write probe", Status.FAILED, "not attempted: without a quorum etcd refuses writes"
                                 if probe is None else probe.detail))
         return findings
 
@@ -393,7 +393,7 @@ def check_etcd(endpoints: Sequence[str], *, api: EtcdApi, expected_members: int 
                                 "needed; " + (f"{spare} more may fail" if spare else "no further member may fail")))
     alarms = _alarms(api, serving[0])
     if alarms:
-        findings.append(Finding("alarms", Status.DOWN, ", ".join(alarms),
+        findings.append(Finding("alarms", Status.FAILED, ", ".join(alarms),
                                 "NOSPACE: the database reached etcd.quotaBackend; compact, defragment, disarm"))
     findings.append(probe if probe is not None else _probe(api, serving))
     return findings

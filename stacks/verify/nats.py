@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from stacks.verify.report import Finding, Status
+from stacks.ops.report import Finding, Status
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -80,7 +80,7 @@ def check_nats(target: NatsTarget, *, timeout: float = 5.0,
         try:
             return await asyncio.wait_for(_check(target, timeout), timeout=deadline)
         except TimeoutError:
-            return [Finding("deadline", Status.DOWN, f"no complete answer within {deadline:g} s",
+            return [Finding("deadline", Status.FAILED, f"no complete answer within {deadline:g} s",
                             "the server accepts connections but does not answer as a NATS server should: check "
                             "its pods and logs")]
 
@@ -114,14 +114,14 @@ async def _check(target: NatsTarget, timeout: float) -> list[Finding]:
         text = str(last) or type(last).__name__
         if "authorization" in text.lower():
             if target.user is None and "@" not in target.url:
-                return [Finding("authentication", Status.DOWN, f"refused without credentials: {text}",
+                return [Finding("authentication", Status.FAILED, f"refused without credentials: {text}",
                                 NO_CREDENTIALS)]
-            return [Finding("authentication", Status.DOWN, f"the credentials given were refused: {text}", AUTH)]
+            return [Finding("authentication", Status.FAILED, f"the credentials given were refused: {text}", AUTH)]
         if isinstance(last, ValueError | UnicodeError | errors.ProtocolError):
-            return [Finding("reachability", Status.DOWN, f"{where} does not speak NATS: {text}", NOT_NATS)]
-        return [Finding("reachability", Status.DOWN, f"no server at {where}: {text}", UNREACHABLE)]
+            return [Finding("reachability", Status.FAILED, f"{where} does not speak NATS: {text}", NOT_NATS)]
+        return [Finding("reachability", Status.FAILED, f"no server at {where}: {text}", UNREACHABLE)]
     except (ValueError, UnicodeError, KeyError, IndexError) as error:  # an INFO line that is not NATS'
-        return [Finding("reachability", Status.DOWN, f"{where} does not speak NATS: {error!r}", NOT_NATS)]
+        return [Finding("reachability", Status.FAILED, f"{where} does not speak NATS: {error!r}", NOT_NATS)]
     try:
         return await _checks(client, target, timeout)
     finally:
@@ -149,7 +149,7 @@ async def _checks(client: Client, target: NatsTarget, timeout: float) -> list[Fi
     try:
         waited = await account_info_within(js, ELECTION_WINDOW_SECONDS)
     except (TimeoutError, js_errors.Error) as error:
-        findings.append(Finding("jetstream", Status.DOWN, f"not available: {error or type(error).__name__}",
+        findings.append(Finding("jetstream", Status.FAILED, f"not available: {error or type(error).__name__}",
                                 JETSTREAM))
         return findings
     after = f" (answered after {waited:.0f} s: a meta-leader election)" if waited >= 1 else ""
@@ -223,14 +223,14 @@ async def _probe(js: JetStreamContext, target: NatsTarget, server: str | None,
             findings.append(_written(1, outcome.same_bytes))
             return findings
         if asyncio.get_running_loop().time() > deadline:
-            findings.append(Finding("write probe", Status.DOWN, f"a 1-replica stream failed: {outcome.error}",
+            findings.append(Finding("write probe", Status.FAILED, f"a 1-replica stream failed: {outcome.error}",
                                     JETSTREAM))
             return findings
         await asyncio.sleep(1.0)
 
 
 def _written(replicas: int, same: bool) -> Finding:
-    return Finding("write probe", Status.OK if same else Status.DOWN,
+    return Finding("write probe", Status.OK if same else Status.FAILED,
                    f"created a {replicas}-replica stream, published, read back "
                    f"{'the same bytes' if same else 'different bytes'}, deleted it")
 

@@ -123,7 +123,7 @@ def test_wrong_password_is_named(shared: list[NatsServer], capsys: pytest.Captur
     monkeypatch.setenv(PASSWORD_KEY, "wrong")
     code, report = verify(shared[0].url, capsys)
     assert code == 2
-    assert "DOWN      authentication" in report
+    assert "FAIL      authentication" in report
     assert "Authorization Violation" in report
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from components.dynamo.backends.vllm import VLLM
 from components.dynamo.datapath import data_path
+from stacks.ops.report import Status
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.checks import (
     Outcome,
@@ -30,7 +31,6 @@ from stacks.verify.dataplane.sources import PrometheusService, SourceError, _pod
 from stacks.verify.dataplane.targets import GraphPlan, GroupPlan, TargetError, graph_plans, select
 from stacks.verify.dataplane.traffic import kv_events_finding, size, transfers_finding
 from stacks.verify.discovery import Kubectl
-from stacks.verify.report import Status
 from tests.dataplane_stub import FakeKube, nixl_line, pod, probe_output, startup_log
 from tests.graph_fixtures import POOLS, graph
 
@@ -125,10 +125,10 @@ def test_nccl_causes_name_the_groups_env() -> None:
 # -- per-pod checks --------------------------------------------------------------------------------
 
 def test_summaries_put_the_worst_first_and_shorten_long_pod_lists() -> None:
-    ok, bad = Outcome(Status.OK, "fine"), Outcome(Status.DOWN, "broken", "the cause")
+    ok, bad = Outcome(Status.OK, "fine"), Outcome(Status.FAILED, "broken", "the cause")
     pods = [(f"p-{i}", ok) for i in range(6)] + [("q-0", bad)]
     finding = summarize("check", pods)
-    assert finding.status is Status.DOWN
+    assert finding.status is Status.FAILED
     assert finding.detail == "broken: 1 of 7 (q-0); fine: 6 of 7 (p-0, p-1, p-2, 3 more)"
     assert finding.cause == "the cause"
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from stacks.kube.kubectl import Kubectl, KubeError
-from stacks.kube.outputs import read_outputs
+from stacks.ops.kubectl import Kubectl, KubeError
+from stacks.ops.outputs import read_outputs
 from tests.dataplane_stub import ForwardProcess
 
 

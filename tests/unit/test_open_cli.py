@@ -15,11 +15,11 @@ import pytest
 
 from components.kit.secret import SecretValue
 from stacks.cli import main
-from stacks.config.target import ClusterTarget
-from stacks.kube.kubectl import Kubectl, KubeError
 from stacks.open import cli as open_cli
 from stacks.open import command as open_command
 from stacks.open.command import OpenError, OpenOptions, Runners, Service, service_of
+from stacks.ops.kubectl import Kubectl, KubeError
+from stacks.ops.target import ClusterTarget
 from tests.harness import ROOT
 from tests.outputs_sample import prod_outputs
 

@@ -26,13 +26,14 @@ from components.kit.aws import STACK_TAG
 from components.storage.csi import DRIVERS, POD_IDENTITY_AGENT
 from components.storage.lustre import CACHE_TAG
 from stacks.config.stack import StackConfig
-from stacks.config.target import ClusterTarget
+from stacks.ops.aws import AwsClients
+from stacks.ops.cluster_view import StorageClassInfo
+from stacks.ops.report import Finding
+from stacks.ops.target import ClusterTarget
 from stacks.preflight import command as preflight
-from stacks.preflight.aws import AwsClients, aws_checks
-from stacks.preflight.cluster_view import StorageClassInfo
-from stacks.preflight.report import CheckResult
+from stacks.preflight.aws import aws_checks
 from tests.cluster_stub import DEFAULT, StubCluster, system_node
-from tests.harness import ROOT, parse, stack_config
+from tests.harness import ROOT, parse, report_checks, report_line, stack_config
 
 REGION = "us-east-1"
 CLUSTER = "dynamo-prod"
@@ -191,8 +192,8 @@ def config(world: World, pool: dict[str, Any] | None = None, **aws: Any) -> Stac
     return parse(values(world, pool, **aws), "prod")
 
 
-def failures(results: list[CheckResult]) -> list[str]:
-    return [f"{r.name}: {r.message}" for r in results if not r.ok]
+def failures(results: list[Finding]) -> list[str]:
+    return [f"{r.check}: {r.detail}" for r in results if not r.ok]
 
 
 def check(world: World, pool: dict[str, Any] | None = None, **aws: Any) -> list[str]:
@@ -203,22 +204,22 @@ def check(world: World, pool: dict[str, Any] | None = None, **aws: Any) -> list[
 def test_a_good_set_up_passes_every_check(world: World) -> None:
     results = aws_checks(config(world), world.connect)
     assert failures(results) == []
-    assert [r.name for r in results] == [
+    assert [r.check for r in results] == [
         "aws credentials", f"eks cluster {CLUSTER}", f"pool h100 subnet {world.subnet_a}", "pool h100 EFA",
         f"pool h100 capacity reservation {RESERVATION}", "vCPU quota Running On-Demand P instances"]
-    assert results[-1].message == "384 vCPUs cover 384 at maximum size (h100 384)"
+    assert results[-1].detail == "384 vCPUs cover 384 at maximum size (h100 384)"
 
 
 def test_the_command_reports_and_exits(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
     assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 0
-    assert capsys.readouterr().out.endswith("6 checks, 0 failed\n")
+    assert capsys.readouterr().out.endswith("6 checks: 6 ok; result: passed (exit 0)\n")
     world.quotas["L-417A185B"] = 192.0
     assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 1
     out = capsys.readouterr().out
-    assert "FAIL  vCPU quota Running On-Demand P instances" in out
-    assert "      fix: request an increase: aws service-quotas request-service-quota-increase" in out
+    assert report_line(out, "FAIL", "vCPU quota Running On-Demand P instances")
+    assert re.search(r"^ +fix: request an increase: aws service-quotas request-service-quota-increase", out, re.M)
     assert preflight.run(ROOT, "prod", stack_file, aws=False, cluster=False) == 2
 
 
@@ -240,18 +241,21 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
     lines = capsys.readouterr().out.splitlines()
     assert targets == [ClusterTarget(context="arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod",
                                      kubeconfig_path="~/.kube/config")]
-    assert lines[1] == ("PASS  kubernetes api: context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
-                        "kubeconfig ~/.kube/config answers")
+    out = "\n".join(lines)
+    assert report_line(out, "ok", "kubernetes api", "context arn:aws:eks:us-east-1:111122223333:cluster/dynamo-prod of "
+                                                    "kubeconfig ~/.kube/config answers")
     # (no model cache here: its class and ReadWriteMany checks are not among them)
-    assert [line.split(":")[0] for line in lines[8:15]] == [
-        "PASS  platform nodes", "PASS  network policy enforcement", "PASS  dynamo operator", "PASS  dynamo crds",
-        "PASS  secrets", "PASS  aws credentials", "PASS  eks cluster dynamo-prod"]
-    assert lines[-1] == "18 checks, 0 failed"
+    checks = [rest.split("  ")[0] for _, rest in report_checks(out)]
+    assert checks[7:14] == ["platform nodes", "network policy enforcement", "dynamo operator", "dynamo crds",
+                            "secrets", "aws credentials", "eks cluster dynamo-prod"]
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")][1:3] == [
+        "cluster (context arn", "aws (us-east-1)"]
+    assert lines[-1] == "18 checks: 18 ok; result: passed (exit 0)"
 
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
     results = aws_checks(parse(stack_config("dev")), world.connect)
-    assert results == [CheckResult.passed("aws", "the stack has no eks node pools and no model cache on AWS; "
+    assert results == [Finding.passed("aws", "the stack has no eks node pools and no model cache on AWS; "
                                                  "nothing to check")]
     assert world.connected == 0
 
@@ -265,7 +269,7 @@ def test_credentials_of_another_account(world: World) -> None:
 def test_no_credentials(world: World) -> None:
     unreachable(world.clients.sts, "GetCallerIdentity", NoCredentialsError())
     [result] = aws_checks(config(world), world.connect)
-    assert result == CheckResult.failed(
+    assert result == Finding.failed(
         "aws credentials", "cannot be used: sts:GetCallerIdentity failed with NoCredentialsError: Unable to locate "
                            "credentials; no other AWS check ran",
         "configure credentials (environment, shared config, SSO or an instance role), or refresh expired ones "
@@ -275,7 +279,7 @@ def test_no_credentials(world: World) -> None:
 def test_a_profile_the_shared_config_lacks(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    assert aws_checks(config(world, profile="gpu-admin")) == [CheckResult.failed(
+    assert aws_checks(config(world, profile="gpu-admin")) == [Finding.failed(
         "aws credentials", "cannot be used: the AWS session failed with ProfileNotFound: The config profile "
                            "(gpu-admin) could not be found; no other AWS check ran",
         "add profile gpu-admin to the shared AWS config (aws configure --profile gpu-admin), or unset "
@@ -285,7 +289,7 @@ def test_a_profile_the_shared_config_lacks(world: World, tmp_path: Path, monkeyp
 def test_a_shared_config_that_cannot_be_read(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "config").write_text("[default\nregion = us-east-1\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    assert aws_checks(config(world)) == [CheckResult.failed(
+    assert aws_checks(config(world)) == [Finding.failed(
         "aws credentials", f"cannot be used: the AWS session failed with ConfigParseError: Unable to parse config "
                            f"file: {tmp_path / 'config'}; no other AWS check ran",
         "correct what the error names (the shared AWS config and credentials files, AWS_* environment variables), "
@@ -399,9 +403,9 @@ def test_reservation_in_another_zone(world: World) -> None:
         f"pool h100 capacity reservation {RESERVATION}: is in {REGION}c, but the pool's subnets are in {REGION}a"]
 
 
-def reservation_result(world: World, pool: dict[str, Any] | None = None) -> CheckResult:
+def reservation_result(world: World, pool: dict[str, Any] | None = None) -> Finding:
     results = aws_checks(config(world, pool), world.connect)
-    return next(r for r in results if r.name == f"pool h100 capacity reservation {RESERVATION}")
+    return next(r for r in results if r.check == f"pool h100 capacity reservation {RESERVATION}")
 
 
 def test_reservation_too_small(world: World) -> None:
@@ -414,7 +418,7 @@ def test_reservation_too_small(world: World) -> None:
 
 
 def test_reservation_free_instances_cover_the_pool(world: World) -> None:
-    assert reservation_result(world) == CheckResult.passed(
+    assert reservation_result(world) == Finding.passed(
         f"pool h100 capacity reservation {RESERVATION}",
         "active, 2 x p5.48xlarge in us-east-1a; 2 of them free cover the pool's 2 nodes at maximum size")
 
@@ -424,7 +428,7 @@ def test_reservation_instances_others_run_leave_no_room(world: World) -> None:
     one of them; only the free ones can take the pool's nodes."""
     world.run_in_reservation(1, pool="")
     result = reservation_result(world)
-    assert result == CheckResult.failed(
+    assert result == Finding.failed(
         f"pool h100 capacity reservation {RESERVATION}",
         "1 of its 2 instances are free and 0 run the pool's nodes: room for 1 of the pool's nodes, but it grows to 2 "
         "(1 instance in it runs something else)",
@@ -437,7 +441,7 @@ def test_reservation_running_the_pools_own_nodes_counts_them(world: World) -> No
     world.run_in_reservation(2)
     world.run_in_reservation(1, pool="h200")  # another pool's nodes, also tagged, count as someone else's
     world.run_in_reservation(1, state="terminated")  # gone: no longer holds an instance of the reservation
-    assert reservation_result(world) == CheckResult.passed(
+    assert reservation_result(world) == Finding.passed(
         f"pool h100 capacity reservation {RESERVATION}",
         "active, 3 x p5.48xlarge in us-east-1a; 0 of them free + 2 running the pool's nodes cover its 2 nodes at "
         "maximum size (free instances and the pool's own count; others' do not)")
@@ -493,9 +497,9 @@ ALL = ["aws credentials", f"eks cluster {CLUSTER}", "pool h100 subnet {subnet}",
 PERMISSION = "allow {call} (a read-only call) in an IAM policy of the identity preflight runs as ({arn})"
 
 
-def only_failure(world: World, results: list[CheckResult]) -> CheckResult:
+def only_failure(world: World, results: list[Finding]) -> Finding:
     """The one failed result, after asserting every other check ran (and passed)."""
-    assert [r.name for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
+    assert [r.check for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
     [failed] = [r for r in results if not r.ok]
     return failed
 
@@ -506,7 +510,7 @@ def arn() -> str:
 
 def test_a_refused_describe_cluster_is_reported(world: World) -> None:
     refuse(world.clients.eks, "DescribeCluster", "AccessDeniedException", "User is not authorized")
-    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+    assert only_failure(world, aws_checks(config(world), world.connect)) == Finding.failed(
         f"eks cluster {CLUSTER}", "not checked: eks:DescribeCluster failed with AccessDeniedException: User is not "
                                   "authorized",
         PERMISSION.format(call="eks:DescribeCluster", arn=arn()))
@@ -514,7 +518,7 @@ def test_a_refused_describe_cluster_is_reported(world: World) -> None:
 
 def test_a_refused_describe_subnets_is_reported(world: World) -> None:
     refuse(world.clients.ec2, "DescribeSubnets", "UnauthorizedOperation")
-    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+    assert only_failure(world, aws_checks(config(world), world.connect)) == Finding.failed(
         f"pool h100 subnet {world.subnet_a}", "not checked: ec2:DescribeSubnets failed with UnauthorizedOperation: You "
                                               "are not authorized to perform this operation.",
         PERMISSION.format(call="ec2:DescribeSubnets", arn=arn()))
@@ -526,8 +530,8 @@ def test_refused_offerings_still_check_the_subnet(world: World) -> None:
     assert failures(results) == [
         "pool h100 instance type offerings: not checked: ec2:DescribeInstanceTypeOfferings failed with "
         "UnauthorizedOperation: You are not authorized to perform this operation."]
-    subnet = next(r for r in results if r.name == f"pool h100 subnet {world.subnet_a}")
-    assert subnet == CheckResult.passed(subnet.name, f"in {REGION}a (whether the zone offers p5.48xlarge: not known)")
+    subnet = next(r for r in results if r.check == f"pool h100 subnet {world.subnet_a}")
+    assert subnet == Finding.passed(subnet.check, f"in {REGION}a (whether the zone offers p5.48xlarge: not known)")
 
 
 def test_an_unreachable_ec2_endpoint_is_reported(world: World) -> None:
@@ -539,14 +543,14 @@ def test_an_unreachable_ec2_endpoint_is_reported(world: World) -> None:
     error = (f"ec2:DescribeInstanceTypes failed with EndpointConnectionError: Could not connect to the endpoint URL: "
              f'"{url}"')
     assert [r for r in results if not r.ok] == [
-        CheckResult.failed("pool h100 EFA", f"not checked: {error}", network),
-        CheckResult.failed("vCPU quota Running On-Demand P instances", f"not checked: {error}", network)]
-    assert [r.name for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
+        Finding.failed("pool h100 EFA", f"not checked: {error}", network),
+        Finding.failed("vCPU quota Running On-Demand P instances", f"not checked: {error}", network)]
+    assert [r.check for r in results] == [n.format(subnet=world.subnet_a) for n in ALL]
 
 
 def test_a_refused_reservation_is_reported(world: World) -> None:
     world.refused["DescribeCapacityReservations"] = "UnauthorizedOperation"
-    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+    assert only_failure(world, aws_checks(config(world), world.connect)) == Finding.failed(
         f"pool h100 capacity reservation {RESERVATION}",
         "not checked: ec2:DescribeCapacityReservations failed with UnauthorizedOperation: not allowed: "
         "DescribeCapacityReservations", PERMISSION.format(call="ec2:DescribeCapacityReservations", arn=arn()))
@@ -556,7 +560,7 @@ def test_refused_instances_are_reported_when_the_reservation_needs_them(world: W
     world.refused["DescribeInstances"] = "UnauthorizedOperation"
     assert reservation_result(world).ok  # 2 free cover 2 nodes: the pool's own instances are not asked for
     world.run_in_reservation(1)
-    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+    assert only_failure(world, aws_checks(config(world), world.connect)) == Finding.failed(
         f"pool h100 capacity reservation {RESERVATION}",
         "1 of its 2 instances are free, fewer than the pool's 2 nodes; which of the others run the pool's own nodes "
         "is not known: ec2:DescribeInstances failed with UnauthorizedOperation: not allowed: DescribeInstances",
@@ -565,7 +569,7 @@ def test_refused_instances_are_reported_when_the_reservation_needs_them(world: W
 
 def test_a_refused_quota_is_reported(world: World) -> None:
     world.refused["GetServiceQuota"] = "AccessDeniedException"
-    assert only_failure(world, aws_checks(config(world), world.connect)) == CheckResult.failed(
+    assert only_failure(world, aws_checks(config(world), world.connect)) == Finding.failed(
         "vCPU quota Running On-Demand P instances",
         "not checked: servicequotas:GetServiceQuota failed with AccessDeniedException: not allowed: GetServiceQuota",
         PERMISSION.format(call="servicequotas:GetServiceQuota", arn=arn()))
@@ -575,7 +579,7 @@ def test_expired_credentials_midway_are_reported(world: World) -> None:
     refuse(world.clients.eks, "DescribeCluster", "ExpiredTokenException", "The security token included in the "
                                                                           "request is expired")
     result = only_failure(world, aws_checks(config(world), world.connect))
-    assert result.message == ("not checked: eks:DescribeCluster failed with ExpiredTokenException: The security "
+    assert result.detail == ("not checked: eks:DescribeCluster failed with ExpiredTokenException: The security "
                               "token included in the request is expired")
     assert result.fix.startswith("configure credentials (environment, shared config, SSO or an instance role), or "
                                  "refresh expired ones (aws sso login)")
@@ -601,8 +605,9 @@ def test_the_command_reports_a_refused_call_and_exits_1(world: World, tmp_path: 
     refuse(world.clients.eks, "DescribeCluster", "AccessDeniedException", "User is not authorized")
     assert preflight.run(ROOT, "prod", stack_file, aws=True, cluster=False, connect_aws=world.connect) == 1
     out = capsys.readouterr().out
-    assert f"FAIL  eks cluster {CLUSTER}: not checked: eks:DescribeCluster failed with AccessDeniedException" in out
-    assert out.endswith("6 checks, 1 failed\n")
+    assert report_line(out, "FAIL", f"eks cluster {CLUSTER}",
+                       "not checked: eks:DescribeCluster failed with AccessDeniedException")
+    assert out.endswith("6 checks: 5 ok, 1 failed; result: failed (exit 1)\n")
 
 
 def test_every_call_made_is_a_documented_iam_action() -> None:
@@ -610,7 +615,7 @@ def test_every_call_made_is_a_documented_iam_action() -> None:
     made: set[str] = set()
     for module in ("aws.py", "aws_cache.py"):
         text = (ROOT / "stacks" / "preflight" / module).read_text()
-        made |= set(re.findall(r'_ask\(\s*"([a-z0-9]+:[A-Za-z]+)"', text))
+        made |= set(re.findall(r'ask\(\s*"([a-z0-9]+:[A-Za-z]+)"', text))
     section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
     assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
     assert len(made) == 16
@@ -645,9 +650,9 @@ class _RawBody:
 def test_a_non_xml_answer_is_a_failed_check(world: World, operation: str, name: str) -> None:
     garbled(world.clients.ec2, operation, b"<html><body>502 Bad Gateway from a proxy</body>")
     results = aws_checks(config(world), world.connect)
-    found = next(r for r in results if r.name == name.format(subnet=world.subnet_a))
+    found = next(r for r in results if r.check == name.format(subnet=world.subnet_a))
     assert not found.ok
-    assert found.message.startswith(f"not checked: ec2:{operation} failed with an unreadable answer")
+    assert found.detail.startswith(f"not checked: ec2:{operation} failed with an unreadable answer")
     assert "could not be read" in found.fix
 
 
@@ -655,25 +660,25 @@ def test_missing_fields_are_named_never_none(world: World) -> None:
     world.reservations[RESERVATION] = {"CapacityReservationId": RESERVATION}
     world.quotas["L-417A185B"] = None  # type: ignore[assignment]  # an answer without the quota's value
     results = aws_checks(config(world), world.connect)
-    messages = [f"{r.name}: {r.message}" for r in results if not r.ok]
+    messages = [f"{r.check}: {r.detail}" for r in results if not r.ok]
     assert not any("None" in m for m in messages), messages
-    reservation = next(r for r in results if r.name.startswith("pool h100 capacity reservation") and not r.ok
-                       and "not active" in r.message)
-    assert "(not in AWS's answer)" in reservation.message
-    room = next(r for r in results if "TotalInstanceCount" in r.message)
-    assert room.message.startswith("not checked:")
-    quota = next(r for r in results if r.name.startswith("vCPU quota"))
+    reservation = next(r for r in results if r.check.startswith("pool h100 capacity reservation") and not r.ok
+                       and "not active" in r.detail)
+    assert "(not in AWS's answer)" in reservation.detail
+    room = next(r for r in results if "TotalInstanceCount" in r.detail)
+    assert room.detail.startswith("not checked:")
+    quota = next(r for r in results if r.check.startswith("vCPU quota"))
     assert not quota.ok
-    assert "Value" in quota.message
+    assert "Value" in quota.detail
 
 
 def test_a_cluster_answer_without_its_fields_is_a_failed_check(world: World) -> None:
     answer(world.clients.eks, "DescribeCluster", lambda _: {"cluster": {"name": CLUSTER}})
     results = aws_checks(config(world), world.connect)
-    found = next(r for r in results if r.name == f"eks cluster {CLUSTER}")
+    found = next(r for r in results if r.check == f"eks cluster {CLUSTER}")
     assert not found.ok
-    assert "the answer has no cluster.status" not in found.message  # the path is named from the cluster object
-    assert "the answer has no status" in found.message
+    assert "the answer has no cluster.status" not in found.detail  # the path is named from the cluster object
+    assert "the answer has no status" in found.detail
 
 
 # -- the model cache on FSx for Lustre or EFS -----------------------------------------------------
@@ -682,11 +687,11 @@ EFS_CACHE = {"enabled": True, "kind": "efs"}
 ADDON = "eks add-on aws-fsx-csi-driver v1.7.0-eksbuild.1"
 
 
-def cache_results(world: World, cache: dict[str, Any]) -> list[CheckResult]:
+def cache_results(world: World, cache: dict[str, Any]) -> list[Finding]:
     """The model cache's AWS checks of prod with `cache` (the pool checks run too; they pass)."""
     results = aws_checks(parse(values(world, cache=cache), "prod"), world.connect)
-    assert failures([r for r in results if not r.name.startswith(("eks add-on", "model cache"))]) == []
-    return [r for r in results if r.name.startswith(("eks add-on", "model cache"))]
+    assert failures([r for r in results if not r.check.startswith(("eks add-on", "model cache"))]) == []
+    return [r for r in results if r.check.startswith(("eks add-on", "model cache"))]
 
 
 def group_admitting(world: World, *ports: tuple[int, int]) -> str:
@@ -720,8 +725,8 @@ def lustre_file_system(world: World, monkeypatch: pytest.MonkeyPatch, *, subnet:
 
 def test_fsx_before_the_first_up_says_what_up_creates(world: World) -> None:
     assert cache_results(world, FSX_CACHE) == [
-        CheckResult.passed(ADDON, "offered for Kubernetes 1.33"),
-        CheckResult.passed("model cache file system", f"none yet: `pulumi up` creates a PERSISTENT_2 FSx for Lustre "
+        Finding.passed(ADDON, "offered for Kubernetes 1.33"),
+        Finding.passed("model cache file system", f"none yet: `pulumi up` creates a PERSISTENT_2 FSx for Lustre "
                                                       f"file system of 2400 GiB in subnet {world.subnet_a} "
                                                       f"({REGION}a) of pool h100")]
 
@@ -729,7 +734,7 @@ def test_fsx_before_the_first_up_says_what_up_creates(world: World) -> None:
 def test_an_add_on_version_eks_does_not_offer_fails_with_the_ones_it_does(world: World) -> None:
     world.addon_versions["aws-fsx-csi-driver"] = ["v1.9.0-eksbuild.1", "v1.8.0-eksbuild.1"]
     [addon, _] = cache_results(world, FSX_CACHE)
-    assert addon == CheckResult.failed(
+    assert addon == Finding.failed(
         ADDON, "EKS offers no v1.7.0-eksbuild.1 of aws-fsx-csi-driver for Kubernetes 1.33; it offers "
                "v1.9.0-eksbuild.1, v1.8.0-eksbuild.1", "set modelCache.csiDriver.version to one it offers")
 
@@ -739,9 +744,9 @@ def test_the_lustre_file_system_in_the_pools_subnet_admitting_the_nodes_passes(
     group = group_admitting(world, (988, 988), (1018, 1023))
     fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_a, group=group)
     [_, found, reachable] = cache_results(world, FSX_CACHE)
-    assert found == CheckResult.passed("model cache file system", f"{fs} AVAILABLE in subnet {world.subnet_a} "
+    assert found == Finding.passed("model cache file system", f"{fs} AVAILABLE in subnet {world.subnet_a} "
                                                                   f"({REGION}a), 2400 GiB")
-    assert reachable == CheckResult.passed(
+    assert reachable == Finding.passed(
         "model cache reachable from the pools", f"the security groups of FSx for Lustre {fs} ({group}) admit the "
                                                 f"cluster security group {world.security_group} on TCP 988 and "
                                                 "1018-1023")
@@ -753,7 +758,7 @@ def test_a_lustre_file_system_the_nodes_cannot_reach_fails_naming_the_ports(
     fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_a, group=group)
     reachable = cache_results(world, FSX_CACHE)[-1]
     assert not reachable.ok
-    assert reachable.message == (f"the security groups of FSx for Lustre {fs} ({group}) do not admit the cluster "
+    assert reachable.detail == (f"the security groups of FSx for Lustre {fs} ({group}) do not admit the cluster "
                                  f"security group {world.security_group} on TCP 1018-1023: pods cannot mount the "
                                  "cache")
     assert reachable.fix.startswith(f"allow TCP 1018-1023 from {world.security_group} in one of them")
@@ -763,7 +768,7 @@ def test_a_lustre_file_system_elsewhere_or_not_available_fails(world: World, mon
     group = group_admitting(world, (988, 988), (1018, 1023))
     fs = lustre_file_system(world, monkeypatch, subnet=world.subnet_b, group=group, lifecycle="MISCONFIGURED")
     found = cache_results(world, FSX_CACHE)[1]
-    assert found == CheckResult.failed(
+    assert found == Finding.failed(
         "model cache file system",
         f"{fs} is MISCONFIGURED, not AVAILABLE; is in subnet {world.subnet_b}, but pool h100's subnet is "
         f"{world.subnet_a} (moving it replaces the file system and empties the cache)",
@@ -773,11 +778,11 @@ def test_a_lustre_file_system_elsewhere_or_not_available_fails(world: World, mon
 
 def test_efs_before_the_first_up(world: World) -> None:
     assert cache_results(world, EFS_CACHE) == [
-        CheckResult.passed("eks add-on aws-efs-csi-driver v3.3.0-eksbuild.1", "offered for Kubernetes 1.33"),
-        CheckResult.passed("eks add-on eks-pod-identity-agent", "ACTIVE (v1.3.10-eksbuild.1); aws-efs-csi-driver's "
+        Finding.passed("eks add-on aws-efs-csi-driver v3.3.0-eksbuild.1", "offered for Kubernetes 1.33"),
+        Finding.passed("eks add-on eks-pod-identity-agent", "ACTIVE (v1.3.10-eksbuild.1); aws-efs-csi-driver's "
                                                                 "controller gets its IAM role through it"),
-        CheckResult.passed("model cache mount targets", f"one in each of {REGION}a, covering every pool's zone"),
-        CheckResult.passed("model cache file system", f"none yet: `pulumi up` creates an encrypted EFS file system "
+        Finding.passed("model cache mount targets", f"one in each of {REGION}a, covering every pool's zone"),
+        Finding.passed("model cache file system", f"none yet: `pulumi up` creates an encrypted EFS file system "
                                                       f"with mount targets in {world.subnet_a}")]
 
 
@@ -800,7 +805,7 @@ def test_an_efs_file_system_with_its_mount_targets_admitting_nfs_passes(world: W
     results = cache_results(world, EFS_CACHE)
     assert failures(results) == []
     assert results[-2:] == [
-        CheckResult.passed("model cache file system", f"{fs} available, mount targets in {world.subnet_a}"),
-        CheckResult.passed("model cache reachable from the pools", f"the security groups of EFS {fs}'s mount targets "
+        Finding.passed("model cache file system", f"{fs} available, mount targets in {world.subnet_a}"),
+        Finding.passed("model cache reachable from the pools", f"the security groups of EFS {fs}'s mount targets "
                                                                    f"({group}) admit the cluster security group "
                                                                    f"{world.security_group} on TCP 2049")]

@@ -16,8 +16,8 @@ def preflight(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def test_dev_has_nothing_to_check_on_aws() -> None:
     result = preflight("--stack", "dev", "--aws", "--no-cluster")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("preflight dev:\nPASS  aws: the stack has no eks node pools and no model cache on AWS; "
-                             "nothing to check\n1 checks, 0 failed\n")
+    assert result.stdout == ("preflight dev\naws (no region): passed\n  ok        aws  the stack has no eks node pools "
+                             "and no model cache on AWS; nothing to check\n1 check: 1 ok; result: passed (exit 0)\n")
 
 
 def test_a_kind_of_check_must_be_chosen() -> None:
@@ -31,11 +31,22 @@ def test_the_cluster_is_checked_by_default_at_the_stacks_kubeconfig(tmp_path: Pa
                                               "KUBECONFIG": str(tmp_path / "ambient")})
     assert result.returncode == 1, result.stderr
     assert result.stdout == (
-        "preflight dev:\n"
-        "FAIL  kubernetes api: kubeconfig ~/.kube/config does not exist\n"
-        "      fix: set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a kubeconfig file and a "
-        "context in it, or the secret dynamo-cluster:kubeconfig\n"
-        "1 checks, 1 failed\n")
+        "preflight dev\n"
+        "cluster (context kind-dynamo of kubeconfig ~/.kube/config): failed\n"
+        "  FAIL      kubernetes api  kubeconfig ~/.kube/config does not exist\n"
+        "                            fix: set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a "
+        "kubeconfig file and a context in it, or the secret dynamo-cluster:kubeconfig\n"
+        "1 check: 0 ok, 1 failed; result: failed (exit 1)\n")
+
+
+def test_the_report_as_json() -> None:
+    import json
+
+    result = preflight("--stack", "dev", "--aws", "--no-cluster", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["status"], document["exit"]) == ("ok", 0)
+    assert document["sections"][0]["findings"][0]["check"] == "aws"
 
 
 def test_help_documents_the_exit_codes() -> None:

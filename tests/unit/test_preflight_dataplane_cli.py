@@ -15,12 +15,12 @@ import pytest
 import yaml
 
 from stacks.cli import main
-from stacks.config.target import ClusterConnectError, ClusterTarget
+from stacks.ops.target import ClusterConnectError, ClusterTarget
 from stacks.preflight.dataplane import command
 from stacks.preflight.dataplane.arguments import DataplaneArgs
 from stacks.preflight.dataplane.cluster import DataplaneCluster
 from stacks.preflight.dataplane.signals import interrupts_deferred, interrupts_raise
-from tests.harness import ROOT, schema_problems
+from tests.harness import ROOT, report_checks, report_line, schema_problems
 from tests.preflight_dataplane_stub import FakeClock, FakeDataplane, efa_node
 
 IMAGE = "registry.example.com/nixlbench:0.10.1"
@@ -72,8 +72,10 @@ def test_an_invalid_stack_file_exits_2(tmp_path: Path) -> None:
 def test_nothing_to_check_says_so_without_an_image_or_a_cluster(tmp_path: Path) -> None:
     # dev's kubeconfig does not exist here: any attempt to reach a cluster would fail the run
     result = preflight("--stack", "dev", "--dataplane", env={**os.environ, "HOME": str(tmp_path)})
-    assert (result.returncode, result.stdout) == (0, "preflight dev --dataplane:\nPASS  dataplane: the stack has no "
-                                                     "EFA pool; nothing to check\n1 checks, 0 failed\n")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "preflight dev --dataplane"
+    assert report_line(result.stdout, "ok", "dataplane", "the stack has no EFA pool; nothing to check")
+    assert result.stdout.endswith("1 check: 1 ok; result: passed (exit 0)\n")
 
 
 def test_help_documents_the_data_path_mode() -> None:
@@ -133,13 +135,17 @@ def test_a_run_on_prod_reports_every_pool(capsys: pytest.CaptureFixture[str]) ->
     out, err = capsys.readouterr()
     assert code == 0, out
     lines = out.splitlines()
-    assert lines[0] == "preflight prod --dataplane:"
-    assert lines[1] == ("PASS  dataplane pools: checks h100-efa (p5.48xlarge, 2 images), h200-efa (p5en.48xlarge, "
-                        "1 image)")
-    assert sum(1 for line in lines if line.startswith("PASS  dataplane h100-efa h100-")) == 16  # 8 nodes x 2 images
-    assert sum(1 for line in lines if line.startswith("PASS  dataplane h200-efa h200-")) == 4
-    assert "PASS  dataplane h200-efa nixlbench: 42.5 GB/s at 64 MiB blocks between h200-0 and h200-1" in out
-    assert lines[-1] == "26 checks, 0 failed"  # pools, 2 x nodes, 20 sanity, 2 x nixlbench, cleanup
+    assert lines[0] == "preflight prod --dataplane"
+    checks = report_checks(out)
+    assert checks[0][0] == "ok"
+    assert report_line(out, "ok", "dataplane pools",
+                       "checks h100-efa (p5.48xlarge, 2 images), h200-efa (p5en.48xlarge, 1 image)")
+    assert sum(1 for _, rest in checks if rest.startswith("dataplane h100-efa h100-")) == 16  # 8 nodes x 2 images
+    assert sum(1 for _, rest in checks if rest.startswith("dataplane h200-efa h200-")) == 4
+    assert report_line(out, "ok", "dataplane h200-efa nixlbench",
+                       "42.5 GB/s at 64 MiB blocks between h200-0 and h200-1")
+    # pools, 2 x nodes, 20 sanity, 2 x nixlbench, cleanup
+    assert lines[-1] == "26 checks: 26 ok; result: passed (exit 0)"
     assert "preflight: creating namespace dynamo-preflight-abc123\n" in err
     assert stub.everything_deleted()
 
@@ -152,7 +158,7 @@ def test_a_failed_check_exits_1_and_an_interrupt_130(capsys: pytest.CaptureFixtu
     interrupted.raises["pods"] = KeyboardInterrupt("SIGINT")
     assert command.run(ROOT, "prod", None, args, connect=lambda _: interrupted, clock=FakeClock().clock()) == 130
     assert interrupted.everything_deleted()
-    assert "FAIL  dataplane: interrupted (SIGINT) before the checks finished" in capsys.readouterr().out
+    assert report_line(capsys.readouterr().out, "FAIL", "dataplane", "interrupted (SIGINT) before the checks finished")
 
 
 def test_a_cluster_that_cannot_be_reached_is_a_failed_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +167,7 @@ def test_a_cluster_that_cannot_be_reached_is_a_failed_check(capsys: pytest.Captu
 
     args = DataplaneArgs(dataplane=True, nixlbench_image=IMAGE)
     assert command.run(ROOT, "prod", None, args, connect=unreachable) == 1
-    assert "FAIL  kubernetes api: kubeconfig ~/.kube/config does not exist\n" in capsys.readouterr().out
+    assert report_line(capsys.readouterr().out, "FAIL", "kubernetes api", "kubeconfig ~/.kube/config does not exist")
 
 
 # -- signals ---------------------------------------------------------------------------------------
@@ -223,5 +229,5 @@ def test_sigterm_mid_run_deletes_everything_and_exits_130() -> None:
     assert outcome["code"] == 130, err
     assert outcome["deleted"][-1] == ["Namespace", "dynamo-preflight-" + outcome["deleted"][-1][1][-6:], None]
     assert {kind for kind, _, _ in outcome["deleted"]} == {"Namespace", "Service", "Pod", "Job"}
-    assert "FAIL  dataplane: interrupted (SIGTERM) before the checks finished" in report
-    assert "PASS  dataplane cleanup: deleted namespace dynamo-preflight-" in report
+    assert report_line(report, "FAIL", "dataplane", "interrupted (SIGTERM) before the checks finished")
+    assert report_line(report, "ok", "dataplane cleanup", "deleted namespace dynamo-preflight-")

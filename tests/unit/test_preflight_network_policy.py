@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.preflight.cluster_view import ContainerInfo, WorkloadInfo
+from stacks.ops.cluster_view import ContainerInfo, WorkloadInfo
+from stacks.ops.report import Finding
 from stacks.preflight.network_policy import check_enforcement
-from stacks.preflight.report import CheckResult
 from tests.cluster_stub import StubCluster, dev, one, run
 
 POLICIES = ["nats", "monitoring"]
@@ -20,7 +20,7 @@ def aws_node(enable: str | None) -> WorkloadInfo:
                                            "aws-network-policy-agent:v1.2.0", args)))
 
 
-def check(daemons: list[WorkloadInfo], maps: dict[tuple[str, str], dict[str, str]] | None = None) -> CheckResult:
+def check(daemons: list[WorkloadInfo], maps: dict[tuple[str, str], dict[str, str]] | None = None) -> Finding:
     found = maps or {}
     return check_enforcement(daemons, lambda ns, name: found.get((ns, name)), policies=POLICIES)
 
@@ -40,8 +40,8 @@ def test_an_enforcing_engine_passes(daemons: list[WorkloadInfo], maps: dict[tupl
                                     engine: str) -> None:
     result = check(daemons, maps)
     assert result.ok, result
-    assert engine in result.message
-    assert "nats, monitoring" in result.message
+    assert engine in result.detail
+    assert "nats, monitoring" in result.detail
 
 
 @pytest.mark.parametrize(("daemons", "maps", "said"), [
@@ -58,8 +58,8 @@ def test_no_enforcement_fails_with_the_fix(daemons: list[WorkloadInfo],
                                            maps: dict[tuple[str, str], dict[str, str]] | None, said: str) -> None:
     result = check(daemons, maps)
     assert not result.ok
-    assert said in result.message
-    assert "would be accepted and not enforced" in result.message
+    assert said in result.detail
+    assert "would be accepted and not enforced" in result.detail
     assert "enableNetworkPolicy" in result.fix
     assert "Calico, Cilium or Antrea" in result.fix
 
@@ -72,6 +72,6 @@ def test_the_cluster_preflight_runs_it() -> None:
     stub = StubCluster(config_maps={})
     result = one(run(dev(), stub), "network policy enforcement")
     assert not result.ok
-    assert "nats, etcd, monitoring" in result.message
+    assert "nats, etcd, monitoring" in result.detail
     refused = StubCluster(refuse={"config_map"})
-    assert one(run(dev(), refused), "network policy enforcement").message.startswith("not checked: cannot config_map")
+    assert one(run(dev(), refused), "network policy enforcement").detail.startswith("not checked: cannot config_map")

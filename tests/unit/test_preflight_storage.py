@@ -2,8 +2,8 @@
 
 import pytest
 
-from stacks.preflight.cluster_view import StorageClassInfo
-from stacks.preflight.report import CheckResult
+from stacks.ops.cluster_view import StorageClassInfo
+from stacks.ops.report import Finding
 from stacks.preflight.storage import StorageClassUse, access, storage_class_uses
 from tests.cluster_stub import DEFAULT, StubCluster, dev, named, one, prod, prod_existing_cache, run
 
@@ -13,12 +13,12 @@ EFS = StorageClassInfo("efs-sc", "efs.csi.aws.com")
 
 # -- the default StorageClass ---------------------------------------------------------------------
 def test_one_default_storage_class_passes() -> None:
-    assert one(run(dev(), StubCluster()), "default storage class") == CheckResult.passed(
+    assert one(run(dev(), StubCluster()), "default storage class") == Finding.passed(
         "default storage class", "standard (rancher.io/local-path)")
 
 
 def test_no_storage_class_at_all_fails() -> None:
-    assert one(run(dev(), StubCluster(classes=[])), "default storage class") == CheckResult.failed(
+    assert one(run(dev(), StubCluster(classes=[])), "default storage class") == Finding.failed(
         "default storage class", "the cluster has no StorageClass",
         "install a CSI driver and a StorageClass for it, marked default (on EKS: the EBS CSI driver add-on and a gp3 "
         "class)")
@@ -26,7 +26,7 @@ def test_no_storage_class_at_all_fails() -> None:
 
 def test_no_default_storage_class_fails_and_proposes_the_stacks_class() -> None:
     classes = [StorageClassInfo("fast", "ebs.csi.aws.com"), StorageClassInfo("standard", "rancher.io/local-path")]
-    assert one(run(dev(), StubCluster(classes=classes)), "default storage class") == CheckResult.failed(
+    assert one(run(dev(), StubCluster(classes=classes)), "default storage class") == Finding.failed(
         "default storage class", "none of the StorageClasses (fast, standard) is marked default; volumes that name "
                                  "no class stay Pending",
         "mark one default: kubectl patch storageclass standard -p '{\"metadata\": {\"annotations\": "
@@ -37,7 +37,7 @@ def test_two_default_storage_classes_fail() -> None:
     beta = {"storageclass.beta.kubernetes.io/is-default-class": "true"}
     classes = [StorageClassInfo("gp2", "kubernetes.io/aws-ebs", beta), GP3]
     result = one(run(prod(), StubCluster(classes=[*classes, EFS])), "default storage class")
-    assert result == CheckResult.failed(
+    assert result == Finding.failed(
         "default storage class", "2 StorageClasses are marked default (gp2, gp3); a volume that names no class gets "
                                  "the most recently created of them",
         "keep one: kubectl patch storageclass gp2 -p '{\"metadata\": {\"annotations\": "
@@ -61,15 +61,15 @@ def test_the_classes_a_stack_names_are_collected_with_their_keys() -> None:
 
 def test_the_dev_stack_uses_kinds_default_class() -> None:
     standard = StorageClassInfo("standard", "rancher.io/local-path", DEFAULT)
-    assert one(run(dev(), StubCluster(classes=[standard])), "storage class standard") == CheckResult.passed(
+    assert one(run(dev(), StubCluster(classes=[standard])), "storage class standard") == Finding.passed(
         "storage class standard", "exists (rancher.io/local-path); used by nats.storage, etcd.storage")
 
 
 def test_named_classes_that_exist_pass() -> None:
     results = run(prod_existing_cache(), StubCluster(classes=[GP3, EFS]))
-    assert one(results, "storage class gp3") == CheckResult.passed(
+    assert one(results, "storage class gp3") == Finding.passed(
         "storage class gp3", f"exists (ebs.csi.aws.com); used by {PROD_USES}")
-    assert one(results, "storage class efs-sc") == CheckResult.passed(
+    assert one(results, "storage class efs-sc") == Finding.passed(
         "storage class efs-sc", "exists (efs.csi.aws.com); used by modelCache.storage")
 
 
@@ -77,7 +77,7 @@ def test_a_missing_class_fails_naming_the_keys_that_use_it() -> None:
     gp2 = StorageClassInfo("gp2", "kubernetes.io/aws-ebs", DEFAULT)
     result = one(run(prod(), StubCluster(classes=[gp2, EFS])), "storage class gp3")
     assert not result.ok
-    assert result.message == f"does not exist; used by {PROD_USES}; the cluster has: gp2 (default), efs-sc"
+    assert result.detail == f"does not exist; used by {PROD_USES}; the cluster has: gp2 (default), efs-sc"
     assert result.fix == (
         "create StorageClass gp3, or set nats.storage.storageClass or etcd.storage.storageClass or "
         "observability.prometheus.storage.storageClass or "
@@ -94,13 +94,13 @@ def test_a_missing_model_cache_class_proposes_read_write_many_classes() -> None:
 
 
 # -- ReadWriteMany --------------------------------------------------------------------------------
-def with_cache_class(provisioner: str, *others: StorageClassInfo) -> CheckResult:
+def with_cache_class(provisioner: str, *others: StorageClassInfo) -> Finding:
     classes = [GP3, StorageClassInfo("efs-sc", provisioner), *others]
     return one(run(prod_existing_cache(), StubCluster(classes=classes)), "modelCache.storage ReadWriteMany")
 
 
 def test_a_file_system_class_provides_read_write_many() -> None:
-    assert with_cache_class("efs.csi.aws.com") == CheckResult.passed(
+    assert with_cache_class("efs.csi.aws.com") == Finding.passed(
         "modelCache.storage ReadWriteMany", "efs-sc (efs.csi.aws.com) provides ReadWriteMany volumes")
 
 
@@ -113,7 +113,7 @@ def test_known_read_write_many_provisioners(provisioner: str) -> None:
 
 def test_a_block_storage_class_fails_and_names_the_read_write_many_ones() -> None:
     result = with_cache_class("ebs.csi.aws.com", StorageClassInfo("shared", "efs.csi.aws.com"))
-    assert result == CheckResult.failed(
+    assert result == Finding.failed(
         "modelCache.storage ReadWriteMany",
         "efs-sc is provisioned by ebs.csi.aws.com, block storage that provides only ReadWriteOnce volumes; every "
         "worker mounts this volume, on many nodes",
@@ -127,6 +127,6 @@ def test_a_block_storage_class_in_a_cluster_without_shared_storage_says_what_to_
 
 
 def test_an_unknown_provisioner_passes_unverified() -> None:
-    assert with_cache_class("csi.example.com") == CheckResult.passed(
+    assert with_cache_class("csi.example.com") == Finding.passed(
         "modelCache.storage ReadWriteMany", "efs-sc is provisioned by csi.example.com, which this check does not "
                                             "know: not verified; make sure it provides ReadWriteMany volumes")

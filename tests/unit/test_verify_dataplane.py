@@ -170,7 +170,7 @@ def finding(report: str, graph: str, check: str) -> tuple[str, str, str]:
     for i in range(start + 1, len(lines)):
         if not lines[i].startswith("  "):
             break
-        match = re.match(r"^  (ok|DEGRADED|DOWN)\s+(.*)$", lines[i])
+        match = re.match(r"^  (ok|DEGRADED|FAIL)\s+(.*)$", lines[i])
         if match and match.group(2).startswith(check + "  "):
             cause = lines[i + 1].strip() if i + 1 < len(lines) and "likely cause:" in lines[i + 1] else ""
             return match.group(1), match.group(2)[len(check):].strip(), cause.removeprefix("likely cause: ")
@@ -184,7 +184,7 @@ def statuses(report: str, graph: str) -> dict[str, str]:
     for line in lines[start + 1:]:
         if not line.startswith("  "):
             break
-        match = re.match(r"^  (ok|DEGRADED|DOWN)\s+(.+?)  ", line)
+        match = re.match(r"^  (ok|DEGRADED|FAIL)\s+(.+?)  ", line)
         if match:
             out[match.group(2).strip()] = match.group(1)
     return out
@@ -296,7 +296,7 @@ def test_ucx_instantiated_is_the_silent_tcp_fallback(kube: FakeKube, project: Pa
     code, report = run(capsys, project, "--graph", "llama")
     assert code == 2
     status, detail, cause = finding(report, "llama", "prefill NIXL backend")
-    assert (status, detail) == ("DOWN", "Backend UCX was instantiated: 1 of 1 (llama-prefill-0)")
+    assert (status, detail) == ("FAIL", "Backend UCX was instantiated: 1 of 1 (llama-prefill-0)")
     assert "about 100 s to first token" in cause
     assert "-efa image" in cause
     assert finding(report, "llama", "decode NIXL backend")[0] == "ok"
@@ -322,7 +322,7 @@ def test_a_plugin_mapped_but_not_executing_is_down(kube: FakeKube, project: Path
     code, report = run(capsys, project, "--graph", "llama")
     assert code == 2
     status, detail, cause = finding(report, "llama", "decode LIBFABRIC plugin")
-    assert (status, detail) == ("DOWN", "libplugin_LIBFABRIC mapped r--p only (not executing): 1 of 1 (llama-decode-0)")
+    assert (status, detail) == ("FAIL", "libplugin_LIBFABRIC mapped r--p only (not executing): 1 of 1 (llama-decode-0)")
     assert "another NIXL backend moves the KV cache" in cause
     assert finding(report, "llama", "prefill LIBFABRIC plugin")[0] == "ok"
 
@@ -362,7 +362,7 @@ def test_failures_rising_while_no_byte_moves_is_down(kube: FakeKube, project: Pa
     code, report = run(capsys, project, "--graph", "llama")
     assert code == 2
     status, detail, _ = finding(report, "llama", "failed transfers")
-    assert status == "DOWN"
+    assert status == "FAIL"
     assert detail.endswith("; no byte moved meanwhile")
     assert finding(report, "llama", "KV transfers")[0] == "DEGRADED"  # moved before, not while sampled
 
@@ -421,7 +421,7 @@ def test_nccl_over_sockets_is_down(kube: FakeKube, project: Path, servers: ExitS
     code, report = run(capsys, project, "--graph", "kimi")
     assert code == 2
     status, detail, cause = finding(report, "kimi", "decode NCCL network")
-    assert status == "DOWN"
+    assert status == "FAIL"
     assert detail == ("NCCL on NET/Socket (tensors over TCP): 1 of 2 (kimi-decode-1); NCCL on NET/AWS Libfabric: "
                       "1 of 2 (kimi-decode-0)")
     assert "aws-ofi-nccl" in cause
@@ -439,10 +439,10 @@ def test_pods_missing_or_not_running_are_down(kube: FakeKube, project: Path, ser
     code, report = run(capsys, project)
     assert code == 2
     status, detail, cause = finding(report, "llama", "decode pods")
-    assert (status, detail) == ("DOWN", "0 of 1 ready; not ready: llama-decode-0 (Pending)")
+    assert (status, detail) == ("FAIL", "0 of 1 ready; not ready: llama-decode-0 (Pending)")
     assert "kubectl -n dynamo get pods -l dynamo-cluster/graph=llama" in cause
     assert "decode NIXL backend" not in statuses(report, "llama")  # nothing to read in a pending pod
-    assert finding(report, "kimi", "prefill pods")[:2] == ("DOWN", "no prefill pod (expected 2)")
+    assert finding(report, "kimi", "prefill pods")[:2] == ("FAIL", "no prefill pod (expected 2)")
     assert not [argv for argv, _ in kube.calls if "llama-decode-0" in argv]
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from stacks.ops.report import Finding, Status
 from stacks.verify.etcd import PROBE_PREFIX, EtcdError, check_etcd
-from stacks.verify.report import Finding, Status
 
 
 @dataclass
@@ -95,7 +95,7 @@ def test_two_members_down_is_quorum_loss_without_waiting_or_writing() -> None:
     start = time.monotonic()
     found = check(fake, settle=5.0)
     assert time.monotonic() - start < 1.0  # a minority answers: no point waiting for an election
-    assert found["quorum"].status is Status.DOWN
+    assert found["quorum"].status is Status.FAILED
     assert found["quorum"].detail == "lost: 0 of 3 members healthy, 2 needed; no leader; down: b, c"
     assert found["write probe"].detail.startswith("not attempted")
     assert not any(c.endswith("kv/put") for c in fake.calls)
@@ -104,7 +104,7 @@ def test_two_members_down_is_quorum_loss_without_waiting_or_writing() -> None:
 def test_a_dead_leader_named_by_a_lone_survivor_is_no_leader() -> None:
     # right after the kill the survivor still names the old leader
     found = check(FakeEtcd(down={"a", "b"}, leader="a"))
-    assert found["quorum"].status is Status.DOWN
+    assert found["quorum"].status is Status.FAILED
     assert "leader" not in found
 
 
@@ -137,7 +137,7 @@ def test_one_endpoint_for_a_bigger_cluster() -> None:
 
 def test_nospace_alarm_and_membership_mismatch() -> None:
     found = check(FakeEtcd(alarms=["NOSPACE"]), expected_members=5)
-    assert found["alarms"].status is Status.DOWN
+    assert found["alarms"].status is Status.FAILED
     assert "quotaBackend" in found["alarms"].cause
     assert found["membership"].status is Status.DEGRADED
     assert found["membership"].detail == "3 members; the stack configures 5"
@@ -146,7 +146,7 @@ def test_nospace_alarm_and_membership_mismatch() -> None:
 def test_nothing_answers() -> None:
     found = check(FakeEtcd(down={"a", "b", "c"}))
     assert list(found) == ["reachability"]
-    assert found["reachability"].status is Status.DOWN
+    assert found["reachability"].status is Status.FAILED
     assert "http://a: maintenance/status: connection refused" in found["reachability"].detail
 
 
@@ -182,7 +182,7 @@ def test_a_leader_alive_but_unreachable_from_here_is_degraded_not_quorum_lost() 
 
 def test_a_dead_leader_still_named_is_not_taken_for_alive() -> None:
     found = check(FakeEtcd(down={"a"}, leader="a"))  # really gone: writes through the others fail
-    assert found["quorum"].status is Status.DOWN
+    assert found["quorum"].status is Status.FAILED
     assert "no leader" in found["quorum"].detail
 
 
@@ -201,5 +201,5 @@ class Garbage:
 def test_answers_that_are_not_etcd_are_findings(answer: Any) -> None:
     found = check_etcd(["http://a"], api=Garbage(answer), settle_seconds=0)
     assert [f.check for f in found] == ["reachability"]
-    assert found[0].status is Status.DOWN
+    assert found[0].status is Status.FAILED
     assert "etcd" in found[0].detail.split("(", 1)[1]

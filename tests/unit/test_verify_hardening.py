@@ -126,7 +126,7 @@ def test_an_http_server_on_the_nats_url_is_a_finding(html: str, capsys: pytest.C
     code = main(["verify", "--nats", f"nats://{html}", "--timeout", "1"])
     report = capsys.readouterr()
     assert code == 2
-    assert "DOWN      reachability" in report.out
+    assert "FAIL      reachability" in report.out
     assert "likely cause:" in report.out
 
 

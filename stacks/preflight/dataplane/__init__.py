@@ -11,7 +11,7 @@ look). For every EFA pool that a graph with a GPU backend places workers on (`ta
    the line rate of the EFA interfaces one GPU's pod gets (`thresholds`).
 
 Everything runs in a temporary namespace (`manifests`), created by `runner` over the small
-`cluster.DataplaneCluster` protocol (the real one is `stacks.preflight.kube_client`) and deleted at
+`cluster.DataplaneCluster` protocol (the real one, `cluster.KubectlDataplaneCluster`, uses kubectl) and deleted at
 the end, also on Ctrl-C and SIGTERM (`signals`). ``--print`` writes the objects instead (`printing`).
 `command` is the entry point.
 """

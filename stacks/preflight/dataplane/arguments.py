@@ -62,11 +62,12 @@ class DataplaneArgs:
     min_gbps: float | None = None
     timeout_s: int | None = None
     print_to: str | None = None
+    as_json: bool = False
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> DataplaneArgs:
         return DataplaneArgs(dataplane=args.dataplane, nixlbench_image=args.nixlbench_image, min_gbps=args.min_gbps,
-                             timeout_s=args.timeout, print_to=args.print_to)
+                             timeout_s=args.timeout, print_to=args.print_to, as_json=getattr(args, "json", False))
 
     @property
     def requested(self) -> bool:

@@ -1,5 +1,5 @@
 """The data-path preflight's judgements: pure functions of what the pods printed (`parse`), how they
-ended (`cluster.JobOutcome`) and the pool (`targets.PoolTarget`), each returning `CheckResult`s.
+ended (`cluster.JobOutcome`) and the pool (`targets.PoolTarget`), each returning `Finding`s.
 Every failure carries its fix; where Dynamo's EFA guide lists the failure ("Common Failure Modes"),
 the fix is the guide's.
 
@@ -10,10 +10,10 @@ A node that passes every sanity check gets one line; a failing check gets its ow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from components.kit.quantity import quantity_bytes
-from stacks.preflight.cluster_view import NodeInfo
+from stacks.ops.cluster_view import NodeInfo
+from stacks.ops.report import Finding
 from stacks.preflight.dataplane.cluster import IMAGE_REASONS, JobOutcome
 from stacks.preflight.dataplane.parse import (
     SanityOutput,
@@ -30,7 +30,6 @@ from stacks.preflight.dataplane.parse import (
 from stacks.preflight.dataplane.script import NIXLBENCH_NOT_FOUND
 from stacks.preflight.dataplane.targets import PoolTarget, SanityImage
 from stacks.preflight.dataplane.thresholds import FALLBACK_GBS, MIN_BLOCK_BYTES, best_large_block, size_text
-from stacks.preflight.report import CheckResult
 
 EFA_LIBRARY_DIR = "/opt/amazon/efa/lib"
 NOT_FOUND_EXIT = 127
@@ -103,7 +102,7 @@ def unfinished_fix(outcome: JobOutcome, needs: str) -> str:
 
 
 # -- the pool's nodes ------------------------------------------------------------------------------
-def pool_nodes(target: PoolTarget, nodes: Sequence[NodeInfo]) -> tuple[CheckResult, list[str]]:
+def pool_nodes(target: PoolTarget, nodes: Sequence[NodeInfo]) -> tuple[Finding, list[str]]:
     """The result for the pool's nodes and the names of those to check (Ready and schedulable)."""
     pool = target.pool
     name = f"dataplane {pool.name} nodes"
@@ -113,7 +112,7 @@ def pool_nodes(target: PoolTarget, nodes: Sequence[NodeInfo]) -> tuple[CheckResu
     not_ready = [n.name for n in mine if not n.ready]
     cordoned = [n.name for n in mine if n.ready and n.unschedulable]
     if not usable:
-        return CheckResult.failed(
+        return Finding.failed(
             name, f"no Ready, schedulable node matches {selector}" + (f" (not Ready: {', '.join(not_ready)})"
                                                                      if not_ready else ""),
             "bring the pool's nodes up (eks: `pulumi up` creates the node group; existing: label the nodes) and run "
@@ -123,17 +122,14 @@ def pool_nodes(target: PoolTarget, nodes: Sequence[NodeInfo]) -> tuple[CheckResu
         facts += f"; cordoned, not checked: {', '.join(cordoned)}"
     if not_ready:
         fix = "make them Ready or remove them (kubectl describe node says why they are not)"
-        return CheckResult.failed(name, f"{facts}; not Ready, not checked: {', '.join(not_ready)}", fix), usable
-    return CheckResult.passed(name, facts), usable
+        return Finding.failed(name, f"{facts}; not Ready, not checked: {', '.join(not_ready)}", fix), usable
+    return Finding.passed(name, facts), usable
 
 
 # -- the sanity pass -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Finding:
-    aspect: str
-    ok: bool
-    message: str
-    fix: str = ""
+def _aspect(aspect: str, ok: bool, detail: str, fix: str = "") -> Finding:
+    """One aspect of a node's sanity pass (gpus, driver, shm, ...): passed, or failed with its fix."""
+    return Finding.passed(aspect, detail) if ok else Finding.failed(aspect, detail, fix)
 
 
 def _missing(section: Section) -> bool:
@@ -144,24 +140,24 @@ def _gpus(target: PoolTarget, out: SanityOutput) -> list[Finding]:
     gpus, banner = out.get("gpus"), out.get("nvidia-smi")
     expected = target.pool.gpus_per_node
     if gpus is None or banner is None:
-        return [Finding("gpus", False, "the script printed no nvidia-smi output", DRIVER_FIX)]
+        return [_aspect("gpus", False, "the script printed no nvidia-smi output", DRIVER_FIX)]
     if _missing(gpus):
-        return [Finding("gpus", False, f"nvidia-smi is not in the container: {_first_line(gpus.text)}",
+        return [_aspect("gpus", False, f"nvidia-smi is not in the container: {_first_line(gpus.text)}",
                         GPU_TOOLKIT_FIX)]
     rows = parse_gpus(gpus.text)
     if gpus.exit_code != 0 or not rows:
-        return [Finding("gpus", False, f"nvidia-smi failed (exit {gpus.exit_code}): {_first_line(gpus.text)}",
+        return [_aspect("gpus", False, f"nvidia-smi failed (exit {gpus.exit_code}): {_first_line(gpus.text)}",
                         DRIVER_FIX)]
     names = ", ".join(dict.fromkeys(f"{r.name} ({r.memory})" for r in rows))
-    found = [Finding("gpus", len(rows) == expected,
+    found = [_aspect("gpus", len(rows) == expected,
                      f"{len(rows)} x {names}" if len(rows) == expected else
                      f"nvidia-smi lists {len(rows)} GPUs ({names}); the pool has {expected} per node", GPU_COUNT_FIX)]
     driver, cuda = rows[0].driver, cuda_version(banner.text)
     if cuda is None:
-        found.append(Finding("driver", False, f"driver {driver}, but nvidia-smi's banner has no CUDA Version "
+        found.append(_aspect("driver", False, f"driver {driver}, but nvidia-smi's banner has no CUDA Version "
                                               f"(exit {banner.exit_code}: {_first_line(banner.text)})", DRIVER_FIX))
     else:
-        found.append(Finding("driver", True, f"driver {driver}, CUDA {cuda}"))
+        found.append(_aspect("driver", True, f"driver {driver}, CUDA {cuda}"))
     return found
 
 
@@ -174,27 +170,27 @@ def _shm(target: PoolTarget, out: SanityOutput) -> Finding:
     total = parse_df_total(section.text) if section is not None else None
     if total is None:
         text = _first_line(section.text) if section is not None else "no output"
-        return Finding("shm", False, f"df shows no /dev/shm: {text}", fix)
+        return _aspect("shm", False, f"df shows no /dev/shm: {text}", fix)
     if total < wanted:
-        return Finding("shm", False, f"/dev/shm is {_gib(total)}; the pod asked for {target.shared_memory}", fix)
-    return Finding("shm", True, f"/dev/shm {_gib(total)}")
+        return _aspect("shm", False, f"/dev/shm is {_gib(total)}; the pod asked for {target.shared_memory}", fix)
+    return _aspect("shm", True, f"/dev/shm {_gib(total)}")
 
 
 def _efa(target: PoolTarget, out: SanityOutput) -> Finding:
     section = out.get("fi_info")
     expected = target.pool.efa_interfaces
     if section is None:
-        return Finding("efa", False, "the script printed no fi_info output", EFA_FIX)
+        return _aspect("efa", False, "the script printed no fi_info output", EFA_FIX)
     if _missing(section):
-        return Finding("efa", False, f"fi_info is not in the image: {_first_line(section.text)}", IMAGE_EFA_FIX)
+        return _aspect("efa", False, f"fi_info is not in the image: {_first_line(section.text)}", IMAGE_EFA_FIX)
     domains = efa_rdm_domains(section.text)
     if not domains:
-        return Finding("efa", False, f"fi_info finds no EFA device (exit {section.exit_code}: "
+        return _aspect("efa", False, f"fi_info finds no EFA device (exit {section.exit_code}: "
                                      f"{_first_line(section.text)})", EFA_FIX)
     if len(domains) != expected:
-        return Finding("efa", False, f"fi_info finds {len(domains)} EFA RDM domains; the pod was given {expected} EFA "
+        return _aspect("efa", False, f"fi_info finds {len(domains)} EFA RDM domains; the pod was given {expected} EFA "
                                      "interfaces", EFA_COUNT_FIX)
-    return Finding("efa", True, f"{len(domains)} EFA devices (fi_info: {domains[0]}, ...)" if len(domains) > 1
+    return _aspect("efa", True, f"{len(domains)} EFA devices (fi_info: {domains[0]}, ...)" if len(domains) > 1
                    else f"1 EFA device (fi_info: {domains[0]})")
 
 
@@ -213,15 +209,15 @@ def _huge_pages(target: PoolTarget, out: SanityOutput) -> Finding:
                f"{where} to what the nodes have")
     if pages is None:
         if declared == 0:
-            return Finding("huge pages", True, "none declared; /proc/meminfo shows no huge pages")
-        return Finding("huge pages", False,
+            return _aspect("huge pages", True, "none declared; /proc/meminfo shows no huge pages")
+        return _aspect("huge pages", False,
                        f"/proc/meminfo shows no huge pages; {where} declares {pool.huge_pages_2mi}", fix)
     found = f"{pages.total} pages of {pages.size_kb} kB ({_gib(pages.total_bytes)})"
     if declared == 0:
-        return Finding("huge pages", True, f"none declared; the node has {found}")
+        return _aspect("huge pages", True, f"none declared; the node has {found}")
     if pages.total_bytes < declared:
-        return Finding("huge pages", False, f"the node has {found}; {where} declares {pool.huge_pages_2mi}", fix)
-    return Finding("huge pages", True, f"huge pages {found}")
+        return _aspect("huge pages", False, f"the node has {found}; {where} declares {pool.huge_pages_2mi}", fix)
+    return _aspect("huge pages", True, f"huge pages {found}")
 
 
 def _library_path(image: SanityImage, out: SanityOutput) -> Finding:
@@ -229,11 +225,11 @@ def _library_path(image: SanityImage, out: SanityOutput) -> Finding:
     entries = library_path(section.text) if section is not None else ()
     first = entries[0] if entries else "(empty)"
     if first == EFA_LIBRARY_DIR:
-        return Finding("library path", True, f"library path starts with {EFA_LIBRARY_DIR}")
+        return _aspect("library path", True, f"library path starts with {EFA_LIBRARY_DIR}")
     if image.wrapped:
-        return Finding("library path", True, f"the image's library path starts with {first}; the workers' shell "
+        return _aspect("library path", True, f"the image's library path starts with {first}; the workers' shell "
                                              f"wrapper puts the EFA libraries first")
-    return Finding("library path", False,
+    return _aspect("library path", False,
                    f"the image's library path starts with {first}, not {EFA_LIBRARY_DIR}, and workers of "
                    f"{', '.join(image.graphs)} start without the shell wrapper that would put it first (TensorRT-LLM "
                    "across nodes)", LIBRARY_FIX)
@@ -243,39 +239,39 @@ def sanity_findings(target: PoolTarget, image: SanityImage, log: str) -> list[Fi
     """What the sanity script's output says about a node, one finding per aspect."""
     out = parse_sanity(log)
     if not out.sections:
-        return [Finding("script", False, f"the sanity script printed nothing it could read: {_tail(log)}",
+        return [_aspect("script", False, f"the sanity script printed nothing it could read: {_tail(log)}",
                         "the image needs /bin/sh; " + RERUN_FIX)]
     findings = [*_gpus(target, out), _shm(target, out), _efa(target, out), _huge_pages(target, out),
                 _library_path(image, out)]
     if not out.finished:
-        findings.append(Finding("script", False, f"the sanity script stopped before its end: {_tail(log)}", RERUN_FIX))
+        findings.append(_aspect("script", False, f"the sanity script stopped before its end: {_tail(log)}", RERUN_FIX))
     return findings
 
 
-def sanity_results(target: PoolTarget, node: str, image: SanityImage, outcome: JobOutcome) -> list[CheckResult]:
+def sanity_results(target: PoolTarget, node: str, image: SanityImage, outcome: JobOutcome) -> list[Finding]:
     """The results of one node (in one image): one line when all passed, else one per failure."""
     name = f"dataplane {target.name} {node}" + (f" ({image.short})" if len(target.images) > 1 else "")
     if not outcome.finished:
         needs = (f"the sanity pass takes the node whole ({target.pool.gpus_per_node} GPUs, "
                  f"{target.pool.efa_interfaces} EFA interfaces): run it when no graph runs on the pool, and check that "
                  f"the node advertises them (kubectl describe node {node})")
-        return [CheckResult.failed(name, f"sanity pod {outcome.unfinished()}", unfinished_fix(outcome, needs))]
+        return [Finding.failed(name, f"sanity pod {outcome.unfinished()}", unfinished_fix(outcome, needs))]
     findings = sanity_findings(target, image, outcome.log)
     if outcome.pod is not None and not outcome.succeeded:
         # the script itself always exits 0: the pod was killed, or its container never started
-        findings.insert(0, Finding("pod", False, f"the sanity pod ended {outcome.pod.describe()}, exit "
+        findings.insert(0, _aspect("pod", False, f"the sanity pod ended {outcome.pod.describe()}, exit "
                                                  f"{outcome.pod.exit_code}", RERUN_FIX))
     failed = [f for f in findings if not f.ok]
-    passed = "; ".join(f.message for f in findings if f.ok)
+    passed = "; ".join(f.detail for f in findings if f.ok)
     if not failed:
-        return [CheckResult.passed(name, passed)]
-    results = [CheckResult.failed(f"{name} {f.aspect}", f.message, f.fix) for f in failed]
+        return [Finding.passed(name, passed)]
+    results = [Finding.failed(f"{name} {f.check}", f.detail, f.fix) for f in failed]
     if passed:
-        results.append(CheckResult.passed(name, passed))
+        results.append(Finding.passed(name, passed))
     return results
 
 
-def node_passed(results: Sequence[CheckResult]) -> bool:
+def node_passed(results: Sequence[Finding]) -> bool:
     return all(r.ok for r in results)
 
 
@@ -290,57 +286,57 @@ def benchmark_needs(target: PoolTarget) -> str:
             f"{'s' if target.bench_efa > 1 else ''}{huge} on its node")
 
 
-def benchmark_not_run(target: PoolTarget, usable: Sequence[str], passed: Sequence[str]) -> CheckResult:
+def benchmark_not_run(target: PoolTarget, usable: Sequence[str], passed: Sequence[str]) -> Finding:
     """The benchmark result when fewer than two nodes can take it."""
     name = bench_name(target)
     if target.pool.max_nodes < 2:
-        return CheckResult.passed(name, "not run: the pool has one node, so no transfer crosses nodes")
+        return Finding.passed(name, "not run: the pool has one node, so no transfer crosses nodes")
     if len(usable) < 2:
-        return CheckResult.failed(name, f"not run: it needs two Ready nodes, the pool has {len(usable)}",
+        return Finding.failed(name, f"not run: it needs two Ready nodes, the pool has {len(usable)}",
                                   "bring a second node of the pool up")
-    return CheckResult.failed(
+    return Finding.failed(
         name, f"not run: it needs two nodes that passed the sanity pass; passed: {', '.join(passed) or 'none'}",
         "fix what the sanity pass found, then run again")
 
 
-def _pod_failure(target: PoolTarget, outcome: JobOutcome, what: str) -> CheckResult:
+def _pod_failure(target: PoolTarget, outcome: JobOutcome, what: str) -> Finding:
     pod = outcome.pod
     assert pod is not None
     code = pod.exit_code
     name = bench_name(target)
     if code == NOT_FOUND_EXIT or NIXLBENCH_NOT_FOUND in outcome.log:
-        return CheckResult.failed(name, f"the image has no nixlbench ({what} exited {code}: {_tail(outcome.log, 2)})",
+        return Finding.failed(name, f"the image has no nixlbench ({what} exited {code}: {_tail(outcome.log, 2)})",
                                   NIXLBENCH_MISSING_FIX)
     if "fi_mr_reg" in outcome.log:
-        return CheckResult.failed(name, f"{what} on {pod.node} failed registering memory with EFA (exit {code}): "
+        return Finding.failed(name, f"{what} on {pod.node} failed registering memory with EFA (exit {code}): "
                                         f"{_tail(outcome.log)}", FI_MR_REG_FIX)
-    return CheckResult.failed(name, f"{what} on {pod.node} failed ({pod.describe()}, exit {code}): "
+    return Finding.failed(name, f"{what} on {pod.node} failed ({pod.describe()}, exit {code}): "
                                     f"{_tail(outcome.log)}", RERUN_FIX)
 
 
-def image_pull_result(target: PoolTarget, outcomes: Sequence[JobOutcome]) -> CheckResult | None:
+def image_pull_result(target: PoolTarget, outcomes: Sequence[JobOutcome]) -> Finding | None:
     """A failure when the nixlbench image could not be pulled or holds no nixlbench; None when it is
     on both nodes."""
     for outcome in outcomes:
         if not outcome.finished:
-            return CheckResult.failed(bench_name(target), f"nixlbench image pull pod {outcome.unfinished()}",
+            return Finding.failed(bench_name(target), f"nixlbench image pull pod {outcome.unfinished()}",
                                       unfinished_fix(outcome, "it needs nothing but the image"))
         if not outcome.succeeded:
             return _pod_failure(target, outcome, "the image check")
     return None
 
 
-def etcd_failure(target: PoolTarget, outcome: JobOutcome) -> CheckResult:
-    return CheckResult.failed(bench_name(target), f"not run: the benchmark's etcd pod is not ready: "
+def etcd_failure(target: PoolTarget, outcome: JobOutcome) -> Finding:
+    return Finding.failed(bench_name(target), f"not run: the benchmark's etcd pod is not ready: "
                                                   f"{outcome.unfinished()}",
                               unfinished_fix(outcome, "it runs on any node without a taint it does not tolerate"))
 
 
-def _ended(target: PoolTarget, outcomes: Sequence[JobOutcome]) -> CheckResult | None:
+def _ended(target: PoolTarget, outcomes: Sequence[JobOutcome]) -> Finding | None:
     """A failure when a benchmark pod did not finish or did not succeed; None when both did."""
     for outcome in outcomes:
         if not outcome.finished:
-            return CheckResult.failed(bench_name(target), f"nixlbench pod {outcome.unfinished()}",
+            return Finding.failed(bench_name(target), f"nixlbench pod {outcome.unfinished()}",
                                       unfinished_fix(outcome, benchmark_needs(target)))
     for outcome in outcomes:
         if not outcome.succeeded:
@@ -348,20 +344,20 @@ def _ended(target: PoolTarget, outcomes: Sequence[JobOutcome]) -> CheckResult | 
     return None
 
 
-def judge_bandwidth(target: PoolTarget, measured: str, best_gbs: float) -> CheckResult:
+def judge_bandwidth(target: PoolTarget, measured: str, best_gbs: float) -> Finding:
     """`best_gbs` (described by `measured`) against the pool's threshold."""
     name, rule = bench_name(target), target.threshold
     if rule.min_gbs is None:
-        return CheckResult.passed(name, f"{measured}; {rule.rule}")
+        return Finding.passed(name, f"{measured}; {rule.rule}")
     needs = f"needs {rule.min_gbs:g} GB/s ({rule.rule})"
     if best_gbs >= rule.min_gbs:
-        return CheckResult.passed(name, f"{measured}; {needs}")
+        return Finding.passed(name, f"{measured}; {needs}")
     if best_gbs <= FALLBACK_GBS < rule.min_gbs:
-        return CheckResult.failed(name, f"{measured}; {needs}: a TCP-like rate", FALLBACK_FIX)
-    return CheckResult.failed(name, f"{measured}; {needs}", BELOW_FIX)
+        return Finding.failed(name, f"{measured}; {needs}: a TCP-like rate", FALLBACK_FIX)
+    return Finding.failed(name, f"{measured}; {needs}", BELOW_FIX)
 
 
-def benchmark_result(target: PoolTarget, nodes: Sequence[str], outcomes: Sequence[JobOutcome]) -> CheckResult:
+def benchmark_result(target: PoolTarget, nodes: Sequence[str], outcomes: Sequence[JobOutcome]) -> Finding:
     """The judgement of a two-node run from both pods' ends and logs. The initiator prints the
     table: when it did, the bandwidth is judged (and a pod that did not end well is noted);
     otherwise how the pods ended says what went wrong."""
@@ -370,13 +366,13 @@ def benchmark_result(target: PoolTarget, nodes: Sequence[str], outcomes: Sequenc
     tables = [rows for rows in (parse_nixlbench(o.log) for o in outcomes) if rows]
     if not tables:
         ended = _ended(target, outcomes)
-        return ended or CheckResult.failed(name, f"nixlbench {between} printed no results table: "
+        return ended or Finding.failed(name, f"nixlbench {between} printed no results table: "
                                                  f"{_tail(outcomes[0].log)} / {_tail(outcomes[-1].log)}", RERUN_FIX)
     rows = tables[0]
     best = best_large_block(rows)
     if best is None:
         largest = max(r.block_bytes for r in rows)
-        return CheckResult.failed(name, f"nixlbench {between} printed no row of {size_text(MIN_BLOCK_BYTES)} blocks or "
+        return Finding.failed(name, f"nixlbench {between} printed no row of {size_text(MIN_BLOCK_BYTES)} blocks or "
                                         f"larger (largest: {size_text(largest)})", RERUN_FIX)
     large = ", ".join(f"{size_text(r.block_bytes)} {r.gbs:.1f}" for r in rows if r.block_bytes >= MIN_BLOCK_BYTES)
     measured = f"{best.gbs:.1f} GB/s at {size_text(best.block_bytes)} blocks {between} (GB/s by block size: {large})"
@@ -388,18 +384,18 @@ def benchmark_result(target: PoolTarget, nodes: Sequence[str], outcomes: Sequenc
 
 
 # -- the run as a whole ----------------------------------------------------------------------------
-def cleanup_result(namespace: str, objects: int, errors: Sequence[str]) -> CheckResult:
+def cleanup_result(namespace: str, objects: int, errors: Sequence[str]) -> Finding:
     name = "dataplane cleanup"
     if errors:
-        return CheckResult.failed(name, f"could not delete everything in namespace {namespace}: {'; '.join(errors)}",
+        return Finding.failed(name, f"could not delete everything in namespace {namespace}: {'; '.join(errors)}",
                                   f"delete it yourself: kubectl delete namespace {namespace} (every run's namespace "
                                   "carries the label dynamo-cluster/preflight=dataplane)")
-    return CheckResult.passed(name, f"deleted namespace {namespace} and the {objects} objects the run created in it")
+    return Finding.passed(name, f"deleted namespace {namespace} and the {objects} objects the run created in it")
 
 
-def refused(error: str) -> CheckResult:
+def refused(error: str) -> Finding:
     """The cluster refused a request of the run (`error` says which and why)."""
-    return CheckResult.failed(
+    return Finding.failed(
         "dataplane", f"stopped: {error}",
         "the run creates a namespace labelled pod-security.kubernetes.io/enforce=privileged with privileged pods "
         "(as EFA workers are), an etcd pod and Service and Jobs, reads pod logs and deletes it all: give the "

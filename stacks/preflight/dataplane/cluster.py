@@ -1,8 +1,8 @@
 """What the data-path preflight asks of a cluster: a few calls that create, watch, read and delete
 the objects of one run, returning plain frozen values (`PodStatus`), so the runner is driven in tests
-by a stub. The real implementation, over the official client, is
-`stacks.preflight.kube_client.KubeDataplaneCluster`. A request the cluster refuses or does not answer
-raises `DataplaneError` with what was asked and why it failed.
+by a stub. The real one, `KubectlDataplaneCluster`, asks with kubectl (`stacks.ops.kubectl`). A
+request the cluster refuses or does not answer raises `DataplaneError` with what was asked and why it
+failed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stacks.preflight.cluster_view import NodeInfo
+from stacks.ops.cluster_view import NodeInfo, node_info
+from stacks.ops.kubectl import Kubectl, KubeError
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "Pending", "Running", "Succeeded", "Failed"
 
@@ -101,3 +102,80 @@ class DataplaneCluster(Protocol):
         ...
 
     def logs(self, namespace: str, pod: str, container: str) -> str: ...
+
+
+# The end of a pod's log the runner reads (nixlbench prints its table last).
+LOG_LINES = 5000
+CREATED_KINDS = ("Namespace", "Service", "Pod", "Job")
+
+
+def _dict(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def pod_status(pod: Mapping[str, Any]) -> PodStatus:
+    """A pod as the API returns it, as the runner sees it (`PodStatus` says where its reason comes from)."""
+    meta, spec, status = _dict(pod.get("metadata")), _dict(pod.get("spec")), _dict(pod.get("status"))
+    conditions = [_dict(c) for c in status.get("conditions") or []]
+    reason, message, exit_code = "", "", None
+    containers = [_dict(c) for c in status.get("containerStatuses") or []]
+    state = _dict(containers[0].get("state")) if containers else {}
+    terminated, waiting = _dict(state.get("terminated")), _dict(state.get("waiting"))
+    if terminated:
+        exit_code = int(terminated.get("exitCode", 0))
+        reason, message = str(terminated.get("reason") or ""), str(terminated.get("message") or "")
+    elif waiting:
+        reason, message = str(waiting.get("reason") or ""), str(waiting.get("message") or "")
+    if not reason:
+        unscheduled = [c for c in conditions if c.get("type") == "PodScheduled" and c.get("status") == "False"]
+        if unscheduled:
+            reason, message = str(unscheduled[0].get("reason") or ""), str(unscheduled[0].get("message") or "")
+    if not reason and status.get("reason"):
+        reason, message = str(status["reason"]), str(status.get("message") or "")
+    return PodStatus(
+        name=str(meta.get("name", "")), phase=str(status.get("phase") or "Unknown"),
+        node=str(spec["nodeName"]) if spec.get("nodeName") else None,
+        ready=any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions), exit_code=exit_code,
+        reason=reason, message=message.strip(),
+        labels={str(k): str(v) for k, v in _dict(meta.get("labels")).items()})
+
+
+class KubectlDataplaneCluster:
+    """`DataplaneCluster` over kubectl: creates and deletes the run's Namespace, Service, Pod and Jobs
+    (the manifests as built), lists pods by label and reads their logs."""
+
+    def __init__(self, kubectl: Kubectl) -> None:
+        self._kubectl = kubectl
+
+    def nodes(self) -> list[NodeInfo]:
+        try:
+            return [node_info(_dict(n)) for n in self._kubectl.get("nodes")]
+        except KubeError as error:
+            raise DataplaneError(str(error)) from None
+
+    def create(self, manifest: Mapping[str, Any]) -> None:
+        if manifest.get("kind") not in CREATED_KINDS:
+            raise ValueError(f"the data-path preflight creates no {manifest.get('kind')}")
+        try:
+            self._kubectl.create(manifest)
+        except KubeError as error:
+            raise DataplaneError(str(error)) from None
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+        try:
+            self._kubectl.delete(kind, name, namespace)
+        except KubeError as error:
+            raise DataplaneError(str(error)) from None
+
+    def pods(self, namespace: str, labels: Mapping[str, str]) -> list[PodStatus]:
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        try:
+            return [pod_status(_dict(p)) for p in self._kubectl.get("pods", namespace=namespace, selector=selector)]
+        except KubeError as error:
+            raise DataplaneError(str(error)) from None
+
+    def logs(self, namespace: str, pod: str, container: str) -> str:
+        try:
+            return self._kubectl.logs(namespace, pod, container, tail=LOG_LINES)
+        except KubeError as error:
+            raise DataplaneError(str(error)) from None

@@ -13,28 +13,24 @@ from __future__ import annotations
 import secrets
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 from stacks.config.cluster import KubernetesConfig
 from stacks.config.load import EXIT_INVALID, load
 from stacks.config.reader import ConfigError
 from stacks.config.stackfile import StackFileError
-from stacks.config.target import (
-    ClusterConnectError,
-    ClusterTarget,
-    SecretReader,
-    cluster_target,
-    pulumi_secret_reader,
-)
+from stacks.ops.cluster import kubectl_for, require_kubeconfig
+from stacks.ops.kubectl import Kubectl
+from stacks.ops.report import PREFLIGHT_WORDS, Finding, Report, Section
+from stacks.ops.target import ClusterConnectError, ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
 from stacks.preflight.dataplane import printing
 from stacks.preflight.dataplane.arguments import DataplaneArgs
-from stacks.preflight.dataplane.cluster import DataplaneCluster
+from stacks.preflight.dataplane.cluster import DataplaneCluster, KubectlDataplaneCluster
 from stacks.preflight.dataplane.manifests import Run
 from stacks.preflight.dataplane.runner import Clock, Runner, pools_result
 from stacks.preflight.dataplane.signals import interrupts_deferred, interrupts_raise
 from stacks.preflight.dataplane.targets import Targets, select_targets
-from stacks.preflight.kube_client import connect_dataplane
-from stacks.preflight.report import CheckResult, exit_code, render
 
 EXIT_INTERRUPTED = 130
 
@@ -43,15 +39,15 @@ def _say(message: str) -> None:
     print(f"preflight: {message}", file=sys.stderr, flush=True)
 
 
-def nothing_to_check(targets: Targets) -> CheckResult:
+def nothing_to_check(targets: Targets) -> Finding:
     if not targets.skipped:
-        return CheckResult.passed("dataplane", "the stack has no EFA pool; nothing to check")
+        return Finding.passed("dataplane", "the stack has no EFA pool; nothing to check")
     why = "; ".join(f"pool {pool}: {reason}" for pool, reason in targets.skipped)
-    return CheckResult.passed("dataplane", f"no EFA pool to check ({why}); nothing to check")
+    return Finding.passed("dataplane", f"no EFA pool to check ({why}); nothing to check")
 
 
 def run(project_dir: Path, stack: str, config_path: Path | None, args: DataplaneArgs, *, aws: bool = False,
-        cluster: bool = True, connect: Callable[[ClusterTarget], DataplaneCluster] = connect_dataplane,
+        cluster: bool = True, connect: Callable[[ClusterTarget], DataplaneCluster] | None = None,
         read_secret: SecretReader | None = None, clock: Clock | None = None, run_id: str | None = None) -> int:
     problem = args.misuse(aws=aws, cluster=cluster)
     if problem:
@@ -66,9 +62,9 @@ def run(project_dir: Path, stack: str, config_path: Path | None, args: Dataplane
     if not targets.checked:
         result = nothing_to_check(targets)
         if args.print_to is not None:
-            print(f"preflight: {result.message}", file=sys.stderr)
+            print(f"preflight: {result.detail}", file=sys.stderr)
         else:
-            print(render(_title(stack), [result]), end="")
+            print(_report(stack, [result]).render(args.as_json), end="")
         return 0
     if args.nixlbench_image is None:
         print(f"preflight: --dataplane needs --nixlbench-image for pools {', '.join(t.name for t in targets.checked)}: "
@@ -80,11 +76,20 @@ def run(project_dir: Path, stack: str, config_path: Path | None, args: Dataplane
     run_ = Run(run_id or secrets.token_hex(3), args.nixlbench_image, args.timeout)
     where = cluster_target_reader(config.kubernetes, read_secret or pulumi_secret_reader(project_dir, stack,
                                                                                           config_path))
-    return _run(stack, targets, run_, lambda: connect(where()), clock)
+    with ExitStack() as cleanup:
+        def reach() -> DataplaneCluster:
+            target = where()
+            if connect is not None:
+                return connect(target)
+            require_kubeconfig(target)
+            return KubectlDataplaneCluster(kubectl_for(target, cleanup, Kubectl))
+
+        return _run(stack, targets, run_, reach, clock, as_json=args.as_json)
 
 
-def _title(stack: str) -> str:
-    return f"preflight {stack} --dataplane:"
+def _report(stack: str, results: list[Finding]) -> Report:
+    return Report(f"preflight {stack} --dataplane", [Section("data path", results)], policy="any-problem-fails",
+                  summaries=PREFLIGHT_WORDS)
 
 
 def cluster_target_reader(kube: KubernetesConfig, read_secret: SecretReader) -> Callable[[], ClusterTarget]:
@@ -104,21 +109,23 @@ def _print(stack: str, targets: Targets, args: DataplaneArgs, image: str) -> int
 
 
 def _run(stack: str, targets: Targets, run_: Run, connect: Callable[[], DataplaneCluster],
-         clock: Clock | None) -> int:
+         clock: Clock | None, *, as_json: bool = False) -> int:
     try:
         with interrupts_raise():
             try:
                 target_cluster = connect()
             except ClusterConnectError as error:
-                results = [pools_result(targets), CheckResult.failed(
+                results = [pools_result(targets), Finding.failed(
                     "kubernetes api", str(error), error.fix or (
                         "set dynamo-cluster:kubernetes.kubeconfigPath and kubernetes.context to a kubeconfig file "
                         "and a context in it, or the secret dynamo-cluster:kubeconfig"))]
-                print(render(_title(stack), results), end="")
-                return exit_code(results)
+                found = _report(stack, results)
+                print(found.render(as_json), end="")
+                return found.exit_code
             report = Runner(target_cluster, targets, run_, clock=clock, say=_say, shield=interrupts_deferred).run()
     except KeyboardInterrupt:  # before the run began, or after it ended: nothing of it is left
         _say("interrupted")
         return EXIT_INTERRUPTED
-    print(render(_title(stack), report.results), end="")
-    return EXIT_INTERRUPTED if report.interrupted else exit_code(report.results)
+    found = _report(stack, list(report.results))
+    print(found.render(as_json), end="")
+    return EXIT_INTERRUPTED if report.interrupted else found.exit_code

@@ -27,7 +27,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.preflight.cluster_view import ClusterReadError
+from stacks.ops.cluster_view import ClusterReadError
+from stacks.ops.report import Finding
 from stacks.preflight.dataplane import checks, manifests
 from stacks.preflight.dataplane.cluster import (
     FAILED,
@@ -41,7 +42,6 @@ from stacks.preflight.dataplane.cluster import (
 )
 from stacks.preflight.dataplane.manifests import Run
 from stacks.preflight.dataplane.targets import PoolTarget, SanityImage, Targets
-from stacks.preflight.report import CheckResult
 
 POLL_S = 5.0
 
@@ -62,15 +62,15 @@ class Clock:
 
 @dataclass(frozen=True)
 class DataplaneReport:
-    results: list[CheckResult]
+    results: list[Finding]
     interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
 
-def pools_result(targets: Targets) -> CheckResult:
+def pools_result(targets: Targets) -> Finding:
     checked = ", ".join(f"{t.name} ({t.pool.instance_type or 'instance type not set'}, "
                         f"{len(t.images)} image{'s' if len(t.images) > 1 else ''})" for t in targets.checked)
     skipped = "; ".join(f"{pool}: {why}" for pool, why in targets.skipped)
-    return CheckResult.passed("dataplane pools", f"checks {checked}" + (f"; not checked: {skipped}" if skipped else ""))
+    return Finding.passed("dataplane pools", f"checks {checked}" + (f"; not checked: {skipped}" if skipped else ""))
 
 
 @dataclass
@@ -84,7 +84,7 @@ class _Created:
 class _Pool:
     target: PoolTarget
     nodes: list[str] = field(default_factory=list)
-    results: list[CheckResult] = field(default_factory=list)
+    results: list[Finding] = field(default_factory=list)
     pair: tuple[str, str] | None = None
 
 
@@ -100,7 +100,7 @@ class Runner:
         self.shield = shield
         self.created: list[_Created] = []
         self.pools = [_Pool(t) for t in targets.checked]
-        self.general: list[CheckResult] = []
+        self.general: list[Finding] = []
 
     # -- the run --------------------------------------------------------------------------------
     def run(self) -> DataplaneReport:
@@ -110,7 +110,7 @@ class Runner:
         except KeyboardInterrupt as interrupt:
             interrupted = str(interrupt) or "SIGINT"
             self.say(f"interrupted ({interrupted}); cleaning up")
-            self.general.append(CheckResult.failed("dataplane", f"interrupted ({interrupted}) before the checks "
+            self.general.append(Finding.failed("dataplane", f"interrupted ({interrupted}) before the checks "
                                                                 "finished", "run it again"))
         except (DataplaneError, ClusterReadError) as error:
             self.general.append(checks.refused(str(error)))
@@ -265,7 +265,7 @@ class Runner:
                 return JobOutcome(manifests.ETCD_NAME, pod, self._log(pod, manifests.ETCD), timeout)
             self.clock.sleep(min(self.clock.poll_s, left))
 
-    def _cleanup(self) -> CheckResult:
+    def _cleanup(self) -> Finding:
         namespace = self.run_.namespace
         self.say(f"deleting namespace {namespace} and what the run created in it")
         errors: list[str] = []

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from components.dynamo.backends.base import LIBFABRIC
 from components.dynamo.datapath import EFA_LIBRARY_PATH
 from components.dynamo.spec import GraphSpec
+from stacks.ops.report import Finding, Status
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.logs import AWS_LIBFABRIC, SOCKET, LogEvidence
 from stacks.verify.dataplane.pods import Pod
 from stacks.verify.dataplane.procfs import PLUGIN, ProcProbe
 from stacks.verify.dataplane.targets import GroupPlan
-from stacks.verify.report import Finding, Status
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def pods_finding(role: str, expected: int, pods: Sequence[Pod], namespace: str, 
         parts.append("restarted: " + names(restarted))
     detail = "; ".join(parts)
     if not ready:
-        return Finding(check, Status.DOWN, detail if pods else f"no {role} pod (expected {expected})",
+        return Finding(check, Status.FAILED, detail if pods else f"no {role} pod (expected {expected})",
                        causes.pods_missing(namespace, selector))
     if len(ready) < expected:
         return Finding(check, Status.DEGRADED, detail, causes.pods_missing(namespace, selector))
@@ -94,7 +94,7 @@ def _unread(what: str, error: str) -> Outcome:
 
 
 def backend_finding(spec: GraphSpec, group: GroupPlan, evidence: Sequence[PodEvidence], namespace: str) -> Finding:
-    ucx = Outcome(Status.DOWN, "Backend UCX was instantiated", causes.backend_ucx(spec, group.group, namespace))
+    ucx = Outcome(Status.FAILED, "Backend UCX was instantiated", causes.backend_ucx(spec, group.group, namespace))
     good = Outcome(Status.OK, f"Backend {LIBFABRIC} was instantiated")
     unseen = Outcome(Status.DEGRADED, "neither line seen yet", causes.backend_unseen())
     results: list[tuple[str, Outcome]] = []
@@ -120,7 +120,7 @@ def plugin_finding(spec: GraphSpec, group: GroupPlan, evidence: Sequence[PodEvid
         elif probe.executing:
             outcome = Outcome(Status.OK, f"{PLUGIN} mapped r-xp (executing)")
         elif probe.mapped:
-            outcome = Outcome(Status.DOWN, f"{PLUGIN} mapped r--p only (not executing)",
+            outcome = Outcome(Status.FAILED, f"{PLUGIN} mapped r--p only (not executing)",
                               causes.plugin_not_executing(spec, group.group, namespace))
         else:
             outcome = Outcome(Status.DEGRADED, f"{PLUGIN} not loaded in any process", causes.plugin_not_loaded(spec))
@@ -161,7 +161,7 @@ def nccl_finding(group: GroupPlan, evidence: Sequence[PodEvidence]) -> Finding:
         if ev.logs is None:
             outcome = _unread("log", ev.logs_error)
         elif SOCKET in ev.logs.networks:
-            outcome = Outcome(Status.DOWN, "NCCL on NET/Socket (tensors over TCP)", causes.nccl_socket(group.group))
+            outcome = Outcome(Status.FAILED, "NCCL on NET/Socket (tensors over TCP)", causes.nccl_socket(group.group))
         elif AWS_LIBFABRIC in ev.logs.networks:
             outcome = Outcome(Status.OK, f"NCCL on NET/{AWS_LIBFABRIC}")
         elif ev.logs.networks:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from contextlib import ExitStack
 
+from stacks.ops.report import VERIFY_WORDS, Report, Section, Status
 from stacks.verify import command as verify
 from stacks.verify.dataplane.cluster import Cluster, Deadline
 from stacks.verify.dataplane.options import DataplaneOptions
@@ -23,7 +24,6 @@ from stacks.verify.dataplane.runner import Settings, check, title
 from stacks.verify.dataplane.sources import http_get
 from stacks.verify.dataplane.targets import TargetError, graph_plans, select
 from stacks.verify.discovery import DiscoveryError
-from stacks.verify.report import Section, Status, overall, render
 
 
 def run(options: verify.VerifyOptions, dataplane: DataplaneOptions) -> int:
@@ -37,7 +37,7 @@ def run(options: verify.VerifyOptions, dataplane: DataplaneOptions) -> int:
         _, config = load(options.project_dir, options.stack, None)
     except (StackFileError, ConfigError) as error:
         print(f"verify: cannot read the config of stack {options.stack}: {error}", file=sys.stderr)
-        return int(Status.DOWN)
+        return int(Status.FAILED)
     with ExitStack() as forwards:
         try:
             graphs = select(config.dynamo.graphs, dataplane.graph)
@@ -49,7 +49,7 @@ def run(options: verify.VerifyOptions, dataplane: DataplaneOptions) -> int:
                 cluster = verify._kubectl(options, forwards)
         except (DiscoveryError, TargetError) as error:
             print(f"verify: {error}", file=sys.stderr)
-            return int(Status.DOWN)
+            return int(Status.FAILED)
         if not plans:
             sections = [Section("graphs", [], note=f"stack {options.stack} has no graphs")]
         elif cluster is None:
@@ -59,5 +59,6 @@ def run(options: verify.VerifyOptions, dataplane: DataplaneOptions) -> int:
             sections = check(plans, cluster, prometheus_url=prometheus, fetch=http_get, deadline=deadline,
                              settings=Settings(sample_seconds=dataplane.sample_seconds,
                                                http_timeout=options.timeout))
-    print(render(sections), end="")
-    return int(overall(sections))
+    found = Report(f"verify {options.stack} --dataplane", sections, summaries=VERIFY_WORDS)
+    print(found.render(options.as_json), end="")
+    return found.exit_code

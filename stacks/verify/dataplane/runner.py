@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from components.dynamo.datapath import NIXL_TELEMETRY_PORT
 from components.dynamo.dgd import MAIN_CONTAINER
 from components.dynamo.spec import FRONTEND
+from stacks.ops.report import Finding, Section, Status
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.checks import (
     PodEvidence,
@@ -52,7 +53,6 @@ from stacks.verify.dataplane.sources import (
 from stacks.verify.dataplane.targets import GraphPlan, GroupPlan
 from stacks.verify.dataplane.traffic import failures_finding, kv_events_finding, transfers_finding, verified_metrics
 from stacks.verify.discovery import DiscoveryError
-from stacks.verify.report import Finding, Section, Status
 
 HEAD_BYTES = 8 << 20
 TAIL_LINES = 5000
@@ -253,7 +253,7 @@ def check(plans: Sequence[GraphPlan], cluster: Cluster, *, prometheus_url: str |
             graphs.append(read_graph(cluster, plan, deadline, settings))
         except (DiscoveryError, OutOfTime) as error:
             sections[plan.name] = Section(title(plan), [Finding(
-                "pods", Status.DOWN, f"not listed: {error}", causes.unreadable("the graph's pods"))])
+                "pods", Status.FAILED, f"not listed: {error}", causes.unreadable("the graph's pods"))])
     notes: list[Section] = []
     readings: dict[str, Readings] = {}
     why_unread = ""

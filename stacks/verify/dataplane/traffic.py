@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from components.dynamo.backends.base import TransferMetrics
+from stacks.ops.report import Finding, Status
 from stacks.verify.dataplane import causes
 from stacks.verify.dataplane.checks import Outcome, names, summarize
 from stacks.verify.dataplane.readings import (
@@ -26,7 +27,6 @@ from stacks.verify.dataplane.readings import (
     Readings,
 )
 from stacks.verify.dataplane.targets import GraphPlan
-from stacks.verify.report import Finding, Status
 
 
 def size(count: float) -> str:
@@ -124,7 +124,7 @@ def failures_finding(plan: GraphPlan, engine_pods: Sequence[str], readings: Read
     detail = (f"{_count(failed.total)} failed, +{_count(failed.increase)} over {readings.window} "
               f"({failed_name}) in {names(pods)}{_suffix(readings)}")
     if failed.increase > 0 and moved.increase <= 0:
-        return Finding(check, Status.DOWN, detail + "; no byte moved meanwhile",
+        return Finding(check, Status.FAILED, detail + "; no byte moved meanwhile",
                        causes.transfers_failed(plan.namespace))
     return Finding(check, Status.DEGRADED, detail, causes.transfers_failed(plan.namespace))
 

@@ -10,8 +10,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TypeVar
 
-from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
-from stacks.kube.kubectl import KubeError
+from stacks.ops.cluster_view import KubectlClusterView
+from stacks.ops.kubectl import Kubectl, KubeError
+from stacks.ops.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
 
 K = TypeVar("K")
 
@@ -58,3 +59,33 @@ def kubectl_flags(target: ClusterTarget) -> str:
     else:
         where = "--kubeconfig <the stack's secret kubeconfig, from `pulumi config get dynamo-cluster:kubeconfig`>"
     return f"{where} --context {target.context}" if target.context else where
+
+
+def require_kubeconfig(target: ClusterTarget) -> None:
+    """A kubeconfig file that does not exist, or a secret one that is not a kubeconfig document, is a
+    `ClusterConnectError`, before anything is asked of a cluster."""
+    if target.kubeconfig_path is not None:
+        if not os.path.isfile(os.path.expanduser(target.kubeconfig_path)):
+            raise ClusterConnectError(f"kubeconfig {target.kubeconfig_path} does not exist")
+        return
+    if target.kubeconfig is not None:
+        _require_kubeconfig_document(target.kubeconfig.value)
+
+
+def _require_kubeconfig_document(text: str) -> None:
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        document = None
+    if not isinstance(document, dict) or not all(key in document for key in ("clusters", "contexts", "users")):
+        raise ClusterConnectError("the secret kubeconfig is not a kubeconfig document (YAML with clusters, users "
+                                  "and contexts)")
+
+
+def connect_view(target: ClusterTarget, cleanup: ExitStack) -> KubectlClusterView:
+    """The read-only view of `target` the cluster preflight checks (`ClusterConnectError`: see
+    `require_kubeconfig`)."""
+    require_kubeconfig(target)
+    return KubectlClusterView(kubectl_for(target, cleanup, Kubectl))

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from stacks.kube.kubectl import KubeError, Run, Which, require
+from stacks.ops.kubectl import KubeError, Run, Which, require
 
 # The Pulumi CLI reads the outputs from the stack's state backend (a file, a bucket, Pulumi Cloud).
 STACK_OUTPUT_WAIT = 120.0

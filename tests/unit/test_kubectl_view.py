@@ -1,20 +1,17 @@
-"""The `kubernetes` client adapter against a fake API server on loopback, and how the target is chosen.
+"""The cluster read with the real kubectl (`stacks.ops.cluster_view.KubectlClusterView`) against an API
+server stand-in on loopback (tests/kube_api.py), and how the target is chosen.
 
-The fake answers the few read paths the preflight uses with JSON shaped like a real API server's
-(lists paged with ``continue``), so the client's own deserialisation runs. Nothing leaves 127.0.0.1.
+The stand-in answers the few read paths the preflight uses with JSON shaped like a real API server's
+(lists in chunks with ``continue``), so kubectl's own discovery, chunking and errors run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlparse
+from typing import Any
 
 import pytest
 import yaml
@@ -22,22 +19,24 @@ import yaml
 from components.kit.secret import SecretValue
 from stacks.config.cluster import KubernetesConfig
 from stacks.config.stackfile import placeholder
-from stacks.config.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
-from stacks.preflight import command as preflight
-from stacks.preflight.cluster_view import (
+from stacks.ops.cluster import connect_view
+from stacks.ops.cluster_view import (
     ClusterReadError,
     ContainerInfo,
     CrdInfo,
+    KubectlClusterView,
     NodeInfo,
     NodeTaint,
     ServerVersion,
     StorageClassInfo,
     WorkloadInfo,
 )
-from stacks.preflight.kube_client import KubeClusterView, connect
-from tests.harness import ROOT
+from stacks.ops.target import ClusterConnectError, ClusterTarget, cluster_target, pulumi_secret_reader
+from stacks.preflight import command as preflight
+from tests.harness import ROOT, report_line
+from tests.kube_api import Served, kube_api, kubeconfig
 
-TOKEN = "preflight-test-token"
+__all__ = ["kube_api"]
 
 
 def meta(name: str, namespace: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -61,6 +60,8 @@ def pod_template(image: str) -> dict[str, Any]:
     return {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "main", "image": image}]}}
 
 
+DOWNLOAD = {"dynamo-cluster/model-download": "x"}
+DOWNLOADER = {"name": "download", "image": "p:1"}
 DEVICE_PLUGIN = "nvcr.io/nvidia/k8s-device-plugin:v0.17.2"
 HELM = {"meta.helm.sh/release-name": "dynamo-platform", "meta.helm.sh/release-namespace": "dynamo-system"}
 PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
@@ -93,95 +94,34 @@ PATHS: dict[str, list[dict[str, Any]] | dict[str, Any]] = {
         "metadata": meta("amazon-vpc-cni", "kube-system"), "data": {"enable-network-policy-controller": "true"}},
     "/apis/storage.k8s.io/v1/csidrivers": [{"metadata": meta("fsx.csi.aws.com"), "spec": {}},
                                            {"metadata": meta("ebs.csi.aws.com"), "spec": {}}],
-    "/api/v1/namespaces/dynamo/pods": {"metadata": {}, "items": [
-        {"metadata": meta("model-x-abc", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
+    "/api/v1/namespaces/dynamo/pods": [
+        {"metadata": meta("model-x-abc", "dynamo", labels=DOWNLOAD), "spec": {"containers": [DOWNLOADER]},
          "status": {"containerStatuses": [{
              "name": "download", "image": "p:1", "imageID": "", "ready": False, "restartCount": 0,
              "state": {"terminated": {"exitCode": 0, "message": '{"bytes": 5}'}}}]}},
-        {"metadata": meta("model-x-def", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
+        {"metadata": meta("model-x-def", "dynamo", labels=DOWNLOAD), "spec": {"containers": [DOWNLOADER]},
          "status": {"containerStatuses": [{
              "name": "download", "image": "p:1", "imageID": "", "ready": False, "restartCount": 0,
              "state": {"terminated": {"exitCode": 1, "message": "failed: HTTP 403"}}}]}},
-        {"metadata": meta("model-y-ghi", "dynamo"), "spec": {"containers": [{"name": "download", "image": "p:1"}]},
-         "status": {"phase": "Pending"}}]},
+        {"metadata": meta("model-y-ghi", "dynamo", labels=DOWNLOAD), "spec": {"containers": [DOWNLOADER]},
+         "status": {"phase": "Pending"}}],
     "/api/v1/namespaces/dynamo-system/secrets/nats-creds": {
         "metadata": meta("nats-creds", "dynamo-system"), "type": "Opaque",
         "data": {"user": "dQ==", "password": "cA=="}},
 }
 
 
-class FakeApi(BaseHTTPRequestHandler):
-    forbidden: ClassVar[set[str]] = set()
-    seen: ClassVar[list[str]] = []
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        self.seen.append(self.path)
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self._send(401, {"kind": "Status", "message": "Unauthorized", "code": 401})
-            return
-        if url.path in self.forbidden:
-            self._send(403, {"kind": "Status", "code": 403,
-                             "message": f"forbidden: User \"ci\" cannot get {url.path}"})
-            return
-        answer = PATHS.get(url.path.rstrip("/"))
-        if answer is None:
-            self._send(404, {"kind": "Status", "message": "not found", "code": 404})
-        elif isinstance(answer, dict):
-            self._send(200, answer)
-        else:  # a list, in pages of two items
-            start = int(parse_qs(url.query).get("continue", ["0"])[0])
-            listed: dict[str, Any] = {"items": answer[start:start + 2], "metadata": {}}
-            if start + 2 < len(answer):
-                listed["metadata"]["continue"] = str(start + 2)
-            self._send(200, listed)
 
 
 @pytest.fixture
-def api() -> Iterator[str]:
-    FakeApi.forbidden = set()
-    FakeApi.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def kubeconfig(server: str, current: str = "elsewhere") -> dict[str, Any]:
-    """Two contexts: `target` reaches the fake API, `elsewhere` (the current context) a closed port."""
-    return {
-        "apiVersion": "v1", "kind": "Config", "current-context": current,
-        "clusters": [{"name": "fake", "cluster": {"server": server}},
-                     {"name": "closed", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "ci", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "target", "context": {"cluster": "fake", "user": "ci"}},
-                     {"name": "elsewhere", "context": {"cluster": "closed", "user": "ci"}}],
-    }
-
-
-@pytest.fixture
-def view(api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KubeClusterView:
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig(api)))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "ambient-that-must-not-be-read"))
-    return connect(ClusterTarget(context="target", kubeconfig_path=str(path)))
+def view(kube_api: Served) -> KubectlClusterView:
+    kube_api.cluster.objects.update(PATHS)
+    with ExitStack() as cleanup:
+        return connect_view(ClusterTarget(context="target", kubeconfig_path=str(kube_api.kubeconfig)), cleanup)
 
 
 # -- reading the cluster --------------------------------------------------------------------------
-def test_the_view_reads_every_call_from_the_configured_context(view: KubeClusterView) -> None:
+def test_the_view_reads_every_call_from_the_configured_context(view: KubectlClusterView, kube_api: Served) -> None:
     assert view.version() == ServerVersion("1", "33+", "v1.33.5-eks-3025e55")
     assert view.storage_classes() == [StorageClassInfo(
         "gp3", "ebs.csi.aws.com", {"storageclass.kubernetes.io/is-default-class": "true"})]
@@ -203,53 +143,76 @@ def test_the_view_reads_every_call_from_the_configured_context(view: KubeCluster
         CrdInfo("dynamographdeployments.nvidia.com", "nvidia.com", "DynamoGraphDeployment", ("v1alpha1",))]
     assert view.secret_keys("dynamo-system", "nats-creds") == frozenset({"user", "password"})
     assert view.secret_keys("dynamo-system", "absent") is None
-    assert "/api/v1/nodes?continue=2&limit=500" in FakeApi.seen
+    # three nodes in chunks of two: kubectl followed the continue token
+    assert "/api/v1/nodes?continue=2&limit=500" in kube_api.cluster.seen("GET")
 
 
-def test_the_view_reads_csi_drivers_and_the_messages_of_succeeded_download_pods(view: KubeClusterView) -> None:
+def test_the_view_reads_csi_drivers_and_the_messages_of_succeeded_download_pods(view: KubectlClusterView,
+                                                                               kube_api: Served) -> None:
     assert view.csi_drivers() == ["fsx.csi.aws.com", "ebs.csi.aws.com"]
     assert view.termination_messages("dynamo", "dynamo-cluster/model-download") == ['{"bytes": 5}']
     assert any(p.startswith("/api/v1/namespaces/dynamo/pods?labelSelector=dynamo-cluster%2Fmodel-download")
-               for p in FakeApi.seen)
+               for p in kube_api.cluster.seen("GET"))
 
 
-def test_a_refused_read_says_what_and_why(view: KubeClusterView) -> None:
-    FakeApi.forbidden = {"/api/v1/nodes"}
-    with pytest.raises(ClusterReadError, match=r'^cannot list nodes: 403 Forbidden: forbidden: User "ci" cannot get '
-                                               r"/api/v1/nodes$"):
+def test_a_refused_read_says_what_and_why(view: KubectlClusterView, kube_api: Served) -> None:
+    kube_api.cluster.refuse["/api/v1/nodes"] = (403, 'nodes is forbidden: User "ci" cannot list resource "nodes"')
+    with pytest.raises(ClusterReadError, match=r'^reading nodes failed: Error from server \(Forbidden\): nodes is '
+                                               r'forbidden: User "ci" cannot list resource "nodes"'):
         view.nodes()
 
 
+@pytest.mark.usefixtures("kube_api")
 def test_an_api_that_does_not_answer_is_a_read_error(tmp_path: Path) -> None:
-    path = tmp_path / "kubeconfig"
+    path = tmp_path / "closed"
     path.write_text(yaml.safe_dump(kubeconfig("http://127.0.0.1:9", current="target")))
-    view = connect(ClusterTarget(context="elsewhere", kubeconfig_path=str(path)))
-    with pytest.raises(ClusterReadError, match=r"^cannot get the server version: "):
-        view.version()
+    with ExitStack() as cleanup:
+        view = connect_view(ClusterTarget(context="elsewhere", kubeconfig_path=str(path)), cleanup)
+        with pytest.raises(ClusterReadError, match=r"^reading the server version failed: .*refused"):
+            view.version()
+
+
+def test_kubectls_answer_that_is_not_json_is_a_read_error() -> None:
+    from stacks.ops.kubectl import Kubectl
+
+    def run(argv: list[str], **_: Any) -> Any:
+        import subprocess
+        return subprocess.CompletedProcess(argv, 0, "<html>proxy login</html>", "")
+
+    view = KubectlClusterView(Kubectl(context="c", which=lambda _: "/usr/bin/kubectl", run=run))
+    with pytest.raises(ClusterReadError, match=r"^reading nodes: kubectl did not print JSON$"):
+        view.nodes()
 
 
 # -- choosing the kubeconfig and context ----------------------------------------------------------
 def test_a_missing_kubeconfig_file_cannot_connect(tmp_path: Path) -> None:
-    with pytest.raises(ClusterConnectError, match=r"^kubeconfig .*/none does not exist$"):
-        connect(ClusterTarget(context="target", kubeconfig_path=str(tmp_path / "none")))
+    with ExitStack() as cleanup, pytest.raises(ClusterConnectError, match=r"^kubeconfig .*/none does not exist$"):
+        connect_view(ClusterTarget(context="target", kubeconfig_path=str(tmp_path / "none")), cleanup)
 
 
-def test_a_context_the_kubeconfig_lacks_cannot_connect(tmp_path: Path) -> None:
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig("http://127.0.0.1:9")))
-    with pytest.raises(ClusterConnectError, match=rf"^context prod of kubeconfig {path} cannot be loaded: "):
-        connect(ClusterTarget(context="prod", kubeconfig_path=str(path)))
+def test_a_context_the_kubeconfig_lacks_is_a_failed_read(kube_api: Served) -> None:
+    with ExitStack() as cleanup:
+        view = connect_view(ClusterTarget(context="prod", kubeconfig_path=str(kube_api.kubeconfig)), cleanup)
+        with pytest.raises(ClusterReadError, match=r"context.*prod"):
+            view.version()
 
 
-def test_an_inline_kubeconfig_is_used_as_given(api: str) -> None:
-    inline = SecretValue("kubeconfig", yaml.safe_dump(kubeconfig(api, current="target")))
-    view = connect(ClusterTarget(context=None, kubeconfig=inline))
-    assert view.version().release == "1.33"
+def test_an_inline_kubeconfig_is_used_as_given_and_removed_after(kube_api: Served) -> None:
+    inline = SecretValue("kubeconfig", yaml.safe_dump(kubeconfig(kube_api.url, current="target")))
+    with ExitStack() as cleanup:
+        view = connect_view(ClusterTarget(context=None, kubeconfig=inline), cleanup)
+        assert view.version().release == "1.33"
+        written = [p for p in Path("/tmp").glob("dynamo-cluster-kubeconfig-*")
+                   if p.read_text(errors="replace") == inline.value]
+        assert len(written) == 1
+        assert stat.S_IMODE(os.stat(written[0]).st_mode) == 0o600  # the credential is the user's only
+    assert not written[0].exists()
 
 
 def test_an_inline_kubeconfig_that_is_not_yaml_cannot_connect() -> None:
-    with pytest.raises(ClusterConnectError, match="the secret kubeconfig is not a kubeconfig document"):
-        connect(ClusterTarget(context=None, kubeconfig=SecretValue("kubeconfig", "just text")))
+    with ExitStack() as cleanup, pytest.raises(ClusterConnectError,
+                                               match="the secret kubeconfig is not a kubeconfig document"):
+        connect_view(ClusterTarget(context=None, kubeconfig=SecretValue("kubeconfig", "just text")), cleanup)
 
 
 def test_the_target_is_the_configured_file_and_context() -> None:
@@ -311,25 +274,25 @@ def test_no_pulumi_cli_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         pulumi_secret_reader(ROOT, "prod", None)("dynamo-cluster:kubeconfig")
 
 
-# -- the command, end to end against the fake API -------------------------------------------------
-def test_the_command_checks_the_cluster_the_stack_names(api: str, tmp_path: Path,
+# -- the command, end to end against the stand-in ------------------------------------------------
+def test_the_command_checks_the_cluster_the_stack_names(kube_api: Served, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig(api)))
+    kube_api.cluster.objects.update(PATHS)
     stack_file = tmp_path / "Pulumi.dev.yaml"
     stack_file.write_text((ROOT / "Pulumi.dev.yaml").read_text()
-                          .replace("~/.kube/config", str(path)).replace("context: kind-dynamo", "context: target"))
+                          .replace("~/.kube/config", str(kube_api.kubeconfig))
+                          .replace("context: kind-dynamo", "context: target"))
     assert preflight.run(ROOT, "dev", stack_file, aws=False) == 1
     out = capsys.readouterr().out
-    assert f"PASS  kubernetes api: context target of kubeconfig {path} answers\n" in out
-    assert "PASS  kubernetes version: 1.33 (v1.33.5-eks-3025e55), as kubernetes.version says\n" in out
-    assert "PASS  default storage class: gp3 (ebs.csi.aws.com)\n" in out
-    assert "FAIL  pool cpu nodes: 0 Ready, schedulable nodes match kubernetes.io/os=linux" in out
-    assert "PASS  dynamo operator: this stack's: dynamo-system/op (Helm release dynamo-platform in dynamo-system; " \
-           "image 1.1.0)" in out
-    # the fake cluster has gp3 only; dev's NATS volume names kind's "standard"
-    assert "FAIL  storage class standard: does not exist" in out
+    assert report_line(out, "ok", "kubernetes api", f"context target of kubeconfig {kube_api.kubeconfig} answers")
+    assert report_line(out, "ok", "kubernetes version", "1.33 (v1.33.5-eks-3025e55), as kubernetes.version says")
+    assert report_line(out, "ok", "default storage class", "gp3 (ebs.csi.aws.com)")
+    assert report_line(out, "FAIL", "pool cpu nodes", "0 Ready, schedulable nodes match kubernetes.io/os=linux")
+    assert report_line(out, "ok", "dynamo operator", "this stack's: dynamo-system/op (Helm release dynamo-platform "
+                                                     "in dynamo-system; image 1.1.0)")
+    # the stand-in has gp3 only; dev's NATS volume names kind's "standard"
+    assert report_line(out, "FAIL", "storage class standard", "does not exist")
     # n1 carries the GPU taint and n2 is cordoned: NATS (dev runs no etcd) fits on n3
-    assert "PASS  platform nodes: 1 node can run NATS (Ready, schedulable, without a NoSchedule or " \
-           "NoExecute taint); they need 1" in out
-    assert out.endswith("10 checks, 2 failed\n")
+    assert report_line(out, "ok", "platform nodes", "1 node can run NATS (Ready, schedulable, without a NoSchedule or "
+                                                    "NoExecute taint); they need 1")
+    assert out.endswith("10 checks: 8 ok, 2 failed; result: failed (exit 1)\n")

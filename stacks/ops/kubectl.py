@@ -1,8 +1,11 @@
-"""kubectl against one kubeconfig and context: Secrets, port-forwards, and for `verify --dataplane`
-a graph's pods, their logs and a probe run in them (each call bounded by a timeout).
+"""kubectl against one kubeconfig and context: the one way the offline commands reach a cluster
+(docs/decisions.md, "One way to reach the cluster: kubectl"). Reads as JSON (`get`, `version`),
+creates and deletes objects, Secrets, logs, a command run in a container, port-forwards; each call
+bounded by a timeout.
 
 The CLI is looked up on PATH and its absence is an error that says what to do. The command runners
-are parameters, so tests stub them.
+are parameters, so tests stub them; the tests of the reads also run the real kubectl against an
+API server stand-in on loopback.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
+# How kubectl says an object does not exist (the API server's 404 reason).
+NOT_FOUND = "(NotFound)"
 PORT_FORWARD_WAIT = 20.0
 
 Which = Callable[[str], str | None]
@@ -76,22 +81,85 @@ class Kubectl:
             argv += ["--kubeconfig", self.kubeconfig]
         return [*argv, "--context", self.context] if self.context else argv
 
-    def _output(self, args: Sequence[str], what: str, timeout: float | None) -> str:
-        """kubectl's standard output; a failure or no answer within `timeout` is a KubeError."""
+    def _output(self, args: Sequence[str], what: str, timeout: float | None, *, stdin: str | None = None,
+                missing_ok: bool = False) -> str | None:
+        """kubectl's standard output; a failure or no answer within `timeout` is a KubeError. With
+        `missing_ok`, None when the API server says the object is not found."""
         limit = self.timeout if timeout is None else timeout
         try:
             result = self.run([*self.base(), *args], capture_output=True, text=True, errors="replace",
-                              check=False, timeout=limit)
+                              check=False, timeout=limit, input=stdin)
         except subprocess.TimeoutExpired:
             raise KubeError(f"{what}: kubectl did not answer in {limit:g} s") from None
         if result.returncode != 0:
-            raise KubeError(f"{what} failed: {result.stderr.strip() or f'exit {result.returncode}'}")
+            said = result.stderr.strip()
+            if missing_ok and NOT_FOUND in said:
+                return None
+            raise KubeError(f"{what} failed: {said or f'exit {result.returncode}'}")
         return result.stdout
+
+    def _text(self, args: Sequence[str], what: str, timeout: float | None) -> str:
+        out = self._output(args, what, timeout)
+        assert out is not None  # only missing_ok reads answer None
+        return out
+
+    def read(self, args: Sequence[str], what: str, *, timeout: float | None = None,
+             missing_ok: bool = False) -> Any:
+        """What `kubectl <args> -o json` prints, parsed; an answer that is not JSON is a KubeError.
+        With `missing_ok`, None for an object that does not exist."""
+        out = self._output([*args, "-o", "json"], what, timeout, missing_ok=missing_ok)
+        if out is None:
+            return None
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise KubeError(f"{what}: kubectl did not print JSON") from None
+
+    def get(self, resource: str, *, namespace: str | None = None, name: str | None = None,
+            selector: str | None = None, timeout: float | None = None, missing_ok: bool = False) -> Any:
+        """One object (`name`), or the items of a list: in `namespace`, else in every namespace
+        (namespaced kinds) or cluster-wide. Lists are read in chunks, as kubectl does."""
+        args = ["get", resource] + ([name] if name else [])
+        args += ["-n", namespace] if namespace else ([] if name else ["--all-namespaces"])
+        if selector:
+            args += ["-l", selector]
+        where = f"{resource} {name}" if name else resource
+        answer = self.read(args, f"reading {where}" + (f" in {namespace}" if namespace else ""),
+                           timeout=timeout, missing_ok=missing_ok)
+        if answer is None or name:
+            return answer
+        items = answer.get("items") if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            raise KubeError(f"reading {where}: kubectl did not print a list")
+        return items
+
+    def server_version(self, *, timeout: float | None = None) -> Mapping[str, Any]:
+        """The API server's version (`kubectl version -o json`'s serverVersion)."""
+        answer = self.read(["version"], "reading the server version", timeout=timeout)
+        server = answer.get("serverVersion") if isinstance(answer, Mapping) else None
+        if not isinstance(server, Mapping):
+            raise KubeError("reading the server version: kubectl printed no serverVersion")
+        return server
+
+    def create(self, manifest: Mapping[str, Any], *, timeout: float | None = None) -> None:
+        """Create one object from its manifest (no client-side schema validation: the API server's)."""
+        meta = manifest.get("metadata") or {}
+        where = f"{manifest.get('kind')} {meta.get('namespace', '')}/{meta.get('name')}".replace(" /", " ")
+        self._output(["create", "--validate=false", "-f", "-", "-o", "name"], f"creating {where}", timeout,
+                     stdin=json.dumps(manifest))
+
+    def delete(self, kind: str, name: str, namespace: str | None = None, *, timeout: float | None = None) -> None:
+        """Delete an object and, in the background, what it owns (a Job's pods); one that does not
+        exist is not an error."""
+        args = ["delete", kind, name, "--ignore-not-found", "--wait=false", "--cascade=background"]
+        if namespace:
+            args += ["-n", namespace]
+        self._output(args, f"deleting {kind} {namespace + '/' if namespace else ''}{name}", timeout)
 
     def pods(self, namespace: str, selector: str, *, timeout: float | None = None) -> list[dict[str, Any]]:
         """The pods matching a label selector, as the API returns them."""
-        out = self._output(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"],
-                           f"listing pods {selector} in {namespace}", timeout)
+        out = self._text(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"],
+                         f"listing pods {selector} in {namespace}", timeout)
         try:
             items: list[dict[str, Any]] = json.loads(out).get("items") or []
         except (ValueError, AttributeError):
@@ -106,13 +174,13 @@ class Kubectl:
             args.append(f"--tail={tail}")
         if limit_bytes is not None:
             args.append(f"--limit-bytes={limit_bytes}")
-        return self._output(args, f"reading the log of {namespace}/{pod}", timeout)
+        return self._text(args, f"reading the log of {namespace}/{pod}", timeout)
 
     def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str], *,
              timeout: float | None = None) -> str:
         """The standard output of `argv` run in one container."""
-        return self._output(["-n", namespace, "exec", pod, "-c", container, "--", *argv],
-                            f"running {argv[0]} in {namespace}/{pod}", timeout)
+        return self._text(["-n", namespace, "exec", pod, "-c", container, "--", *argv],
+                          f"running {argv[0]} in {namespace}/{pod}", timeout)
 
     def secret(self, namespace: str, name: str) -> dict[str, str]:
         result = self.run([*self.base(), "-n", namespace, "get", "secret", name, "-o", "json"],

@@ -1,0 +1,176 @@
+"""Asking AWS: the clients of a stack's region and profile, and one way to call them that turns
+every failure into an `AwsCallError` naming the call (as IAM names it), what AWS said and the fix.
+Preflight's AWS checks (`stacks.preflight.aws`, `stacks.preflight.aws_cache`) ask through here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    HTTPClientError,
+    NoAuthTokenError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
+
+from stacks.config.aws import AwsConfig
+from stacks.ops.report import Finding
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_efs import EFSClient
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_fsx import FSxClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
+    from mypy_boto3_sts import STSClient
+
+# Error codes by what fixes them. Permission: each service's "not allowed"; credentials: AWS did not
+# accept who asked; throttled: asked too often.
+_PERMISSION_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                               "UnauthorizedAccess"})
+_CREDENTIAL_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
+                               "UnrecognizedClientException", "AuthFailure", "SignatureDoesNotMatch",
+                               "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired"})
+_THROTTLED_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded",
+                              "TooManyRequestsException"})
+_CREDENTIAL_ERRORS = (NoCredentialsError, PartialCredentialsError, TokenRetrievalError, SSOError,
+                      CredentialRetrievalError, NoAuthTokenError)
+_CREDENTIALS_FIX = ("configure credentials (environment, shared config, SSO or an instance role), or refresh "
+                    "expired ones (aws sso login); dynamo-cluster:aws.profile names a profile to use")
+# The AWS CLI's name of a service, where it differs from the IAM prefix.
+_CLI_SERVICE = {"servicequotas": "service-quotas", "elasticfilesystem": "efs"}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    sts: STSClient
+    eks: EKSClient
+    ec2: EC2Client
+    quotas: ServiceQuotasClient
+    fsx: FSxClient
+    efs: EFSClient
+
+
+def connect(aws: AwsConfig) -> AwsClients:
+    """Clients for the stack's region (and profile), with the standard credential chain."""
+    import boto3
+
+    session = boto3.Session(region_name=aws.region, profile_name=aws.profile)
+    return AwsClients(sts=session.client("sts"), eks=session.client("eks"), ec2=session.client("ec2"),
+                      quotas=session.client("service-quotas"), fsx=session.client("fsx"), efs=session.client("efs"))
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    if isinstance(error, ResponseParserError | AnswerError):
+        return "an unreadable answer"
+    return type(error).__name__
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks AWS, and where: what the fix of a refused or unreachable call names."""
+
+    region: str
+    arn: str = ""  # the identity GetCallerIdentity returned; "" before it answered
+    profile: str | None = None
+
+
+class AnswerError(Exception):
+    """An answer that does not hold what AWS documents (a field missing or of another kind)."""
+
+
+class AwsCallError(Exception):
+    """An AWS call that did not answer: refused, throttled, unreachable, or without usable credentials.
+    `call` is the API call as IAM names it (``ec2:DescribeSubnets``): also the permission it needs."""
+
+    def __init__(self, call: str, error: ClientError | BotoCoreError | ResponseParserError | AnswerError) -> None:
+        super().__init__(f"{call} failed with {_error_code(error)}")
+        self.call = call
+        self.error = error
+
+    @property
+    def code(self) -> str:
+        return _error_code(self.error)
+
+    def describe(self) -> str:
+        """``ec2:DescribeSubnets failed with UnauthorizedOperation: <what AWS said>``."""
+        if isinstance(self.error, ClientError):
+            said = str(self.error.response.get("Error", {}).get("Message", ""))
+        else:
+            said = str(self.error)
+        said = said.strip().splitlines()[0] if said.strip() else ""
+        return f"{self.call} failed with {self.code}" + (f": {said}" if said else "")
+
+    def fix(self, caller: Caller) -> str:
+        service, _, action = self.call.partition(":")
+        if isinstance(self.error, ResponseParserError | AnswerError):
+            text = (f"the answer to {self.call} could not be read: check that nothing between here and AWS (a proxy, "
+                    f"a firewall's page, a custom endpoint) answers instead of it, then run preflight again")
+        elif isinstance(self.error, ProfileNotFound) and caller.profile is not None:
+            text = (f"add profile {caller.profile} to the shared AWS config (aws configure --profile "
+                    f"{caller.profile}), or unset dynamo-cluster:aws.profile")
+        elif not action:  # not an API call: the session, from the environment and the shared config files
+            text = ("correct what the error names (the shared AWS config and credentials files, AWS_* environment "
+                    "variables), then run preflight again")
+        elif isinstance(self.error, _CREDENTIAL_ERRORS) or self.code in _CREDENTIAL_CODES:
+            text = _CREDENTIALS_FIX
+        elif isinstance(self.error, BotoConnectionError | HTTPClientError):
+            text = (f"make AWS's {service} endpoint for dynamo-cluster:aws.region reachable from here (network, "
+                    f"proxy settings, or a VPC endpoint); check aws.region is {caller.region}")
+        elif self.code in _PERMISSION_CODES:
+            who = f" ({caller.arn})" if caller.arn else ""
+            text = f"allow {self.call} (a read-only call) in an IAM policy of the identity preflight runs as{who}"
+        elif self.code in _THROTTLED_CODES:
+            text = f"AWS throttled {self.call}: run preflight again in a minute"
+        else:
+            command = re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
+            text = (f"fix what AWS says and run preflight again (the same read-only call: aws "
+                    f"{_CLI_SERVICE.get(service, service)} {command})")
+        return text
+
+
+def ask(call: str, request: Callable[[], T]) -> T:
+    """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse, raises
+    `AwsCallError` naming `call`."""
+    try:
+        return request()
+    except (ClientError, BotoCoreError, ResponseParserError) as error:
+        raise AwsCallError(call, error) from None
+
+
+def need(call: str, answer: Any, *path: str | int) -> Any:
+    """`answer[path[0]][path[1]]...`, or `AwsCallError` naming the field the answer lacks."""
+    value = answer
+    for i, key in enumerate(path):
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            shown = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path[:i + 1]).lstrip(".")
+            raise AwsCallError(call, AnswerError(f"the answer has no {shown}")) from None
+    if value is None:
+        raise AwsCallError(call, AnswerError(f"the answer's {path[-1]} is empty"))
+    return value
+
+
+def shown(value: Any) -> str:
+    """A field of an answer as a message shows it: never "None"."""
+    return "(not in AWS's answer)" if value is None or value == "" else str(value)
+
+
+def not_checked(name: str, failure: AwsCallError, caller: Caller) -> Finding:
+    return Finding.failed(name, f"not checked: {failure.describe()}", failure.fix(caller))
