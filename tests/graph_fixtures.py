@@ -78,7 +78,7 @@ def existing_pool(shape: PoolShape) -> NodePoolSettings:
     return NodePoolSettings(
         name=shape.name, gpu_model=shape.gpu_model, gpus_per_node=shape.gpus_per_node,
         gpu_memory_gib=shape.gpu_memory_gib, instance_type=shape.instance_type,
-        existing=ExistingNodes(node_selector=shape.node_selector, nodes=shape.max_nodes, taints=taints,
+        nodes=ExistingNodes(node_selector=shape.node_selector, nodes=shape.max_nodes, taints=taints,
                                efa_interfaces=shape.efa_interfaces, availability_zone=shape.availability_zone))
 
 

@@ -13,7 +13,7 @@ deleted before them; a consumer can also pass the pool itself to ``depends_on``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 import pulumi
 
@@ -34,7 +34,7 @@ from components.nodes.eks import (
     node_role_props,
     placement_group_props,
 )
-from components.nodes.settings import NodePoolSettings
+from components.nodes.settings import ExistingNodes, NodePoolSettings
 from components.nodes.shape import PoolShape
 from components.register.aws import AwsResource
 
@@ -66,10 +66,13 @@ class GpuNodePool(pulumi.ComponentResource):
         self.shape = settings.shape
         self.node_group_name = self.node_role_arn = self.launch_template_id = self.placement_group_name = None
         ready: pulumi.Output[Any]
-        if settings.eks is not None:
-            ready = self._node_group(name, settings.eks)
-        else:
-            ready = pulumi.Output.from_input(settings.name)
+        match settings.nodes:
+            case EksNodeGroup() as group:
+                ready = self._node_group(name, group)
+            case ExistingNodes():
+                ready = pulumi.Output.from_input(settings.name)  # nothing to create: the nodes are there
+            case _:
+                assert_never(settings.nodes)
         shape = self.shape
 
         def after_ready(value: Any) -> pulumi.Output[Any]:

@@ -1,11 +1,17 @@
-"""Node pool settings (either an EKS node group or existing nodes) and the shape a pool presents to graphs."""
+"""Node pool settings and the shape a pool presents to graphs.
+
+A pool's nodes are one of a closed set of kinds (`PoolNodes`): an EKS managed node group the stack
+creates (`EksNodeGroup`, components/nodes/eks.py) or nodes that are already there (`ExistingNodes`).
+Everything that differs by kind matches on `NodePoolSettings.nodes` and ends with `assert_never`,
+so a new kind is one class here, and mypy names every place that must learn it (docs/contributing.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, get_args
+from typing import Any, Literal, assert_never, get_args
 
 from components.nodes.eks import (
     GPU_TAINT_KEY,
@@ -48,29 +54,51 @@ class ExistingNodes:
     install_toolkit: bool = False  # ... and the NVIDIA container toolkit
 
 
+# The kinds of nodes a pool may have.
+PoolNodes = EksNodeGroup | ExistingNodes
+
+
 @dataclass(frozen=True)
 class NodePoolSettings:
-    """One node pool: its GPUs, and exactly one of `eks` or `existing`."""
+    """One node pool: its GPUs and its nodes, of one kind (`PoolNodes`)."""
 
     name: str
     gpu_model: str  # "" for a CPU-only pool
     gpus_per_node: int
     gpu_memory_gib: int
-    eks: EksNodeGroup | None = None
-    existing: ExistingNodes | None = None
+    nodes: PoolNodes
     instance_type: str | None = None
     hourly_price_usd: float | None = None
     key: str = ""  # where the pool is configured, e.g. "nodePools[0]"
     huge_pages_2mi: str = "0"  # 2 MiB huge pages each node provides (a size)
     efa_card_gbps: float | None = None  # line rate of one EFA interface, when the instance type is known
 
-    def __post_init__(self) -> None:
-        if (self.eks is None) == (self.existing is None):
-            raise ValueError(f"node pool {self.name}: give exactly one of eks or existing")
+    @property
+    def on_aws(self) -> bool:
+        """Whether the stack creates AWS resources for the pool (its AWS provider is then needed)."""
+        match self.nodes:
+            case EksNodeGroup():
+                return True
+            case ExistingNodes():
+                return False
+            case _:
+                assert_never(self.nodes)
+
+    @property
+    def eks(self) -> EksNodeGroup | None:
+        """The pool's EKS node group, for what only such pools have (subnets, instance types, AWS checks)."""
+        return self.nodes if isinstance(self.nodes, EksNodeGroup) else None
 
     @property
     def kind(self) -> str:
-        return "eks" if self.eks is not None else "existing"
+        """The config word of the pool's kind (nodePools[].kind)."""
+        match self.nodes:
+            case EksNodeGroup():
+                return "eks"
+            case ExistingNodes():
+                return "existing"
+            case _:
+                assert_never(self.nodes)
 
     @cached_property
     def shape(self) -> PoolShape:
@@ -85,14 +113,15 @@ def pool_shape(settings: NodePoolSettings) -> PoolShape:
         "gpu_memory_gib": settings.gpu_memory_gib, "instance_type": settings.instance_type,
         "hourly_price_usd": settings.hourly_price_usd, "key": settings.key,
         "huge_pages_2mi": settings.huge_pages_2mi, "efa_card_gbps": settings.efa_card_gbps}
-    if settings.eks is not None:
-        group = settings.eks
-        return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes, size_key="maxNodes",
-                         node_selector={POOL_LABEL: settings.name}, tolerations=(GPU_TOLERATION,),
-                         efa_interfaces=group.efa_interfaces, availability_zone=group.availability_zone)
-    assert settings.existing is not None  # __post_init__ guarantees one of the two
-    nodes = settings.existing
-    return PoolShape(**common, min_nodes=nodes.nodes, max_nodes=nodes.nodes, size_key="nodes",
-                     node_selector=dict(nodes.node_selector),
-                     tolerations=tuple(t.toleration() for t in nodes.taints), efa_interfaces=nodes.efa_interfaces,
-                     availability_zone=nodes.availability_zone)
+    match settings.nodes:
+        case EksNodeGroup() as group:
+            return PoolShape(**common, min_nodes=group.min_nodes, max_nodes=group.max_nodes, size_key="maxNodes",
+                             node_selector={POOL_LABEL: settings.name}, tolerations=(GPU_TOLERATION,),
+                             efa_interfaces=group.efa_interfaces, availability_zone=group.availability_zone)
+        case ExistingNodes() as nodes:
+            return PoolShape(**common, min_nodes=nodes.nodes, max_nodes=nodes.nodes, size_key="nodes",
+                             node_selector=dict(nodes.node_selector),
+                             tolerations=tuple(t.toleration() for t in nodes.taints),
+                             efa_interfaces=nodes.efa_interfaces, availability_zone=nodes.availability_zone)
+        case _:
+            assert_never(settings.nodes)

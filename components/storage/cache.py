@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, assert_never, get_args
 
 from components.kit.kube import labels
 from components.kit.quantity import quantity_bytes
@@ -29,42 +29,112 @@ CACHE_KINDS: tuple[CacheKind, ...] = get_args(CacheKind)
 
 
 @dataclass(frozen=True)
+class ExistingClass:
+    """A ReadWriteMany StorageClass the cluster has (`modelCache.kind: existing`): the claim asks it."""
+
+    storage: Storage  # the class, and the size the claim requests
+
+
+@dataclass(frozen=True)
+class FsxLustre:
+    """An FSx for Lustre file system the stack creates (`fsx-lustre`), bound statically: a
+    PersistentVolume reserved for the claim, whose size is the file system's."""
+
+    lustre: LustreSettings
+    csi: CsiDriverSettings
+    volume_name: str  # the PersistentVolume the claim binds
+
+
+@dataclass(frozen=True)
+class Efs:
+    """An EFS file system the stack creates (`efs`), with a StorageClass of its own that provisions an
+    access point per claim; it grows as files are written."""
+
+    efs: EfsSettings
+    csi: CsiDriverSettings
+    size: str  # what the claim requests (nominal: EFS has no size)
+
+
+# Where the cache lives. Everything that differs by kind matches on it and ends with `assert_never`,
+# so a new kind is one class here and mypy names every place that must learn it (docs/contributing.md).
+CacheStore = ExistingClass | FsxLustre | Efs
+
+
+@dataclass(frozen=True)
 class ModelCacheSettings:
     claim_name: str
-    storage: Storage      # the claim's class ("" for a static volume) and size
     mount_path: str
     retain: bool          # keep the volume (and the file system) on destroy and replacement
-    kind: CacheKind = "existing"
-    lustre: LustreSettings | None = None
-    efs: EfsSettings | None = None
-    csi: CsiDriverSettings | None = None
+    store: CacheStore
     download: DownloadSettings = field(default_factory=DownloadSettings)
-    volume_name: str = ""  # the static PersistentVolume the claim binds (fsx-lustre)
 
-    def __post_init__(self) -> None:
-        wanted = {"existing": (None, None), "fsx-lustre": ("lustre", None), "efs": (None, "efs")}[self.kind]
-        given = ("lustre" if self.lustre else None, "efs" if self.efs else None)
-        if given != wanted or (self.kind != "existing") != (self.csi is not None):
-            raise ValueError(f"model cache of kind {self.kind}: give exactly its own file system settings and, "
-                             "for fsx-lustre and efs, the CSI driver's")
+    @property
+    def kind(self) -> CacheKind:
+        """The config word of the cache's kind (modelCache.kind)."""
+        match self.store:
+            case ExistingClass():
+                return "existing"
+            case FsxLustre():
+                return "fsx-lustre"
+            case Efs():
+                return "efs"
+            case _:
+                assert_never(self.store)
+
+    @property
+    def storage(self) -> Storage:
+        """What the claim asks for: its class ("" for a static volume) and size."""
+        match self.store:
+            case ExistingClass(storage=storage):
+                return storage
+            case FsxLustre(lustre=lustre):
+                return Storage("", f"{lustre.storage_capacity_gib}Gi")
+            case Efs(efs=efs, size=size):
+                return Storage(efs.storage_class_name, size)
+            case _:
+                assert_never(self.store)
+
+    @property
+    def csi(self) -> CsiDriverSettings | None:
+        """The CSI driver the stack installs for the cache, when it provisions the storage."""
+        match self.store:
+            case ExistingClass():
+                return None  # the cluster's class brings its driver
+            case FsxLustre(csi=csi) | Efs(csi=csi):
+                return csi
+            case _:
+                assert_never(self.store)
+
+    @property
+    def on_aws(self) -> bool:
+        """Whether the stack creates AWS resources for the cache."""
+        return self.csi is not None
 
     @property
     def capacity(self) -> str:
         """What the cache holds, as the summary says it."""
-        if self.lustre is not None:
-            return f"{self.lustre.storage_capacity_gib} GiB"
-        if self.efs is not None:
-            return "elastic (EFS grows as files are written)"
-        return self.storage.size
+        match self.store:
+            case ExistingClass(storage=storage):
+                return storage.size
+            case FsxLustre(lustre=lustre):
+                return f"{lustre.storage_capacity_gib} GiB"
+            case Efs():
+                return "elastic (EFS grows as files are written)"
+            case _:
+                assert_never(self.store)
 
     @property
     def capacity_gib(self) -> int | None:
         """What the cache can hold in GiB, or None where the storage grows by itself (EFS)."""
-        if self.lustre is not None:
-            return self.lustre.storage_capacity_gib
-        if self.efs is not None:
-            return None
-        return quantity_bytes(self.storage.size) >> 30
+        match self.store:
+            case ExistingClass(storage=storage):
+                return quantity_bytes(storage.size) >> 30
+            case FsxLustre(lustre=lustre):
+                return lustre.storage_capacity_gib
+            case Efs():
+                return None
+            case _:
+                assert_never(self.store)
 
 
 @dataclass(frozen=True)

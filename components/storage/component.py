@@ -7,7 +7,7 @@ cluster, not once per pod."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, assert_never
 
 import pulumi
 
@@ -24,7 +24,15 @@ from components.kit.aws import (
 from components.register.aws import AwsResource
 from components.register.kube import KubeObject
 from components.storage import efs, lustre
-from components.storage.cache import HF_TOKEN_KEY, ModelCacheSettings, hf_token_secret, model_cache_claim
+from components.storage.cache import (
+    HF_TOKEN_KEY,
+    Efs,
+    ExistingClass,
+    FsxLustre,
+    ModelCacheSettings,
+    hf_token_secret,
+    model_cache_claim,
+)
 from components.storage.csi import CsiDriverSettings, addon_props, controller_role_props, policy_arn
 from components.storage.downloads import DownloadPlan, download_job, script_configmap
 
@@ -145,16 +153,20 @@ class ModelStorage(pulumi.ComponentResource):
                stack: str) -> pulumi.Output[str]:
         keep = pulumi.ResourceOptions(parent=self, retain_on_delete=cache.retain)
         child = pulumi.ResourceOptions(parent=self)
-        claim = model_cache_claim(cache, namespace)
-        if cache.lustre is not None and cache.csi is not None:
-            lustre = LustreCache(f"{name}-fsx", cache.lustre, cache.csi, pv_name=cache.volume_name,
-                                 claim_name=cache.claim_name, namespace=namespace_name, retain=cache.retain, opts=child)
-            self.file_system = lustre
-            claim = model_cache_claim(cache, namespace, volume_name=lustre.volume_name)
-        elif cache.efs is not None and cache.csi is not None:
-            efs = EfsCache(f"{name}-efs", cache.efs, cache.csi, stack=stack, retain=cache.retain, opts=child)
-            self.file_system = efs
-            claim = model_cache_claim(cache, namespace, storage_class=efs.storage_class)
+        match cache.store:
+            case ExistingClass():
+                claim = model_cache_claim(cache, namespace)
+            case FsxLustre(lustre=settings, csi=csi, volume_name=volume_name):
+                lustre = LustreCache(f"{name}-fsx", settings, csi, pv_name=volume_name, claim_name=cache.claim_name,
+                                     namespace=namespace_name, retain=cache.retain, opts=child)
+                self.file_system = lustre
+                claim = model_cache_claim(cache, namespace, volume_name=lustre.volume_name)
+            case Efs(efs=settings, csi=csi):
+                efs = EfsCache(f"{name}-efs", settings, csi, stack=stack, retain=cache.retain, opts=child)
+                self.file_system = efs
+                claim = model_cache_claim(cache, namespace, storage_class=efs.storage_class)
+            case _:
+                assert_never(cache.store)
         return KubeObject(f"{name}-cache", claim, keep).name
 
     def _downloads(self, name: str, cache: ModelCacheSettings, namespace: pulumi.Input[str],

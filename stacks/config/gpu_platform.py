@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from components.gpu_platform.values import GpuPlatformSettings
 from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 from components.namespaces.manifests import NamespaceNames
-from components.nodes.settings import NodePoolSettings
+from components.nodes.settings import ExistingNodes, NodePoolSettings
 from stacks.config.common import read_chart_version
 from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
@@ -39,7 +39,7 @@ def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
                      "a namespace of its own, e.g. gpu-operator")
     if not enabled:
         return None
-    existing = [p.existing for p in pools if p.existing is not None and p.gpus_per_node > 0]
+    existing = [p.nodes for p in pools if isinstance(p.nodes, ExistingNodes) and p.gpus_per_node > 0]
     return GpuPlatformSettings(
         namespace=namespace,
         install_driver=any(e.install_driver for e in existing),

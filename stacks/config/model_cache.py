@@ -22,7 +22,16 @@ from components.dynamo.spec import GraphSpec
 from components.kit.resources import Resources, Storage
 from components.nodes.settings import NodePoolSettings
 from components.storage import csi, efs, lustre
-from components.storage.cache import CACHE_KINDS, CacheKind, ModelCacheSettings, cache_fit
+from components.storage.cache import (
+    CACHE_KINDS,
+    CacheKind,
+    CacheStore,
+    Efs,
+    ExistingClass,
+    FsxLustre,
+    ModelCacheSettings,
+    cache_fit,
+)
 from components.storage.downloads import DEFAULT_IMAGE, DownloadSettings, download_plans, plans_by_graph
 from stacks.config.aws import AwsConfig
 from stacks.config.common import read_resources, read_storage
@@ -265,21 +274,18 @@ def _settings(enabled: bool, kind: CacheKind, *, claim: str, storage: Storage, m
               workloads_namespace: str) -> ModelCacheSettings | None:
     if not enabled:
         return None
+    store: CacheStore
     if kind == "fsx-lustre":
         if lustre_settings is None or csi_settings is None:
             return None  # its problems are reported
-        return ModelCacheSettings(
-            claim_name=claim, storage=Storage("", f"{lustre_settings.storage_capacity_gib}Gi"), mount_path=mount_path,
-            retain=retain, kind=kind, lustre=lustre_settings, csi=csi_settings, download=download,
-            volume_name=f"{workloads_namespace}-{claim}")
-    if kind == "efs":
+        store = FsxLustre(lustre_settings, csi_settings, volume_name=f"{workloads_namespace}-{claim}")
+    elif kind == "efs":
         if efs_settings is None or csi_settings is None:
             return None
-        return ModelCacheSettings(claim_name=claim, storage=Storage(efs_settings.storage_class_name, storage.size),
-                                  mount_path=mount_path, retain=retain, kind=kind, efs=efs_settings, csi=csi_settings,
-                                  download=download)
-    return ModelCacheSettings(claim_name=claim, storage=storage, mount_path=mount_path, retain=retain, kind=kind,
-                              download=download)
+        store = Efs(efs_settings, csi_settings, size=storage.size)
+    else:
+        store = ExistingClass(storage)
+    return ModelCacheSettings(claim_name=claim, mount_path=mount_path, retain=retain, store=store, download=download)
 
 
 def model_cache_warnings(cache: ModelCacheSettings | None, graphs: Sequence[GraphSpec]) -> list[str]:

@@ -284,10 +284,11 @@ def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) ->
                 node.raw(key)  # read: reported here, not again as an unknown key
                 node.problem(key, f"is a key of {other} pools, but this pool is kind {kind}",
                              f"remove it, or kind: {other}")
-    if len(node.problems.found) > before:
+    nodes = eks if eks is not None else existing
+    if len(node.problems.found) > before or nodes is None:
         return None
     return NodePoolSettings(name=name, gpu_model=gpu.model, gpus_per_node=gpu.count, gpu_memory_gib=gpu.memory_gib,
-                            eks=eks, existing=existing, instance_type=instance_type, hourly_price_usd=price,
+                            nodes=nodes, instance_type=instance_type, hourly_price_usd=price,
                             key=node.path, huge_pages_2mi=huge_pages,
                             efa_card_gbps=facts.card_gbps if facts is not None and facts.efa else None)
 

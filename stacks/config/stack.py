@@ -85,7 +85,7 @@ class StackConfig:
     def uses_aws(self) -> bool:
         """Whether the stack creates AWS resources (``eks`` node pools, or a model cache on FSx or EFS)."""
         cache = self.dynamo.model_cache
-        return any(p.eks is not None for p in self.node_pools) or (cache is not None and cache.kind != "existing")
+        return any(p.on_aws for p in self.node_pools) or (cache is not None and cache.on_aws)
 
     @property
     def pool_shapes(self) -> dict[str, PoolShape]:

@@ -4,12 +4,14 @@ Job of each model and the graphs that wait for it), as pure functions of the con
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from components.dynamo.commands import publishes_kv_events, worker
 from components.dynamo.datapath import data_path
 from components.dynamo.dgd import efa_per_pod
 from components.dynamo.releases import REGISTRY
 from components.storage import lustre
-from components.storage.cache import ModelCacheSettings, cache_fit
+from components.storage.cache import Efs, ExistingClass, FsxLustre, ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, is_repo_id
 from stacks.config.stack import StackConfig
 
@@ -93,34 +95,41 @@ def data_path_lines(config: StackConfig) -> list[str]:
 def _cache_line(cache: ModelCacheSettings) -> list[str]:
     kept = "kept on `pulumi destroy`" if cache.retain else "deleted on `pulumi destroy` (allowDataLoss, or dev)"
     mount = f"claim `{cache.claim_name}` mounted at `{cache.mount_path}` (`HF_HOME`)"
-    if cache.lustre is not None:
-        fs = cache.lustre
-        throughput = (f" at {fs.throughput_per_tib} MB/s/TiB (about {fs.throughput_mbps:.0f} MB/s)"
-                      if fs.throughput_mbps is not None else "")
-        ports = " and ".join(str(a) if a == b else f"{a}-{b}" for a, b in lustre.LUSTRE_PORTS)
-        lines = [f"- Cache: **FSx for Lustre** (`modelCache.kind: fsx-lustre`), {fs.deployment_type}, "
-                 f"{fs.storage_capacity_gib} GiB{throughput}, Lustre {fs.lustre_version}, in subnet {fs.subnet_id}"
-                 + (f" ({fs.availability_zone})" if fs.availability_zone else "") + f" of pool `{fs.pool}`; its "
-                 f"security group admits the cluster security group {fs.client_security_group_id} on TCP {ports}; "
-                 f"{mount}, bound to PersistentVolume `{cache.volume_name}`; {kept}."]
-        if fs.s3 is not None:
-            lines.append(f"- S3: `{fs.s3.path}` appears at `{cache.mount_path}{fs.s3.file_system_path}` (a data "
-                         "repository association: listings imported and kept current, contents loaded on first read).")
-    elif cache.efs is not None:
-        fs_efs = cache.efs
-        lines = [f"- Cache: **EFS** (`modelCache.kind: efs`), encrypted, {fs_efs.throughput_mode} throughput, "
-                 f"mount targets in {', '.join(fs_efs.subnet_ids)}; its security group admits the cluster security "
-                 f"group {fs_efs.client_security_group_id} on TCP 2049; StorageClass `{fs_efs.storage_class_name}` "
-                 f"(access points); {mount}; {kept}."]
-    else:
-        lines = [f"- Cache: StorageClass `{cache.storage.storage_class}` of the cluster (`modelCache.kind: existing`), "
-                 f"{cache.storage.size}; {mount}; {kept}."]
+    match cache.store:
+        case FsxLustre(lustre=fs, volume_name=volume_name):
+            lines = _lustre_lines(cache, fs, volume_name, mount, kept)
+        case Efs(efs=fs_efs):
+            lines = [f"- Cache: **EFS** (`modelCache.kind: efs`), encrypted, {fs_efs.throughput_mode} throughput, "
+                     f"mount targets in {', '.join(fs_efs.subnet_ids)}; its security group admits the cluster "
+                     f"security group {fs_efs.client_security_group_id} on TCP 2049; StorageClass "
+                     f"`{fs_efs.storage_class_name}` (access points); {mount}; {kept}."]
+        case ExistingClass(storage=storage):
+            lines = [f"- Cache: StorageClass `{storage.storage_class}` of the cluster (`modelCache.kind: existing`), "
+                     f"{storage.size}; {mount}; {kept}."]
+        case _:
+            assert_never(cache.store)
     if cache.csi is not None:
         driver = cache.csi.driver
         lines.append(f"- CSI driver {driver.driver}: " + (
             f"EKS add-on `{driver.addon}` {cache.csi.version} on cluster {cache.csi.cluster_name}"
             + (" (its controller's IAM role through EKS Pod Identity)" if driver.policy else "")
             if cache.csi.install else "the cluster's own (`modelCache.csiDriver.install: false`)") + ".")
+    return lines
+
+
+def _lustre_lines(cache: ModelCacheSettings, fs: lustre.LustreSettings, volume_name: str, mount: str,
+                  kept: str) -> list[str]:
+    throughput = (f" at {fs.throughput_per_tib} MB/s/TiB (about {fs.throughput_mbps:.0f} MB/s)"
+                  if fs.throughput_mbps is not None else "")
+    ports = " and ".join(str(a) if a == b else f"{a}-{b}" for a, b in lustre.LUSTRE_PORTS)
+    lines = [f"- Cache: **FSx for Lustre** (`modelCache.kind: fsx-lustre`), {fs.deployment_type}, "
+             f"{fs.storage_capacity_gib} GiB{throughput}, Lustre {fs.lustre_version}, in subnet {fs.subnet_id}"
+             + (f" ({fs.availability_zone})" if fs.availability_zone else "") + f" of pool `{fs.pool}`; its "
+             f"security group admits the cluster security group {fs.client_security_group_id} on TCP {ports}; "
+             f"{mount}, bound to PersistentVolume `{volume_name}`; {kept}."]
+    if fs.s3 is not None:
+        lines.append(f"- S3: `{fs.s3.path}` appears at `{cache.mount_path}{fs.s3.file_system_path}` (a data "
+                     "repository association: listings imported and kept current, contents loaded on first read).")
     return lines
 
 

@@ -396,7 +396,7 @@ def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients
 
     pools = [p for p in config.node_pools if p.eks is not None]
     cache = config.dynamo.model_cache
-    provisioned = cache if cache is not None and cache.kind != "existing" else None
+    provisioned = cache if cache is not None and cache.on_aws else None
     if not pools and provisioned is None:
         return [Finding.passed("aws", "the stack has no eks node pools and no model cache on AWS; nothing to "
                                           "check")]

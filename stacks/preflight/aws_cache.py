@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from components.kit.aws import STACK_TAG
 from components.storage import lustre
-from components.storage.cache import ModelCacheSettings
+from components.storage.cache import Efs, ExistingClass, FsxLustre, ModelCacheSettings
 from components.storage.csi import POD_IDENTITY_AGENT, CsiDriverSettings
 from components.storage.efs import NFS_PORT, EfsSettings
 from components.storage.lustre import CACHE_TAG, LustreSettings
@@ -271,8 +271,13 @@ def cache_aws_checks(config: StackConfig, cache: ModelCacheSettings, *, eks: EKS
         results.append(check_addon_version(csi, config.kubernetes.version, eks, caller))
         if csi.driver.policy is not None:
             results.append(check_pod_identity_agent(csi, eks, caller))
-    if cache.lustre is not None:
-        results += check_lustre(config, cache.lustre, fsx, ec2, caller)
-    if cache.efs is not None:
-        results += check_efs(config, cache.efs, efs, ec2, caller)
+    match cache.store:
+        case FsxLustre(lustre=lustre_settings):
+            results += check_lustre(config, lustre_settings, fsx, ec2, caller)
+        case Efs(efs=efs_settings):
+            results += check_efs(config, efs_settings, efs, ec2, caller)
+        case ExistingClass():
+            pass  # the cluster's class: nothing on AWS to ask about
+        case _:
+            assert_never(cache.store)
     return results

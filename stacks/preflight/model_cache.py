@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import assert_never
 
-from components.storage.cache import ModelCacheSettings, cache_fit
+from components.storage.cache import Efs, ExistingClass, FsxLustre, ModelCacheSettings, cache_fit
 from components.storage.csi import NAMESPACE, CsiDriverSettings
 from components.storage.downloads import DOWNLOAD_LABEL, DownloadPlan, download_plans
 from components.storage.lustre import CAPACITY_STEP_GIB
@@ -85,11 +86,14 @@ def check_cache_size(cache: ModelCacheSettings, plans: Sequence[DownloadPlan], m
     if fit.capacity_gib is None:
         return Finding.passed(SIZE_CHECK, "EFS grows as files are written" + (f" ({sizes})" if sizes else ""))
     if fit.fits is False:
-        if cache.lustre is not None:
-            fix = (f"raise modelCache.fsx.storageCapacityGiB to {_next_capacity(fit.known_gib)} (FSx for Lustre grows "
-                   "in place in steps of 2400 GiB), or download fewer models")
-        else:
-            fix = f"raise modelCache.storage.size to at least {fit.known_gib}Gi, or download fewer models"
+        match cache.store:
+            case FsxLustre():
+                fix = (f"raise modelCache.fsx.storageCapacityGiB to {_next_capacity(fit.known_gib)} (FSx for Lustre "
+                       "grows in place in steps of 2400 GiB), or download fewer models")
+            case ExistingClass() | Efs():
+                fix = f"raise modelCache.storage.size to at least {fit.known_gib}Gi, or download fewer models"
+            case _:
+                assert_never(cache.store)
         return Finding.failed(SIZE_CHECK, f"the models take {fit.known_gib} GiB ({sizes}), but the cache holds "
                                               f"{fit.capacity_gib} GiB", fix)
     unknown = (f"; size not known for {', '.join(fit.unknown)} (set graphs[].modelSizeGiB, or it is read after its "

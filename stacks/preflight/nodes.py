@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from components.dynamo.capacity import WorkerDemand
-from components.nodes.settings import NodePoolSettings
+from components.nodes.eks import EksNodeGroup
+from components.nodes.settings import ExistingNodes, NodePoolSettings
 from components.nodes.shape import PoolShape
 from stacks.ops.cluster_view import NodeInfo, WorkloadInfo, image_tag
 from stacks.ops.report import Finding
@@ -104,6 +106,19 @@ def held_gpus(shape: PoolShape, demands: Sequence[WorkerDemand]) -> tuple[int, s
     return sum(g for _, g in parts), ", ".join(f"{who} {g}" for who, g in parts)
 
 
+def _declared(pool: NodePoolSettings) -> bool:
+    """Whether the pool's nodes are declared in config (existing nodes, whose count, GPUs and EFA
+    interfaces config states) rather than made by the stack (an EKS node group, which `pulumi up`
+    creates from its launch template)."""
+    match pool.nodes:
+        case EksNodeGroup():
+            return False
+        case ExistingNodes():
+            return True
+        case _:
+            assert_never(pool.nodes)
+
+
 def _node_count(pool: NodePoolSettings, shape: PoolShape, matched: Sequence[NodeInfo],
                 usable: Sequence[NodeInfo]) -> Finding:
     name, selector = f"pool {pool.name} nodes", _selector(shape)
@@ -111,19 +126,23 @@ def _node_count(pool: NodePoolSettings, shape: PoolShape, matched: Sequence[Node
     cordoned = [n for n in matched if n.ready and n.unschedulable]
     aside = "".join([f"; not Ready: {_names(down)}" if down else "",
                      f"; cordoned: {_names(cordoned)}" if cordoned else ""])
-    if pool.eks is not None:
-        group = pool.eks
-        return Finding.passed(name, f"{len(usable)} ready nodes labelled {selector}{aside}; `pulumi up` sizes the "
+    match pool.nodes:
+        case EksNodeGroup() as group:
+            return Finding.passed(name, f"{len(usable)} ready nodes labelled {selector}{aside}; `pulumi up` sizes the "
                                         f"node group to {group.desired_nodes} (min {group.min_nodes}, max "
                                         f"{group.max_nodes})")
-    assert pool.existing is not None
-    want = pool.existing.nodes
-    if len(usable) < want:
-        return Finding.failed(
-            name, f"{len(usable)} Ready, schedulable nodes match {selector}, but {pool.key}.nodes is {want}{aside}",
-            f"label {want - len(usable)} more nodes (kubectl label node NODE {selector.replace(',', ' ')}), bring "
-            f"the listed ones back, or set {pool.key}.nodes to {len(usable)}")
-    return Finding.passed(name, f"{len(usable)} ready nodes match {selector} ({pool.key}.nodes: {want}){aside}")
+        case ExistingNodes() as existing:
+            want = existing.nodes
+            if len(usable) < want:
+                return Finding.failed(
+                    name, f"{len(usable)} Ready, schedulable nodes match {selector}, but {pool.key}.nodes is "
+                          f"{want}{aside}",
+                    f"label {want - len(usable)} more nodes (kubectl label node NODE {selector.replace(',', ' ')}), "
+                    f"bring the listed ones back, or set {pool.key}.nodes to {len(usable)}")
+            return Finding.passed(name, f"{len(usable)} ready nodes match {selector} ({pool.key}.nodes: "
+                                        f"{want}){aside}")
+        case _:
+            assert_never(pool.nodes)
 
 
 def _gpus(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], demands: Sequence[WorkerDemand],
@@ -149,18 +168,16 @@ def _gpus(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], 
         why = f"see why the device plugin advertises fewer: kubectl describe node {short[0].name}"
         results.append(Finding.failed(
             name, f"nodes advertise fewer allocatable {GPU} than the pool's {shape.gpus_per_node} per node: {counts}",
-            f"set {pool.key}.gpusPerNode to what the nodes have, or {why}" if pool.existing is not None else why))
+            f"set {pool.key}.gpusPerNode to what the nodes have, or {why}" if _declared(pool) else why))
     total = sum(n.count(GPU) for n in usable)
-    if pool.existing is not None and total < held:
+    if _declared(pool) and total < held:
         results.append(Finding.failed(
             name, f"{len(usable)} nodes advertise {total} allocatable {GPU}, but {plan}",
             f"add GPU nodes to the pool ({_selector(shape)}), or scale in or move worker groups placed on it"))
     if results:
         return results
-    if pool.eks is not None:
-        return [Finding.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan} at "
-                                         f"{shape.max_nodes} nodes")]
-    return [Finding.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan}")]
+    at_max = "" if _declared(pool) else f" at {shape.max_nodes} nodes"
+    return [Finding.passed(name, f"{len(usable)} nodes advertise {total} allocatable {GPU}; {plan}{at_max}")]
 
 
 def _efa(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], pending: bool) -> Finding:
@@ -171,10 +188,10 @@ def _efa(pool: NodePoolSettings, shape: PoolShape, usable: Sequence[NodeInfo], p
     short = [n for n in usable if n.count(EFA) < want]
     if short:
         counts = ", ".join(f"{n.name} {n.count(EFA)}" for n in short[:5])
-        declared = f"{pool.key}.efaInterfaces is {want}" if pool.existing is not None else \
+        declared = f"{pool.key}.efaInterfaces is {want}" if _declared(pool) else \
             f"the launch template attaches {want}"
         fix = (f"run the EFA device plugin on those nodes and launch them with their EFA interfaces, or set "
-               f"{pool.key}.efaInterfaces to what they advertise") if pool.existing is not None else \
+               f"{pool.key}.efaInterfaces to what they advertise") if _declared(pool) else \
             ("get the EFA device plugin running on those nodes; if it runs there, they were launched without the "
              "launch template's EFA interfaces: replace them")
         return Finding.failed(name, f"nodes advertise fewer allocatable {EFA} than {declared}: {counts}", fix)
@@ -186,7 +203,7 @@ def check_pool(pool: NodePoolSettings, shape: PoolShape, nodes: Sequence[NodeInf
     """The pool's nodes, GPUs and EFA. `*_pending`: the stack installs the plugin and none runs yet."""
     matched = [n for n in nodes if n.matches(shape.node_selector)]
     usable = [n for n in matched if n.usable]
-    if pool.eks is not None and not matched:
+    if not _declared(pool) and not matched:
         return [Finding.passed(
             f"pool {pool.name} nodes", f"an eks node group this stack creates: its nodes ({_selector(shape)}) come "
                                        f"with `pulumi up`; `--aws` checks what it needs")]

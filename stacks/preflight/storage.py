@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.kit.resources import Storage
+from components.storage.cache import ExistingClass
 from stacks.config.stack import StackConfig
 from stacks.ops.cluster_view import DEFAULT_CLASS_ANNOTATIONS, StorageClassInfo
 from stacks.ops.report import Finding
@@ -61,7 +62,7 @@ def storage_class_uses(config: StackConfig) -> list[StorageClassUse]:
         add("observability.grafana.storage", obs.grafana.storage)
         add("observability.tempo.storage", obs.tempo.storage)
     cache = config.dynamo.model_cache
-    if cache is not None and cache.kind == "existing":  # the other kinds bring their storage
+    if cache is not None and isinstance(cache.store, ExistingClass):  # the other kinds bring their storage
         add("modelCache.storage", cache.storage, rwx=True, stack_default=False)
     return uses
 

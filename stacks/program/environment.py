@@ -114,7 +114,7 @@ def build_environment(config: StackConfig) -> Environment:
     on_aws = aws_provider(config) if config.uses_aws else None
     pools = tuple(
         GpuNodePool(pool.name, pool, pulumi.ResourceOptions(
-            providers={"aws": on_aws} if pool.eks is not None and on_aws is not None else None))
+            providers={"aws": on_aws} if pool.on_aws and on_aws is not None else None))
         for pool in config.node_pools)
     gpu_platform = None
     if config.gpu_platform is not None:

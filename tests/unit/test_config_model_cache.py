@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from components.storage.cache import Efs, FsxLustre
 from stacks.config.reader import ConfigError
 from stacks.config.stack import StackConfig
 from tests.harness import parse, stack_config
@@ -29,14 +30,15 @@ def test_prods_cache_is_fsx_lustre_in_the_first_efa_pool() -> None:
     config = prod()
     cache = config.dynamo.model_cache
     assert cache is not None
-    assert cache.lustre is not None
-    assert cache.csi is not None
-    assert (cache.kind, cache.lustre.pool, cache.lustre.subnet_id, cache.lustre.availability_zone) == (
+    store = cache.store
+    assert isinstance(store, FsxLustre)
+    lustre = store.lustre
+    assert (cache.kind, lustre.pool, lustre.subnet_id, lustre.availability_zone) == (
         "fsx-lustre", "h100-efa", "subnet-0a1b2c3d4e5f60001", "us-east-1a")
-    assert (cache.lustre.vpc_id, cache.lustre.client_security_group_id) == (
+    assert (lustre.vpc_id, lustre.client_security_group_id) == (
         PROD["aws"]["vpcId"], PROD["aws"]["clusterSecurityGroupId"])
-    assert (cache.csi.install, cache.csi.version, cache.csi.cluster_name) == (True, "v1.7.0-eksbuild.1", "dynamo-prod")
-    assert (cache.retain, cache.volume_name, cache.storage.size) == (True, "dynamo-model-cache", "4800Gi")
+    assert (store.csi.install, store.csi.version, store.csi.cluster_name) == (True, "v1.7.0-eksbuild.1", "dynamo-prod")
+    assert (cache.retain, store.volume_name, cache.storage.size) == (True, "dynamo-model-cache", "4800Gi")
     assert cache.download.exclude == ("original/*",)
     assert config.uses_aws
     assert [g.model_size_gib for g in config.dynamo.graphs] == [642, 755, 960]
@@ -47,9 +49,10 @@ def test_prods_cache_is_fsx_lustre_in_the_first_efa_pool() -> None:
 def test_the_throughput_per_tib_defaults_by_deployment_type(deployment: str, throughput: int | None) -> None:
     cache = prod(modelCache={"enabled": True, "kind": "fsx-lustre", "fsx": {"deploymentType": deployment}}).dynamo
     assert cache.model_cache is not None
-    assert cache.model_cache.lustre is not None
-    assert cache.model_cache.lustre.throughput_per_tib == throughput
-    assert cache.model_cache.lustre.storage_capacity_gib == 2400
+    store = cache.model_cache.store
+    assert isinstance(store, FsxLustre)
+    assert store.lustre.throughput_per_tib == throughput
+    assert store.lustre.storage_capacity_gib == 2400
 
 
 def test_a_bad_fsx_cache_reports_every_problem_at_once() -> None:
@@ -100,8 +103,8 @@ def test_efs_takes_the_pools_subnets_one_per_zone() -> None:
     config = parse(stack_config("efs-cache"), "prod")
     cache = config.dynamo.model_cache
     assert cache is not None
-    assert cache.efs is not None
-    assert cache.efs.subnet_ids == ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
+    assert isinstance(cache.store, Efs)
+    assert cache.store.efs.subnet_ids == ("subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002")
     assert cache.storage.storage_class == "model-cache-efs"
     assert cache.capacity_gib is None  # EFS grows
     found = problems(modelCache={"enabled": True, "kind": "efs", "efs": {"subnetIds": [

@@ -18,6 +18,7 @@ from components.kit.aws import (
     IAM_ROLE_POLICY_ATTACHMENT,
     SECURITY_GROUP,
 )
+from components.storage.cache import FsxLustre
 from components.storage.downloads import WAIT_CONTAINER
 from stacks.plan.mockrun import Registered, Registry
 from stacks.plan.sections import model_storage_lines
@@ -49,8 +50,8 @@ def test_prod_puts_the_lustre_file_system_in_the_efa_pools_subnet_and_zone() -> 
     # the zone is the subnet's: the same as the pool's, which the summary and preflight name
     cache = parse(PROD, "prod").dynamo.model_cache
     assert cache is not None
-    lustre = cache.lustre
-    assert lustre is not None
+    assert isinstance(cache.store, FsxLustre)
+    lustre = cache.store.lustre
     assert (lustre.pool, lustre.subnet_id, lustre.availability_zone) == (
         "h100-efa", efa_pool["subnetIds"][0], efa_pool["availabilityZone"])
     rules = cache_group(registry).inputs["ingress"]

@@ -16,10 +16,10 @@ GROUP = EksNodeGroup(cluster_name="dynamo-prod", partition="aws", instance_type=
                      max_nodes=4, disk_size_gib=500, subnet_ids=("subnet-0a1b2c3d",), efa_interfaces=32,
                      placement_group=True, capacity_reservation_id="cr-0a1b2c3d4e5f67890", vpc_id="vpc-0a1b2c3d",
                      cluster_security_group_id="sg-0c1a5e7", availability_zone="us-east-1a")
-EKS = NodePoolSettings(name="h100-efa", gpu_model="H100", gpus_per_node=8, gpu_memory_gib=80, eks=GROUP,
+EKS = NodePoolSettings(name="h100-efa", gpu_model="H100", gpus_per_node=8, gpu_memory_gib=80, nodes=GROUP,
                        instance_type="p5.48xlarge", hourly_price_usd=55.04, key="nodePools[0]")
 EXISTING = NodePoolSettings(name="l4", gpu_model="L4", gpus_per_node=1, gpu_memory_gib=22, key="nodePools[1]",
-                            existing=ExistingNodes(node_selector={"gpu": "l4"}, nodes=3,
+                            nodes=ExistingNodes(node_selector={"gpu": "l4"}, nodes=3,
                                                    taints=(Taint("dedicated", "NoSchedule", "gpu"),)))
 
 
@@ -79,7 +79,7 @@ def test_launch_template_inputs() -> None:
 
 def test_an_existing_node_role_is_used_instead_of_a_new_one() -> None:
     arn = "arn:aws:iam::111122223333:role/gpu-nodes"
-    registry = run(replace(EKS, eks=replace(GROUP, node_role_arn=arn)))
+    registry = run(replace(EKS, nodes=replace(GROUP, node_role_arn=arn)))
     assert not registry.of_type("aws:iam/role:Role")
     assert not registry.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert registry.of_type("aws:eks/nodeGroup:NodeGroup")[0].inputs["nodeRoleArn"] == arn
@@ -88,7 +88,7 @@ def test_an_existing_node_role_is_used_instead_of_a_new_one() -> None:
 def test_a_pool_without_efa_has_no_placement_group_or_security_group() -> None:
     plain = replace(GROUP, instance_type="g6e.12xlarge", efa_interfaces=0, placement_group=False,
                     capacity_reservation_id=None)
-    registry = run(replace(EKS, name="l40s", eks=plain))
+    registry = run(replace(EKS, name="l40s", nodes=plain))
     assert not registry.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert not registry.of_type("aws:ec2/placementGroup:PlacementGroup")
     assert "networkInterfaces" not in registry.of_type("aws:ec2/launchTemplate:LaunchTemplate")[0].inputs

@@ -365,7 +365,7 @@ def with_group(cfg: StackConfig, **changes: Any) -> StackConfig:
     """`cfg` with its first pool's node group changed past what config validation allows."""
     pool = cfg.node_pools[0]
     assert pool.eks is not None
-    return replace(cfg, node_pools=(replace(pool, eks=replace(pool.eks, **changes)),))
+    return replace(cfg, node_pools=(replace(pool, nodes=replace(pool.eks, **changes)),))
 
 
 def test_efa_on_a_type_without_efa(world: World) -> None:
