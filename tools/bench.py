@@ -1,12 +1,16 @@
-"""`make bench`: wall time and peak memory of the offline plan, measured against the bare import of
-the Pulumi SDKs in the same run.
+"""`make bench`: how long the offline plan takes, against the bare import of the Pulumi SDKs, and how
+its cost grows with the number of graph deployments.
 
-Cases: the dev and prod plans, and generated configs with 1, 10 and 100 graph deployments (the
-dev stack with its graphs replaced by N copies of its first graph, a CPU-only mocker graph). Each case runs as its own
-process, as `make plan` does, several times; the median is reported. Targets (README,
-"Performance"): prod plan within 3x the bare import; each added graph under 20 ms; linear, i.e.
-100 graphs cost no more than 1.2 x 100 times one (measured as the per-graph cost between 10 and 100
-graphs over the per-graph cost between 1 and 10, net of the fixed cost of the plan).
+Whole runs: the bare `import pulumi, pulumi_kubernetes, pulumi_aws`, `plan dev` and `plan prod`, each a
+process of its own as `make plan` runs, several times; each case reports its fastest run (the one
+least disturbed by whatever else the machine does) and its median. Target (README, "Performance"):
+prod plan within 2.5x the bare import, fastest against fastest.
+
+Growth: the dev stack with its graphs replaced by N copies of its first graph (a CPU-only mocker
+graph), rendered in one warm process (config read, program run under mocks, plan files made), so
+the per-graph cost is measured without process start-up noise. Targets: each added graph under 20 ms;
+linear, i.e. a graph costs no more among 100-200 than among 1-20: (t(200) - t(100)) / 100 over
+(t(20) - t(1)) / 19 at most 1.2.
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
+sys.path.insert(0, str(ROOT))
 
 
-def measure(argv: list[str], runs: int) -> tuple[float, float]:
-    """Median wall seconds and the largest peak RSS (MiB) of `argv` over `runs` runs."""
+def measure(argv: list[str], runs: int) -> tuple[float, float, float]:
+    """Fastest and median wall seconds, and the largest peak RSS (MiB), of `argv` over `runs` runs."""
     times, peaks = [], []
     for _ in range(runs):
         start = time.perf_counter()
@@ -40,7 +45,7 @@ def measure(argv: list[str], runs: int) -> tuple[float, float]:
             err = proc.stderr.read().decode() if proc.stderr else ""
             raise SystemExit(f"bench: {' '.join(argv)} failed:\n{err}")
         peaks.append(usage.ru_maxrss / 1024)
-    return statistics.median(times), max(peaks)
+    return min(times), statistics.median(times), max(peaks)
 
 
 def graph_stack(base: dict[str, Any], count: int) -> dict[str, Any] | None:
@@ -63,51 +68,63 @@ def graph_stack(base: dict[str, Any], count: int) -> dict[str, Any] | None:
     return out
 
 
+def growth(sizes: tuple[int, ...], runs: int, tmp: Path) -> dict[int, float]:
+    """Median seconds to read, render and write out the plan of the dev stack with N graphs, warm."""
+    from stacks.config.load import load
+    from stacks.plan.command import render
+
+    base = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    out: dict[int, float] = {}
+    paths = {}
+    for count in sizes:
+        generated = graph_stack(base, count)
+        if generated is None:
+            return {}
+        paths[count] = tmp / f"Pulumi.graphs{count}.yaml"
+        paths[count].write_text(yaml.safe_dump(generated))
+    render(*load(ROOT, "graphs1", paths[sizes[0]])).files()  # warm: imports, caches
+    for count in sizes:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            render(*load(ROOT, f"graphs{count}", paths[count])).files()
+            times.append(time.perf_counter() - start)
+        out[count] = statistics.median(times)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
-    rows: list[tuple[str, float, float]] = []
-    bare, bare_mem = measure([PY, "-c", "import pulumi, pulumi_kubernetes, pulumi_aws"], args.runs)
-    rows.append(("import pulumi, pulumi_kubernetes, pulumi_aws", bare, bare_mem))
+    rows: list[tuple[str, float, float, float]] = []
+    bare = measure([PY, "-c", "import pulumi, pulumi_kubernetes, pulumi_aws"], args.runs)
+    rows.append(("import pulumi, pulumi_kubernetes, pulumi_aws", *bare))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for stack in ("dev", "prod"):
-            wall, mem = measure([PY, "-m", "stacks", "plan", "--stack", stack, "--out", str(out / stack)],
-                                args.runs)
-            rows.append((f"plan {stack}", wall, mem))
-        prod_wall = rows[-1][1]
-
-        base = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-        per_graph: dict[int, float] = {}
-        for count in (1, 10, 100):
-            generated = graph_stack(base, count)
-            if generated is None:
-                break
-            path = out / f"Pulumi.graphs{count}.yaml"
-            path.write_text(yaml.safe_dump(generated))
-            wall, mem = measure([PY, "-m", "stacks", "plan", "--config", str(path), "--out",
-                                 str(out / f"g{count}")], args.runs)
-            rows.append((f"plan with {count} graph(s)", wall, mem))
-            per_graph[count] = wall
+            rows.append((f"plan {stack}", *measure([PY, "-m", "stacks", "plan", "--stack", stack, "--out",
+                                                    str(out / stack)], args.runs)))
+        times = growth((1, 20, 100, 200), max(3, args.runs // 2), out)
 
     width = max(len(r[0]) for r in rows)
-    print(f"{'case':<{width}}  {'wall':>9}  {'peak RSS':>9}")
-    for name, wall, mem in rows:
-        print(f"{name:<{width}}  {wall * 1000:7.0f}ms  {mem:7.1f}MiB")
+    print(f"{'case':<{width}}  {'fastest':>9}  {'median':>9}  {'peak RSS':>9}")
+    for name, fastest, median, mem in rows:
+        print(f"{name:<{width}}  {fastest * 1000:7.0f}ms  {median * 1000:7.0f}ms  {mem:7.1f}MiB")
     print()
-    ratio = prod_wall / bare
-    print(f"prod plan / bare import: {ratio:.2f}x (target <= 3x): {'ok' if ratio <= 3 else 'MISSED'}")
-    if len(per_graph) == 3:
-        added = (per_graph[100] - per_graph[1]) / 99
-        print(f"time per added graph: {added * 1000:.1f}ms (target < 20ms): {'ok' if added < 0.020 else 'MISSED'}")
-        # Linearity: what a graph costs among 100 (the 10 -> 100 slope) against what it costs among
-        # a few (the 1 -> 10 slope); 1.0 is perfectly linear.
-        small = (per_graph[10] - per_graph[1]) / 9
-        large = (per_graph[100] - per_graph[10]) / 90
-        linear = large / small if small > 0 else float("inf")
-        print(f"linearity, cost per graph at 100 / at 10: {linear:.2f} (target <= 1.2): "
+    ratio = rows[2][1] / rows[0][1]
+    verdict = "ok" if ratio <= 2.5 else "MISSED"
+    print(f"prod plan / bare import (fastest runs): {ratio:.2f}x (target <= 2.5x): {verdict}")
+    if times:
+        for count, seconds in times.items():
+            print(f"plan of the dev stack with {count:3d} graph(s), warm: {seconds * 1000:7.0f}ms")
+        low = (times[20] - times[1]) / 19
+        high = (times[200] - times[100]) / 100
+        print(f"time per added graph: {low * 1000:.1f}ms among 1-20, {high * 1000:.1f}ms among 100-200 "
+              f"(target < 20ms): {'ok' if max(low, high) < 0.020 else 'MISSED'}")
+        linear = high / low if low > 0 else float("inf")
+        print(f"linearity, cost per graph among 100-200 / among 1-20: {linear:.2f} (target <= 1.2): "
               f"{'ok' if linear <= 1.2 else 'MISSED'}")
     else:
         print("graph cases: skipped (the stack has no graph deployments to copy)")

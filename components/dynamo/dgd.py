@@ -22,7 +22,7 @@ from components.dynamo.backends.base import ENGINE_CONFIG_DIR, engine_config_fil
 from components.dynamo.spec import FRONTEND, GraphSpec, WorkerGroupSpec
 from components.dynamo.transport import DISCOVERY_ANNOTATION
 from components.dynamo.words import DISAGG_ROLES, Role
-from components.kit.kube import secret_env_var
+from components.kit.kube import secret_env_var, secret_manifest
 from components.kit.ref import Ref
 from components.kit.spread import anti_affinity
 from components.nodes.shape import PoolShape
@@ -92,10 +92,9 @@ def worker_env_secret_name(spec: GraphSpec, group: WorkerGroupSpec) -> str:
 def worker_env_secret(spec: GraphSpec, group: WorkerGroupSpec, namespace: Ref) -> dict[str, Any]:
     """The Secret of a group's secret env entries, each value an `Output.secret` (the plan shows
     `[secret]`, the state keeps it encrypted)."""
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": worker_env_secret_name(spec, group), "namespace": namespace,
-                         "labels": pod_labels(spec, group.role)},
-            "stringData": {name: value.value for name, value in sorted(group.secret_env.items())}}
+    return secret_manifest(worker_env_secret_name(spec, group), namespace,
+                           {name: value.value for name, value in sorted(group.secret_env.items())},
+                           labels_=pod_labels(spec, group.role))
 
 
 def efa_security_context() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.etcd.flags import EtcdTls
-from components.kit.kube import CLUSTER_DOMAIN, labels, secret_env_var
+from components.kit.kube import CLUSTER_DOMAIN, secret_env_var, secret_manifest
 from components.kit.ref import Ref
 
 TLS_DIR = "/etc/etcd/tls"
@@ -57,27 +57,16 @@ def member_dns_names(cluster: str, peer_service: str, namespace: str) -> list[st
 def server_secret(cluster: str, namespace: Ref, *, ca_pem: Ref,
                   cert_pem: Ref, key_pem: Ref) -> dict[str, Any]:
     """What the members mount at `TLS_DIR`."""
-    name = server_secret_name(cluster)
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "etcd")},
-        "type": "Opaque",
-        "stringData": {CA_KEY: ca_pem, CERT_KEY: cert_pem, KEY_KEY: key_pem},
-    }
+    return secret_manifest(server_secret_name(cluster), namespace,
+                           {CA_KEY: ca_pem, CERT_KEY: cert_pem, KEY_KEY: key_pem}, component="etcd")
 
 
 def client_secret(cluster: str, namespace: Ref, *, ca_pem: Ref,
                   cert_pem: Ref, key_pem: Ref) -> dict[str, Any]:
     """A client identity, keyed by the variable names Dynamo reads (PEM contents)."""
-    name = client_secret_name(cluster)
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "etcd")},
-        "type": "Opaque",
-        "stringData": {CLIENT_CA_KEY: ca_pem, CLIENT_CERT_KEY: cert_pem, CLIENT_KEY_KEY: key_pem},
-    }
+    return secret_manifest(client_secret_name(cluster), namespace,
+                           {CLIENT_CA_KEY: ca_pem, CLIENT_CERT_KEY: cert_pem, CLIENT_KEY_KEY: key_pem},
+                           component="etcd")
 
 
 def client_env(secret_name: Ref) -> list[dict[str, Any]]:

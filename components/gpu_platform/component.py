@@ -54,7 +54,7 @@ class GpuPlatform(pulumi.ComponentResource):
             f"{name}-gpu-operator", chart=settings.gpu_operator_chart, release_name="gpu-operator",
             namespace=self.namespace,
             values=gpu_operator_values(settings, tolerations), opts=child, timeout_seconds=900)
-        self.gpu_operator_status = operator.status.apply(lambda s: s.status)
+        self.gpu_operator_status = operator.status.apply(lambda s: str((s or {}).get("status", "")))
         self.efa_device_plugin = any(p.has_efa for p in pools)
         if self.efa_device_plugin:
             helm_release(f"{name}-efa-device-plugin", chart=settings.efa_plugin_chart,

@@ -50,3 +50,13 @@ def labels(name: str, component: str, extra: Mapping[str, str] | None = None) ->
     }
     out.update(extra or {})
     return out
+
+
+def secret_manifest(name: str, namespace: Ref, string_data: Mapping[str, object], *, component: str = "",
+                    labels_: Mapping[str, str] | None = None, kind: str = "Opaque") -> dict[str, Any]:
+    """A Secret of `string_data` (its values may be Outputs; `components.register.kube.KubeObject`
+    marks each one secret), labelled for `component` (or with `labels_`)."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": kind,
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": dict(labels_) if labels_ is not None else labels(name, component)},
+            "stringData": dict(string_data)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.kit.kube import labels, secret_env_var, secret_value_from, service_host
+from components.kit.kube import labels, secret_env_var, secret_manifest, secret_value_from, service_host
 from components.kit.quantity import go_memory_limit, quantity_bytes
 from components.kit.ref import Ref
 from components.kit.spread import ZONE_KEY, anti_affinity, zone_constraint
@@ -155,13 +155,7 @@ def verify_secret_name(release: str) -> str:
 def auth_secret(name: str, namespace: Ref, password: Ref,
                 user: str = CLIENT_USER) -> dict[str, Any]:
     """A Secret with one user's credentials, keyed by the variable names Dynamo (and verify) read."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "nats")},
-        "type": "Opaque",
-        "stringData": {USERNAME_KEY: user, PASSWORD_KEY: password},
-    }
+    return secret_manifest(name, namespace, {USERNAME_KEY: user, PASSWORD_KEY: password}, component="nats")
 
 
 def client_env(secret_name: Ref) -> list[dict[str, Any]]:

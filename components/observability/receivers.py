@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from components.kit.kube import labels
+from components.kit.kube import secret_manifest
 from components.kit.ref import Ref
 
 ReceiverKind = Literal["slack", "pagerduty", "webhook"]
@@ -86,11 +86,6 @@ def alertmanager_config(receivers: Sequence[Receiver]) -> dict[str, Any]:
 def receivers_secret(credentials: Mapping[ReceiverKind, Ref],
                      namespace: Ref) -> dict[str, Any]:
     """The Secret holding each receiver's credential (the values are `pulumi.Output.secret`s)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {"name": RECEIVERS_SECRET, "namespace": namespace,
-                     "labels": labels(RECEIVERS_SECRET, "observability")},
-        "stringData": {SECRET_KEYS[kind]: value for kind, value in sorted(credentials.items())},
-    }
+    return secret_manifest(RECEIVERS_SECRET, namespace,
+                           {SECRET_KEYS[kind]: value for kind, value in sorted(credentials.items())},
+                           component="observability")

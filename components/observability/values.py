@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.kit.kube import labels
+from components.kit.kube import secret_manifest
 from components.kit.quantity import quantity_bytes
 from components.kit.ref import Ref
 from components.kit.resources import Storage
@@ -231,11 +231,5 @@ def tempo_values(settings: TempoSettings, prometheus_replicas: int) -> dict[str,
 
 
 def grafana_admin_secret(user: str, password: Ref, namespace: Ref) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {"name": GRAFANA_ADMIN_SECRET, "namespace": namespace,
-                     "labels": labels(GRAFANA_ADMIN_SECRET, "observability")},
-        "stringData": {GRAFANA_USER_KEY: user, GRAFANA_PASSWORD_KEY: password},
-    }
+    return secret_manifest(GRAFANA_ADMIN_SECRET, namespace, {GRAFANA_USER_KEY: user, GRAFANA_PASSWORD_KEY: password},
+                           component="observability")

@@ -10,7 +10,7 @@ from components.dynamo.releases import DynamoRelease
 from components.dynamo.transport import TransportPlan
 from components.dynamo.words import GangScheduling
 from components.kit.charts import ChartRef
-from components.kit.kube import labels
+from components.kit.kube import secret_manifest
 from components.kit.ref import Deferred, Ref
 from components.kit.resources import Resources
 from components.nodes.shape import PoolShape
@@ -128,6 +128,5 @@ def dockerconfigjson_secret(name: str, namespace: Ref, registry: str, password: 
         auth = base64.b64encode(f"$oauthtoken:{key}".encode()).decode()
         return json.dumps({"auths": {registry: {"username": "$oauthtoken", "password": key, "auth": auth}}})
 
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "image-pull")},
-            "stringData": {".dockerconfigjson": password.apply(config)}}
+    return secret_manifest(name, namespace, {".dockerconfigjson": password.apply(config)}, component="image-pull",
+                           kind="kubernetes.io/dockerconfigjson")

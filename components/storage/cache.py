@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, assert_never, get_args
 
-from components.kit.kube import labels
+from components.kit.kube import labels, secret_manifest
 from components.kit.quantity import quantity_bytes
 from components.kit.ref import Ref
 from components.kit.resources import Storage
@@ -195,6 +195,4 @@ def model_cache_claim(settings: ModelCacheSettings, namespace: Ref,
 
 
 def hf_token_secret(name: str, namespace: Ref, token: Ref) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "hf-token")},
-            "stringData": {HF_TOKEN_KEY: token}}
+    return secret_manifest(name, namespace, {HF_TOKEN_KEY: token}, component="hf-token")

@@ -14,9 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from stacks.config.aws import AwsConfig
-from stacks.config.load import EXIT_INVALID, load
-from stacks.config.reader import ConfigError
-from stacks.config.stackfile import StackFileError
+from stacks.config.load import EXIT_INVALID, load_or_say
 from stacks.ops.aws import AwsClients, connect
 from stacks.ops.cluster import connect_view
 from stacks.ops.cluster_view import ClusterView
@@ -41,10 +39,8 @@ def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, c
     if not aws and not cluster:
         print("preflight: choose what to check: drop --no-cluster, or add --aws", file=sys.stderr)
         return EXIT_INVALID
-    try:
-        _, config = load(project_dir, stack, config_path)
-    except (StackFileError, ConfigError) as error:
-        print(f"preflight: {error}", file=sys.stderr)
+    config = load_or_say(project_dir, stack, config_path, "preflight")
+    if config is None:
         return EXIT_INVALID
     sections: list[Section] = []
     if cluster:

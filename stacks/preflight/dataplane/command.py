@@ -17,9 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from stacks.config.cluster import KubernetesConfig
-from stacks.config.load import EXIT_INVALID, load
-from stacks.config.reader import ConfigError
-from stacks.config.stackfile import StackFileError
+from stacks.config.load import EXIT_INVALID, load_or_say
 from stacks.ops.cluster import kubectl_for, require_kubeconfig
 from stacks.ops.kubectl import Kubectl
 from stacks.ops.report import PREFLIGHT_WORDS, Finding, Report, Section
@@ -53,10 +51,8 @@ def run(project_dir: Path, stack: str, config_path: Path | None, args: Dataplane
     if problem:
         print(f"preflight: {problem}", file=sys.stderr)
         return EXIT_INVALID
-    try:
-        _, config = load(project_dir, stack, config_path)
-    except (StackFileError, ConfigError) as error:
-        print(f"preflight: {error}", file=sys.stderr)
+    config = load_or_say(project_dir, stack, config_path, "preflight")
+    if config is None:
         return EXIT_INVALID
     targets = select_targets(config, args.min_gbps)
     if not targets.checked:

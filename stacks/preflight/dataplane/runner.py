@@ -45,6 +45,9 @@ from stacks.preflight.dataplane.targets import PoolTarget, SanityImage, Targets
 
 POLL_S = 5.0
 
+# A Job on one node of a pool's pair (the image check's, nixlbench's): (run, pool, node, index) -> manifest.
+PairJob = Callable[[Run, PoolTarget, str, int], dict[str, Any]]
+
 
 @contextmanager
 def _unshielded() -> Iterator[None]:
@@ -177,13 +180,7 @@ class Runner:
         """Image-check Jobs on each pair; the pools whose pair holds nixlbench."""
         if not pools:
             return []
-        jobs: dict[str, _Pool] = {}
-        for pool in pools:
-            assert pool.pair is not None
-            for index, node in enumerate(pool.pair):
-                manifest = manifests.pull_job(self.run_, pool.target, node, index)
-                jobs[manifest["metadata"]["name"]] = pool
-                self._create(manifest)
+        jobs = self._start_pairs(pools, manifests.pull_job)
         outcomes = self._wait(manifests.PULL, list(jobs), manifests.PULL_CONTAINER, "nixlbench image check")
         ready = []
         for pool in pools:
@@ -194,19 +191,24 @@ class Runner:
                 pool.results.append(failure)
         return ready
 
+    def _start_pairs(self, pools: Sequence[_Pool], job: PairJob) -> dict[str, _Pool]:
+        """Create one Job on each node of each pool's pair; the Jobs' names, and the pool of each."""
+        jobs: dict[str, _Pool] = {}
+        for pool in pools:
+            assert pool.pair is not None
+            for index, node in enumerate(pool.pair):
+                manifest = job(self.run_, pool.target, node, index)
+                jobs[manifest["metadata"]["name"]] = pool
+                self._create(manifest)
+        return jobs
+
     def _benchmark(self, pools: Sequence[_Pool]) -> None:
         etcd = self._wait_etcd()
         if not (etcd.pod is not None and etcd.pod.ready):
             for pool in pools:
                 pool.results.append(checks.etcd_failure(pool.target, etcd))
             return
-        jobs: dict[str, _Pool] = {}
-        for pool in pools:
-            assert pool.pair is not None
-            for index, node in enumerate(pool.pair):
-                manifest = manifests.bench_job(self.run_, pool.target, node, index)
-                jobs[manifest["metadata"]["name"]] = pool
-                self._create(manifest)
+        jobs = self._start_pairs(pools, manifests.bench_job)
         outcomes = self._wait(manifests.BENCH, list(jobs), manifests.BENCH_CONTAINER, "nixlbench")
         for pool in pools:
             assert pool.pair is not None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -21,36 +21,30 @@ def _main_thread() -> bool:
 
 
 @contextmanager
-def interrupts_raise() -> Iterator[None]:
-    """SIGINT and SIGTERM raise KeyboardInterrupt (named after the signal) inside the block."""
+def _handled(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to `handler` inside the block (in the main thread: signals reach no other)."""
     if not _main_thread():
         yield
         return
+    previous = {s: signal.signal(s, handler) for s in _SIGNALS}
+    try:
+        yield
+    finally:
+        for s, restored in previous.items():
+            signal.signal(s, restored)
 
+
+def interrupts_raise() -> AbstractContextManager[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt (named after the signal) inside the block."""
     def interrupt(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, interrupt) for s in _SIGNALS}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    return _handled(interrupt)
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
+def interrupts_deferred() -> AbstractContextManager[None]:
     """SIGINT and SIGTERM are noted on stderr and otherwise ignored inside the block."""
-    if not _main_thread():
-        yield
-        return
-
     def note(signum: int, _frame: FrameType | None) -> None:
         print(f"preflight: {signal.Signals(signum).name} ignored while the run cleans up", file=sys.stderr)
 
-    previous = {s: signal.signal(s, note) for s in _SIGNALS}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    return _handled(note)
