@@ -12,7 +12,7 @@ STACK  ?=
 CONFIG ?=
 OUT    ?=
 
-.PHONY: plan test lint typecheck unit bench clean venv
+.PHONY: plan test lint typecheck docs unit bench clean venv
 
 venv: $(STAMP)
 
@@ -37,6 +37,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict .
+
+docs: $(STAMP)
+	$(PY) -m stacks.config.docs
 
 unit: $(STAMP)
 	$(PY) -m pytest

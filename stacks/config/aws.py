@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stacks.config.keys import aws as keys
 from stacks.config.reader import Node
 
 SECTION = "aws"
-_REGION = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
-_ACCOUNT = r"^[0-9]{12}$"
-_VPC = r"^vpc-[0-9a-f]{8,17}$"
-_SECURITY_GROUP = r"^sg-[0-9a-f]{8,17}$"
-_CLUSTER = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$"
 
 
 @dataclass(frozen=True)
@@ -46,17 +42,10 @@ def read_aws(root: Node) -> tuple[AwsConfig, Node]:
     """The section, and its node so that pool readers can report a key it lacks."""
     node = root.child(SECTION)
     config = AwsConfig(
-        region=node.optional_string("region", pattern=_REGION, pattern_text="an AWS region such as us-east-1"),
-        profile=node.optional_string("profile"),
-        account_id=node.optional_string("accountId", pattern=_ACCOUNT,
-                                        pattern_text="a 12-digit AWS account id, quoted in YAML"),
-        cluster_name=node.optional_string("clusterName", pattern=_CLUSTER,
-                                          pattern_text="an EKS cluster name: letters, digits, '-' and '_'"),
-        vpc_id=node.optional_string("vpcId", pattern=_VPC, pattern_text="a VPC id such as vpc-0abc12345"),
-        cluster_security_group_id=node.optional_string(
-            "clusterSecurityGroupId", pattern=_SECURITY_GROUP,
-            pattern_text="the cluster security group id (sg-...) that `aws eks describe-cluster` shows as "
-                         "resourcesVpcConfig.clusterSecurityGroupId"),
+        region=node.read_optional(keys.REGION), profile=node.read_optional(keys.PROFILE),
+        account_id=node.read_optional(keys.ACCOUNT_ID), cluster_name=node.read_optional(keys.CLUSTER_NAME),
+        vpc_id=node.read_optional(keys.VPC_ID),
+        cluster_security_group_id=node.read_optional(keys.CLUSTER_SECURITY_GROUP_ID),
     )
     node.close()
     return config, node

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from components.kit.secret import SecretValue
 from components.namespaces.manifests import NamespaceNames
 from stacks.config.defaults import ENVIRONMENTS, Environment, EnvironmentDefaults
+from stacks.config.keys import cluster as keys
+from stacks.config.keys.cluster import SUPPORTED_KUBERNETES
 from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
 
-# Kubernetes minor versions this project renders and validates manifests for.
-SUPPORTED_KUBERNETES = ("1.31", "1.32", "1.33", "1.34", "1.35")
-DEFAULT_KUBERNETES = "1.33"
+__all__ = ["SUPPORTED_KUBERNETES", "KubernetesConfig", "read_environment", "read_kubernetes", "read_namespaces"]
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,15 @@ class KubernetesConfig:
 def read_environment(root: Node, stack: str) -> Environment:
     """``environment``, by default the stack's name when that is one; an invalid one reads as dev."""
     default = next((e for e in ENVIRONMENTS if e == stack), None)
-    return root.choice("environment", ENVIRONMENTS, default) or "dev"
+    chosen = root.read(keys.ENVIRONMENT, default) if default is not None else root.read(keys.ENVIRONMENT)
+    return next((e for e in ENVIRONMENTS if e == chosen), "dev")
 
 
 def read_kubernetes(root: Node, inline: SecretValue | None, defaults: EnvironmentDefaults) -> KubernetesConfig:
     node = root.child("kubernetes")
-    version = node.string("version", DEFAULT_KUBERNETES, choices=SUPPORTED_KUBERNETES)
-    path = node.optional_string("kubeconfigPath")
-    context = node.optional_string("context")
+    version = node.read(keys.KUBERNETES_VERSION)
+    path = node.read_optional(keys.KUBECONFIG_PATH)
+    context = node.read_optional(keys.CONTEXT)
     if path is not None and inline is not None:
         node.problem("kubeconfigPath", "is set together with the secret dynamo-cluster:kubeconfig",
                      "one of kubernetes.kubeconfigPath or the secret kubeconfig, not both")
@@ -56,9 +57,9 @@ def read_kubernetes(root: Node, inline: SecretValue | None, defaults: Environmen
 def read_namespaces(root: Node) -> NamespaceNames:
     node = root.child("namespaces")
     names = NamespaceNames(
-        platform=node.dns_label("platform", "dynamo-system"),
-        monitoring=node.dns_label("monitoring", "monitoring"),
-        workloads=node.dns_label("workloads", "dynamo"),
+        platform=node.read(keys.PLATFORM_NAMESPACE),
+        monitoring=node.read(keys.MONITORING_NAMESPACE),
+        workloads=node.read(keys.WORKLOADS_NAMESPACE),
     )
     seen: dict[str, str] = {}
     for role, name in (("platform", names.platform), ("monitoring", names.monitoring),

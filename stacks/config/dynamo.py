@@ -11,19 +11,13 @@ from components.dynamo import backends
 from components.dynamo.backends.base import Backend, GroupChoices
 from components.dynamo.backends.mocker import MOCKER
 from components.dynamo.backends.vllm import VLLM
-from components.dynamo.capacity import WorkerDemand, check_capacity
 from components.dynamo.datapath import EFA_SHARED_MEMORY
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
 from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
-from components.dynamo.transport import DISCOVERIES, EVENT_PLANES, REQUEST_PLANES, TransportPlan
+from components.dynamo.transport import TransportPlan
 from components.dynamo.words import (
-    GANG_SCHEDULING,
-    LOAD_FORMATS,
-    MODES,
-    NIXL_TELEMETRY_MODES,
     ROLES,
     ROLES_BY_MODE,
-    ROUTER_MODES,
     LoadFormat,
     Mode,
     Role,
@@ -36,6 +30,8 @@ from components.storage.cache import ModelCacheSettings
 from components.storage.downloads import is_commit, is_repo_id, snapshot_path
 from stacks.config.common import read_resources
 from stacks.config.defaults import EnvironmentDefaults
+from stacks.config.keys import dynamo as keys
+from stacks.config.keys import graphs as G
 from stacks.config.limits import (
     HELM_RELEASE_TEXT,
     MUTABLE_TAG_TEXT,
@@ -51,9 +47,6 @@ NGC_REGISTRY = "nvcr.io"
 PULL_SECRET_NAME = "nvcr-pull"
 HF_SECRET_NAME = "hf-token"
 
-_IMAGE = r"^[a-z0-9.\-/:_]+(:[A-Za-z0-9_.\-]+|@sha256:[a-f0-9]{64})$"
-_IMAGE_TEXT = "an image pinned by tag or digest (registry/repository:tag), never :latest"
-_GRAPH_NAME = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 # Helm releases the stack installs in the platform namespace besides the operator's.
 PLATFORM_RELEASES = (NATS_RELEASE,)
 
@@ -77,18 +70,16 @@ def read_transport(root: Node) -> TransportPlan:
     """The ``dynamo`` section: how Dynamo's components find each other and talk."""
     node = root.child("dynamo")
     plan = TransportPlan(
-        discovery=node.choice("discovery", DISCOVERIES, "kubernetes"),
-        event_plane=node.choice("eventPlane", EVENT_PLANES, "zmq"),
-        request_plane=node.choice("requestPlane", REQUEST_PLANES, "tcp"),
+        discovery=node.read(keys.DISCOVERY),
+        event_plane=node.read(keys.EVENT_PLANE),
+        request_plane=node.read(keys.REQUEST_PLANE),
     )
     node.close()
     return plan
 
 
 def _release(node: Node) -> DynamoRelease:
-    raw = node.raw("version")
-    if raw is None:
-        return DEFAULT_RELEASE
+    raw = node.read(keys.VERSION)
     if isinstance(raw, str) and raw in RELEASES:
         return RELEASES[raw]
     known = " or ".join(f"{v} (the default)" if v == DEFAULT_VERSION else v for v in RELEASES)
@@ -102,7 +93,7 @@ def _release(node: Node) -> DynamoRelease:
 def _release_name(node: Node) -> str:
     """The operator's Helm release: a name Helm takes, that no other release of the stack has in the
     platform namespace (the NATS release is there too)."""
-    name = node.dns_label("releaseName", "dynamo-platform")
+    name = node.read(keys.RELEASE_NAME)
     if (wrong := helm_release_problem(name)) is not None:
         node.problem("releaseName", wrong, HELM_RELEASE_TEXT)
     elif name in PLATFORM_RELEASES:
@@ -112,35 +103,27 @@ def _release_name(node: Node) -> str:
 
 
 def _image_tag(node: Node) -> str | None:
-    tag = node.optional_string("imageTag", pattern=r"^[A-Za-z0-9_.\-]+$", pattern_text="an image tag")
+    tag = node.read_optional(keys.IMAGE_TAG)
     if tag is not None and (wrong := image_tag_problem(tag)) is not None:
         node.problem("imageTag", wrong, MUTABLE_TAG_TEXT)
     return tag
 
 
-def read_operator(root: Node, defaults: EnvironmentDefaults) -> OperatorSettings:
+def read_operator(root: Node) -> OperatorSettings:
     node = root.child("operator")
     release = _release(node)
-    repository = node.string("repository", release.chart.repository, pattern=r"^(https://|oci://).+",
-                             pattern_text="an https:// Helm repository or an oci:// registry")
+    repository = node.read(keys.REPOSITORY, release.chart.repository)
     settings = OperatorSettings(
         release=release,
         chart=replace(release.chart, repository=repository),
         release_name=_release_name(node),
         image_tag=_image_tag(node),
-        gang_scheduling=node.choice("gangScheduling", GANG_SCHEDULING, "auto"),
-        resources=read_resources(node, "resources", Resources(cpu="500m", memory="1Gi", cpu_limit="1")),
-        timeout_seconds=node.integer("timeoutSeconds", defaults.operator_timeout_seconds, minimum=60,
-                                     maximum=3600),
+        gang_scheduling=node.read(keys.GANG_SCHEDULING_KEY),
+        resources=read_resources(node, keys.RESOURCES),
+        timeout_seconds=node.read(keys.TIMEOUT_SECONDS),
     )
     node.close()
     return settings
-
-
-def _image(node: Node, key: str, default: str) -> str:
-    image = node.string(key, default, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
-    _refuse_moving_tag(node, key, image)
-    return image
 
 
 def _refuse_moving_tag(node: Node, key: str, image: str) -> None:
@@ -153,8 +136,9 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
     installer: by default the release's `-efa` runtime image; when `image` is set, `efaImage` must be
     too, since a custom image without the EFA libraries falls back to TCP without an error."""
     chosen = backend or VLLM
-    image = _image(node, "image", release.runtime_image(chosen))
-    efa_image = node.optional_string("efaImage", pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+    image = node.read(G.IMAGE, release.runtime_image(chosen))
+    _refuse_moving_tag(node, "image", image)
+    efa_image = node.read_optional(G.EFA_IMAGE)
     if efa_image is not None:
         _refuse_moving_tag(node, "efaImage", efa_image)
         return image, efa_image
@@ -169,7 +153,7 @@ def _images(node: Node, backend: Backend | None, release: DynamoRelease, efa_poo
 
 def _trust_remote_code(node: Node, backend: Backend | None) -> bool:
     """`trustRemoteCode`: off unless the graph says so, since it runs the model repository's code."""
-    trust = node.boolean("trustRemoteCode", False)
+    trust = node.read(G.TRUST_REMOTE_CODE)
     if trust and backend is not None and not backend.loads_model_code:
         node.problem("trustRemoteCode", f"is true for the {backend.name}, which loads no model code", "false")
         return False
@@ -184,10 +168,10 @@ def _cpu_backends() -> str:
 def _frontend(node: Node, mode: Mode) -> FrontendSpec:
     front = node.child("frontend")
     spec = FrontendSpec(
-        replicas=front.integer("replicas", 1, minimum=1, maximum=64),
-        router_mode=front.choice("routerMode", ROUTER_MODES, "kv" if mode == "disagg" else "round-robin"),
-        http_port=front.integer("httpPort", 8000, minimum=1024, maximum=65535),
-        resources=read_resources(front, "resources", Resources(cpu="1", memory="2Gi")),
+        replicas=front.read(G.FRONTEND_REPLICAS),
+        router_mode=front.read(G.FRONTEND_ROUTER_MODE, "kv" if mode == "disagg" else "round-robin"),
+        http_port=front.read(G.FRONTEND_HTTP_PORT),
+        resources=read_resources(front, G.FRONTEND_RESOURCES),
     )
     front.close()
     return spec
@@ -198,7 +182,7 @@ def _pool(g: Node, backend: Backend | None, pools: Mapping[str, PoolShape], brok
     is not reported again here; the group is then left out of the capacity plan."""
     gpu = backend is not None and backend.gpus
     declared = sorted({*pools, *broken})
-    name = g.string("pool", pattern_text="one of " + ", ".join(declared) if declared
+    name = g.string(G.POOL.name, pattern_text="one of " + ", ".join(declared) if declared
                     else "a pool declared in nodePools (none is configured)")
     if name in broken or not name:
         return None
@@ -223,9 +207,9 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
     pool = _pool(g, backend, pools, broken)
     pool_name = str(g.value.get("pool", "")) if pool is None else pool.name
     gpu = backend is not None and backend.gpus
-    nodes = g.integer("nodes", 1, minimum=1, maximum=64)
+    nodes = g.read(G.NODES)
     default_gpus = (pool.gpus_per_node if pool else 1) if gpu else 0
-    gpus = g.integer("gpusPerNode", default_gpus, minimum=1 if gpu else 0, maximum=64,
+    gpus = g.integer(G.GPUS_PER_NODE.name, default_gpus, minimum=1 if gpu else 0, maximum=64,
                      allowed="an integer >= 1 for GPU backends" if gpu else f"0: the {_cpu_backends()} runs on CPUs")
     if not gpu and gpus:
         g.problem("gpusPerNode", f"is {gpus}", f"0: the {_cpu_backends()} simulates an engine on CPUs")
@@ -233,10 +217,10 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
         g.problem("nodes", f"is {nodes}, but the {backend.name} backend cannot span nodes",
                   "1 for " + backend.name + "; " + ", ".join(b.name for b in backends.BACKENDS.values()
                                                              if b.spans_nodes) + " can span nodes")
-    tp = g.integer("tensorParallel", max(1, nodes * gpus), minimum=1, maximum=512)
-    pp = g.integer("pipelineParallel", 1, minimum=1, maximum=64)
-    ep = g.integer("expertParallel", 1, minimum=1, maximum=512)
-    engine = g.raw("engineConfig")
+    tp = g.read(G.TENSOR_PARALLEL, max(1, nodes * gpus))
+    pp = g.read(G.PIPELINE_PARALLEL)
+    ep = g.read(G.EXPERT_PARALLEL)
+    engine = g.raw(G.ENGINE_CONFIG.name)
     if backend is not None:
         found = backend.problems(GroupChoices(role=role, nodes=nodes, gpus_per_node=gpus, tensor_parallel=tp,
                                               expert_parallel=ep, engine_config=engine))
@@ -247,35 +231,36 @@ def _group(node: Node, role: Role, backend: Backend | None, pools: Mapping[str, 
     if not isinstance(engine, Mapping):
         engine = None
     small = not gpu
-    plain_env, secret_env = g.string_map_with_secrets("env")
-    check_env_names(g, "env", {**plain_env, **dict.fromkeys(secret_env, "")})
+    plain_env, secret_env = g.string_map_with_secrets(G.ENV.name)
+    check_env_names(g, G.ENV.name, {**plain_env, **dict.fromkeys(secret_env, "")})
     efa = gpu and pool is not None and pool.has_efa
     # /dev/shm is memory-backed and counts against the container's memory: on EFA pools, where the
     # guide sizes it at 80Gi, the default memory is the usual 64Gi plus that.
     default_resources = (Resources(cpu="500m", memory="1Gi") if small else
                          Resources(cpu="8", memory="144Gi") if efa else Resources(cpu="8", memory="64Gi"))
-    resources = read_resources(g, "resources", default_resources)
-    shared_memory = g.quantity("sharedMemory", "256Mi" if small else EFA_SHARED_MEMORY if efa else "16Gi")
+    resources = read_resources(g, G.WORKER_RESOURCES, default_resources)
+    shared_memory = g.read(G.SHARED_MEMORY, "256Mi" if small else EFA_SHARED_MEMORY if efa else "16Gi")
     if quantity_bytes(shared_memory) > quantity_bytes(resources.memory):
         g.problem("sharedMemory", f"is {shared_memory}, more than resources.memory ({resources.memory})",
                   "at most resources.memory: /dev/shm is memory-backed and counts against the container's "
                   "memory limit, so a worker that fills it is OOM-killed first")
+    extra_args: list[str] = g.read(G.EXTRA_ARGS)
     spec = WorkerGroupSpec(
         role=role,
-        replicas=g.integer("replicas", 1, minimum=1, maximum=256),
+        replicas=g.read(G.REPLICAS),
         pool=pool_name,
         nodes=nodes,
         gpus_per_node=gpus,
         tensor_parallel=tp,
         pipeline_parallel=pp,
         expert_parallel=ep,
-        extra_args=tuple(g.string_list("extraArgs")),
+        extra_args=tuple(extra_args),
         env=plain_env,
         secret_env=secret_env,
         resources=resources,
         shared_memory=shared_memory,
         engine_config=dict(engine or {}),
-        termination_grace_seconds=g.integer("terminationGracePeriodSeconds", 600, minimum=30, maximum=7200),
+        termination_grace_seconds=g.read(G.TERMINATION_GRACE),
     )
     g.close()
     return spec
@@ -309,10 +294,8 @@ def _ready_default(defaults: EnvironmentDefaults, cache: CacheConfig, use_cache:
 
 def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None]:
     loader = node.child("loader")
-    load_format = loader.choice("format", LOAD_FORMATS, "auto")
-    concurrency = None
-    if loader.raw("concurrency") is not None:
-        concurrency = loader.integer("concurrency", minimum=1, maximum=1024)
+    load_format = loader.read(G.LOADER_FORMAT)
+    concurrency = loader.read_optional(G.LOADER_CONCURRENCY)
     if load_format != "auto" and backend is not None and load_format not in backend.streaming_loaders:
         takes = ", ".join(b.name for b in backends.BACKENDS.values() if load_format in b.streaming_loaders)
         loader.problem("format", f"is {load_format}, which the {backend.name} backend has no flag for here",
@@ -328,12 +311,11 @@ def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
                cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
                broken: Set[str] = frozenset()) -> GraphSpec:
-    name = node.string("name", pattern=_GRAPH_NAME,
-                       pattern_text="a DNS label: lower-case letters, digits and '-' (it names the graph's pods)")
-    word = node.choice("backend", backends.names())
-    backend = None if word is None else backends.backend(word)
-    mode = node.choice("mode", MODES, "disagg")
-    model = node.string("model", pattern_text="a model id such as Qwen/Qwen3-0.6B")
+    name = node.read(G.NAME)
+    word = node.read(G.BACKEND)
+    backend = backends.backend(word) if word else None
+    mode = node.read(G.MODE)
+    model = node.read(G.MODEL)
     groups: list[WorkerGroupSpec] = []
     expected = ROLES_BY_MODE[mode]
     for role in ROLES:
@@ -345,15 +327,14 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
             node.problem(role, f"is set on a {mode} graph", f"only {' and '.join(expected)} for mode {mode}")
         elif group is not None:
             groups.append(group)
-    use_cache = node.boolean("modelCache", cache.enabled)
+    use_cache = node.read(G.MODEL_CACHE, cache.enabled)
     if use_cache and not cache.enabled:
         node.problem("modelCache", "is true but the stack's modelCache is not enabled",
                      "false, or enable modelCache.enabled")
-    revision = node.string("modelRevision", "main", pattern_text="main, or a 40-character commit")
-    size = node.integer("modelSizeGiB", minimum=1, maximum=1_000_000) if node.raw("modelSizeGiB") is not None \
-        else None
+    revision = node.read(G.MODEL_REVISION)
+    size = node.read_optional(G.MODEL_SIZE_GIB)
     load_format, loader_concurrency = _loader(node, backend)
-    use_token = node.boolean("hfToken", hf_token)
+    use_token = node.read(G.HF_TOKEN, hf_token)
     if use_token and not hf_token:
         node.problem("hfToken", "is true but the stack has no hfToken secret",
                      "false, or `pulumi config set --secret dynamo-cluster:hfToken ...`")
@@ -364,19 +345,18 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         name=name,
         backend=backend or MOCKER,  # a placeholder: an unknown backend is a problem already
         model=model,
-        served_model_name=node.string("servedModelName", model or "model"),
+        served_model_name=node.read(G.SERVED_MODEL_NAME, model or "model"),
         mode=mode,
         image=image,
         efa_image=efa_image,
-        nixl_telemetry=node.choice("nixlTelemetry", NIXL_TELEMETRY_MODES, "auto"),
+        nixl_telemetry=node.read(G.NIXL_TELEMETRY),
         trust_remote_code=_trust_remote_code(node, backend),
         frontend=_frontend(node, mode),
         groups=tuple(groups),
         use_model_cache=use_cache,
         use_hf_token=use_token,
-        check_parallelism=node.boolean("checkParallelism", True),
-        ready_timeout_minutes=node.integer("readyTimeoutMinutes", _ready_default(defaults, cache, use_cache, model),
-                                           minimum=5, maximum=1440),
+        check_parallelism=node.read(G.CHECK_PARALLELISM),
+        ready_timeout_minutes=node.read(G.READY_TIMEOUT_MINUTES, _ready_default(defaults, cache, use_cache, model)),
         release=release,
         transport=transport,
         model_revision=revision,
@@ -428,24 +408,8 @@ def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, cache: CacheConfig
     """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape).
     `cache`: the modelCache section, read before (it needs the node pools and the aws section)."""
     transport = read_transport(root)
-    operator = read_operator(root, defaults)
+    operator = read_operator(root)
     graphs = read_graphs(root, pools=pools, release=operator.release, transport=transport,
                          cache=cache, hf_token=hf_token, defaults=defaults, broken=broken_pools)
     return DynamoConfig(transport=transport, operator=operator, model_cache=cache.settings, graphs=graphs,
                         pull_secret_name=PULL_SECRET_NAME, hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)
-
-
-def worker_demands(graphs: tuple[GraphSpec, ...], pools: Mapping[str, PoolShape]) -> list[WorkerDemand]:
-    """What each worker group asks of its pool, for the capacity plan. Groups on a pool that does not
-    exist are left out: reading the graph already reported that pool."""
-    return [WorkerDemand(graph=g.name, group=group.role, key=f"graphs[{i}].{group.role}", pool=group.pool,
-                         replicas=group.replicas, nodes_per_replica=group.nodes, gpus_per_node=group.gpus_per_node,
-                         tensor_parallel=group.tensor_parallel, pipeline_parallel=group.pipeline_parallel,
-                         check_parallelism=g.check_parallelism)
-            for i, g in enumerate(graphs) for group in g.groups if group.pool in pools]
-
-
-def check_graph_capacity(root: Node, graphs: tuple[GraphSpec, ...], pools: Mapping[str, PoolShape]) -> None:
-    """The GPU capacity plan over every graph: each problem becomes a config problem."""
-    for problem in check_capacity(pools, worker_demands(graphs, pools)):
-        root.problems.add(problem.key, problem.wrong, problem.allowed)

@@ -13,6 +13,7 @@ from components.kit.charts import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 from components.namespaces.manifests import NamespaceNames
 from components.nodes.settings import ExistingNodes, NodePoolSettings
 from stacks.config.common import read_chart_version
+from stacks.config.keys import gpu_platform as keys
 from stacks.config.limits import namespace_problem
 from stacks.config.reader import Node
 
@@ -23,12 +24,11 @@ def read_gpu_platform(root: Node, pools: Sequence[NodePoolSettings],
                       namespaces: NamespaceNames) -> GpuPlatformSettings | None:
     node = root.child(SECTION)
     has_gpus = any(p.gpus_per_node > 0 for p in pools)
-    enabled = node.boolean("enabled", has_gpus)
-    namespace = node.dns_label("namespace", "gpu-operator")
-    interval = node.string("scrapeInterval", "15s", pattern=r"^[1-9][0-9]*(s|m)$",
-                           pattern_text="a Prometheus duration in seconds or minutes, such as 15s or 1m")
-    gpu_operator = read_chart_version(node, "gpuOperatorVersion", GPU_OPERATOR)
-    efa_plugin = read_chart_version(node, "efaPluginVersion", EFA_DEVICE_PLUGIN)
+    enabled = node.read(keys.ENABLED, has_gpus)
+    namespace = node.read(keys.NAMESPACE)
+    interval = node.read(keys.SCRAPE_INTERVAL)
+    gpu_operator = read_chart_version(node, keys.GPU_OPERATOR_VERSION, GPU_OPERATOR)
+    efa_plugin = read_chart_version(node, keys.EFA_PLUGIN_VERSION, EFA_DEVICE_PLUGIN)
     node.close()
     if enabled and not has_gpus:
         node.problem("enabled", "is true, but no node pool has GPUs", "false, or a node pool with gpusPerNode > 0")

@@ -18,33 +18,26 @@ import re
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from components.dynamo.spec import GraphSpec
-from components.kit.resources import Resources, Storage
+from components.kit.resources import Storage
 from components.nodes.settings import NodePoolSettings
 from components.storage import csi, efs, lustre
 from components.storage.cache import (
-    CACHE_KINDS,
     CacheKind,
     CacheStore,
     Efs,
     ExistingClass,
     FsxLustre,
     ModelCacheSettings,
-    cache_fit,
 )
-from components.storage.downloads import DEFAULT_IMAGE, DownloadSettings, download_plans, plans_by_graph
+from components.storage.downloads import DownloadSettings
 from stacks.config.aws import AwsConfig
 from stacks.config.common import read_resources, read_storage
+from stacks.config.keys import model_cache as K
 from stacks.config.limits import MOUNT_PATH_TEXT, mount_path_problem
 from stacks.config.reader import Node
+from stacks.config.rules import require_aws_for_cache
 
 SECTION = "modelCache"
-_S3 = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$"
-_FS_PATH = r"^/[A-Za-z0-9_.\-/]*$"
-_SUBNET = r"^subnet-[0-9a-f]{8,17}$"
-_ADDON_VERSION = r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$"
-_IMAGE = r"^[a-z0-9.\-/:_]+(:[A-Za-z0-9_.\-]+|@sha256:[a-f0-9]{64})$"
-_IMAGE_TEXT = "an image pinned by tag or digest (registry/repository:tag), never :latest"
 _KIND_SECTIONS: dict[str, CacheKind] = {"fsx": "fsx-lustre", "efs": "efs"}
 
 
@@ -58,7 +51,7 @@ def _fsx_pool(node: Node, pools: Sequence[NodePoolSettings], active: bool,
     (the first eks pool when none has EFA). Pools with problems of their own (`broken`) are not
     reported again here."""
     eks = _eks_pools(pools)
-    name = node.optional_string("pool")
+    name = node.read_optional(K.FSX_POOL)
     if not active or (name in broken if name is not None else not eks and bool(broken)):
         return None
     names = ", ".join(p.name for p in eks) or "none is configured"
@@ -83,8 +76,8 @@ def _fsx_pool(node: Node, pools: Sequence[NodePoolSettings], active: bool,
 
 def _s3(node: Node, deployment: lustre.DeploymentType, active: bool) -> lustre.S3Repository | None:
     s3 = node.child("s3")
-    path = s3.optional_string("repositoryPath", pattern=_S3, pattern_text="an S3 prefix such as s3://bucket/models/")
-    fs_path = s3.string("fileSystemPath", "/s3", pattern=_FS_PATH, pattern_text="an absolute path in the file system")
+    path = s3.read_optional(K.FSX_S3_REPOSITORY)
+    fs_path = s3.read(K.FSX_S3_PATH)
     if fs_path == "/" or fs_path.rstrip("/") in ("/hub", "/dynamo-cluster"):
         s3.problem("fileSystemPath", f"is {fs_path!r}, where the download Jobs write",
                    "a directory of its own, such as /s3")
@@ -102,13 +95,12 @@ def _read_lustre(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aw
                  active: bool, broken: Set[str]) -> lustre.LustreSettings | None:
     fsx = node.child("fsx")
     pool = _fsx_pool(fsx, pools, active, broken)
-    deployment = fsx.choice("deploymentType", lustre.DEPLOYMENT_TYPES, "PERSISTENT_2")
-    capacity = fsx.integer("storageCapacityGiB", 2400, minimum=1200, maximum=1_000_000)
+    deployment = fsx.read(K.FSX_DEPLOYMENT_TYPE)
+    capacity = fsx.read(K.FSX_CAPACITY)
     default_throughput = {"PERSISTENT_2": 250, "PERSISTENT_1": 200, "SCRATCH_2": None}[deployment]
-    throughput: int | None = default_throughput
-    if fsx.raw("throughputPerTiB") is not None:
-        throughput = fsx.integer("throughputPerTiB", minimum=1)
-    version = fsx.string("lustreVersion", "2.15", choices=lustre.LUSTRE_VERSIONS)
+    configured_throughput = fsx.configured(K.FSX_THROUGHPUT)
+    throughput = default_throughput if configured_throughput is None else configured_throughput
+    version = fsx.read(K.FSX_LUSTRE_VERSION)
     s3 = _s3(fsx, deployment, active)
     if active:
         wrong = lustre.capacity_problem(deployment, capacity)
@@ -130,9 +122,9 @@ def _read_efs(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aws: 
               active: bool, broken: Set[str]) -> efs.EfsSettings | None:
     section = node.child("efs")
     pool_subnets = list(dict.fromkeys(s for p in _eks_pools(pools) if p.eks is not None for s in p.eks.subnet_ids))
-    subnets = section.string_list("subnetIds", pool_subnets)
+    subnets = section.read(K.EFS_SUBNETS, pool_subnets)
     for subnet in subnets:
-        if not re.match(_SUBNET, subnet):
+        if not re.match(K.SUBNET, subnet):
             section.problem("subnetIds", f"has {subnet!r}", "subnet ids such as subnet-0abc12345")
     if len(set(subnets)) != len(subnets):
         section.problem("subnetIds", "names a subnet twice", "each subnet once (one mount target each)")
@@ -148,7 +140,7 @@ def _read_efs(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aws: 
                             "one subnet per availability zone (EFS takes one mount target per zone)")
         if zone is not None:
             seen.setdefault(zone, subnet)
-    throughput = section.choice("throughputMode", efs.THROUGHPUT_MODES, "elastic")
+    throughput = section.read(K.EFS_THROUGHPUT_MODE)
     if active and not subnets and not broken:
         section.problem("subnetIds", "is empty, and the stack has no eks pool to take subnets from",
                         "the subnets of the nodes that mount the cache (one mount target each)")
@@ -161,9 +153,8 @@ def _read_efs(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aws: 
 
 def _read_csi(node: Node, kind: CacheKind, aws: AwsConfig) -> csi.CsiDriverSettings | None:
     section = node.child("csiDriver")
-    install = section.boolean("install", True)
-    version = section.optional_string("version", pattern=_ADDON_VERSION,
-                                      pattern_text="an EKS add-on version such as v1.7.0-eksbuild.1")
+    install = section.read(K.CSI_INSTALL)
+    version = section.read_optional(K.CSI_VERSION)
     section.close()
     if kind == "existing":
         return None
@@ -173,33 +164,21 @@ def _read_csi(node: Node, kind: CacheKind, aws: AwsConfig) -> csi.CsiDriverSetti
 
 def read_download(node: Node) -> DownloadSettings:
     section = node.child("download")
-    image = section.string("image", DEFAULT_IMAGE, pattern=_IMAGE, pattern_text=_IMAGE_TEXT)
+    image = section.read(K.DOWNLOAD_IMAGE)
     if image.endswith(":latest"):
-        section.problem("image", f"is {image!r}", _IMAGE_TEXT)
+        section.problem(K.DOWNLOAD_IMAGE.name, f"is {image!r}", K.IMAGE_TEXT)
+    exclude: list[str] = section.read(K.DOWNLOAD_EXCLUDE)
     settings = DownloadSettings(
-        enabled=section.boolean("enabled", True),
+        enabled=section.read(K.DOWNLOAD_ENABLED),
         image=image,
-        timeout_minutes=section.integer("timeoutMinutes", 240, minimum=10, maximum=2880),
-        backoff_limit=section.integer("backoffLimit", 6, minimum=0, maximum=30),
-        workers=section.integer("workers", 8, minimum=1, maximum=64),
-        exclude=tuple(section.string_list("exclude")),
-        resources=read_resources(section, "resources", Resources(cpu="1", memory="2Gi", cpu_limit="4")),
+        timeout_minutes=section.read(K.DOWNLOAD_TIMEOUT),
+        backoff_limit=section.read(K.DOWNLOAD_BACKOFF),
+        workers=section.read(K.DOWNLOAD_WORKERS),
+        exclude=tuple(exclude),
+        resources=read_resources(section, K.DOWNLOAD_RESOURCES),
     )
     section.close()
     return settings
-
-
-def _require_aws(aws: AwsConfig, aws_node: Node, kind: CacheKind, install: bool) -> None:
-    needed = [("region", aws.region, "an AWS region such as us-east-1"),
-              ("vpcId", aws.vpc_id, "the cluster's VPC id, where the file system's security group is created"),
-              ("clusterSecurityGroupId", aws.cluster_security_group_id,
-               "the cluster security group id: the file system admits the nodes that carry it")]
-    if install:
-        needed.append(("clusterName", aws.cluster_name, "the EKS cluster the CSI driver add-on is installed on"))
-    reported = {p.key for p in aws_node.problems.found}
-    for key, value, allowed in needed:
-        if value is None and aws_node.key(key) not in reported:  # the node pools may have asked for it
-            aws_node.problem(key, f"is required by modelCache.kind {kind}", allowed)
 
 
 def _other_kind_keys(node: Node, kind: CacheKind) -> None:
@@ -229,16 +208,16 @@ def read_model_cache(root: Node, *, retain: bool, aws: AwsConfig, aws_node: Node
     """Opt-in in every environment; ``kind: existing`` needs a ReadWriteMany class the cluster has.
     `broken_pools`: pools nodePools declares that have problems of their own (and no settings)."""
     node = root.child(SECTION)
-    enabled = node.boolean("enabled", False)
-    kind = node.choice("kind", CACHE_KINDS, "existing")
+    enabled = node.read(K.ENABLED)
+    kind = node.read(K.KIND)
     provisioned = kind != "existing"
     # No default class: an existing cache needs ReadWriteMany, which the stack's block-storage class lacks.
-    storage = read_storage(node, "storage", "", "200Gi", minimum="1Gi")
+    storage = read_storage(node, K.STORAGE, "")
     storage_node = node.value.get("storage") or {}
-    mount_path = node.string("mountPath", "/models", pattern=r"^/[A-Za-z0-9_./-]*$", pattern_text=MOUNT_PATH_TEXT)
+    mount_path = node.read(K.MOUNT_PATH)
     if (wrong := mount_path_problem(mount_path)) is not None:
-        node.problem("mountPath", wrong, MOUNT_PATH_TEXT)
-    claim = node.dns_label("claimName", "model-cache")
+        node.problem(K.MOUNT_PATH.name, wrong, MOUNT_PATH_TEXT)
+    claim = node.read(K.CLAIM_NAME)
     if enabled and not provisioned and not storage.storage_class:
         node.problem("storage.storageClass", "is required when the model cache is enabled with kind existing",
                      "a StorageClass that provides ReadWriteMany volumes (EFS, FSx for Lustre, NFS), or kind "
@@ -259,7 +238,8 @@ def read_model_cache(root: Node, *, retain: bool, aws: AwsConfig, aws_node: Node
     if enabled:
         _other_kind_keys(node, kind)
         if provisioned:
-            _require_aws(aws, aws_node, kind, csi_settings is not None and csi_settings.install)
+            require_aws_for_cache(aws, aws_node, kind=kind,
+                                  installs_driver=csi_settings is not None and csi_settings.install)
     node.close()
     settings = _settings(enabled, kind, claim=claim, storage=storage, mount_path=mount_path, retain=retain,
                          lustre_settings=lustre_settings, efs_settings=efs_settings, csi_settings=csi_settings,
@@ -286,27 +266,3 @@ def _settings(enabled: bool, kind: CacheKind, *, claim: str, storage: Storage, m
     else:
         store = ExistingClass(storage)
     return ModelCacheSettings(claim_name=claim, mount_path=mount_path, retain=retain, store=store, download=download)
-
-
-def model_cache_warnings(cache: ModelCacheSettings | None, graphs: Sequence[GraphSpec]) -> list[str]:
-    """What a reviewer of the plan should know about the cache and the downloads, though config is valid."""
-    out: list[str] = []
-    plans = download_plans(graphs) if cache is not None and cache.download.enabled else []
-    if cache is not None and plans:
-        fit = cache_fit(cache, plans)
-        if fit.fits is False:
-            out.append(f"modelCache holds {fit.capacity_gib} GiB, but the models the graphs download take "
-                       f"{fit.known_gib} GiB (graphs[].modelSizeGiB): the downloads fail when it is full")
-        waits = plans_by_graph(plans)
-        for graph in graphs:
-            if graph.name in waits and graph.ready_timeout_minutes < cache.download.timeout_minutes:
-                out.append(f"graph {graph.name}: `pulumi up` waits {graph.ready_timeout_minutes} minutes for it "
-                           f"(readyTimeoutMinutes), but its model's download may take up to "
-                           f"{cache.download.timeout_minutes} (modelCache.download.timeoutMinutes): a first `pulumi "
-                           "up` may report the graph timed out while the download goes on; run it again once the "
-                           "download Job completed")
-    for graph in graphs:
-        if graph.load_format == "runai_streamer":
-            out.append(f"graph {graph.name} loads weights with vLLM's Run:ai Model Streamer: its image must carry "
-                       "vllm[runai] (the runai-model-streamer package), which this project does not check")
-    return out

@@ -10,41 +10,22 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import get_args
 
 from components.dynamo.datapath import HUGE_PAGES_PER_POD_BYTES
 from components.kit.quantity import quantity_bytes
 from components.nodes.catalog import CATALOG, InstanceFacts, lookup
-from components.nodes.eks import AMI_TYPES, CAPACITY_TYPES, EFA_LABEL, HUGE_PAGE_BYTES, POOL_LABEL, EksNodeGroup
+from components.nodes.eks import AMI_TYPES, EFA_LABEL, HUGE_PAGE_BYTES, POOL_LABEL, EksNodeGroup
 from components.nodes.settings import EFFECTS, ExistingNodes, NodePoolSettings, Taint
 from stacks.config.aws import AwsConfig
 from stacks.config.defaults import PoolKind
+from stacks.config.keys import node_pools as K
 from stacks.config.limits import LABEL_KEY_TEXT, LABEL_VALUE_TEXT, check_labels, label_key_problem, label_value_problem
 from stacks.config.reader import Node, describe
+from stacks.config.rules import require_aws_for_pools
+from stacks.config.schema import Key
 
 SECTION = "nodePools"
-KINDS: tuple[PoolKind, ...] = get_args(PoolKind)
-_INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$"
-_SUBNET = r"^subnet-[0-9a-f]{8,17}$"
-_RESERVATION = r"^cr-[0-9a-f]{8,17}$"
-_ZONE = r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$"
-_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
 _RESERVED_LABELS = (POOL_LABEL, EFA_LABEL)
-# Bounds of the counts a pool takes (the project's, beyond which a value is a typo; maxUnavailable's
-# is the EKS API's).
-MAX_NODES = 1000
-MAX_GPUS_PER_NODE = 64
-MAX_GPU_MEMORY_GIB = 1024
-MAX_EFA_INTERFACES = 64
-MAX_UNAVAILABLE = 100
-MAX_HOURLY_PRICE = 10_000.0
-# Keys only one kind of pool reads, so a key of the other kind gets a message that says so.
-_KIND_KEYS = {
-    "existing": ("nodeSelector", "nodes", "taints", "efaInterfaces", "installDriver", "installToolkit"),
-    "eks": ("minNodes", "desiredNodes", "maxNodes", "diskSizeGiB", "amiType", "capacityType",
-            "capacityReservationId", "efa", "placementGroup", "subnetIds", "labels", "maxUnavailable",
-            "nodeRoleArn"),
-}
 
 
 @dataclass(frozen=True)
@@ -58,10 +39,11 @@ def _catalog_types() -> str:
     return ", ".join(sorted(CATALOG))
 
 
-def _labels(node: Node, name: str, *, required: bool, selector: bool) -> dict[str, str]:
+def _labels(node: Node, key: Key[dict[str, str]], *, required: bool, selector: bool) -> dict[str, str]:
     """Node labels: a `selector` reads them (the kubernetes.io ones Kubernetes sets included), or the
     pool sets them (then not under the prefixes Kubernetes reserves)."""
-    labels = node.string_map(name)
+    name = key.name
+    labels = node.configured(key) or {}
     if required and not labels:
         node.problem(name, "is required but not set", "a map of node label to value, e.g. {nvidia.com/gpu.present: "
                                                       "'true'}")
@@ -69,21 +51,15 @@ def _labels(node: Node, name: str, *, required: bool, selector: bool) -> dict[st
     return labels
 
 
-def _optional_int(node: Node, name: str, minimum: int, maximum: int) -> int | None:
-    if node.raw(name) is None:
-        return None
-    return node.integer(name, minimum=minimum, maximum=maximum)
-
-
 def _price(node: Node, default: float | None) -> float | None:
-    raw = node.raw("hourlyPriceUsd")
+    raw = node.read_optional(K.HOURLY_PRICE)
     if raw is None:
         return default
-    allowed = f"a finite number of US dollars from 0 to {MAX_HOURLY_PRICE:g}"
+    allowed = f"a finite number of US dollars from 0 to {K.MAX_HOURLY_PRICE:g}"
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         node.problem("hourlyPriceUsd", f"expected a price, got {describe(raw)}", allowed)
         return default
-    if not math.isfinite(raw) or not 0 <= raw <= MAX_HOURLY_PRICE:
+    if not math.isfinite(raw) or not 0 <= raw <= K.MAX_HOURLY_PRICE:
         node.problem("hourlyPriceUsd", f"is {raw}", allowed)
         return default
     return float(raw)
@@ -91,9 +67,9 @@ def _price(node: Node, default: float | None) -> float | None:
 
 def _gpu(node: Node, kind: str, instance_type: str | None, facts: InstanceFacts | None) -> _Gpu:
     """The GPUs of one node: the catalog's, or the ones config declares (never both disagreeing)."""
-    count = _optional_int(node, "gpusPerNode", 0, MAX_GPUS_PER_NODE)
-    model = node.optional_string("gpuModel")
-    memory = _optional_int(node, "gpuMemoryGiB", 1, MAX_GPU_MEMORY_GIB)
+    count = node.read_optional(K.GPUS_PER_NODE)
+    model = node.read_optional(K.GPU_MODEL)
+    memory = node.read_optional(K.GPU_MEMORY)
     if facts is not None:
         for key, given, known in (("gpusPerNode", count, facts.gpus), ("gpuModel", model, facts.gpu_model),
                                   ("gpuMemoryGiB", memory, facts.gpu_memory_gib)):
@@ -132,8 +108,7 @@ def _taint(item: Node) -> Taint:
 
 def _zone(node: Node, aws: AwsConfig) -> str | None:
     """The pool's availability zone, which must lie in ``aws.region`` when the stack names one."""
-    zone = node.optional_string("availabilityZone", pattern=_ZONE,
-                                pattern_text="an availability zone such as us-east-1a")
+    zone = node.read_optional(K.AVAILABILITY_ZONE)
     if zone is not None and aws.region is not None and not re.fullmatch(re.escape(aws.region) + "[a-z]", zone):
         node.problem("availabilityZone", f"is {zone!r}, a zone outside aws.region {aws.region}",
                      f"a zone of {aws.region}, such as {aws.region}a")
@@ -142,39 +117,24 @@ def _zone(node: Node, aws: AwsConfig) -> str | None:
 
 def _existing(node: Node, aws: AwsConfig) -> ExistingNodes:
     taints = []
-    for item in node.objects("taints"):
+    for item in node.objects(K.TAINTS.name):
         taints.append(_taint(item))
         item.close()
-    install_driver = node.boolean("installDriver", False)
+    install_driver = node.read(K.INSTALL_DRIVER)
     return ExistingNodes(
-        node_selector=_labels(node, "nodeSelector", required=True, selector=True),
-        nodes=node.integer("nodes", minimum=1, maximum=MAX_NODES),
+        node_selector=_labels(node, K.NODE_SELECTOR, required=True, selector=True),
+        nodes=node.read(K.NODES),
         taints=tuple(taints),
-        efa_interfaces=node.integer("efaInterfaces", 0, minimum=0, maximum=MAX_EFA_INTERFACES),
+        efa_interfaces=node.read(K.EFA_INTERFACES),
         availability_zone=_zone(node, aws),
         install_driver=install_driver,
-        install_toolkit=node.boolean("installToolkit", install_driver),
+        install_toolkit=node.read(K.INSTALL_TOOLKIT, install_driver),
     )
 
 
-def _require_aws(aws: AwsConfig, aws_node: Node, efa: bool) -> None:
-    needed = [("region", aws.region, "an AWS region such as us-east-1"),
-              ("clusterName", aws.cluster_name, "the name of the EKS cluster the node groups join")]
-    if efa:
-        needed += [("vpcId", aws.vpc_id, "the cluster's VPC id, for the EFA security group"),
-                   ("clusterSecurityGroupId", aws.cluster_security_group_id,
-                    "the cluster security group id: EFA interfaces carry it so nodes can join")]
-    for key, value, allowed in needed:
-        if value is None:
-            aws_node.problem(key, "is required by the eks node pools" + (" with EFA" if key in
-                                                                          ("vpcId", "clusterSecurityGroupId") else ""),
-                             allowed)
-
-
 def _capacity(node: Node) -> tuple[str, str | None]:
-    capacity_type = node.string("capacityType", "ON_DEMAND", choices=CAPACITY_TYPES)
-    reservation = node.optional_string("capacityReservationId", pattern=_RESERVATION,
-                                       pattern_text="a capacity reservation id such as cr-0123456789abcdef0")
+    capacity_type = node.read(K.CAPACITY_TYPE)
+    reservation = node.read_optional(K.CAPACITY_RESERVATION)
     if capacity_type == "CAPACITY_BLOCK" and reservation is None:
         node.problem("capacityReservationId", "is required with capacityType CAPACITY_BLOCK",
                      "the id of the capacity block's reservation (cr-...)")
@@ -186,7 +146,7 @@ def _capacity(node: Node) -> tuple[str, str | None]:
 
 def _efa(node: Node, instance_type: str, facts: InstanceFacts | None) -> int:
     """EFA interfaces per node: one per network card of an EFA-capable type; 0 without EFA."""
-    if not node.boolean("efa", False):
+    if not node.read(K.EFA):
         return 0
     if facts is None or not facts.efa:
         node.problem("efa", f"is true, but {instance_type} has no EFA" if facts is not None else
@@ -198,11 +158,11 @@ def _efa(node: Node, instance_type: str, facts: InstanceFacts | None) -> int:
 
 def _placement(node: Node, efa: bool, aws: AwsConfig) -> tuple[list[str], str | None]:
     """The subnets and the availability zone; an EFA pool has one subnet in a named zone."""
-    subnets = node.string_list("subnetIds")
+    subnets = node.read(K.SUBNET_IDS)
     if not subnets:
         node.problem("subnetIds", "is required but not set", "a list of the subnet ids the nodes run in")
     for subnet in subnets:
-        if not re.match(_SUBNET, subnet):
+        if not re.match(K.SUBNET, subnet):
             node.problem("subnetIds", f"has {subnet!r}", "subnet ids such as subnet-0abc12345")
     if efa and len(subnets) > 1:
         node.problem("subnetIds", f"has {len(subnets)} subnets on an EFA pool",
@@ -215,36 +175,35 @@ def _placement(node: Node, efa: bool, aws: AwsConfig) -> tuple[list[str], str | 
 
 def _eks(node: Node, instance_type: str, facts: InstanceFacts | None, aws: AwsConfig,
          aws_node: Node) -> EksNodeGroup:
-    min_nodes = node.integer("minNodes", 1, minimum=0, maximum=MAX_NODES)
-    desired = node.integer("desiredNodes", min_nodes, minimum=0, maximum=MAX_NODES)
-    max_nodes = node.integer("maxNodes", minimum=1, maximum=MAX_NODES)
+    min_nodes = node.read(K.MIN_NODES)
+    desired = node.read(K.DESIRED_NODES, min_nodes)
+    max_nodes = node.read(K.MAX_NODES_KEY)
     if not min_nodes <= desired <= max_nodes:
         node.problem("desiredNodes", f"is {desired}, with minNodes {min_nodes} and maxNodes {max_nodes}",
                      "minNodes <= desiredNodes <= maxNodes")
     architecture = facts.architecture if facts is not None else "x86_64"
-    ami_type = node.string("amiType", AMI_TYPES[architecture], choices=sorted(AMI_TYPES.values()))
+    ami_type = node.read(K.AMI_TYPE, AMI_TYPES[architecture])
     if facts is not None and ami_type != AMI_TYPES[architecture]:
         node.problem("amiType", f"is {ami_type}, but {instance_type} is {architecture}", AMI_TYPES[architecture])
     capacity_type, reservation = _capacity(node)
     efa_interfaces = _efa(node, instance_type, facts)
     subnets, zone = _placement(node, efa_interfaces > 0, aws)
-    labels = _labels(node, "labels", required=False, selector=False)
+    labels = _labels(node, K.LABELS, required=False, selector=False)
     for reserved in _RESERVED_LABELS:
         if reserved in labels:
             node.problem("labels", f"sets {reserved}, which the pool sets itself", f"labels other than {reserved}")
-    _require_aws(aws, aws_node, efa_interfaces > 0)
+    require_aws_for_pools(aws, aws_node, efa=efa_interfaces > 0)
     return EksNodeGroup(
         cluster_name=aws.cluster_name or "", partition=aws.partition, instance_type=instance_type,
         ami_type=ami_type, capacity_type=capacity_type, min_nodes=min_nodes, desired_nodes=desired,
-        max_nodes=max_nodes, disk_size_gib=node.integer("diskSizeGiB", 200, minimum=20, maximum=16384),
+        max_nodes=max_nodes, disk_size_gib=node.read(K.DISK_SIZE),
         subnet_ids=tuple(subnets), labels=labels,
-        max_unavailable=node.integer("maxUnavailable", 1, minimum=1, maximum=MAX_UNAVAILABLE),
+        max_unavailable=node.read(K.MAX_UNAVAILABLE_KEY),
         # without the VPC and cluster security group (already reported) the pool is not built at all
         efa_interfaces=efa_interfaces if aws.vpc_id and aws.cluster_security_group_id else 0,
-        placement_group=node.boolean("placementGroup", efa_interfaces > 0), capacity_reservation_id=reservation,
+        placement_group=node.read(K.PLACEMENT_GROUP, efa_interfaces > 0), capacity_reservation_id=reservation,
         vpc_id=aws.vpc_id, cluster_security_group_id=aws.cluster_security_group_id,
-        node_role_arn=node.optional_string("nodeRoleArn", pattern=_ROLE_ARN,
-                                           pattern_text="an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+        node_role_arn=node.read_optional(K.NODE_ROLE_ARN),
         availability_zone=zone,
     )
 
@@ -254,7 +213,7 @@ def _huge_pages(node: Node, eks: EksNodeGroup | None, gpus: int) -> str:
     EFA allocates, by default, the 5120Mi Dynamo's EFA guide gives each worker pod, for one pod per
     GPU; a pool of existing nodes declares what its nodes were set up with (none by default)."""
     default = f"{gpus * (HUGE_PAGES_PER_POD_BYTES >> 20)}Mi" if eks is not None and eks.efa else "0"
-    size = node.quantity("hugePages2Mi", default)
+    size = node.read(K.HUGE_PAGES, default)
     if quantity_bytes(size) % HUGE_PAGE_BYTES:
         node.problem("hugePages2Mi", f"is {size}, not a whole number of 2Mi pages", "a multiple of 2Mi, e.g. 40Gi")
         return "0"
@@ -263,10 +222,9 @@ def _huge_pages(node: Node, eks: EksNodeGroup | None, gpus: int) -> str:
 
 def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) -> NodePoolSettings | None:
     before = len(node.problems.found)
-    name = node.dns_label("name")
-    kind = node.choice("kind", KINDS, default_kind)
-    instance_type = node.optional_string("instanceType", pattern=_INSTANCE_TYPE,
-                                         pattern_text="an EC2 instance type such as p5.48xlarge")
+    name = node.read(K.NAME)
+    kind = node.read(K.KIND, default_kind)
+    instance_type = node.read_optional(K.INSTANCE_TYPE)
     facts = lookup(instance_type) if instance_type is not None else None
     if kind == "eks" and instance_type is None:
         node.problem("instanceType", "is required for an eks pool", f"one of {_catalog_types()}, or another type "
@@ -278,11 +236,10 @@ def _pool(node: Node, default_kind: PoolKind, aws: AwsConfig, aws_node: Node) ->
     huge_pages = _huge_pages(node, eks, gpu.count)
     if eks is not None:
         eks = replace(eks, huge_pages_2mi=quantity_bytes(huge_pages) // HUGE_PAGE_BYTES)
-    for other, keys in _KIND_KEYS.items():
+    for other, keys in K.KIND_KEYS.items():
         for key in keys:
-            if other != kind and node.value.get(key) is not None:
-                node.raw(key)  # read: reported here, not again as an unknown key
-                node.problem(key, f"is a key of {other} pools, but this pool is kind {kind}",
+            if other != kind and node.value.get(key.name) is not None:
+                node.problem(key.name, f"is a key of {other} pools, but this pool is kind {kind}",
                              f"remove it, or kind: {other}")
     nodes = eks if eks is not None else existing
     if len(node.problems.found) > before or nodes is None:

@@ -16,7 +16,7 @@ from components.dynamo.datapath import exports_nixl_telemetry
 from components.dynamo.dgd import GRAPH_LABEL, ROLE_LABEL
 from components.dynamo.spec import GraphSpec
 from components.kit.charts import KUBE_PROMETHEUS_STACK, LOKI, OPENTELEMETRY_COLLECTOR, TEMPO
-from components.kit.resources import Resources, Storage
+from components.kit.resources import Storage
 from components.namespaces.manifests import NamespaceNames
 from components.nodes.shape import PoolShape
 from components.observability.collector import CollectorSettings
@@ -31,19 +31,10 @@ from components.observability.settings import (
     TempoSettings,
 )
 from stacks.config.common import read_chart_version, read_resources, read_storage
-from stacks.config.defaults import ObservabilityDefaults
+from stacks.config.keys import observability as K
+from stacks.config.keys.common import StorageKeys
 from stacks.config.reader import Node
 from stacks.config.receivers import read_receivers
-
-# Prometheus accepts y, w, d, h, m, s, ms; Tempo's block retention is a Go duration (no days).
-_PROMETHEUS_DURATION = r"^[1-9][0-9]*(ms|s|m|h|d|w|y)$"
-_GO_HOURS = r"^[1-9][0-9]*(m|h)$"
-# A Kubernetes label key: an optional DNS-subdomain prefix and a name of at most 63 characters.
-_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-
-
-ALERTMANAGER_RESOURCES = Resources("50m", "128Mi")
-GRAFANA_RESOURCES = Resources("100m", "512Mi")
 
 
 def reports_kv_bytes(graph: GraphSpec) -> bool:
@@ -68,16 +59,16 @@ def kv_event_graphs(graphs: Sequence[GraphSpec]) -> tuple[str, ...]:
     return tuple(g.name for g in graphs if any(publishes_kv_events(g, group) for group in g.groups))
 
 
-def _loki_retention(node: Node, default: str) -> str:
-    allowed = f"whole days in hours, at least {INDEX_PERIOD_HOURS}h, such as 24h, 168h or 720h"
-    text = node.string("retention", default, pattern=r"^[1-9][0-9]*h$", pattern_text=allowed)
+def _loki_retention(node: Node) -> str:
+    default = node.problems.environment.observability.loki_retention if node.problems.environment else "24h"
+    text = node.read(K.LOKI_RETENTION)
     if text.endswith("h") and text[:-1].isdigit() and int(text[:-1]) % INDEX_PERIOD_HOURS:
-        node.problem("retention", f"is {text!r}", allowed)
+        node.problem(K.LOKI_RETENTION.name, f"is {text!r}", K.LOKI_RETENTION_ALLOWED)
         return default
     return text
 
 
-def read_observability(root: Node, d: ObservabilityDefaults, namespaces: NamespaceNames,
+def read_observability(root: Node, namespaces: NamespaceNames,
                        storage_class: str, *, graphs: Sequence[GraphSpec] = (),
                        pools: Mapping[str, PoolShape] | None = None,
                        with_secret: Set[ReceiverKind] = frozenset()) -> ObservabilitySettings | None:
@@ -85,87 +76,83 @@ def read_observability(root: Node, d: ObservabilityDefaults, namespaces: Namespa
     stack's graphs (the data-path alerts watch some of them); `with_secret` are the Alertmanager
     receivers whose secret is set."""
     node = root.child("observability")
-    enabled = node.boolean("enabled", True)
-    persistent = node.boolean("persistence", d.persistence)
+    enabled = node.read(K.ENABLED)
+    persistent = node.read(K.PERSISTENCE)
 
-    def storage(section: Node, size: str, minimum: str) -> Storage | None:
-        read = read_storage(section, "storage", storage_class, size, minimum=minimum)
+    def storage(section: Node, keys: StorageKeys) -> Storage | None:
+        read = read_storage(section, keys, storage_class)
         return read if persistent else None
 
     prom = node.child("prometheus")
     prometheus = PrometheusSettings(
-        retention=prom.string("retention", d.prometheus_retention, pattern=_PROMETHEUS_DURATION,
-                              pattern_text="a Prometheus duration such as 2d, 15d or 12h"),
-        replicas=prom.integer("replicas", d.prometheus_replicas, minimum=1, maximum=3),
-        resources=read_resources(prom, "resources", d.prometheus_resources),
-        storage=storage(prom, d.prometheus_size, "5Gi"),
+        retention=prom.read(K.PROMETHEUS_RETENTION),
+        replicas=prom.read(K.PROMETHEUS_REPLICAS),
+        resources=read_resources(prom, K.PROMETHEUS_RESOURCES),
+        storage=storage(prom, K.PROMETHEUS_STORAGE),
     )
     prom.close()
 
     am = node.child("alertmanager")
     alertmanager = AlertmanagerSettings(
-        enabled=am.boolean("enabled", True),
-        replicas=am.integer("replicas", d.alertmanager_replicas, minimum=1, maximum=5),
-        resources=read_resources(am, "resources", ALERTMANAGER_RESOURCES),
-        storage=storage(am, "2Gi", "1Gi"),
+        enabled=am.read(K.ALERTMANAGER_ENABLED),
+        replicas=am.read(K.ALERTMANAGER_REPLICAS),
+        resources=read_resources(am, K.ALERTMANAGER_RESOURCES),
+        storage=storage(am, K.ALERTMANAGER_STORAGE),
         receivers=read_receivers(am, with_secret),
     )
     am.close()
 
     graf = node.child("grafana")
-    admin_user = graf.string("adminUser", "admin", pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
-                             pattern_text="a user name: letters, digits and _ . @ -")
-    grafana = GrafanaSettings(resources=read_resources(graf, "resources", GRAFANA_RESOURCES),
-                              storage=storage(graf, "10Gi", "1Gi"))
+    admin_user = graf.read(K.GRAFANA_ADMIN_USER)
+    grafana = GrafanaSettings(resources=read_resources(graf, K.GRAFANA_RESOURCES),
+                              storage=storage(graf, K.GRAFANA_STORAGE))
     graf.close()
 
     tem = node.child("tempo")
     tempo = TempoSettings(
-        retention=tem.string("retention", d.tempo_retention, pattern=_GO_HOURS,
-                             pattern_text="hours or minutes such as 24h or 336h (Tempo takes no days)"),
-        resources=read_resources(tem, "resources", d.tempo_resources),
-        storage=storage(tem, d.tempo_size, "1Gi"),
-        metrics_generator=tem.boolean("metricsGenerator", False),
+        retention=tem.read(K.TEMPO_RETENTION),
+        resources=read_resources(tem, K.TEMPO_RESOURCES),
+        storage=storage(tem, K.TEMPO_STORAGE),
+        metrics_generator=tem.read(K.TEMPO_METRICS_GENERATOR),
     )
     tem.close()
 
     lok = node.child("loki")
     loki = LokiSettings(
-        retention=_loki_retention(lok, d.loki_retention),
-        resources=read_resources(lok, "resources", d.loki_resources),
-        storage=storage(lok, d.loki_size, "1Gi"),
+        retention=_loki_retention(lok),
+        resources=read_resources(lok, K.LOKI_RESOURCES),
+        storage=storage(lok, K.LOKI_STORAGE),
     )
     lok.close()
 
     col = node.child("collector")
     collector = CollectorSettings(
-        replicas=col.integer("replicas", d.collector_replicas, minimum=1, maximum=5),
-        resources=read_resources(col, "resources", d.collector_resources),
+        replicas=col.read(K.COLLECTOR_REPLICAS),
+        resources=read_resources(col, K.COLLECTOR_RESOURCES),
     )
     col.close()
 
     alerts = node.child("alerts")
     thresholds = Thresholds(
-        ttft_p95_seconds=alerts.integer("ttftP95Milliseconds", 2000, minimum=10, maximum=600_000) / 1000,
-        frontend_error_ratio=alerts.integer("errorRatePercent", 5, minimum=1, maximum=100) / 100,
-        gpu_temperature_celsius=alerts.integer("gpuTemperatureCelsius", 85, minimum=50, maximum=110),
+        ttft_p95_seconds=alerts.read(K.TTFT_P95) / 1000,
+        frontend_error_ratio=alerts.read(K.ERROR_RATE) / 100,
+        gpu_temperature_celsius=alerts.read(K.GPU_TEMPERATURE),
     )
     alerts.close()
 
     observed = Observed(
         platform_namespace=namespaces.platform,
-        gpu_pool_label=node.string("gpuPoolLabel", "dynamo-cluster/pool", pattern=_LABEL_KEY,
-                                   pattern_text="a Kubernetes label key such as dynamo-cluster/pool"),
+        gpu_pool_label=node.read(K.GPU_POOL_LABEL),
         graph_label=GRAPH_LABEL,
         role_label=ROLE_LABEL,
         kv_transfer_graphs=kv_transfer_graphs(graphs, pools),
         kv_event_graphs=kv_event_graphs(graphs),
     )
-    managed = node.boolean("managedControlPlane", d.managed_control_plane)
-    kps_chart = read_chart_version(node, "kubePrometheusStackVersion", KUBE_PROMETHEUS_STACK)
-    tempo_chart = read_chart_version(node, "tempoVersion", TEMPO)
-    loki_chart = read_chart_version(node, "lokiVersion", LOKI)
-    collector_chart = read_chart_version(node, "collectorVersion", OPENTELEMETRY_COLLECTOR)
+    managed = node.read(K.MANAGED_CONTROL_PLANE)
+    kps_chart = read_chart_version(node, K.KUBE_PROMETHEUS_STACK_VERSION, KUBE_PROMETHEUS_STACK)
+    tempo_chart = read_chart_version(node, K.TEMPO_VERSION, TEMPO)
+    loki_chart = read_chart_version(node, K.LOKI_VERSION, LOKI)
+    collector_chart = read_chart_version(node, K.COLLECTOR_VERSION, OPENTELEMETRY_COLLECTOR)
     node.close()
     if not enabled:
         return None

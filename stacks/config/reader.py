@@ -13,11 +13,15 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from components.kit.quantity import is_size, quantity_bytes
 from components.kit.secret import SecretValue
 from stacks.config.credentials import credential_shape, strings_in
+from stacks.config.schema import Derived, Key, PerEnv, Unset, documented
+
+if TYPE_CHECKING:
+    from stacks.config.defaults import EnvironmentDefaults
 
 NAMESPACE = "dynamo-cluster"
 
@@ -60,6 +64,10 @@ class Problems:
     # Config paths (``hfToken``, ``graphs[1].prefill.env.API_KEY``) whose value was set as a secret:
     # a value at or below one is read only where it can stay secret.
     secret_paths: frozenset[str] = frozenset()
+    # What the environment sets where config does not (PerEnv defaults); known once `environment` is read.
+    environment: EnvironmentDefaults | None = None
+    # Documented object path -> the keys it may hold, from the key declarations (`stacks.config.keys`).
+    declared: Mapping[str, frozenset[str]] = field(default_factory=dict)
     _refused_secrets: set[str] = field(default_factory=set)
 
     def is_secret(self, path: str) -> bool:
@@ -168,14 +176,67 @@ class Node:
         self.problems.add(self.key(name), wrong, allowed)
 
     def close(self) -> None:
-        """Report every key of this object that no accessor asked for."""
+        """Report every key of this object that its declaration does not name (or, for an object
+        without one, that no accessor asked for)."""
+        declared = self.problems.declared.get(documented(generic(self.path)))
+        if declared is not None:
+            self._read |= {name for name in self.value if name in declared}
+            known = sorted(declared)
+            for name in sorted(set(self.value) - declared):
+                self._unknown(name, known)
+            return
         known = sorted(self._read)
         for name in sorted(set(self.value) - self._read):
-            near = [k for k in known if k.lower().startswith(name.lower()) or name.lower().startswith(k.lower())] \
-                or difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            self.problems.add(self.key(name), f"unknown key{hint}",
-                              "one of " + ", ".join(known) if known else "no keys here")
+            self._unknown(name, known)
+
+    def _unknown(self, name: str, known: list[str]) -> None:
+        near = [k for k in known if k.lower().startswith(name.lower()) or name.lower().startswith(k.lower())] \
+            or difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        self.problems.add(self.key(name), f"unknown key{hint}",
+                          "one of " + ", ".join(known) if known else "no keys here")
+
+    # -- declared keys ----------------------------------------------------------------------------
+    def _declared(self, key: Key[Any]) -> None:
+        where = documented(generic(self.key(key.name)))
+        if where != key.path:
+            raise AssertionError(f"key {key.path} read at {where}")
+
+    def read(self, key: Key[T], default: T | None = None) -> T:
+        """The value of a declared key: its kind reads and checks it; unset, it is `default` (a
+        Derived default, which the reader computes) or the key's own (Fixed, or the environment's)."""
+        self._declared(key)
+        if isinstance(key.default, Derived) and default is None:
+            raise AssertionError(f"key {key.path}: a derived default must be given")
+        if isinstance(key.default, Unset):
+            raise AssertionError(f"key {key.path} may be unset: read_optional")
+        if default is None and isinstance(key.default, PerEnv):
+            if self.problems.environment is None:
+                raise AssertionError(f"key {key.path}: its default is the environment's, read before it")
+            default = key.default_for(self.problems.environment)
+        elif default is None:
+            default = self.default_of(key)
+        return key.kind.read(self, key.name, default)
+
+    def default_of(self, key: Key[T]) -> T | None:
+        """A declared key's own default here (Fixed, or the environment's once it is known)."""
+        if self.problems.environment is not None:
+            return key.default_for(self.problems.environment)  # type: ignore[no-any-return]
+        return key.default_for_fixed()  # type: ignore[no-any-return]
+
+    def read_optional(self, key: Key[T]) -> T | None:
+        """The value of a declared key that may be unset (its default is Unset): None when it is."""
+        if not isinstance(key.default, Unset):
+            raise AssertionError(f"key {key.path} has a default: read")
+        return self.configured(key)
+
+    def configured(self, key: Key[T]) -> T | None:
+        """The value config gives a declared key, or None when it gives none (its default not applied)."""
+        self._declared(key)
+        if self._get(key.name, leaf=False) is None:
+            return None
+        value = key.kind.read(self, key.name, None)
+        return None if value == "" else value  # a wrong value is a problem, and reads as unset
 
     # -- scalars ----------------------------------------------------------------------------
     def string(self, name: str, default: str | None = None, *, choices: Iterable[str] | None = None,

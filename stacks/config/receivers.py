@@ -10,24 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 
 from components.observability.receivers import RECEIVER_KINDS, SEVERITIES, Receiver, ReceiverKind, Severity
+from stacks.config.keys import observability as K
 from stacks.config.reader import NAMESPACE, Node
 
 # The top-level secret key holding each receiver's credential.
-RECEIVER_SECRETS: Mapping[ReceiverKind, str] = {"slack": "slackWebhookUrl", "pagerduty": "pagerdutyRoutingKey",
-                                                "webhook": "alertWebhookUrl"}
-# What each receiver gets when its section does not say: pages for critical alerts only, chat and
-# webhooks for warnings too.
-DEFAULT_SEVERITIES: Mapping[ReceiverKind, tuple[Severity, ...]] = {
-    "slack": ("critical", "warning"), "pagerduty": ("critical",), "webhook": ("critical", "warning")}
-_SLACK_CHANNEL = r"^[#@][^\s]{1,80}$"
+RECEIVER_SECRETS: Mapping[ReceiverKind, str] = {kind: key.name for kind, key in K.RECEIVER_SECRET_KEYS.items()}
 
 
-def _severities(node: Node, default: tuple[Severity, ...]) -> tuple[Severity, ...]:
-    allowed = "a non-empty list of " + ", ".join(SEVERITIES) + ", each once"
-    raw = node.string_list("severities", default)
+def _severities(node: Node, kind: ReceiverKind) -> tuple[Severity, ...]:
+    key = K.RECEIVER_SEVERITIES[kind]
+    default = tuple(s for s in SEVERITIES if s in key.default_for_fixed())
+    raw = node.read(key)
     picked = [s for s in SEVERITIES if s in raw]  # in SEVERITIES' order
     if not raw or len(picked) != len(raw):
-        node.problem("severities", f"is {raw!r}", allowed)
+        node.problem(key.name, f"is {raw!r}", K.SEVERITIES_ALLOWED)
         return default
     return tuple(picked)
 
@@ -39,10 +35,8 @@ def read_receivers(alertmanager: Node, with_secret: Set[ReceiverKind]) -> tuple[
     for kind in RECEIVER_KINDS:
         configured = section.has(kind)
         node = section.child(kind)
-        severities = _severities(node, DEFAULT_SEVERITIES[kind])
-        channel = (node.optional_string("channel", pattern=_SLACK_CHANNEL,
-                                        pattern_text="a Slack channel such as #alerts, or @user")
-                   if kind == "slack" else None)
+        severities = _severities(node, kind)
+        channel = node.read_optional(K.SLACK_CHANNEL) if kind == "slack" else None
         node.close()
         if kind in with_secret:
             out.append(Receiver(kind=kind, severities=severities, channel=channel))

@@ -27,14 +27,17 @@ from components.nodes.settings import NodePoolSettings
 from components.nodes.shape import PoolShape
 from components.observability.receivers import RECEIVER_KINDS, ReceiverKind
 from components.observability.settings import ObservabilitySettings
+from stacks.config import rules
 from stacks.config.aws import AwsConfig, read_aws
 from stacks.config.cluster import KubernetesConfig, read_environment, read_kubernetes, read_namespaces
 from stacks.config.common import read_storage_class
 from stacks.config.defaults import DEFAULTS, Environment, EnvironmentDefaults
-from stacks.config.dynamo import DynamoConfig, check_graph_capacity, read_dynamo, worker_demands
+from stacks.config.dynamo import DynamoConfig, read_dynamo
 from stacks.config.etcd import read_etcd
 from stacks.config.gpu_platform import read_gpu_platform
-from stacks.config.model_cache import model_cache_warnings, read_model_cache
+from stacks.config.keys import cluster as cluster_keys
+from stacks.config.keys import sections
+from stacks.config.model_cache import read_model_cache
 from stacks.config.nats import read_nats
 from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
@@ -44,7 +47,7 @@ from stacks.config.receivers import RECEIVER_SECRETS
 __all__ = ["SECRET_KEYS", "StackConfig", "decode_raw", "parse_config"]
 
 # Top-level keys that hold credentials: accepted only as `pulumi config set --secret`.
-SECRET_KEYS = ("kubeconfig", "ngcApiKey", "hfToken", *RECEIVER_SECRETS.values())
+SECRET_KEYS = tuple(key.path for key in sections.SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class StackConfig:
 
     @property
     def worker_demands(self) -> list[WorkerDemand]:
-        return worker_demands(self.dynamo.graphs, self.pool_shapes)
+        return rules.worker_demands(self.dynamo.graphs, self.pool_shapes)
 
     @property
     def uses_aws(self) -> bool:
@@ -103,36 +106,16 @@ class StackConfig:
         return self.dynamo.transport
 
     def warnings(self) -> list[str]:
-        """Things a reviewer of the plan should see, although the config is valid."""
-        out: list[str] = []
-        if self.defaults.keeps_data and self.allow_data_loss:
-            out.append("allowDataLoss is true: `pulumi destroy` and replacements delete data volumes")
-        release = self.dynamo.release
-        if not release.artifacts_confirmed:
-            out.append(f"Dynamo {release.version}: its image tags ({release.image_tag}, {release.efa_image_tag}) "
-                       "follow the naming of earlier releases but were not read from a published artifact list; check "
-                       "that they exist before `pulumi up` (docs/upgrade.md)")
+        """Things a reviewer of the plan should see, although the config is valid (`stacks.config.rules`)."""
         graphs = self.dynamo.graphs
-        if graphs and self.hf_token is None:
-            out.append("no hfToken: graphs download models anonymously, and gated models will fail to download")
-        if self.defaults.wants_pull_secret and self.ngc_api_key is None:
-            out.append("no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)")
-        plan = self.transport
-        if self.nats is not None and not plan.uses_nats:
-            out.append(f"nats.enabled is true but {plan.nats_reason()}: NATS is deployed and wired to nothing")
-        if self.etcd is not None and not plan.uses_etcd:
-            out.append(f"etcd.enabled is true but {plan.etcd_reason()}: etcd is deployed and wired to nothing")
-        obs = self.observability
-        receivers = ", ".join(RECEIVER_SECRETS.values())
-        if obs is not None and obs.alertmanager.enabled and not obs.alertmanager.receivers:
-            out.append(f"no Alertmanager receiver ({receivers} unset): alerts fire but notify nobody "
-                       "(docs/observability.md, \"Receivers\")")
-        if self.receiver_secrets and (obs is None or not obs.alertmanager.enabled):
-            out.append("Alertmanager receiver secrets are set but Alertmanager is off: nobody is notified")
-        gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
-        if gpu_graphs and self.dynamo.model_cache is None:
-            out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
-        return out + model_cache_warnings(self.dynamo.model_cache, graphs)
+        return (rules.data_loss_warnings(keeps_data=self.defaults.keeps_data, allow_data_loss=self.allow_data_loss)
+                + rules.release_warnings(self.dynamo.release)
+                + rules.credential_warnings(graphs, hf_token=self.hf_token, ngc_api_key=self.ngc_api_key,
+                                            wants_pull_secret=self.defaults.wants_pull_secret)
+                + rules.transport_warnings(self.transport, nats_deployed=self.nats is not None,
+                                           etcd_deployed=self.etcd is not None)
+                + rules.alerting_warnings(self.observability, self.receiver_secrets)
+                + rules.model_cache_warnings(self.dynamo.model_cache, graphs))
 
 
 def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,16 +173,18 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     the stack file says which; otherwise every key in `secret_keys` is secret as a whole."""
     problems = problems if problems is not None else Problems()
     problems.secret_paths = frozenset(secret_paths) if secret_paths is not None else secret_paths_of(secret_keys)
+    problems.declared = sections.DECLARED
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)
     defaults = DEFAULTS[environment]
+    problems.environment = defaults
     namespaces = read_namespaces(root)
-    storage_class = read_storage_class(root, "storageClass", defaults.storage_class)
+    storage_class = read_storage_class(root, cluster_keys.STORAGE_CLASS, defaults.storage_class)
     aws, aws_node = read_aws(root)
     node_pools = read_node_pools(root, defaults.pool_kind, aws, aws_node)
     pools = {p.name: p.shape for p in node_pools}
-    allow_data_loss = root.boolean("allowDataLoss", False)
+    allow_data_loss = root.read(cluster_keys.ALLOW_DATA_LOSS)
     retain = defaults.keeps_data and not allow_data_loss
     broken_pools = declared_pool_names(root) - set(pools)
     cache = read_model_cache(root, retain=retain, aws=aws, aws_node=aws_node, pools=node_pools,
@@ -215,7 +200,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         namespaces=namespaces,
         allow_data_loss=allow_data_loss,
         storage_class=storage_class,
-        observability=read_observability(root, defaults.observability, namespaces, storage_class,
+        observability=read_observability(root, namespaces, storage_class,
                                          graphs=dynamo.graphs, pools=pools,
                                          with_secret=set(receiver_secrets)),
         aws=aws,
@@ -226,10 +211,12 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         hf_token=secrets["hfToken"],
         receiver_secrets=receiver_secrets,
         nats=read_nats(root, defaults.nats, storage_class, retain, transport=dynamo.transport),
-        etcd=read_etcd(root, defaults.etcd, defaults.etcd_quota_backend, storage_class, retain,
+        etcd=read_etcd(root, defaults.etcd, storage_class, retain,
                        transport=dynamo.transport),
     )
-    check_graph_capacity(root, config.dynamo.graphs, pools)
+    rules.check_transport_services(root, config.transport, nats_enabled=config.nats is not None,
+                                   etcd_enabled=config.etcd is not None)
+    rules.check_graph_capacity(root, config.dynamo.graphs, pools)
     root.close()
     problems.raise_if_any()
     return config

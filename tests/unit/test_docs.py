@@ -1,20 +1,17 @@
-"""Every config key the parser reads is documented, with its type, default and an example."""
+"""docs/configuration.md's key tables are the key declarations, rendered; every key the committed
+stacks read is declared; every declaration is complete."""
 
 import re
 
+import pytest
+
+from stacks.config import docs
+from stacks.config.keys.sections import ALL_KEYS, DECLARED, SECTIONS
 from stacks.config.reader import Problems
-from stacks.config.stack import parse_config
+from stacks.config.schema import documented
+from stacks.config.stack import SECRET_KEYS, parse_config
 from stacks.config.stackfile import read_stack_file
 from tests.harness import ROOT
-
-
-def documented_rows() -> dict[str, list[str]]:
-    rows: dict[str, list[str]] = {}
-    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
-        match = re.match(r"^\| `([^`]+)` \|(.*)\|$", line)
-        if match:
-            rows[match.group(1)] = [cell.strip() for cell in match.group(2).split(" | ")]
-    return rows
 
 
 def keys_read_by_committed_stacks() -> set[str]:
@@ -23,27 +20,52 @@ def keys_read_by_committed_stacks() -> set[str]:
         sf = read_stack_file(ROOT, stack)
         problems = Problems()
         parse_config(sf.config, sf.secret_keys, stack, problems)
-        # The worker-group keys are documented once, under graphs[].worker.
-        keys |= {re.sub(r"^graphs\[\]\.(prefill|decode)(?=\.|$)", "graphs[].worker", k) for k in problems.keys_read}
-    # objects and lists of objects are documented through their leaves
+        keys |= {documented(k) for k in problems.keys_read}
+    # objects and lists of objects are declared through their leaves
     return {k for k in keys if not any(o.startswith((k + ".", k + "[].")) for o in keys)}
 
 
-def test_every_key_read_is_documented() -> None:
-    missing = sorted(keys_read_by_committed_stacks() - set(documented_rows()))
-    assert missing == []
+def test_the_page_holds_the_rendered_tables() -> None:
+    page = docs.PAGE.read_text()
+    assert docs.render(page) == page, "docs/configuration.md is stale: run `make docs`"
 
 
-def test_every_documented_row_has_type_default_example_and_description() -> None:
-    for key, cells in documented_rows().items():
-        assert len(cells) == 4, key
-        assert all(cells), key
+def test_rendering_refuses_a_page_without_a_section_table() -> None:
+    page = docs.PAGE.read_text()
+    broken = re.sub(r"<!-- keys: etcd -->\n.*?<!-- /keys -->", "", page, flags=re.S)
+    with pytest.raises(docs.PageError, match=r"missing \['etcd'\]"):
+        docs.render(broken)
 
 
-def test_documented_keys_exist() -> None:
-    """No stale rows: each documented key is one the parser knows (read by some stack, or a secret)."""
-    from stacks.config.stack import SECRET_KEYS
+def test_a_changed_declaration_changes_the_page() -> None:
+    """The tables are not copied once: a declaration's text reaches the page."""
+    page = docs.PAGE.read_text()
+    key = SECTIONS[0].keys[0]
+    assert f"| `{key.path}` |" in page
+    assert key.doc in page
 
-    known = keys_read_by_committed_stacks() | set(SECRET_KEYS)
-    stale = sorted(k for k in documented_rows() if k not in known)
-    assert stale == []
+
+def test_every_key_read_is_declared() -> None:
+    declared = {key.path for key in ALL_KEYS}
+    assert sorted(keys_read_by_committed_stacks() - declared) == []
+
+
+def test_every_declaration_is_complete_and_unique() -> None:
+    paths = [key.path for key in ALL_KEYS]
+    assert len(paths) == len(set(paths))
+    for key in ALL_KEYS:
+        assert key.example, key.path
+        assert key.doc, key.path
+        assert key.kind.text(), key.path
+        assert "|" not in key.doc.replace("\\|", ""), key.path  # a bare | would split the table row
+
+
+def test_the_secret_keys_are_the_declared_secrets() -> None:
+    assert set(SECRET_KEYS) == {key.path for key in ALL_KEYS if key.secret}
+
+
+def test_unknown_keys_are_checked_against_the_declarations() -> None:
+    assert {"name", "backend", "worker", "prefill", "decode", "frontend", "loader"} <= DECLARED["graphs[]"]
+    assert {"resources", "env", "pool"} <= DECLARED["graphs[].worker"]
+    assert "nodePools" in DECLARED[""]
+    assert "hfToken" in DECLARED[""]

@@ -9,6 +9,7 @@ from components.dynamo.transport import TransportPlan
 from stacks.config.aws import AwsConfig
 from stacks.config.defaults import DEFAULTS, Environment
 from stacks.config.dynamo import DynamoConfig, read_dynamo
+from stacks.config.keys.sections import DECLARED
 from stacks.config.model_cache import CacheConfig, read_model_cache
 from stacks.config.reader import ConfigError, Node, Problems
 from tests.graph_fixtures import POOLS, group_of
@@ -21,7 +22,7 @@ def cache_of(root: Node) -> CacheConfig:
 
 
 def read(values: dict[str, Any], environment: Environment = "prod", hf_token: bool = True) -> DynamoConfig:
-    problems = Problems()
+    problems = Problems(environment=DEFAULTS[environment], declared=DECLARED)
     root = Node("", values, problems)
     config = read_dynamo(root, defaults=DEFAULTS[environment], cache=cache_of(root), pools=POOLS, hf_token=hf_token)
     problems.raise_if_any()
@@ -148,14 +149,14 @@ def test_the_mocker_on_a_gpu_pool() -> None:
 
 
 def test_a_broken_pool_is_not_reported_again_by_its_graphs() -> None:
-    problems = Problems()
+    problems = Problems(environment=DEFAULTS["prod"], declared=DECLARED)
     root = Node("", CACHE | {"graphs": [SGLANG | {"prefill": {"pool": "p5"}, "decode": {"pool": "p5"}}]}, problems)
     read_dynamo(root, defaults=DEFAULTS["prod"], cache=cache_of(root), pools=POOLS, hf_token=True, broken_pools={"p5"})
     assert problems.found == []
 
 
 def test_no_pools_at_all() -> None:
-    problems = Problems()
+    problems = Problems(environment=DEFAULTS["prod"], declared=DECLARED)
     root = Node("", {"graphs": [SGLANG]}, problems)
     read_dynamo(root, defaults=DEFAULTS["prod"], cache=cache_of(root), pools={}, hf_token=True)
     assert {str(p) for p in problems.found} == {
