@@ -2,7 +2,9 @@
 between them. `operator.version` in stack config picks the entry; a version with no entry is a
 config error (docs/upgrade.md says how to move from one that is not here).
 
-Where the facts were read (the reference folders that steer this project; SOURCE.txt in each):
+Each entry says which of its facts were read from that release's own artifacts (`Evidence`); the
+plan warns about every other one. Where the facts were read (the reference folders that steer this
+project; SOURCE.txt in each):
 
 - 1.4.2: the dynamo-platform chart 1.4.2 (Chart.yaml, values.yaml and the operator subchart's, at
   tag v1.4.2); the artifact list of the release-artifacts page, which calls v1.4.2 the current
@@ -10,12 +12,25 @@ Where the facts were read (the reference folders that steer this project; SOURCE
   dynamo-planner, kubernetes-operator); the DynamoGraphDeployment CRD of the 1.4 branch (v1beta1
   served, v1alpha1 the storage version); the Grove name-length limit and the 25-component limit;
   the v1beta1 examples (TensorRT-LLM publishes KV events with ``--publish-events-and-metrics``,
-  SGLang workers run with ``--skip-tokenizer-init``).
+  SGLang workers run with ``--skip-tokenizer-init``); the ai-dynamo 1.4.2 wheels.
 - 1.5.0: the dynamo-platform chart 1.5.0 values and Chart.yaml of the 1.5 branch before its release
   cut (Grove v0.1.0-alpha.13, KAI v0.17.0), the 1.5 examples (``--publish-kv-events``, no
   ``--skip-tokenizer-init``) and the 1.5 notes that v1beta1 becomes the storage version. No
-  published artifact list of 1.5.0 was available: its image tags follow the 1.4.2 naming and are
-  marked unconfirmed (`artifacts_confirmed`), which the plan warns about.
+  published artifact list of 1.5.0 was available: its image tags follow the 1.4.2 naming.
+- 1.5.1 (a patch release, 2026-10-06): its wheels; the chart, bundled versions and CRD are taken
+  to be 1.5.0's (a patch release changes none in upstream's release notes), not read.
+- 1.6.1: its wheels (every worker and frontend flag the tests check; TensorRT-LLM's
+  ``--publish-events-and-metrics`` gone, ``--publish-kv-events`` and ``--publish-metrics`` in its
+  place); the 1.6-era multi-node orchestration page (``global.grove.install``,
+  ``global.kai-scheduler.install``, external Grove at least v0.1.0-alpha.14-rc1 and KAI at least
+  v0.17.0, role-specific pod templates and the ``DYNAMO_RANK``/``DYNAMO_LEADER_ADDRESS``
+  variables of 1.6); the 1.6-era chart's install-time checks. The 1.6 chart's values, its bundled
+  Grove and KAI versions and its CRD could not be read: the values keys are 1.5's, unconfirmed.
+
+The chart's install-time check on KAI's stale-PodGroup eviction (`kai_staleness_check`): the 1.4
+chart (validate-values.yaml last changed 2026-07-07) has none; 1.5-era and 1.6-era main refuse an
+install with bundled KAI and Grove unless ``kai-scheduler.scheduler.args.default-staleness-grace-period``
+renders as ``-1`` (dynamo-1.4/SOURCE.txt and dynamo-1.7/repo-index-1.6-era/chart-checks).
 """
 
 from __future__ import annotations
@@ -43,6 +58,8 @@ PLATFORM_VALUES_KEYS = frozenset({
     "dynamo-operator.dynamo.metrics.podMonitors.nixlTelemetry",
     "kai-scheduler.global.affinity",
 })
+# The 1.5 and later charts' check on KAI's stale-PodGroup eviction reads this key (the module docstring).
+STALENESS_VALUES_KEYS = PLATFORM_VALUES_KEYS | {"kai-scheduler.scheduler.args.default-staleness-grace-period"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,30 @@ class NameLimits:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Which facts of an entry were read from the release's own artifacts. A fact that was not
+    follows the previous release (or a pre-release) and the plan says so."""
+
+    chart: bool  # the chart's values keys and bundled Grove/KAI, from its Chart.yaml and values.yaml
+    crd: bool  # the DynamoGraphDeployment CRD's versions, from the release's CRD
+    images: bool  # the image tags, from a published artifact list
+    runtime: bool  # worker and frontend flags, from the release's ai-dynamo wheels (the conformance suite runs them)
+
+    def unconfirmed(self) -> tuple[str, ...]:
+        """What the plan warns about, in words."""
+        return tuple(text for fact, text in (
+            (self.chart, "its chart's values keys and bundled Grove and KAI versions"),
+            (self.crd, "its DynamoGraphDeployment CRD versions"),
+            (self.images, "its image tags"),
+            (self.runtime, "its worker and frontend flags"),
+        ) if not fact)
+
+    @property
+    def complete(self) -> bool:
+        return self.chart and self.crd and self.images and self.runtime
+
+
+@dataclass(frozen=True)
 class DynamoRelease:
     version: str
     chart: ChartRef
@@ -90,9 +131,13 @@ class DynamoRelease:
     crd_storage_version: str  # the version the API server stores DynamoGraphDeployments in
     image_tag: str
     efa_image_tag: str
-    grove_version: str  # the Grove and KAI charts bundled with dynamo-platform
-    kai_version: str
-    artifacts_confirmed: bool  # image tags read from a published artifact list
+    grove_version: str | None  # the Grove and KAI charts bundled with dynamo-platform (None: not known)
+    kai_version: str | None
+    evidence: Evidence
+    # Whether the chart refuses bundled KAI with Grove unless KAI's stale-PodGroup eviction is off.
+    kai_staleness_check: bool = False
+    # The ai-dynamo / ai-dynamo-runtime wheels of this release are published (the conformance suite runs them).
+    runtime_wheels: bool = True
     # What the release changes of a backend's defaults (its profile holds the newest release's), by name.
     backends: Mapping[str, BackendRelease] = field(default_factory=dict)
     values_keys: frozenset[str] = PLATFORM_VALUES_KEYS
@@ -124,17 +169,26 @@ class DynamoRelease:
         return f"{REGISTRY}/kubernetes-operator:{self.image_tag}"
 
     @property
+    def artifacts_confirmed(self) -> bool:
+        """The image tags were read from a published artifact list."""
+        return self.evidence.images
+
+    @property
     def minor(self) -> tuple[int, int]:
         major, minor = self.version.split(".")[:2]
         return int(major), int(minor)
 
+
+# What the 1.5 releases change of the backends' defaults (the profiles hold 1.6's): TensorRT-LLM
+# publishes KV events with --publish-kv-events, which then also published its metrics.
+_TRTLLM_1_5 = BackendRelease(kv_events_args=("--publish-kv-events",))
 
 RELEASES: Mapping[str, DynamoRelease] = {
     "1.4.2": DynamoRelease(
         version="1.4.2", chart=DYNAMO_PLATFORM["1.4.2"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1alpha1", image_tag="1.4.2",
         efa_image_tag="1.4.2-efa", grove_version="v0.1.0-alpha.12-rc1", kai_version="v0.13.4",
-        artifacts_confirmed=True,
+        evidence=Evidence(chart=True, crd=True, images=True, runtime=True),
         backends={
             # The 1.4 examples publish TensorRT-LLM's KV events (and metrics) with the flag 1.5 renamed,
             "trtllm": BackendRelease(kv_events_args=("--publish-events-and-metrics",)),
@@ -145,7 +199,22 @@ RELEASES: Mapping[str, DynamoRelease] = {
         version="1.5.0", chart=DYNAMO_PLATFORM["1.5.0"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.0",
         efa_image_tag="1.5.0-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
-        artifacts_confirmed=False),
+        evidence=Evidence(chart=False, crd=False, images=False, runtime=True), kai_staleness_check=True,
+        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_1_5}),
+    "1.5.1": DynamoRelease(
+        version="1.5.1", chart=DYNAMO_PLATFORM["1.5.1"],
+        api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.1",
+        efa_image_tag="1.5.1-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
+        evidence=Evidence(chart=False, crd=False, images=False, runtime=True), kai_staleness_check=True,
+        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_1_5}),
+    "1.6.1": DynamoRelease(
+        version="1.6.1", chart=DYNAMO_PLATFORM["1.6.1"],
+        api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.6.1",
+        efa_image_tag="1.6.1-efa", grove_version=None, kai_version=None,
+        evidence=Evidence(chart=False, crd=False, images=False, runtime=True), kai_staleness_check=True,
+        values_keys=STALENESS_VALUES_KEYS),
 }
+# The newest release whose chart, CRD and runtime were all read from its own artifacts (README,
+# "Dynamo releases").
 DEFAULT_VERSION = "1.4.2"
 DEFAULT_RELEASE = RELEASES[DEFAULT_VERSION]

@@ -48,4 +48,4 @@ EFA_DEVICE_PLUGIN = ChartRef("aws-efa-k8s-device-plugin", "v0.5.30", "https://aw
 # `components/dynamo/releases.py` holds the rest of what differs between those releases.
 DYNAMO_PLATFORM_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"
 DYNAMO_PLATFORM = {version: ChartRef("dynamo-platform", version, DYNAMO_PLATFORM_REPOSITORY)
-                   for version in ("1.4.2", "1.5.0")}
+                   for version in ("1.4.2", "1.5.0", "1.5.1", "1.6.1")}

@@ -53,6 +53,11 @@ def gang_scheduling_on(settings: OperatorSettings, any_multinode: bool) -> bool:
     return settings.gang_scheduling == "grove" or (settings.gang_scheduling == "auto" and any_multinode)
 
 
+# KAI's stale-PodGroup grace period, as the 1.5 and later dynamo-platform charts require it with Grove.
+STALENESS_KEY = "default-staleness-grace-period"
+KAI_NO_STALENESS_EVICTION = "-1"
+
+
 def off_gpu_nodes(gpu_pools: Sequence[PoolShape]) -> dict[str, Any]:
     """Node affinity that keeps a pod off every GPU node: off nodes the GPU operator labelled, and
     off each GPU pool's own nodes."""
@@ -93,6 +98,12 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
         operator["dynamo"]["metrics"]["prometheusEndpoint"] = wiring.prometheus_url
     if wiring.pull_secret is not None:
         operator["imagePullSecrets"] = [{"name": wiring.pull_secret}]
+    # Grove's chart takes no placement values; KAI's take a global affinity (docs/decisions.md).
+    kai: dict[str, Any] = {"global": {"affinity": off_gpu_nodes(gpu_pools)}}
+    if gang and settings.release.kai_staleness_check:
+        # Grove owns PodGroup termination: the chart refuses bundled KAI with Grove unless KAI's own
+        # stale-PodGroup eviction is off, which it checks as the string "-1" (not a duration such as -1s).
+        kai["scheduler"] = {"args": {STALENESS_KEY: KAI_NO_STALENESS_EVICTION}}
     return {
         "global": {
             "nats": {"install": False},
@@ -101,8 +112,7 @@ def operator_values(settings: OperatorSettings, wiring: OperatorWiring, *, gpu_p
             "kai-scheduler": {"install": gang, "enabled": gang},
         },
         "dynamo-operator": operator,
-        # Grove's chart takes no placement values; KAI's take a global affinity (docs/decisions.md).
-        "kai-scheduler": {"global": {"affinity": off_gpu_nodes(gpu_pools)}},
+        "kai-scheduler": kai,
     }
 
 

@@ -107,11 +107,18 @@ def data_loss_warnings(*, keeps_data: bool, allow_data_loss: bool) -> list[str]:
 
 
 def release_warnings(release: DynamoRelease) -> list[str]:
-    if release.artifacts_confirmed:
-        return []
-    return [f"Dynamo {release.version}: its image tags ({release.image_tag}, {release.efa_image_tag}) follow the "
-            "naming of earlier releases but were not read from a published artifact list; check that they exist "
-            "before `pulumi up` (docs/upgrade.md)"]
+    """What the release table could not read from the release's own artifacts (`Evidence`)."""
+    out: list[str] = []
+    if not release.evidence.images:
+        out.append(f"Dynamo {release.version}: its image tags ({release.image_tag}, {release.efa_image_tag}) follow "
+                   "the naming of earlier releases but were not read from a published artifact list; check that they "
+                   "exist before `pulumi up` (docs/upgrade.md)")
+    rest = [text for text in release.evidence.unconfirmed() if "image" not in text]
+    if rest:
+        out.append(f"Dynamo {release.version}: {' and '.join(rest)} were not read from the release's own chart or "
+                   "CRD and follow the previous release's; compare `helm show values` of the chart with "
+                   "docs/upgrade.md before `pulumi up`")
+    return out
 
 
 def credential_warnings(graphs: Sequence[GraphSpec], *, hf_token: SecretValue | None,

@@ -22,8 +22,10 @@ def release_lines(config: StackConfig) -> list[str]:
     return [
         f"- Dynamo {release.version}: chart {operator.chart.name} {operator.chart.version} from "
         f"{operator.chart.repository}, graphs as `{release.api_version}` DynamoGraphDeployments (the CRD stores "
-        f"{release.crd_storage_version}), bundled Grove {release.grove_version} and KAI scheduler "
-        f"{release.kai_version} (installed when a graph spans nodes).",
+        f"{release.crd_storage_version}), " + (
+            f"bundled Grove {release.grove_version} and KAI scheduler {release.kai_version}"
+            if release.grove_version and release.kai_version else
+            "bundled Grove and KAI scheduler (versions not known)") + " (installed when a graph spans nodes).",
         f"- Runtime images `{release.image_tag}` (`{release.efa_image_tag}` on EFA pools) of "
         f"`{REGISTRY}`"
         + ("" if release.artifacts_confirmed else "; not read from a published artifact list (see Warnings)") + ".",

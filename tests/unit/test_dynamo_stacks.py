@@ -236,4 +236,7 @@ def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
     assert parse(stack_config("dynamo-1-5"), "dynamo-1-5").warnings() == [
         "Dynamo 1.5.0: its image tags (1.5.0, 1.5.0-efa) follow the naming of earlier releases but were not read "
         "from a published artifact list; check that they exist before `pulumi up` (docs/upgrade.md)",
+        "Dynamo 1.5.0: its chart's values keys and bundled Grove and KAI versions and its DynamoGraphDeployment CRD "
+        "versions were not read from the release's own chart or CRD and follow the previous release's; compare "
+        "`helm show values` of the chart with docs/upgrade.md before `pulumi up`",
         "no hfToken: graphs download models anonymously, and gated models will fail to download"]

@@ -171,8 +171,8 @@ def test_no_pools_at_all() -> None:
 def test_a_release_without_an_entry_names_the_upgrade_guide(version: str) -> None:
     assert problems_of({"operator": {"version": version}}) == [
         f"dynamo-cluster:operator.version: is '{version}', a Dynamo release this project has no entry for; allowed: "
-        "1.4.2 (the default) or 1.5.0; to move an install of another release (1.1 included) to one of these, "
-        "follow docs/upgrade.md"]
+        "1.4.2 (the default) or 1.5.0 or 1.5.1 or 1.6.1; to move an install of another release (1.1 included) to "
+        "one of these, follow docs/upgrade.md"]
 
 
 def test_the_second_release_entry_moves_chart_and_images_together() -> None:

@@ -90,6 +90,46 @@ def test_gang_scheduling_follows_multinode_graphs() -> None:
     assert values(any_multinode=False)["global"]["grove"] == {"install": False, "enabled": False}
 
 
+def _chart_refuses_stale_podgroup_eviction(v: dict[str, Any]) -> bool:
+    """The dynamo-platform chart's sixth install-time check, as shared/reference/dynamo-1.7/repo-index-1.6-era/
+    chart-checks/validate-values-conditions.md restates templates/validate-values.yaml (and dynamo-1.4/SOURCE.txt
+    its 1.5-era form): Grove on (`global.grove.enabled` or `.install`) with the bundled KAI installed fails unless
+    `kai-scheduler.scheduler.args.default-staleness-grace-period`, through Helm's `toString`, is exactly "-1"."""
+    glob = v.get("global", {})
+    grove_on = bool(glob.get("grove", {}).get("enabled") or glob.get("grove", {}).get("install"))
+    if not (grove_on and glob.get("kai-scheduler", {}).get("install")):
+        return False
+    value = v.get("kai-scheduler", {}).get("scheduler", {}).get("args", {}).get("default-staleness-grace-period")
+    rendered = "<nil>" if value is None else str(value)  # toString of a missing key, a string or an integer
+    return rendered != "-1"
+
+
+@pytest.mark.parametrize("version", sorted(RELEASES))
+def test_multinode_values_pass_the_charts_staleness_check(version: str) -> None:
+    from dataclasses import replace
+
+    release = RELEASES[version]
+    settings = replace(SETTINGS, release=release, chart=release.chart)
+    multinode = operator_values(settings, WIRING, gpu_pools=GPU_POOLS, any_multinode=True, pod_monitors=True)
+    single = operator_values(settings, WIRING, gpu_pools=GPU_POOLS, any_multinode=False, pod_monitors=True)
+    assert not _chart_refuses_stale_podgroup_eviction(single)
+    if release.kai_staleness_check:
+        assert not _chart_refuses_stale_podgroup_eviction(multinode)
+        assert multinode["kai-scheduler"]["scheduler"] == {"args": {"default-staleness-grace-period": "-1"}}
+    else:  # the 1.4 chart has no such check, and its KAI (v0.13.4) is left as it ships
+        assert "scheduler" not in multinode["kai-scheduler"]
+
+
+def test_the_staleness_check_refuses_what_upstreams_install_doc_writes() -> None:
+    """The check is reproduced, not assumed: the doc's `-1s` and a missing value fail it."""
+    base = {"global": {"grove": {"install": True}, "kai-scheduler": {"install": True}}}
+    assert _chart_refuses_stale_podgroup_eviction(base)
+    assert _chart_refuses_stale_podgroup_eviction(
+        base | {"kai-scheduler": {"scheduler": {"args": {"default-staleness-grace-period": "-1s"}}}})
+    assert not _chart_refuses_stale_podgroup_eviction(
+        base | {"kai-scheduler": {"scheduler": {"args": {"default-staleness-grace-period": -1}}}})
+
+
 def test_operator_stays_off_gpu_nodes() -> None:
     affinity = values()["dynamo-operator"]["controllerManager"]["affinity"]
     terms = affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]

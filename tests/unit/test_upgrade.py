@@ -45,7 +45,7 @@ def test_the_same_release_changes_nothing_and_unknown_ones_are_named() -> None:
     assert upgrade_lines("1.4.2", RELEASES["1.4.2"], TransportPlan()) == [
         "The cluster runs Dynamo 1.4.2, the release this stack deploys: no release change."]
     with pytest.raises(UpgradeRefused, match=r"--deployed-version 0\.9\.0: no release this project deployed "
-                                             r"\(1\.4\.2, 1\.5\.0, 1\.1\.x\)"):
+                                             r"\(1\.4\.2, 1\.5\.0, 1\.5\.1, 1\.6\.1, 1\.1\.x\)"):
         upgrade_lines("0.9.0", RELEASES["1.4.2"], TransportPlan())
     with pytest.raises(UpgradeRefused, match="is not a release version"):
         upgrade_lines("latest", RELEASES["1.4.2"], TransportPlan())

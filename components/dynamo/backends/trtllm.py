@@ -2,13 +2,14 @@
 
 Facts: the wrapper takes the model, the served name and an engine configuration file
 (`--extra-engine-args`, YAML of TensorRT-LLM's LLM API options), plus `--disaggregation-mode`; KV
-events and the engine's metrics are published with `--publish-kv-events` (1.5 on; 1.4's examples use
-`--publish-events-and-metrics`, which 1.6 deprecates for `--publish-kv-events` with
-`--publish-metrics`). Multi-GPU engines launch with MPI (which refuses root without
-`OMPI_ALLOW_RUN_AS_ROOT`), and the operator replaces the command of a worker that spans nodes with
-mpirun, so that worker cannot run under the library-path shell wrapper. On EFA the cache transceiver
-is NIXL, whose backend `TRTLLM_NIXL_KVCACHE_BACKEND` selects (TensorRT-LLM's DEFAULT transceiver is
-UCX since NVIDIA/TensorRT-LLM PR 9352, which that variable does not reach).
+events and the engine's metrics are published with `--publish-kv-events` and `--publish-metrics`
+(1.6; the 1.6.1 wheel's trtllm/backend_args.py), with `--publish-kv-events` alone in 1.5, and with
+`--publish-events-and-metrics` in 1.4's examples (a release's `BackendRelease` says which).
+Multi-GPU engines launch with MPI (which refuses root without `OMPI_ALLOW_RUN_AS_ROOT`), and the
+operator replaces the command of a worker that spans nodes with mpirun, so that worker cannot run
+under the library-path shell wrapper. On EFA the cache transceiver is NIXL, whose backend
+`TRTLLM_NIXL_KVCACHE_BACKEND` selects (TensorRT-LLM's DEFAULT transceiver is UCX since
+NVIDIA/TensorRT-LLM PR 9352, which that variable does not reach).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ class Trtllm(Backend):
         return args
 
     def default_kv_events_args(self, worker: Worker) -> list[str]:
-        return ["--publish-kv-events"]
+        # 1.6 splits what --publish-events-and-metrics did: KV events, and the engine's metrics
+        # (the KV transfer series the dashboards read among them).
+        return ["--publish-kv-events", "--publish-metrics"]
 
     def wraps_command(self, multinode: bool) -> bool:
         return not multinode
