@@ -33,7 +33,7 @@ def worker(spec: GraphSpec, group: WorkerGroupSpec, *, efa: bool = False) -> Wor
         kv_events=publishes_kv_events(spec, group), kv_router=spec.frontend.router_mode == "kv",
         trust_remote_code=spec.trust_remote_code, load_format=spec.load_format,
         loader_concurrency=spec.loader_concurrency, engine_config=group.engine_config,
-        release=spec.release.backend(spec.backend.name))
+        release=spec.release.backend(spec.backend.name), extra_args=group.extra_args)
 
 
 def worker_command(spec: GraphSpec) -> list[str]:

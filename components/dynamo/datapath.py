@@ -28,7 +28,14 @@ Departures, each for a reason (docs/decisions.md):
   then execs the engine; that is the shell-wrapper form into which the operator injects its
   multi-node flags ("direct Python commands or shell wrappers", Dynamo's multinode deployment
   guide). A TensorRT-LLM worker that spans nodes keeps its plain command, which the operator wraps
-  in mpirun; its image's own path already starts with the EFA libraries.
+  in mpirun (propagating the container's env to every rank: the multinode deployment guide), so it
+  gets `LD_LIBRARY_PATH` as an env value written out in full, with no `${LD_LIBRARY_PATH}` left to
+  expand: the guide's three EFA directories, then the image's (`Backend.efa_image_library_path`,
+  whose sources the TensorRT-LLM profile cites). Neither the guide nor anything else we read says
+  what the image's own LD_LIBRARY_PATH holds (the guide only appends it), so that value is not
+  carried over; the directories listed are also in the image's ld.so.cache, where the loader looks
+  after LD_LIBRARY_PATH. A group's `env` may set its own `LD_LIBRARY_PATH` (a custom `efaImage`
+  with other directories).
 - Multi-node tensor parallelism goes over NCCL and its EFA plugin (aws-ofi-nccl). AWS's aws-ofi-nccl
   environment notes (aws/aws-ofi-nccl, doc/efa-env-var.md) say current versions need no NCCL
   variables on p5; workers that span nodes get `NCCL_DEBUG=INFO` for the INIT and NET subsystems so
@@ -78,6 +85,7 @@ class DataPath:
     privileged: bool = False
     huge_pages: str | None = None  # hugepages-2Mi per pod
     library_path: tuple[str, ...] = ()  # put first on the library path by the command wrapper
+    # (an unwrapped worker's LD_LIBRARY_PATH is in `env` instead: `unwrapped_library_path`)
     nixl_telemetry: bool = False
     telemetry_note: str = ""
 
@@ -99,6 +107,12 @@ def wraps_command(spec: GraphSpec, group: WorkerGroupSpec) -> bool:
     multi-node flags into a shell wrapper for most engines, but replaces the command of some (a
     TensorRT-LLM worker that spans nodes) with mpirun (`Backend.wraps_command`)."""
     return spec.backend.wraps_command(group.multinode)
+
+
+def unwrapped_library_path(spec: GraphSpec) -> str:
+    """LD_LIBRARY_PATH of an EFA worker that runs without the wrapper, written out in full: the
+    guide's EFA directories, then the directories the backend's `-efa` image needs."""
+    return ":".join((*EFA_LIBRARY_PATH, *spec.backend.efa_image_library_path))
 
 
 def _telemetry(spec: GraphSpec, group: WorkerGroupSpec) -> tuple[bool, str]:
@@ -152,12 +166,15 @@ def data_path(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape) -> DataP
         env.update(spec.backend.nixl_backend_env())
     if group.multinode:
         env.update(_NCCL_VISIBLE)
+    wrapped = wraps_command(spec, group)
+    if not wrapped:
+        env["LD_LIBRARY_PATH"] = unwrapped_library_path(spec)
     return DataPath(
         efa=True, transfer=f"NIXL over {LIBFABRIC} (EFA RDMA)" if disagg else "none", rdma=disagg,
         reason="" if disagg else "aggregated: no KV transfer (tensors across nodes go over NCCL on EFA)",
         image=spec.efa_image or spec.release.runtime_image(spec.backend, efa=True), env=env, privileged=True,
         huge_pages=HUGE_PAGES_PER_POD if huge else None,
-        library_path=EFA_LIBRARY_PATH if wraps_command(spec, group) else (), nixl_telemetry=telemetry,
+        library_path=EFA_LIBRARY_PATH if wrapped else (), nixl_telemetry=telemetry,
         telemetry_note=note)
 
 

@@ -223,10 +223,12 @@ def worker_component(spec: GraphSpec, group: WorkerGroupSpec, pool: PoolShape, w
     if wiring.engine_configmap is not None:
         mounts.append({"name": ENGINE_CONFIG_VOLUME, "mountPath": ENGINE_CONFIG_DIR, "readOnly": True})
         volumes.append({"name": ENGINE_CONFIG_VOLUME, "configMap": {"name": wiring.engine_configmap}})
+    worker = commands.worker(spec, group, efa=path.efa)
     command, args = datapath.wrapped_command(commands.worker_command(spec),
                                              commands.worker_args(spec, group, efa=path.efa), path.library_path)
-    # The group's own env comes last: a key set there replaces the data path's.
-    env = {"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **path.env, **group.env}
+    # The group's own env comes last: a key set there replaces the data path's and the engine's.
+    env = {"OTEL_SERVICE_NAME": f"{spec.name}-{group.role}", **spec.backend.worker_env(worker), **path.env,
+           **group.env}
     for name in group.secret_env:  # a secret entry replaces a plain one of the same name
         env.pop(name, None)
     container = _main_container(spec, wiring, image=path.image, command=command, args=args, env=env,

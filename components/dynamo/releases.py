@@ -11,8 +11,9 @@ project; SOURCE.txt in each):
   stable release (runtime images with ``1.4.2`` and ``1.4.2-efa`` tags, dynamo-frontend,
   dynamo-planner, kubernetes-operator); the DynamoGraphDeployment CRD of the 1.4 branch (v1beta1
   served, v1alpha1 the storage version); the Grove name-length limit and the 25-component limit;
-  the v1beta1 examples (TensorRT-LLM publishes KV events with ``--publish-events-and-metrics``,
-  SGLang workers run with ``--skip-tokenizer-init``); the ai-dynamo 1.4.2 wheels.
+  the v1beta1 examples (SGLang workers run with ``--skip-tokenizer-init``); the ai-dynamo 1.4.2
+  wheels, whose TensorRT-LLM wrapper calls the examples' ``--publish-events-and-metrics`` a
+  deprecated alias of ``--publish-kv-events`` (so 1.4.2 gets the latter, as 1.5 does).
 - 1.5.0: the dynamo-platform chart 1.5.0 values and Chart.yaml of the 1.5 branch before its release
   cut (Grove v0.1.0-alpha.13, KAI v0.17.0), the 1.5 examples (``--publish-kv-events``, no
   ``--skip-tokenizer-init``) and the 1.5 notes that v1beta1 becomes the storage version. No
@@ -179,9 +180,9 @@ class DynamoRelease:
         return int(major), int(minor)
 
 
-# What the 1.5 releases change of the backends' defaults (the profiles hold 1.6's): TensorRT-LLM
-# publishes KV events with --publish-kv-events, which then also published its metrics.
-_TRTLLM_1_5 = BackendRelease(kv_events_args=("--publish-kv-events",))
+# What the releases before 1.6 change of the backends' defaults (the profiles hold 1.6's): TensorRT-LLM
+# publishes KV events, and with them its metrics, with --publish-kv-events alone (1.6 splits them).
+_TRTLLM_BEFORE_1_6 = BackendRelease(kv_events_args=("--publish-kv-events",))
 
 RELEASES: Mapping[str, DynamoRelease] = {
     "1.4.2": DynamoRelease(
@@ -190,9 +191,8 @@ RELEASES: Mapping[str, DynamoRelease] = {
         efa_image_tag="1.4.2-efa", grove_version="v0.1.0-alpha.12-rc1", kai_version="v0.13.4",
         evidence=Evidence(chart=True, crd=True, images=True, runtime=True),
         backends={
-            # The 1.4 examples publish TensorRT-LLM's KV events (and metrics) with the flag 1.5 renamed,
-            "trtllm": BackendRelease(kv_events_args=("--publish-events-and-metrics",)),
-            # and run SGLang workers without a tokenizer of their own (Dynamo's frontend tokenizes).
+            "trtllm": _TRTLLM_BEFORE_1_6,
+            # The 1.4 examples run SGLang workers without a tokenizer of their own (the frontend tokenizes).
             "sglang": BackendRelease(worker_args=("--skip-tokenizer-init",)),
         }),
     "1.5.0": DynamoRelease(
@@ -200,13 +200,13 @@ RELEASES: Mapping[str, DynamoRelease] = {
         api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.0",
         efa_image_tag="1.5.0-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
         evidence=Evidence(chart=False, crd=False, images=False, runtime=True), kai_staleness_check=True,
-        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_1_5}),
+        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_BEFORE_1_6}),
     "1.5.1": DynamoRelease(
         version="1.5.1", chart=DYNAMO_PLATFORM["1.5.1"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.5.1",
         efa_image_tag="1.5.1-efa", grove_version="v0.1.0-alpha.13", kai_version="v0.17.0",
         evidence=Evidence(chart=False, crd=False, images=False, runtime=True), kai_staleness_check=True,
-        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_1_5}),
+        values_keys=STALENESS_VALUES_KEYS, backends={"trtllm": _TRTLLM_BEFORE_1_6}),
     "1.6.1": DynamoRelease(
         version="1.6.1", chart=DYNAMO_PLATFORM["1.6.1"],
         api_version="nvidia.com/v1beta1", crd_storage_version="v1beta1", image_tag="1.6.1",

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from components.dynamo.capacity import WorkerDemand, check_capacity
-from components.dynamo.releases import DynamoRelease
+from components.dynamo.releases import RELEASES, DynamoRelease
 from components.dynamo.spec import GraphSpec
 from components.dynamo.transport import TransportPlan
 from components.kit.secret import SecretValue
 from components.nodes.shape import PoolShape
 from components.observability.receivers import ReceiverKind
 from components.observability.settings import ObservabilitySettings
+from components.operator.values import OperatorSettings, gang_scheduling_on
 from components.storage.cache import CacheKind, ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, plans_by_graph
 from stacks.config.aws import AwsConfig
@@ -38,6 +39,18 @@ def check_transport_services(root: Node, plan: TransportPlan, *, nats_enabled: b
     if plan.uses_etcd and not etcd_enabled:
         root.problems.add(etcd_keys.ENABLED.path, f"is false, but {dynamo_keys.DISCOVERY.path} is etcd",
                           f"true (or unset), or {dynamo_keys.DISCOVERY.path} kubernetes")
+
+
+def discovery_warnings(plan: TransportPlan) -> list[str]:
+    """etcd discovery is upstream's legacy backend on Kubernetes: Dynamo's service discovery guide (1.4,
+    docs/fern/kubernetes/service-discovery.md) makes Kubernetes discovery the default, "Recommended for
+    all Kubernetes deployments", and lists etcd for "Legacy deployments"."""
+    if not plan.uses_etcd:
+        return []
+    return [f"{dynamo_keys.DISCOVERY.path} is etcd, upstream's legacy discovery backend: on Kubernetes, Dynamo's "
+            "service discovery guide makes Kubernetes discovery the default and recommends it for every deployment, "
+            "and etcd is one more stateful service the graphs depend on; the way out is "
+            f"`{dynamo_keys.DISCOVERY.path}: kubernetes` (no etcd deployed)"]
 
 
 def transport_warnings(plan: TransportPlan, *, nats_deployed: bool, etcd_deployed: bool) -> list[str]:
@@ -119,6 +132,40 @@ def release_warnings(release: DynamoRelease) -> list[str]:
                    "CRD and follow the previous release's; compare `helm show values` of the chart with "
                    "docs/upgrade.md before `pulumi up`")
     return out
+
+
+# Grove releases with which a multi-node graph scaled up from zero replicas keeps its pods
+# SchedulingGated (ai-dynamo/grove#809, "Scale up DGD from zero stopped working with alpha.12", first
+# reported as ai-dynamo/dynamo#14278); Dynamo 1.4.2's chart bundles the release candidate.
+GROVE_SCALE_FROM_ZERO_BROKEN = frozenset({"v0.1.0-alpha.12-rc1", "v0.1.0-alpha.12"})
+
+
+def grove_fixed_release() -> DynamoRelease | None:
+    """The newest patch of the first minor release in the table whose bundled Grove is known and scales
+    up from zero (the step an upgrade takes next, one minor at a time)."""
+    fixed = [r for r in RELEASES.values()
+             if r.grove_version is not None and r.grove_version not in GROVE_SCALE_FROM_ZERO_BROKEN]
+    if not fixed:
+        return None
+    first = min(r.minor for r in fixed)
+    return max((r for r in fixed if r.minor == first), key=lambda r: tuple(int(p) for p in r.version.split(".")))
+
+
+def grove_warnings(operator: OperatorSettings, graphs: Sequence[GraphSpec]) -> list[str]:
+    """A release whose bundled Grove cannot scale multi-node graphs up from zero, where Grove is installed
+    (gang scheduling on)."""
+    release = operator.release
+    multinode = [g.name for g in graphs if g.multinode]
+    if release.grove_version not in GROVE_SCALE_FROM_ZERO_BROKEN or not gang_scheduling_on(operator, bool(multinode)):
+        return []
+    which = f" ({', '.join(multinode)})" if multinode else ""  # none yet with operator.gangScheduling grove
+    fixed = grove_fixed_release()
+    move = "" if fixed is None else (f"move to the {fixed.version} release entry (`{dynamo_keys.VERSION.path}: "
+                                     f"{fixed.version}`, whose chart bundles Grove {fixed.grove_version}; "
+                                     "docs/upgrade.md), or ")
+    return [f"Dynamo {release.version} bundles Grove {release.grove_version}, with which multi-node graphs{which} "
+            "scaled up from zero replicas keep their pods SchedulingGated (ai-dynamo/dynamo#14278, "
+            f"ai-dynamo/grove#809): {move}never scale those graphs to zero"]
 
 
 def credential_warnings(graphs: Sequence[GraphSpec], *, hf_token: SecretValue | None,

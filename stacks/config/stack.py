@@ -110,6 +110,8 @@ class StackConfig:
         graphs = self.dynamo.graphs
         return (rules.data_loss_warnings(keeps_data=self.defaults.keeps_data, allow_data_loss=self.allow_data_loss)
                 + rules.release_warnings(self.dynamo.release)
+                + rules.grove_warnings(self.dynamo.operator, graphs)
+                + rules.discovery_warnings(self.transport)
                 + rules.credential_warnings(graphs, hf_token=self.hf_token, ngc_api_key=self.ngc_api_key,
                                             wants_pull_secret=self.defaults.wants_pull_secret)
                 + rules.transport_warnings(self.transport, nats_deployed=self.nats is not None,

@@ -10,15 +10,18 @@ from stacks.args import add_stack_file_arguments, stack_of
 DESCRIPTION = ("Run the Pulumi program in-process under mocks (no cloud account, cluster or Pulumi CLI) and write "
                "resources.json, manifests/, releases.yaml, graph.mmd and summary.md. Invalid config exits 2, prints "
                "every problem and writes nothing.")
-EPILOG = "exit status: 0 planned, 2 invalid config, an unreadable stack file or a refused upgrade"
+EPILOG = ("exit status: 0 planned, 1 planned but the stack's operator.version is more than one minor release from "
+          "--deployed-version (summary.md lists the steps), 2 invalid config, an unreadable stack file or a refused "
+          "upgrade")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack_file_arguments(parser)
     parser.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: build/plan/<stack>)")
     parser.add_argument("--deployed-version", metavar="X.Y.Z",
-                        help="the Dynamo release the cluster runs now: summary.md then lists what moving to the "
-                             "stack's operator.version changes, and refuses a move back across a CRD storage version")
+                        help="the Dynamo release the cluster runs now: summary.md then lists each step, one minor "
+                             "release at a time, to the stack's operator.version and what changes at it; a move "
+                             "back by more than one minor or across a CRD storage version is refused")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,10 @@
 """`python -m stacks plan`: render a stack offline, with no cloud account, cluster or Pulumi CLI.
 
 The real program runs in-process under Pulumi mocks; what it registers becomes the files of
-DESIGN.md's "offline plan". Invalid config exits 2, prints every problem and writes nothing.
+DESIGN.md's "offline plan". Invalid config exits 2, prints every problem and writes nothing. With
+`--deployed-version`, a move the plan refuses exits 2 and writes nothing; a move of more than one
+minor release writes the plan, whose Upgrade section lists the steps, and exits 1 (docs/decisions.md,
+"Dynamo moves one minor release at a time").
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from stacks.config.stackfile import StackFile, StackFileError
 from stacks.plan import artifacts
 from stacks.plan.mockrun import STACK_TYPE, Registry, run_program
 from stacks.plan.sections import data_path_lines, model_storage_lines, release_lines, transport_lines
-from stacks.plan.upgrade import UpgradeRefused, upgrade_lines
+from stacks.plan.upgrade import Install, Upgrade, UpgradeRefused, upgrade
 
 EXIT_OK = 0
+# Planned, but the stack's release is more than one minor from the deployed one: `pulumi up` as
+# configured would skip a minor release (summary.md's Upgrade section lists the steps).
+EXIT_SKIPS_A_MINOR = 1
 
 
 @dataclass(frozen=True)
@@ -85,16 +91,23 @@ def write(files: dict[str, str], out: Path) -> None:
         raise
 
 
+def plan_upgrade(config: StackConfig, deployed_version: str) -> Upgrade:
+    """The move from the deployed release to the stack's (raises `UpgradeRefused`)."""
+    operator = config.dynamo.operator
+    install = Install(release_name=operator.release_name, namespace=config.namespaces.platform,
+                      repository=operator.chart.repository)
+    return upgrade(deployed_version, config.dynamo.release, config.transport, install)
+
+
 def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | None,
         deployed_version: str | None = None) -> int:
     try:
         stack_file, config = load(project_dir, stack, config_path)
-        upgrade = () if deployed_version is None else tuple(
-            upgrade_lines(deployed_version, config.dynamo.release, config.transport))
+        move = None if deployed_version is None else plan_upgrade(config, deployed_version)
     except (StackFileError, ConfigError, UpgradeRefused) as error:
         print(f"plan: {error}", file=sys.stderr)
         return EXIT_INVALID
-    plan = render(stack_file, config, upgrade)
+    plan = render(stack_file, config, () if move is None else move.lines)
     files = plan.files()
     target = out if out is not None else project_dir / "build" / "plan" / stack
     write(files, target)
@@ -102,4 +115,7 @@ def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | Non
     resources = sum(1 for r in plan.registry.resources if r.type != STACK_TYPE)  # as summary.md counts
     print(f"plan {stack}: {resources} resources, {kinds} manifests, "
           f"{len(artifacts.releases(plan.registry))} releases -> {target}")
+    if move is not None and move.skips:
+        print(f"plan: {move.skip_message()}", file=sys.stderr)
+        return EXIT_SKIPS_A_MINOR
     return EXIT_OK

@@ -2,8 +2,14 @@
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from components.dynamo import commands
+from components.dynamo.backends.base import Worker
+from components.dynamo.backends.mocker import MOCKER
+from components.dynamo.backends.sglang import SGLANG
+from components.dynamo.backends.trtllm import TRTLLM
+from components.dynamo.backends.vllm import VLLM
 from components.dynamo.releases import RELEASES
 from components.dynamo.transport import TransportPlan
 from components.dynamo.words import Mode, Role
@@ -111,21 +117,23 @@ def test_kv_routed_workers_publish_kv_events_with_their_backends_flag() -> None:
         assert json.loads(pair(vllm, "--kv-events-config")) == VLLM_EVENTS
         sglang = args_of("sglang", role, mode=mode, nodes=1, gpus=1)
         assert json.loads(pair(sglang, "--kv-events-config")) == SGLANG_EVENTS
-        assert "--publish-events-and-metrics" in args_of("trtllm", role, mode=mode, nodes=1, gpus=1)
+        assert "--publish-kv-events" in args_of("trtllm", role, mode=mode, nodes=1, gpus=1)
     for backend in ("vllm", "sglang", "trtllm"):
         decode = args_of(backend, "decode", nodes=1, gpus=1)
         assert not {"--kv-events-config", "--publish-events-and-metrics", "--publish-kv-events"} & set(decode)
 
 
-def test_1_5_renames_the_trtllm_flag_and_sglang_tokenizes_itself() -> None:
+def test_1_6_splits_the_trtllm_flag_and_1_5_has_sglang_tokenize_itself() -> None:
     release = RELEASES["1.5.0"]
-    assert "--publish-kv-events" in args_of("trtllm", "prefill", nodes=1, gpus=1, release=release)
+    assert "--publish-metrics" not in args_of("trtllm", "prefill", nodes=1, gpus=1, release=release)
+    newest = args_of("trtllm", "prefill", nodes=1, gpus=1, release=RELEASES["1.6.1"])
+    assert newest[newest.index("--publish-kv-events") + 1] == "--publish-metrics"
     assert "--skip-tokenizer-init" not in args_of("sglang", "prefill", nodes=1, gpus=1, release=release)
     assert "--skip-tokenizer-init" in args_of("sglang", "prefill", nodes=1, gpus=1)
 
 
 def test_no_kv_events_without_a_kv_router_or_with_the_event_plane_off() -> None:
-    flags = {"--kv-events-config", "--publish-events-and-metrics"}
+    flags = {"--kv-events-config", "--publish-kv-events", "--publish-metrics"}
     off = TransportPlan(event_plane="none")
     for backend in ("vllm", "sglang", "trtllm"):
         assert not flags & set(args_of(backend, "prefill", nodes=1, gpus=1, router="round-robin"))
@@ -136,3 +144,44 @@ def test_no_kv_events_without_a_kv_router_or_with_the_event_plane_off() -> None:
     # the event plane that carries the events is the stack's, whatever the engine's local socket
     assert "--kv-events-config" in args_of("vllm", "prefill", nodes=1, gpus=1, transport=TransportPlan(
         event_plane="nats"))
+
+
+# --- SGLang's page size: upstream's 16 on every worker, unless the group sets its own --------------
+
+
+def sglang_worker(**kw: Any) -> Worker:
+    return Worker(role="prefill", model="Qwen/Qwen3-0.6B", served_model_name="Qwen/Qwen3-0.6B", **kw)
+
+
+def test_sglang_workers_get_upstreams_page_size_whatever_the_router_and_topology() -> None:
+    """Every upstream SGLang example but the multi-node one passes --page-size 16 (agg, agg_router,
+    disagg), the round-robin ones included; it is the block size a KV router hashes by."""
+    shapes: tuple[tuple[Mode, Role, int], ...] = (
+        ("agg", "worker", 1), ("disagg", "prefill", 1), ("disagg", "decode", 1), ("disagg", "prefill", 2))
+    for mode, role, nodes in shapes:
+        for router in ("kv", "round-robin"):
+            args = args_of("sglang", role, mode=mode, nodes=nodes, gpus=4, router=router)
+            assert args.count("--page-size") == 1, (mode, role, nodes, router)
+            assert pair(args, "--page-size") == "16"
+            # where upstream puts it: after the model's names, before the parallelism
+            assert args.index("--served-model-name") < args.index("--page-size") < args.index("--tp-size")
+
+
+def test_a_page_size_in_extra_args_replaces_the_default() -> None:
+    for extra in (("--page-size", "32"), ("--mem-fraction-static", "0.8", "--page-size=64")):
+        args = SGLANG.worker_args(sglang_worker(extra_args=extra))
+        assert not [a for a in args if a.startswith("--page-size")], extra
+    assert pair(SGLANG.worker_args(sglang_worker(extra_args=("--mem-fraction-static", "0.8"))), "--page-size") == "16"
+
+
+def test_only_sglang_sets_a_page_size() -> None:
+    for backend in ("vllm", "trtllm"):
+        assert "--page-size" not in args_of(backend, "prefill", nodes=1, gpus=1), backend
+    assert "--page-size" not in args_of("mocker", "prefill", nodes=1, gpus=0, pool="cpu")
+
+
+def test_sglang_workers_across_nodes_name_the_gloo_interface() -> None:
+    assert SGLANG.worker_env(sglang_worker(multinode=True)) == {"GLOO_SOCKET_IFNAME": "eth0"}
+    assert SGLANG.worker_env(sglang_worker(multinode=False)) == {}
+    for other in (VLLM, TRTLLM, MOCKER):
+        assert other.worker_env(sglang_worker(multinode=True)) == {}, other

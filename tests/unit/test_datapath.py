@@ -41,6 +41,10 @@ GUIDE_ENV = {"FI_PROVIDER": "efa", "FI_EFA_USE_DEVICE_RDMA": "1", "FI_EFA_ENABLE
 BACKEND_SWITCH = {"sglang": ("SGLANG_DISAGGREGATION_NIXL_BACKEND", "LIBFABRIC"),
                   "trtllm": ("TRTLLM_NIXL_KVCACHE_BACKEND", "LIBFABRIC")}
 EFA_DIRS = "/opt/amazon/efa/lib:/opt/amazon/efa/lib64:/opt/aws-ofi-nccl/lib"
+# What a TensorRT-LLM worker across nodes on EFA gets as LD_LIBRARY_PATH, written out in full: the
+# guide's EFA directories, then those of the -efa image (its profile cites where they were read).
+TRTLLM_UNWRAPPED_PATH = (EFA_DIRS + ":/usr/local/tensorrt/lib:/usr/local/cuda/lib64:/usr/local/ucx/lib:"
+                         "/opt/nvidia/nvda_nixl/lib64:/usr/local/lib/python3.12/dist-packages/tensorrt_llm/libs")
 
 
 def containers_of(registry: Registry) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -77,7 +81,7 @@ def carries_any_of_the_recipe(container: dict[str, Any]) -> list[str]:
     found += [k for k in limits if k in ("vpc.amazonaws.com/efa", "hugepages-2Mi")]
     if "-efa" in container.get("image", ""):
         found.append("efa image")
-    if "LD_LIBRARY_PATH" in " ".join(container.get("args", [])):
+    if "LD_LIBRARY_PATH" in " ".join(container.get("args", [])) or "LD_LIBRARY_PATH" in env_of(container):
         found.append("library path")
     return found
 
@@ -125,9 +129,11 @@ def test_every_worker_on_an_efa_pool_carries_the_whole_recipe_and_no_other_pod_a
                 assert env_of(container)[key] == value
             if backend == "trtllm":  # the operator wraps it in mpirun across nodes: no shell of ours
                 assert container["command"] == ["python3", "-m", "dynamo.trtllm"]
+                assert env_of(container)["LD_LIBRARY_PATH"] == TRTLLM_UNWRAPPED_PATH
             else:
                 assert container["command"] == ["/bin/sh", "-c"]
                 assert container["args"][0].startswith(f'export LD_LIBRARY_PATH="{EFA_DIRS}$')
+                assert "LD_LIBRARY_PATH" not in env_of(container)
     [engine] = [r for r in by_kind(registry, "ConfigMap")
                 if r.inputs["metadata"]["name"] == "deepseek-r1-engine-config"]
     assert yaml.safe_load(engine.inputs["data"]["prefill.yaml"])["cache_transceiver_config"] == {"backend": "NIXL"}
@@ -216,6 +222,37 @@ def test_the_wrapper_puts_the_efa_libraries_first_and_passes_every_argument_unch
     assert seen[1:] == ["-m", "dynamo.vllm", *argv]
     assert seen[0] == EFA_DIRS + (f":{image_path}" if image_path else "")
     assert datapath.engine_command_line(command, args) == [*worker_command(spec), *argv]
+
+
+def test_an_unwrapped_efa_worker_gets_its_whole_library_path_as_env() -> None:
+    """A TensorRT-LLM worker across nodes runs under the operator's mpirun, not our wrapper: its
+    LD_LIBRARY_PATH is an env value Kubernetes passes as written, so nothing in it is left to expand."""
+    spec = graph("trtllm", nodes=2, gpus=8)
+    for role in ("prefill", "decode"):
+        path = datapath.data_path(spec, group_of(spec, role), POOLS["h100-efa"])
+        assert path.library_path == ()
+        assert path.env["LD_LIBRARY_PATH"] == TRTLLM_UNWRAPPED_PATH
+        assert "$" not in path.env["LD_LIBRARY_PATH"]
+        assert path.env["LD_LIBRARY_PATH"].split(":")[:3] == list(datapath.EFA_LIBRARY_PATH)
+    # wrapped workers (TensorRT-LLM on one node, the other engines across nodes) keep the shell's
+    # form, and workers off EFA get no library path at all
+    shapes = ((graph("trtllm", nodes=1, gpus=8), "h100-efa"), (graph("sglang", nodes=2, gpus=8), "h100-efa"),
+              (graph("vllm", nodes=2, gpus=8), "h100-efa"), (graph("trtllm", nodes=2, gpus=8, pool="h100"), "h100"))
+    for other, pool in shapes:
+        path = datapath.data_path(other, group_of(other, "prefill"), POOLS[pool])
+        assert "LD_LIBRARY_PATH" not in path.env, (other.name, pool)
+        assert path.library_path == (datapath.EFA_LIBRARY_PATH if POOLS[pool].has_efa else ())
+
+
+def test_a_groups_env_replaces_the_unwrapped_library_path() -> None:
+    spec = graph("trtllm", nodes=2, gpus=8)
+    own = replace(group_of(spec, "prefill"), env={"LD_LIBRARY_PATH": "/opt/amazon/efa/lib:/opt/mine"})
+    spec = replace(spec, groups=(own, group_of(spec, "decode")))
+    found = {c["name"]: c["podTemplate"]["spec"]["containers"][0]
+             for c in dgd_manifest(spec, POOLS, WIRING)["spec"]["components"]}
+    assert env_of(found["prefill"])["LD_LIBRARY_PATH"] == "/opt/amazon/efa/lib:/opt/mine"
+    assert env_of(found["decode"])["LD_LIBRARY_PATH"] == TRTLLM_UNWRAPPED_PATH
+    assert [e["name"] for e in found["prefill"]["env"]].count("LD_LIBRARY_PATH") == 1
 
 
 def operator_injects(container: dict[str, Any], flags: str, framework: str) -> dict[str, Any]:

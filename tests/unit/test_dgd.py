@@ -7,7 +7,7 @@ from components.dynamo.dgd import GraphWiring, dgd_manifest, disruption_budgets,
 from components.dynamo.releases import RELEASES
 from components.dynamo.transport import TransportPlan
 from components.kit.resources import Resources
-from tests.graph_fixtures import POOLS, graph, group_of
+from tests.graph_fixtures import POOLS, engine_args, graph, group_of
 
 WIRING = GraphWiring(namespace="dynamo", env=[{"name": "NATS_AUTH_TOKEN", "valueFrom": {
     "secretKeyRef": {"name": "nats-auth", "key": "token"}}}], hf_token_secret="hf-token", pull_secret="nvcr-pull",
@@ -167,3 +167,45 @@ def test_frontend_cpu_limit_is_honoured() -> None:
     front = components(dgd_manifest(spec, POOLS, WIRING))["frontend"]
     assert main(front)["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
                                         "limits": {"memory": "2Gi", "cpu": "4"}}
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def worker_args_of(component: dict[str, Any]) -> list[str]:
+    return engine_args(main(component))
+
+
+def test_a_groups_page_size_is_the_only_one_on_its_command_line() -> None:
+    spec = graph("sglang", nodes=1, gpus=1, extra=("--page-size", "32"))
+    for role in ("prefill", "decode"):
+        args = worker_args_of(components(dgd_manifest(spec, POOLS, WIRING))[role])
+        assert args.count("--page-size") == 1
+        assert args[args.index("--page-size") + 1] == "32"
+    default = components(dgd_manifest(graph("sglang", nodes=1, gpus=1), POOLS, WIRING))["prefill"]
+    assert worker_args_of(default).count("--page-size") == 1
+
+
+def test_sglang_workers_across_nodes_get_the_gloo_interface_on_their_own_container() -> None:
+    m = dgd_manifest(graph("sglang", nodes=2, gpus=4), POOLS, WIRING)
+    for role in ("prefill", "decode"):
+        assert env_of(main(components(m)[role]))["GLOO_SOCKET_IFNAME"] == "eth0"
+    assert "GLOO_SOCKET_IFNAME" not in env_of(main(components(m)["frontend"]))
+    assert "GLOO_SOCKET_IFNAME" not in {e["name"] for e in m["spec"]["env"]}
+    # single-node SGLang workers, and other engines across nodes, get none
+    single = dgd_manifest(graph("sglang", nodes=1, gpus=4), POOLS, WIRING)
+    for backend_graph in (single, dgd_manifest(graph("vllm", nodes=2, gpus=4), POOLS, WIRING),
+                          dgd_manifest(graph("trtllm", nodes=2, gpus=4), POOLS, WIRING)):
+        for component in backend_graph["spec"]["components"]:
+            assert "GLOO_SOCKET_IFNAME" not in env_of(main(component)), component["name"]
+
+
+def test_a_groups_env_replaces_the_gloo_interface() -> None:
+    spec = graph("sglang", nodes=2, gpus=4, pool="h100")
+    prefill = replace(group_of(spec, "prefill"), env={"GLOO_SOCKET_IFNAME": "ens5"})
+    spec = replace(spec, groups=(prefill, group_of(spec, "decode")))
+    found = components(dgd_manifest(spec, POOLS, WIRING))
+    assert env_of(main(found["prefill"]))["GLOO_SOCKET_IFNAME"] == "ens5"
+    assert env_of(main(found["decode"]))["GLOO_SOCKET_IFNAME"] == "eth0"
+    assert [e["name"] for e in main(found["prefill"])["env"]].count("GLOO_SOCKET_IFNAME") == 1

@@ -223,20 +223,65 @@ NO_RECEIVER = ("no Alertmanager receiver (slackWebhookUrl, pagerdutyRoutingKey, 
                "but notify nobody (docs/observability.md, \"Receivers\")")
 
 
+GROVE_ALPHA_12 = ("Dynamo 1.4.2 bundles Grove v0.1.0-alpha.12-rc1, with which multi-node graphs (deepseek-r1, "
+                  "llama-405b, kimi-k2) scaled up from zero replicas keep their pods SchedulingGated "
+                  "(ai-dynamo/dynamo#14278, ai-dynamo/grove#809): move to the 1.5.1 release entry (`operator.version: "
+                  "1.5.1`, whose chart bundles Grove v0.1.0-alpha.13; docs/upgrade.md), or never scale those graphs "
+                  "to zero")
+
+
 def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
     prod = parse(stack_config("prod"), "prod")
     assert prod.warnings() == [
+        GROVE_ALPHA_12,
         "no hfToken: graphs download models anonymously, and gated models will fail to download",
         "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)",
         NO_RECEIVER]
     secured = parse(stack_config("prod") | {"modelCache": {"enabled": False}}, "prod",
                     secrets=["hfToken", "ngcApiKey", "pagerdutyRoutingKey"])
     assert secured.warnings() == [
-        "no modelCache: every worker of deepseek-r1, llama-405b, kimi-k2 downloads the weights itself"]
+        GROVE_ALPHA_12, "no modelCache: every worker of deepseek-r1, llama-405b, kimi-k2 downloads the weights itself"]
     assert parse(stack_config("dynamo-1-5"), "dynamo-1-5").warnings() == [
-        "Dynamo 1.5.0: its image tags (1.5.0, 1.5.0-efa) follow the naming of earlier releases but were not read "
+        "Dynamo 1.5.1: its image tags (1.5.1, 1.5.1-efa) follow the naming of earlier releases but were not read "
         "from a published artifact list; check that they exist before `pulumi up` (docs/upgrade.md)",
-        "Dynamo 1.5.0: its chart's values keys and bundled Grove and KAI versions and its DynamoGraphDeployment CRD "
+        "Dynamo 1.5.1: its chart's values keys and bundled Grove and KAI versions and its DynamoGraphDeployment CRD "
         "versions were not read from the release's own chart or CRD and follow the previous release's; compare "
         "`helm show values` of the chart with docs/upgrade.md before `pulumi up`",
         "no hfToken: graphs download models anonymously, and gated models will fail to download"]
+
+
+def grove_warnings(values: dict[str, Any], stack: str) -> list[str]:
+    return [w for w in parse(values, stack).warnings() if "SchedulingGated" in w]
+
+
+def test_grove_alpha_12_is_warned_about_exactly_where_it_is_installed() -> None:
+    prod = stack_config("prod")
+    assert grove_warnings(prod, "prod") == [GROVE_ALPHA_12]  # 1.4.2, graphs across nodes, gangScheduling auto
+    [seed] = grove_warnings(stack_config("seed-multinode"), "seed-multinode")
+    assert "(vllm-disagg, sglang-disagg, trtllm-disagg)" in seed
+    # Grove not installed: gang scheduling off, or auto with no graph across nodes
+    assert grove_warnings(prod | {"operator": prod["operator"] | {"gangScheduling": "none"}}, "prod") == []
+    assert grove_warnings(stack_config("dev"), "dev") == []
+    # installed although no graph spans nodes yet: the next one that does would meet it
+    [forced] = grove_warnings(stack_config("dev") | {"operator": {"gangScheduling": "grove"}}, "dev")
+    assert forced.startswith("Dynamo 1.4.2 bundles Grove v0.1.0-alpha.12-rc1, with which multi-node graphs scaled")
+    # every release entry whose chart bundles another Grove: none
+    for version in ("1.5.0", "1.5.1", "1.6.1"):
+        assert grove_warnings(prod | {"operator": prod["operator"] | {"version": version}}, "prod") == [], version
+
+
+ETCD_LEGACY = ("dynamo.discovery is etcd, upstream's legacy discovery backend: on Kubernetes, Dynamo's service "
+               "discovery guide makes Kubernetes discovery the default and recommends it for every deployment, and "
+               "etcd is one more stateful service the graphs depend on; the way out is `dynamo.discovery: kubernetes` "
+               "(no etcd deployed)")
+
+
+def test_etcd_discovery_is_warned_about_with_the_way_out() -> None:
+    etcd = parse(stack_config("etcd-discovery"), "etcd-discovery").warnings()
+    assert etcd.count(ETCD_LEGACY) == 1
+    for stack in ("dev", "prod", "seed-multinode", "dynamo-1-5", "efs-cache"):
+        assert not [w for w in parse(stack_config(stack), stack).warnings() if "dynamo.discovery" in w], stack
+    moved = stack_config("etcd-discovery")
+    moved = moved | {"dynamo": moved["dynamo"] | {"discovery": "kubernetes"}}
+    moved.pop("etcd", None)
+    assert ETCD_LEGACY not in parse(moved, "etcd-discovery").warnings()

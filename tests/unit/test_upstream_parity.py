@@ -3,7 +3,9 @@ disagg-multinode, per backend), as expectations written down here from reading t
 types, GPUs per pod, nodes per replica, and the engine flags that decide disaggregation, KV transfer
 and KV events. The examples themselves are not part of the project; the deliberate differences are
 listed in docs/decisions.md (component names, component types of disagg_router, which follows 1.5,
-and `--kv-transfer-config` on vLLM's decode side, which 1.4's multi-node example and 1.5 also set)."""
+`--kv-transfer-config` on vLLM's decode side, which 1.4's multi-node example and 1.5 also set,
+SGLang's `--page-size 16` on multi-node workers too, which only the multi-node example leaves out,
+and `GLOO_SOCKET_IFNAME` on the multi-node workers' container rather than the graph's `env`)."""
 
 import json
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,7 @@ class Example:
     nodes: int = 1  # multinode.nodeCount
     flags: dict[str, dict[str, Any]] = field(default_factory=dict)  # type -> flag -> value (None: present)
     absent: dict[str, tuple[str, ...]] = field(default_factory=dict)  # type -> flags it does not have
+    env: dict[str, str] = field(default_factory=dict)  # env every worker gets (upstream: the graph's env)
 
     @property
     def mode(self) -> Mode:
@@ -42,7 +45,11 @@ class Example:
 NIXL = {"kv_connector": "NixlConnector", "kv_role": "kv_both"}
 VLLM_EVENTS = {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:20080", "enable_kv_cache_events": True}
 SGLANG_EVENTS = {"publisher": "zmq", "topic": "kv-events", "endpoint": "tcp://*:5557"}
-EVENT_FLAGS = ("--kv-events-config", "--publish-events-and-metrics")
+EVENT_FLAGS = ("--kv-events-config", "--publish-events-and-metrics", "--publish-kv-events")
+# Upstream's 1.4 TensorRT-LLM examples write --publish-events-and-metrics; the 1.4.2 wheel's own parser
+# calls it a deprecated alias of --publish-kv-events (tests/conformance/test_worker_flags.py runs it), so
+# ours renders the flag it names instead (docs/decisions.md, "Dynamo 1.4").
+TRTLLM_EVENTS = "--publish-kv-events"
 
 EXAMPLES = [
     Example("vllm", "agg", ("worker",), absent={"worker": ("--disaggregation-mode", *EVENT_FLAGS)}),
@@ -60,21 +67,23 @@ EXAMPLES = [
             flags={"prefill": {"--tensor-parallel-size": "2", "--disaggregation-mode": "prefill"},
                    "decode": {"--tensor-parallel-size": "2", "--disaggregation-mode": "decode"}}),
     Example("sglang", "agg", ("worker",), flags={"worker": {"--trust-remote-code": None,
-                                                            "--skip-tokenizer-init": None}},
+                                                            "--skip-tokenizer-init": None, "--page-size": "16"}},
             absent={"worker": ("--disaggregation-mode", *EVENT_FLAGS)}),
-    Example("sglang", "agg_router", ("worker",), flags={"worker": {"--kv-events-config": SGLANG_EVENTS}}),
+    Example("sglang", "agg_router", ("worker",), flags={"worker": {"--kv-events-config": SGLANG_EVENTS,
+                                                                   "--page-size": "16"}}),
     Example("sglang", "disagg", ("prefill", "decode"),
             flags={role: {"--disaggregation-mode": role, "--disaggregation-transfer-backend": "nixl",
-                          "--host": "0.0.0.0"} for role in ("prefill", "decode")}),
+                          "--host": "0.0.0.0", "--page-size": "16"} for role in ("prefill", "decode")}),
     Example("sglang", "disagg-multinode", ("prefill", "decode"), gpus="4", nodes=2,
             flags={role: {"--tp-size": "8", "--disaggregation-mode": role,
-                          "--disaggregation-bootstrap-port": "30001"} for role in ("prefill", "decode")}),
+                          "--disaggregation-bootstrap-port": "30001"} for role in ("prefill", "decode")},
+            env={"GLOO_SOCKET_IFNAME": "eth0"}),
     Example("trtllm", "agg", ("worker",), absent={"worker": ("--disaggregation-mode", *EVENT_FLAGS)}),
-    Example("trtllm", "agg_router", ("worker",), flags={"worker": {"--publish-events-and-metrics": None}}),
+    Example("trtllm", "agg_router", ("worker",), flags={"worker": {TRTLLM_EVENTS: None}}),
     Example("trtllm", "disagg", ("prefill", "decode"),
             flags={role: {"--disaggregation-mode": role} for role in ("prefill", "decode")}),
     Example("trtllm", "disagg_router", ("prefill", "decode"),
-            flags={"prefill": {"--disaggregation-mode": "prefill", "--publish-events-and-metrics": None},
+            flags={"prefill": {"--disaggregation-mode": "prefill", TRTLLM_EVENTS: None},
                    "decode": {"--disaggregation-mode": "decode"}},
             absent={"decode": EVENT_FLAGS}),
     Example("trtllm", "disagg-multinode", ("prefill", "decode"), gpus="4", nodes=2,
@@ -119,5 +128,8 @@ def test_our_graph_matches_the_upstream_example(example: Example) -> None:
                 assert value(args_by_type[kind], flag) == expected, (kind, flag)
     for kind, missing in example.absent.items():
         assert not set(missing) & set(args_by_type[kind]), kind
+    for component in components[1:]:
+        env = {e["name"]: e.get("value") for e in component["podTemplate"]["spec"]["containers"][0]["env"]}
+        assert {name: env.get(name) for name in example.env} == example.env, component["type"]
     frontend = args_by_type["frontend"]
     assert frontend[frontend.index("--router-mode") + 1] == example.router

@@ -70,6 +70,8 @@ class Worker:
     loader_concurrency: int | None = None
     engine_config: Mapping[str, Any] = field(default_factory=dict)  # the group's engineConfig
     release: BackendRelease = NO_CHANGES
+    # The group's extraArgs, which follow the backend's flags: a default flag they set is left out.
+    extra_args: tuple[str, ...] = ()
 
     @property
     def disaggregated(self) -> bool:
@@ -150,6 +152,13 @@ class Backend(ABC):
     transfer_metrics: ClassVar[TransferMetrics | None] = None
     # Decode workers log the share of prompt tokens whose KV came from prefill (`verify --dataplane`).
     logs_decode_hits: ClassVar[bool] = False
+    # The library directories its `-efa` image needs after the EFA ones, for a worker that cannot run
+    # under the library-path wrapper (`wraps_command`) and so gets LD_LIBRARY_PATH as a whole env value.
+    efa_image_library_path: ClassVar[tuple[str, ...]] = ()
+    # The engine's own server arguments its workers are given (the wrapper hands them to the engine):
+    # the conformance suite checks every other flag against the release's wrapper parser, and these
+    # only against this list, since the engine itself cannot be installed there.
+    engine_flags: ClassVar[frozenset[str]] = frozenset()
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"
@@ -187,6 +196,11 @@ class Backend(ABC):
         """Env every pod of a graph of this backend gets."""
         return {}
 
+    def worker_env(self, worker: Worker) -> dict[str, str]:
+        """Env a worker group's pods get from their engine (the data path's and the group's own env
+        come after it and win)."""
+        return {}
+
     def engine_config(self, worker: Worker) -> dict[str, Any] | None:
         """The engine configuration file a worker reads (mounted from a ConfigMap), or None."""
         return None
@@ -221,6 +235,11 @@ class Backend(ABC):
             out.append(Problem("engineConfig", "is set",
                                f"unset: the {self.name} backend reads no engine configuration file"))
         return out
+
+
+def sets_flag(args: Sequence[str], flag: str) -> bool:
+    """Whether a command line sets `flag`, as `--flag value` or `--flag=value`."""
+    return any(arg == flag or arg.startswith(f"{flag}=") for arg in args)
 
 
 def compact_json(value: object) -> str:

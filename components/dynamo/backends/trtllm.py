@@ -3,11 +3,24 @@
 Facts: the wrapper takes the model, the served name and an engine configuration file
 (`--extra-engine-args`, YAML of TensorRT-LLM's LLM API options), plus `--disaggregation-mode`; KV
 events and the engine's metrics are published with `--publish-kv-events` and `--publish-metrics`
-(1.6; the 1.6.1 wheel's trtllm/backend_args.py), with `--publish-kv-events` alone in 1.5, and with
-`--publish-events-and-metrics` in 1.4's examples (a release's `BackendRelease` says which).
+(1.6; the 1.6.1 wheel's trtllm/backend_args.py), and with `--publish-kv-events` alone before (1.4's
+examples write `--publish-events-and-metrics`, which the 1.4.2 wheel's parser already calls a
+deprecated alias of it; a release's `BackendRelease` says which).
 Multi-GPU engines launch with MPI (which refuses root without `OMPI_ALLOW_RUN_AS_ROOT`), and the
 operator replaces the command of a worker that spans nodes with mpirun, so that worker cannot run
-under the library-path shell wrapper. On EFA the cache transceiver is NIXL, whose backend
+under the library-path shell wrapper; on EFA it gets LD_LIBRARY_PATH as a whole env value instead:
+the EFA directories, then `efa_image_library_path` (`components.dynamo.datapath`). Those are the
+directories the runtime image's own build files name for its libraries, read in ai-dynamo/dynamo at
+cdf9267d (main of 2026-07-30, before the 1.4.0 cut; the v1.4.2 tree was not available):
+`container/templates/trtllm_runtime.Dockerfile` registers `/usr/local/tensorrt/lib`,
+`/usr/local/cuda/lib64`, `/usr/local/ucx/lib` and `/opt/nvidia/nvda_nixl/lib64` with ldconfig (and
+an arch-qualified NIXL directory, left out: the `-efa` stage, `container/templates/aws.Dockerfile`,
+preloads NIXL from `lib64`), and TensorRT-LLM's own libraries are in
+`/usr/local/lib/python3.12/dist-packages/tensorrt_llm/libs` (NVIDIA/TensorRT-LLM
+`docker/Dockerfile.multi` registers that directory with ldconfig; the python3.12 site is the one the
+Dynamo Dockerfile preloads from). The LD_LIBRARY_PATH of the base image
+(nvcr.io/nvidia/tensorrt-llm/release, `container/context.yaml`) is documented nowhere we read, so
+none of it is listed. On EFA the cache transceiver is NIXL, whose backend
 `TRTLLM_NIXL_KVCACHE_BACKEND` selects (TensorRT-LLM's DEFAULT transceiver is UCX since
 NVIDIA/TensorRT-LLM PR 9352, which that variable does not reach).
 """
@@ -28,6 +41,10 @@ from components.dynamo.backends.base import (
     engine_config_file,
 )
 
+# Where the -efa image's libraries are, after the EFA directories (the module docstring's sources).
+IMAGE_LIBRARY_PATH = ("/usr/local/tensorrt/lib", "/usr/local/cuda/lib64", "/usr/local/ucx/lib",
+                      "/opt/nvidia/nvda_nixl/lib64", "/usr/local/lib/python3.12/dist-packages/tensorrt_llm/libs")
+
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
@@ -44,12 +61,13 @@ class Trtllm(Backend):
     image_repository = "tensorrtllm-runtime"
     framework = "trtllm"
     transfer_metrics = TransferMetrics(
-        exporter="TensorRT-LLM KV transfer (TensorRT-LLM workers with --publish-events-and-metrics)",
+        exporter="TensorRT-LLM KV transfer (TensorRT-LLM workers that publish KV events and metrics)",
         source="ai-dynamo/dynamo docs/backends/trtllm/prometheus.md (\"KV Cache Transfer Metrics\": types and "
                "labels); names in D14 lib/runtime/src/metrics/prometheus_names.rs:775-806",
         bytes="trtllm_kv_transfer_bytes", latency="trtllm_kv_transfer_latency_seconds",
         latency_title="KV transfer latency", counters=("trtllm_kv_transfer_success_total",),
         labels="`model_name`, `disaggregation_mode`, `engine_type`; recorded on transfers only", with_kv_events=True)
+    efa_image_library_path = IMAGE_LIBRARY_PATH
 
     def worker_args(self, worker: Worker) -> list[str]:
         args = ["--model-path", worker.model, "--served-model-name", worker.served_model_name,
@@ -62,7 +80,7 @@ class Trtllm(Backend):
         return args
 
     def default_kv_events_args(self, worker: Worker) -> list[str]:
-        # 1.6 splits what --publish-events-and-metrics did: KV events, and the engine's metrics
+        # 1.6 splits what --publish-kv-events did before: KV events, and the engine's metrics
         # (the KV transfer series the dashboards read among them).
         return ["--publish-kv-events", "--publish-metrics"]
 

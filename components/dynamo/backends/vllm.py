@@ -38,6 +38,10 @@ class Vllm(Backend):
     name = "vllm"
     title = "vLLM"
     module = "dynamo.vllm"
+    # vLLM's engine arguments (vLLM's "Engine Arguments" reference, `vllm serve --help`) this profile renders.
+    engine_flags = frozenset({"--model", "--served-model-name", "--tensor-parallel-size", "--pipeline-parallel-size",
+                              "--enable-expert-parallel", "--kv-transfer-config", "--kv-events-config",
+                              "--trust-remote-code", "--load-format", "--model-loader-extra-config"})
     image_repository = "vllm-runtime"
     framework = "vllm"
     streaming_loaders = ("runai_streamer",)

@@ -4,9 +4,9 @@ Every series is attributed to its graph and role through kube-state-metrics' `ku
 (the graph and role labels every graph pod carries), so series that know nothing of graphs (NIXL's,
 the runtime's transport counters) are still drawn per graph and role. A panel stays empty when its
 series are not exported: NIXL's error counter exists only in the NIXL release TensorRT-LLM ships,
-vLLM's connector series only on vLLM workers, TensorRT-LLM's transfer histograms only with
-`--publish-events-and-metrics`, the router's series only with `--router-mode kv`, the planner's
-only when a graph runs a planner.
+vLLM's connector series only on vLLM workers, TensorRT-LLM's transfer histograms only on workers
+that publish their metrics (`--publish-kv-events` before 1.6, `--publish-metrics` from 1.6), the
+router's series only with `--router-mode kv`, the planner's only when a graph runs a planner.
 """
 
 from __future__ import annotations

@@ -199,8 +199,8 @@ FRONTEND_ROUTER_MODE = Key(
     "`dynamo.eventPlane` not `none`) the workers the router picks publish their KV events, as "
     "upstream's `*_router` examples do: an agg graph's workers, a disagg graph's prefill workers; "
     "vLLM and SGLang with `--kv-events-config` (the engine's local ZMQ publisher, relayed over the "
-    "stack's event plane), TensorRT-LLM with the release's flag (`--publish-events-and-metrics` in "
-    "1.4, `--publish-kv-events` in 1.5).",
+    "stack's event plane), TensorRT-LLM with the release's flag (`--publish-kv-events`, with "
+    "`--publish-metrics` from 1.6).",
 )
 FRONTEND_HTTP_PORT = Key(
     "graphs[].frontend.httpPort", Integer(1024, 65535), Fixed(8000), "`8080`", "Frontend HTTP port."
