@@ -12,7 +12,7 @@ STACK  ?=
 CONFIG ?=
 OUT    ?=
 
-.PHONY: plan test lint typecheck docs unit bench clean venv
+.PHONY: plan test lint typecheck docs runtimes unit bench clean venv
 
 venv: $(STAMP)
 
@@ -41,10 +41,15 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m stacks.config.docs
 
+# The real Dynamo runtime of every release in the release table (tools/dynamo_runtime.py): one cached
+# venv per release under .cache/dynamo-runtime, for the conformance suite (tests/conformance).
+runtimes: $(STAMP)
+	@$(PY) tools/dynamo_runtime.py install
+
 unit: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck unit
+test: lint typecheck runtimes unit
 
 bench: $(STAMP)
 	@$(PY) tools/bench.py

@@ -14,8 +14,8 @@ fills it, so an empty panel can mean "nothing happened yet" as well as "not expo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from components.dynamo.backends import BACKENDS
 from components.dynamo.backends.base import TransferMetrics
@@ -32,12 +32,20 @@ class Group:
     names: tuple[str, ...] = ()  # counters and gauges, as exposed (counters with their suffix)
     histograms: tuple[str, ...] = ()
     labels: str = ""
+    # Whether the conformance suite's mocker graphs run this exporter (the Dynamo frontend, router
+    # and worker runtime): then every name not in `conditional` must be exposed after a few requests.
+    served_here: bool = False
+    # Names that appear only under a condition those graphs do not meet: name -> the condition.
+    conditional: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.source.strip():
             raise ValueError(f"metric group {self.exporter!r} cites no source")
         if not (self.names or self.histograms):
             raise ValueError(f"metric group {self.exporter!r} is empty")
+        unknown = set(self.conditional) - set(self.names) - set(self.histograms)
+        if unknown:
+            raise ValueError(f"metric group {self.exporter!r}: conditional names it does not list: {sorted(unknown)}")
 
     def series(self) -> tuple[str, ...]:
         """Every series name of the group, histogram series expanded."""
@@ -66,6 +74,9 @@ GROUPS: tuple[Group, ...] = (
         labels="`model` on the per-model series; `status` (success, error) on requests_total; `stage` "
                "(preprocess, route, dispatch) on stage_requests; `worker_id`, `dp_rank`, `worker_type` on the "
                "per-worker gauges; `worker_type` on the router queue gauge, registered only with a queue threshold",
+        served_here=True,
+        conditional={"dynamo_frontend_model_rejection_total": "only once the frontend rejects a request "
+                                                                "(every worker busy)"},
     ),
     Group(
         "Dynamo workers (every backend component's system port, DYN_SYSTEM_PORT)",
@@ -78,6 +89,14 @@ GROUPS: tuple[Group, ...] = (
                "dynamo_component_total_blocks"),
         histograms=("dynamo_component_request_duration_seconds",),
         labels="`dynamo_namespace`, `dynamo_component` (prefill, backend, ...), `dynamo_endpoint`",
+        served_here=True,
+        conditional={
+            "dynamo_component_errors_total": "only once a request fails in a worker",
+            "dynamo_component_gpu_cache_usage_percent": "set by the vLLM, SGLang and TensorRT-LLM workers' Python "
+                                                        "handlers, not by the mocker",
+            "dynamo_component_total_blocks": "set by the vLLM, SGLang and TensorRT-LLM workers' Python handlers, "
+                                             "not by the mocker",
+        },
     ),
     Group(
         "Dynamo KV router (the frontend with --router-mode kv)",
@@ -90,6 +109,7 @@ GROUPS: tuple[Group, ...] = (
         labels="kv_hit_rate is the predicted overlap (0 to 1) at routing time; kv_cache_events_applied has "
                "`status` and `event_type` and exists only when workers publish KV events; without KV routing "
                "the router_* series stay zero and the overhead histogram is not registered",
+        served_here=True,
     ),
     Group(
         "Dynamo KV event publishers (workers)",
@@ -97,6 +117,10 @@ GROUPS: tuple[Group, ...] = (
         names=("dynamo_component_kv_publisher_engines_dropped_events_total",
                "dynamo_component_kv_publisher_zmq_events_total"),
         labels="the component hierarchy; `stage`, `event_type` on zmq_events_total",
+        served_here=True,
+        conditional={"dynamo_component_kv_publisher_zmq_events_total": "only where a worker relays an engine's "
+                                                                       "ZMQ KV events (vLLM, SGLang); the mocker "
+                                                                       "publishes its own"},
     ),
     Group(
         "Dynamo request plane and transports (the runtime in every Dynamo process)",
@@ -108,6 +132,8 @@ GROUPS: tuple[Group, ...] = (
         histograms=("dynamo_request_plane_queue_seconds", "dynamo_request_plane_send_seconds",
                     "dynamo_request_plane_roundtrip_ttft_seconds"),
         labels="none of their own (`error_type` on nats_errors_total); the scrape adds `namespace` and `pod`",
+        served_here=True,
+        conditional={"dynamo_transport_nats_errors_total": "only once a NATS operation fails"},
     ),
     Group(
         "Dynamo planner (when a graph runs one)",

@@ -1,0 +1,1 @@
+"""Developer tools: the plan benchmark and the Dynamo runtimes the conformance suite runs."""

@@ -1,0 +1,123 @@
+"""The real Dynamo runtime of each release in the release table, one cached virtualenv per release.
+
+`python tools/dynamo_runtime.py install [VERSION ...]` (`make runtimes`) installs the `ai-dynamo` and
+`ai-dynamo-runtime` wheels of each release (every release in the table with published wheels by
+default) into ``<cache>/<version>``, with ``--no-deps`` (one of ai-dynamo's declared dependencies is a
+stub that downloads its real wheel while it builds) plus the pinned pure-Python packages its
+frontend and mocker import (`tools/runtime/requirements-*.txt`). A venv whose stamp matches its
+version and pins is kept, so a second run costs nothing. The cache is ``.cache/dynamo-runtime`` of
+the checkout, or ``$DYNAMO_RUNTIME_CACHE``.
+
+`python tools/dynamo_runtime.py path VERSION` prints the venv's python, for the conformance suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "tools" / "runtime"
+# Which pins a release's frontend and mocker need, by minor version.
+PINS_BY_MINOR = {(1, 4): "requirements-1.4.txt", (1, 5): "requirements-1.4.txt", (1, 6): "requirements-1.6.txt"}
+
+
+class RuntimeError_(Exception):
+    """A runtime cannot be installed or found: the message says why."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("DYNAMO_RUNTIME_CACHE", str(ROOT / ".cache" / "dynamo-runtime")))
+
+
+def pins(version: str) -> Path:
+    parts = version.split(".")
+    minor = (int(parts[0]), int(parts[1]))
+    if minor not in PINS_BY_MINOR:
+        known = ", ".join(f"{a}.{b}" for a, b in PINS_BY_MINOR)
+        raise RuntimeError_(f"no pinned runtime dependencies for Dynamo {version} (have {known}): add a "
+                            "tools/runtime/requirements file for its minor and list it in PINS_BY_MINOR")
+    return REQUIREMENTS / PINS_BY_MINOR[minor]
+
+
+def stamp_of(version: str) -> str:
+    """What an installed venv must match: the release and its pins."""
+    return hashlib.sha256(f"{version}\n".encode() + pins(version).read_bytes()).hexdigest()
+
+
+def venv_dir(version: str) -> Path:
+    return cache_root() / version
+
+
+def python_of(version: str) -> Path:
+    return venv_dir(version) / "bin" / "python"
+
+
+def installed(version: str) -> bool:
+    stamp = venv_dir(version) / ".installed"
+    return stamp.is_file() and stamp.read_text().strip() == stamp_of(version) and python_of(version).exists()
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError_(f"`{' '.join(argv)}` failed ({done.returncode}):\n"
+                            f"{done.stdout[-2000:]}{done.stderr[-4000:]}")
+
+
+def install(version: str) -> Path:
+    """The venv of `version`, installed unless it already is. Returns its python."""
+    if installed(version):
+        return python_of(version)
+    target = venv_dir(version)
+    started = time.monotonic()
+    if target.exists():
+        _run(["rm", "-rf", str(target)])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _run([sys.executable, "-m", "venv", str(target)])
+    pip = [str(python_of(version)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    _run([*pip, "--no-deps", f"ai-dynamo=={version}", f"ai-dynamo-runtime=={version}"])
+    _run([*pip, "--no-deps", "-r", str(pins(version))])
+    (target / ".installed").write_text(stamp_of(version) + "\n")
+    print(f"dynamo runtime {version}: installed in {time.monotonic() - started:.0f} s ({target})")
+    return python_of(version)
+
+
+def table_versions() -> list[str]:
+    """The releases of the table whose wheels are published."""
+    sys.path.insert(0, str(ROOT))
+    from components.dynamo.releases import RELEASES
+
+    return [version for version, release in RELEASES.items() if release.runtime_wheels]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dynamo_runtime", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("install", help="install the runtime of each release (default: the table's)")
+    add.add_argument("versions", nargs="*")
+    where = commands.add_parser("path", help="print the python of an installed release's runtime")
+    where.add_argument("version")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "path":
+            if not installed(args.version):
+                raise RuntimeError_(f"the Dynamo {args.version} runtime is not installed: make runtimes")
+            print(python_of(args.version))
+            return 0
+        for version in args.versions or table_versions():
+            python = install(version)
+            print(f"dynamo runtime {version}: {python}")
+    except RuntimeError_ as error:
+        print(f"dynamo_runtime: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
