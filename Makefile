@@ -12,7 +12,7 @@ STACK  ?=
 CONFIG ?=
 OUT    ?=
 
-.PHONY: plan test lint typecheck docs runtimes unit bench clean venv
+.PHONY: plan local test lint typecheck docs runtimes unit bench clean venv
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ plan: $(STAMP)
 	elif [ $$status -ne 0 ]; then echo "make plan: program error (exit $$status), not a config problem: please report it" >&2; fi; \
 	exit $$status
 
+# The stack's mocker graphs as real Dynamo processes on this machine, until Ctrl-C (STACK defaults to dev).
+local: $(STAMP)
+	@$(PY) -m stacks local --stack $(or $(STACK),dev)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -41,10 +45,10 @@ typecheck: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m stacks.config.docs
 
-# The real Dynamo runtime of every release in the release table (tools/dynamo_runtime.py): one cached
-# venv per release under .cache/dynamo-runtime, for the conformance suite (tests/conformance).
+# The real Dynamo runtime of every release in the release table (stacks/local/runtime.py): one cached
+# venv per release under .cache/dynamo-runtime, for `stacks local` and the conformance suite.
 runtimes: $(STAMP)
-	@$(PY) tools/dynamo_runtime.py install
+	@$(PY) -m stacks.local.runtime install
 
 unit: $(STAMP)
 	$(PY) -m pytest

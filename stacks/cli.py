@@ -41,6 +41,8 @@ COMMANDS: Mapping[str, Command] = {
     "verify": Command("stacks.verify.cli",
                       "check a deployed stack's NATS and etcd, or with --dataplane its graphs' EFA data path"),
     "open": Command("stacks.open.cli", "port-forward to Grafana, Prometheus or Alertmanager of a deployed stack"),
+    "local": Command("stacks.local.cli",
+                     "run the stack's mocker graphs here as the real Dynamo processes of its release"),
 }
 
 

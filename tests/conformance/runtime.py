@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from components.dynamo.releases import RELEASES
-from tools.dynamo_runtime import installed, python_of
+from stacks.local.runtime import installed, python_of
 
 # Every release of the table whose ai-dynamo wheels are published.
 RUNTIME_RELEASES = tuple(version for version, release in RELEASES.items() if release.runtime_wheels)

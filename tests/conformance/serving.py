@@ -19,9 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conformance.graph import GraphFailed, Site, get, nats_server, plan_dgds, post, rendered, running
-from tests.conformance.model import make_model
-from tests.conformance.prometheus import Samples, parse
+from stacks.local.model import make_model
+from stacks.local.processes import nats_server, running
+from stacks.local.rendered import LocalGraphError, plan_dgds, rendered
+from stacks.local.transpose import Site
+from stacks.ops.http import get, post
+from stacks.ops.metrics import Sample, parse_exposition
 from tests.conformance.runtime import runtime_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +50,8 @@ class Served:
     unary: Mapping[str, object]
     stream: tuple[Mapping[str, object], ...]
     stream_done: bool
-    before: Mapping[str, Samples]  # process name -> its samples
-    after: Mapping[str, Samples]
+    before: Mapping[str, list[Sample]]  # process name -> its samples
+    after: Mapping[str, list[Sample]]
     logs: str
 
 
@@ -68,10 +71,10 @@ def _events(text: str) -> tuple[tuple[dict[str, object], ...], bool]:
 def serve(version: str, stack: str, tmp: Path) -> Served:
     python = runtime_python(version)
     stack_file, shape = STACKS[stack]
-    dgds = plan_dgds(stack_file, version, tmp / "plan")
+    dgds = plan_dgds(stack_file, tmp / "plan", version)
     mockers = [d for d in dgds if any(r.module == "dynamo.mocker" for r in rendered(d))]
     if len(mockers) != 1:
-        raise GraphFailed(f"{stack}: expected one mocker graph, found {len(mockers)}")
+        raise LocalGraphError(f"{stack}: expected one mocker graph, found {len(mockers)}")
     renders = rendered(mockers[0])
     planes = {value for r in renders for name, value in r.env if name in ("DYN_EVENT_PLANE", "DYN_REQUEST_PLANE")}
     model_dir = make_model(tmp / "model")
@@ -80,13 +83,13 @@ def serve(version: str, stack: str, tmp: Path) -> Served:
         site = Site(python=python, state=tmp / "state", model_dir=model_dir, secrets=SECRETS, nats_url=nats_url)
         with running(renders, site) as graph:
             models = json.loads(get(f"{graph.url}/v1/models"))
-            before = {name: parse(text) for name, text in graph.metrics().items()}
+            before = {name: parse_exposition(text) for name, text in graph.metrics().items()}
             answers = [_chat(graph.url, graph.model, stream=stream) for stream in (False, True, False, False)]
             for status, body in answers:  # the same prompt four times: the KV router sees its blocks cached
                 if status != 200:
-                    raise GraphFailed(f"chat completion: HTTP {status}: {body}\n{graph.logs()}")
+                    raise LocalGraphError(f"chat completion: HTTP {status}: {body}\n{graph.logs()}")
             unary, streamed = answers[0][1], answers[1][1]
-            after = {name: parse(text) for name, text in graph.metrics().items()}
+            after = {name: parse_exposition(text) for name, text in graph.metrics().items()}
             events, done = _events(streamed)
             return Served(version=version, stack=stack, shape=shape,
                           models=tuple(m["id"] for m in models["data"]), model=graph.model,

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.graph import GraphFailed, Rendered, Site, nats_server, plan_dgds, rendered, running
-from tests.conformance.model import make_model
+from stacks.local.model import make_model
+from stacks.local.processes import nats_server, running
+from stacks.local.rendered import LocalGraphError, Rendered, plan_dgds, rendered
+from stacks.local.transpose import Site
 from tests.conformance.runtime import RUNTIME_RELEASES, runtime_python
 from tests.conformance.serving import NATS_PASSWORD, NATS_USER, SECRETS, STACKS
 
@@ -33,7 +35,7 @@ def _run(renders: list[Rendered], tmp: Path) -> None:
 @pytest.fixture
 def dev_graph(tmp_path: Path) -> list[Rendered]:
     runtime_python(NEWEST)
-    return rendered(plan_dgds(STACKS["dev"][0], NEWEST, tmp_path / "plan")[0])
+    return rendered(plan_dgds(STACKS["dev"][0], tmp_path / "plan", NEWEST)[0])
 
 
 def test_the_unchanged_graph_starts(dev_graph: list[Rendered], tmp_path: Path) -> None:
@@ -44,11 +46,11 @@ def test_a_router_mode_the_release_lacks_is_caught(dev_graph: list[Rendered], tm
     frontend = next(r for r in dev_graph if r.module == "dynamo.frontend")
     args = list(frontend.args)
     args[args.index("--router-mode") + 1] = "prefix-affinity"
-    with pytest.raises(GraphFailed, match=r"frontend exited before the model was served(?s:.*)prefix-affinity"):
+    with pytest.raises(LocalGraphError, match=r"frontend exited before the model was served(?s:.*)prefix-affinity"):
         _run(_with_args(dev_graph, "dynamo.frontend", tuple(args)), tmp_path)
 
 
 def test_a_worker_flag_the_release_lacks_is_caught(dev_graph: list[Rendered], tmp_path: Path) -> None:
     prefill = next(r for r in dev_graph if r.component == "prefill")
-    with pytest.raises(GraphFailed, match=r"prefill exited(?s:.*)--kv-cache-shards"):
+    with pytest.raises(LocalGraphError, match=r"prefill exited(?s:.*)--kv-cache-shards"):
         _run(_with_args(dev_graph, "dynamo.mocker", (*prefill.args, "--kv-cache-shards", "4")), tmp_path)

@@ -18,7 +18,7 @@ def _exposed(run_graph: Callable[[str, str], Served], version: str) -> set[str]:
     names: set[str] = set()
     for stack in STACKS:
         for samples in run_graph(version, stack).after.values():
-            names |= samples.names()
+            names |= {sample.name for sample in samples}
     return names
 
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from components.dynamo.backends import BACKENDS
-from tests.conformance.graph import Rendered, plan_dgds, rendered
+from stacks.local.rendered import Rendered, plan_dgds, rendered
 from tests.conformance.runtime import RUNTIME_RELEASES, runtime_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def extra_args(graph: str, role: str) -> tuple[str, ...]:
 def workers(version: str, tmp: Path) -> tuple[Rendered, ...]:
     out: list[Rendered] = []
     for stack_file in STACK_FILES:
-        for dgd in plan_dgds(stack_file, version, tmp / stack_file.stem):
+        for dgd in plan_dgds(stack_file, tmp / stack_file.stem, version):
             out += [r for r in rendered(dgd) if r.module in ENGINE_MODULES]
     return tuple(out)
 

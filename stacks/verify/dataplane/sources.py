@@ -25,8 +25,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from stacks.ops.metrics import MetricsError, Sample, parse_exposition, parse_query_answer
 from stacks.verify.dataplane.cluster import Cluster, Deadline
-from stacks.verify.dataplane.metrics import MetricsError, Sample, parse_exposition, parse_query_answer
 from stacks.verify.dataplane.readings import Metric, Reading, Readings, Want
 from stacks.verify.discovery import DiscoveryError
 

@@ -1,4 +1,5 @@
-"""Metric samples from the two places `verify --dataplane` reads them: pure parsers.
+"""Metric samples, from the two places the commands read them (`verify`, the local runs and the
+conformance suite): pure parsers.
 
 - A ``/metrics`` page in Prometheus's text exposition format 0.0.4 (Prometheus docs, "Exposition
   formats"): ``# HELP`` / ``# TYPE`` comments, then one sample a line,

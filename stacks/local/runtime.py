@@ -1,14 +1,15 @@
 """The real Dynamo runtime of each release in the release table, one cached virtualenv per release.
 
-`python tools/dynamo_runtime.py install [VERSION ...]` (`make runtimes`) installs the `ai-dynamo` and
+`python -m stacks.local.runtime install [VERSION ...]` (`make runtimes`) installs the `ai-dynamo` and
 `ai-dynamo-runtime` wheels of each release (every release in the table with published wheels by
 default) into ``<cache>/<version>``, with ``--no-deps`` (one of ai-dynamo's declared dependencies is a
 stub that downloads its real wheel while it builds) plus the pinned pure-Python packages its
-frontend and mocker import (`tools/runtime/requirements-*.txt`). A venv whose stamp matches its
-version and pins is kept, so a second run costs nothing. The cache is ``.cache/dynamo-runtime`` of
-the checkout, or ``$DYNAMO_RUNTIME_CACHE``.
+frontend and mocker import (`pins/requirements-*.txt`). A venv whose stamp matches its version and
+pins is kept, so a second run costs nothing. The cache is ``.cache/dynamo-runtime`` of the
+checkout, or ``$DYNAMO_RUNTIME_CACHE``. `python -m stacks local` installs its release's on first use;
+the conformance suite reads them.
 
-`python tools/dynamo_runtime.py path VERSION` prints the venv's python, for the conformance suite.
+`python -m stacks.local.runtime path VERSION` prints the venv's python.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = ROOT / "tools" / "runtime"
+ROOT = Path(__file__).resolve().parents[2]
+REQUIREMENTS = Path(__file__).resolve().parent / "pins"
 # Which pins a release's frontend and mocker need, by minor version.
 PINS_BY_MINOR = {(1, 4): "requirements-1.4.txt", (1, 5): "requirements-1.4.txt", (1, 6): "requirements-1.6.txt"}
 
 
-class RuntimeError_(Exception):
+class RuntimeInstallError(Exception):
     """A runtime cannot be installed or found: the message says why."""
 
 
@@ -40,8 +41,8 @@ def pins(version: str) -> Path:
     minor = (int(parts[0]), int(parts[1]))
     if minor not in PINS_BY_MINOR:
         known = ", ".join(f"{a}.{b}" for a, b in PINS_BY_MINOR)
-        raise RuntimeError_(f"no pinned runtime dependencies for Dynamo {version} (have {known}): add a "
-                            "tools/runtime/requirements file for its minor and list it in PINS_BY_MINOR")
+        raise RuntimeInstallError(f"no pinned runtime dependencies for Dynamo {version} (have {known}): add a "
+                                  "stacks/local/pins requirements file for its minor and list it in PINS_BY_MINOR")
     return REQUIREMENTS / PINS_BY_MINOR[minor]
 
 
@@ -66,7 +67,7 @@ def installed(version: str) -> bool:
 def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError_(f"`{' '.join(argv)}` failed ({done.returncode}):\n"
+        raise RuntimeInstallError(f"`{' '.join(argv)}` failed ({done.returncode}):\n"
                             f"{done.stdout[-2000:]}{done.stderr[-4000:]}")
 
 
@@ -90,14 +91,14 @@ def install(version: str) -> Path:
 
 def table_versions() -> list[str]:
     """The releases of the table whose wheels are published."""
-    sys.path.insert(0, str(ROOT))
     from components.dynamo.releases import RELEASES
 
     return [version for version, release in RELEASES.items() if release.runtime_wheels]
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="dynamo_runtime", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m stacks.local.runtime",
+                                     description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     add = commands.add_parser("install", help="install the runtime of each release (default: the table's)")
     add.add_argument("versions", nargs="*")
@@ -107,13 +108,13 @@ def main(argv: list[str]) -> int:
     try:
         if args.command == "path":
             if not installed(args.version):
-                raise RuntimeError_(f"the Dynamo {args.version} runtime is not installed: make runtimes")
+                raise RuntimeInstallError(f"the Dynamo {args.version} runtime is not installed: make runtimes")
             print(python_of(args.version))
             return 0
         for version in args.versions or table_versions():
             python = install(version)
             print(f"dynamo runtime {version}: {python}")
-    except RuntimeError_ as error:
+    except RuntimeInstallError as error:
         print(f"dynamo_runtime: {error}", file=sys.stderr)
         return 1
     return 0

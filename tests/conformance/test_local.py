@@ -1,0 +1,99 @@
+"""`python -m stacks local` runs the dev stack's disaggregated mocker graph as real Dynamo processes
+of its pinned release, serves through its KV router, and stops everything on Ctrl-C; a worker that
+dies ends the run with exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from components.dynamo.releases import DEFAULT_VERSION
+from stacks.local import state
+from stacks.ops.http import post
+from tests.conformance.runtime import runtime_python
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(directory: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "stacks", "local", "--stack", "dev", "--state-dir", str(directory)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _serving(run: subprocess.Popen[str], directory: Path, timeout: float = 120) -> state.LocalRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run.poll() is not None:
+            raise AssertionError(f"stacks local exited {run.returncode}:\n{run.stderr.read() if run.stderr else ''}")
+        try:
+            return state.read(directory)
+        except state.LocalStateError:
+            time.sleep(0.25)
+    raise AssertionError("stacks local did not serve in time")
+
+
+def _started_by(directory: Path) -> dict[int, str]:
+    """pid -> command line of every process whose command line or environment names the run's directory
+    (the nats-server's store, the graphs' discovery directory and HOME are in it)."""
+    out: dict[int, str] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(directory) in cmdline or str(directory) in environ:
+            out[int(proc.name)] = cmdline
+    return out
+
+
+@pytest.fixture
+def local_dev(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], state.LocalRun, Path]]:
+    runtime_python(DEFAULT_VERSION)
+    run = _start(tmp_path)
+    try:
+        yield run, _serving(run, tmp_path), tmp_path
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+
+def test_local_serves_the_dev_graph_and_stops_on_ctrl_c(
+        local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path]) -> None:
+    run, served, directory = local_dev
+    assert served.release == DEFAULT_VERSION
+    (graph,) = served.graphs
+    assert (graph.name, graph.model, graph.router_mode) == ("mocker", "Qwen/Qwen3-0.6B", "kv")
+    assert [p.name for p in graph.processes] == ["frontend", "prefill", "decode"]
+    status, body = post(f"{graph.url}/v1/chat/completions", {
+        "model": graph.model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 8})
+    assert status == 200
+    assert json.loads(body)["usage"]["completion_tokens"] == 8
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=30) == 0
+    assert not (directory / state.STATE_FILE).exists()
+    assert _started_by(directory) == {}  # every process it started is gone
+
+
+def test_a_worker_that_dies_ends_the_run(local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path]) -> None:
+    run, _, directory = local_dev
+    started = _started_by(directory)
+    assert any("dynamo.frontend" in cmd for cmd in started.values())
+    decode = [pid for pid, cmd in started.items() if "dynamo.mocker" in cmd and "decode" in cmd]
+    assert len(decode) == 1
+    os.kill(decode[0], signal.SIGKILL)
+    assert run.wait(timeout=30) == 1
+    assert "decode exited" in (run.stderr.read() if run.stderr else "")
+    assert not (directory / state.STATE_FILE).exists()

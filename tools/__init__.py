@@ -1,1 +1,0 @@
-"""Developer tools: the plan benchmark and the Dynamo runtimes the conformance suite runs."""
