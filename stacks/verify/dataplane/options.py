@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="check each graph's EFA data path as Dynamo's EFA guide does (NIXL backend, LIBFABRIC "
                             "plugin, library path, NCCL network, KV transfers and failures, decode hits, router KV "
                             "events) instead of NATS and etcd")
-    group.add_argument("--graph", metavar="NAME", help="with --dataplane: only this graph")
+    group.add_argument("--graph", metavar="NAME", help="with --dataplane or --serve: only this graph")
     group.add_argument("--sample-seconds", type=_seconds(0, strict=False), metavar="SECONDS",
                        help="with --dataplane, when the counters are read from the pods (no Prometheus): seconds "
                             f"between the two reads that show them rising (default {DEFAULT_SAMPLE_SECONDS:g})")
@@ -58,9 +58,12 @@ class DataplaneOptions:
 def problem(args: argparse.Namespace) -> str | None:
     """What is wrong with the data-plane flags on this command line, or None."""
     if not args.dataplane:
-        given = [flag for flag, value in (("--graph", args.graph), ("--sample-seconds", args.sample_seconds),
+        given = [flag for flag, value in (("--sample-seconds", args.sample_seconds),
                                           ("--dataplane-timeout", args.dataplane_timeout)) if value is not None]
-        return f"{', '.join(given)}: only with --dataplane" if given else None
+        if args.graph is not None and not getattr(args, "serve", False):
+            given.insert(0, "--graph")
+        return f"{', '.join(given)}: only with --dataplane" + (" or --serve" if "--graph" in given else "") \
+            if given else None
     if not args.stack:
         return "--dataplane needs --stack NAME: the graphs, their pools and namespace come from the stack"
     if args.nats or args.etcd:
