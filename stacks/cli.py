@@ -41,6 +41,7 @@ COMMANDS: Mapping[str, Command] = {
     "verify": Command("stacks.verify.cli",
                       "check a deployed stack's NATS and etcd, or with --dataplane its graphs' EFA data path"),
     "open": Command("stacks.open.cli", "port-forward to Grafana, Prometheus or Alertmanager of a deployed stack"),
+    "bench": Command("stacks.bench.cli", "benchmark a graph with AIPerf against its SLO: JSON, a table and plots"),
     "local": Command("stacks.local.cli",
                      "run the stack's mocker graphs here as the real Dynamo processes of its release"),
 }

@@ -63,6 +63,17 @@ class WorkerGroupSpec:
 
 
 @dataclass(frozen=True)
+class Slo:
+    """What a graph is meant to deliver, and for which requests: `python -m stacks bench` measures it
+    (the 95th percentiles of time to first token and inter-token latency at each concurrency level)."""
+
+    ttft_ms: int = 2000
+    itl_ms: int = 100
+    input_tokens: int = 512
+    output_tokens: int = 128
+
+
+@dataclass(frozen=True)
 class GraphSpec:
     """One DynamoGraphDeployment, on the stack's Dynamo `release` and `transport` plan."""
 
@@ -94,6 +105,7 @@ class GraphSpec:
     model_source: str = ""
     load_format: LoadFormat = "auto"
     loader_concurrency: int | None = None  # the streaming loader's reader threads (None: its default)
+    slo: Slo = Slo()
 
     @property
     def engine_model(self) -> str:

@@ -13,7 +13,7 @@ from components.dynamo.backends.mocker import MOCKER
 from components.dynamo.backends.vllm import VLLM
 from components.dynamo.datapath import EFA_SHARED_MEMORY
 from components.dynamo.releases import DEFAULT_RELEASE, DEFAULT_VERSION, RELEASES, DynamoRelease
-from components.dynamo.spec import FrontendSpec, GraphSpec, WorkerGroupSpec
+from components.dynamo.spec import FrontendSpec, GraphSpec, Slo, WorkerGroupSpec
 from components.dynamo.transport import TransportPlan
 from components.dynamo.words import (
     ROLES,
@@ -308,6 +308,14 @@ def _loader(node: Node, backend: Backend | None) -> tuple[LoadFormat, int | None
     return load_format, concurrency
 
 
+def _slo(node: Node) -> Slo:
+    slo = node.child("slo")
+    out = Slo(ttft_ms=slo.read(G.SLO_TTFT), itl_ms=slo.read(G.SLO_ITL), input_tokens=slo.read(G.SLO_INPUT),
+              output_tokens=slo.read(G.SLO_OUTPUT))
+    slo.close()
+    return out
+
+
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
                cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
                broken: Set[str] = frozenset()) -> GraphSpec:
@@ -364,6 +372,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         model_source=_model_source(node, model, revision, cache, use_cache) if model else "",
         load_format=load_format,
         loader_concurrency=loader_concurrency,
+        slo=_slo(node),
     )
     if name:
         for wrong, allowed in release.limits.problems(name, spec.components):

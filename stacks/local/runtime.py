@@ -36,57 +36,65 @@ def cache_root() -> Path:
     return Path(os.environ.get("DYNAMO_RUNTIME_CACHE", str(ROOT / ".cache" / "dynamo-runtime")))
 
 
-def pins(version: str) -> Path:
-    parts = version.split(".")
+AIPERF = "aiperf"  # the benchmark's venv, beside the releases'
+
+
+def pins(name: str) -> Path:
+    """The pinned packages of a venv: a Dynamo release's (by its minor) or AIPerf's."""
+    if name == AIPERF:
+        return REQUIREMENTS / "aiperf.txt"
+    parts = name.split(".")
     minor = (int(parts[0]), int(parts[1]))
     if minor not in PINS_BY_MINOR:
         known = ", ".join(f"{a}.{b}" for a, b in PINS_BY_MINOR)
-        raise RuntimeInstallError(f"no pinned runtime dependencies for Dynamo {version} (have {known}): add a "
+        raise RuntimeInstallError(f"no pinned runtime dependencies for Dynamo {name} (have {known}): add a "
                                   "stacks/local/pins requirements file for its minor and list it in PINS_BY_MINOR")
     return REQUIREMENTS / PINS_BY_MINOR[minor]
 
 
-def stamp_of(version: str) -> str:
-    """What an installed venv must match: the release and its pins."""
-    return hashlib.sha256(f"{version}\n".encode() + pins(version).read_bytes()).hexdigest()
+def stamp_of(name: str) -> str:
+    """What an installed venv must match: its name (the release) and its pins."""
+    return hashlib.sha256(f"{name}\n".encode() + pins(name).read_bytes()).hexdigest()
 
 
-def venv_dir(version: str) -> Path:
-    return cache_root() / version
+def venv_dir(name: str) -> Path:
+    return cache_root() / name
 
 
-def python_of(version: str) -> Path:
-    return venv_dir(version) / "bin" / "python"
+def python_of(name: str) -> Path:
+    return venv_dir(name) / "bin" / "python"
 
 
-def installed(version: str) -> bool:
-    stamp = venv_dir(version) / ".installed"
-    return stamp.is_file() and stamp.read_text().strip() == stamp_of(version) and python_of(version).exists()
+def installed(name: str) -> bool:
+    stamp = venv_dir(name) / ".installed"
+    return stamp.is_file() and stamp.read_text().strip() == stamp_of(name) and python_of(name).exists()
 
 
 def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeInstallError(f"`{' '.join(argv)}` failed ({done.returncode}):\n"
-                            f"{done.stdout[-2000:]}{done.stderr[-4000:]}")
+                                  f"{done.stdout[-2000:]}{done.stderr[-4000:]}")
 
 
-def install(version: str) -> Path:
-    """The venv of `version`, installed unless it already is. Returns its python."""
-    if installed(version):
-        return python_of(version)
-    target = venv_dir(version)
+def install(name: str) -> Path:
+    """The venv `name` (a Dynamo release, or AIPERF), installed unless it already is. Returns its python."""
+    if installed(name):
+        return python_of(name)
+    target = venv_dir(name)
     started = time.monotonic()
     if target.exists():
         _run(["rm", "-rf", str(target)])
     target.parent.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "venv", str(target)])
-    pip = [str(python_of(version)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _run([*pip, "--no-deps", f"ai-dynamo=={version}", f"ai-dynamo-runtime=={version}"])
-    _run([*pip, "--no-deps", "-r", str(pins(version))])
-    (target / ".installed").write_text(stamp_of(version) + "\n")
-    print(f"dynamo runtime {version}: installed in {time.monotonic() - started:.0f} s ({target})")
-    return python_of(version)
+    pip = [str(python_of(name)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    if name != AIPERF:
+        _run([*pip, f"ai-dynamo=={name}", f"ai-dynamo-runtime=={name}"])
+    _run([*pip, "-r", str(pins(name))])
+    (target / ".installed").write_text(stamp_of(name) + "\n")
+    print(f"{'dynamo runtime ' if name != AIPERF else ''}{name}: installed in {time.monotonic() - started:.0f} s "
+          f"({target})")
+    return python_of(name)
 
 
 def table_versions() -> list[str]:
@@ -100,7 +108,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks.local.runtime",
                                      description=(__doc__ or "").split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    add = commands.add_parser("install", help="install the runtime of each release (default: the table's)")
+    add = commands.add_parser("install", help="install the runtime of each release, and AIPerf (default: the "
+                                               "table's releases with wheels, and aiperf)")
     add.add_argument("versions", nargs="*")
     where = commands.add_parser("path", help="print the python of an installed release's runtime")
     where.add_argument("version")
@@ -111,7 +120,7 @@ def main(argv: list[str]) -> int:
                 raise RuntimeInstallError(f"the Dynamo {args.version} runtime is not installed: make runtimes")
             print(python_of(args.version))
             return 0
-        for version in args.versions or table_versions():
+        for version in args.versions or [*table_versions(), AIPERF]:
             python = install(version)
             print(f"dynamo runtime {version}: {python}")
     except RuntimeInstallError as error:

@@ -18,6 +18,7 @@ import pytest
 
 from components.dynamo.releases import DEFAULT_VERSION
 from stacks.local import state
+from stacks.local.runtime import AIPERF
 from stacks.ops.http import post
 from tests.conformance.runtime import runtime_python
 
@@ -132,3 +133,44 @@ def test_a_dead_worker_is_reported_and_fails_verify(
     assert run.wait(timeout=30) == 1
     assert "graph mocker: decode exited" in (run.stderr.read() if run.stderr else "")
     assert not (directory / state.STATE_FILE).exists()
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_bench_against_the_local_run_writes_its_report_and_plots(
+        local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path], tmp_path: Path) -> None:
+    runtime_python(AIPERF)
+    _, _, directory = local_dev
+    out = tmp_path / "bench"
+    done = subprocess.run([sys.executable, "-m", "stacks", "bench", "--local", "--state-dir", str(directory),
+                           "--concurrency", "1,2", "--requests", "4", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "bench.json").read_text())
+    assert [level["concurrency"] for level in report["levels"]] == [1, 2]
+    for level in report["levels"]:
+        assert level["requests"] == 4
+        assert level["errors"] == 0
+        assert 0 < level["ttft_p50_ms"] <= level["ttft_p95_ms"]
+        assert level["output_tokens_per_s"] > 0
+        assert level["meets_slo"] is True  # the mocker is far inside dev's SLO
+    assert report["best_concurrency"] == 2
+    assert report["throughput_per"] == "worker"  # a graph without GPUs
+    table = (out / "bench.md").read_text()
+    assert "| 1 | 4 | 0 |" in table
+    assert "| 2 | 4 | 0 |" in table
+    assert "A local run of the mocker" in table
+    for plot in ("latency.png", "throughput.png"):
+        width, height = _png_size(out / plot)
+        assert width > 500
+        assert height > 300
+        # the image is drawn from the measured series: the AIPerf summaries it came from are kept beside it
+        assert (out / "c1" / "profile_export_aiperf.json").is_file()

@@ -187,6 +187,35 @@ READY_TIMEOUT_MINUTES = Key(
     "`120`",
     "How long `pulumi up` waits for the operator to report the graph `successful` (model download and load).",
 )
+SLO_TTFT = Key(
+    "graphs[].slo.ttftMilliseconds",
+    Integer(1, 600_000),
+    Fixed(2000),
+    "`500`",
+    "The graph's target for time to first token, at the 95th percentile: `python -m stacks bench` names the "
+    "highest concurrency that meets it (with `slo.itlMilliseconds`) and draws it on its plots.",
+)
+SLO_ITL = Key(
+    "graphs[].slo.itlMilliseconds",
+    Integer(1, 60_000),
+    Fixed(100),
+    "`30`",
+    "The graph's target for inter-token latency, at the 95th percentile (`python -m stacks bench`).",
+)
+SLO_INPUT = Key(
+    "graphs[].slo.inputTokens",
+    Integer(1, 1_000_000),
+    Fixed(512),
+    "`2048`",
+    "The prompt length the targets are stated for: `bench` sends synthetic prompts of this many tokens.",
+)
+SLO_OUTPUT = Key(
+    "graphs[].slo.outputTokens",
+    Integer(1, 1_000_000),
+    Fixed(128),
+    "`256`",
+    "The answer length the targets are stated for: `bench` asks for this many tokens (ignoring end of sequence).",
+)
 FRONTEND_REPLICAS = Key(
     "graphs[].frontend.replicas", Integer(1, 64), Fixed(1), "`2`", "Frontend (OpenAI-compatible HTTP) replicas."
 )
@@ -316,6 +345,10 @@ GRAPH_KEYS: tuple[Key[Any], ...] = (
     HF_TOKEN,
     CHECK_PARALLELISM,
     READY_TIMEOUT_MINUTES,
+    SLO_TTFT,
+    SLO_ITL,
+    SLO_INPUT,
+    SLO_OUTPUT,
     FRONTEND_REPLICAS,
     FRONTEND_ROUTER_MODE,
     FRONTEND_HTTP_PORT,
