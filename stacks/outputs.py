@@ -91,6 +91,14 @@ class EtcdOutputs(Generic[S]):
 
 
 @dataclass(frozen=True)
+class FrontendOutputs:
+    """A graph's frontend: its in-cluster base URL (the operator's Service) and the model it serves."""
+
+    url: str
+    model: str
+
+
+@dataclass(frozen=True)
 class DynamoOutputs(Generic[S]):
     version: str  # the Dynamo release
     discovery: str  # the transport plan
@@ -100,6 +108,8 @@ class DynamoOutputs(Generic[S]):
     operator_namespace: S
     graphs: Mapping[str, S]  # graph name -> DynamoGraphDeployment name
     graph_namespace: S
+    # graph name -> its frontend (absent from the outputs of versions before it: read as none)
+    frontends: Mapping[str, FrontendOutputs] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,9 @@ def _parse_dataclass(cls: Any, value: Any, path: str) -> Any:
         if wire not in value:
             if f.metadata.get("omit_none"):
                 args[f.name] = None
+                continue
+            if f.default_factory is not dataclasses.MISSING:
+                args[f.name] = f.default_factory()
                 continue
             raise OutputsError(f"{_here(path, wire)}: missing")
         args[f.name] = _parse(hints[f.name], value[wire], _here(path, wire))

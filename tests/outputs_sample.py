@@ -5,6 +5,7 @@ from __future__ import annotations
 from stacks.outputs import (
     DynamoOutputs,
     EtcdOutputs,
+    FrontendOutputs,
     NamespaceOutputs,
     NatsOutputs,
     NodePoolOutputs,
@@ -31,7 +32,10 @@ def prod_outputs() -> StackOutputs[str]:
                          client_secret_name="etcd-client-tls"),
         dynamo=DynamoOutputs(version="1.4.2", discovery="etcd", event_plane="nats", request_plane="tcp",
                              operator_release="dynamo-platform", operator_namespace="dynamo-system",
-                             graphs={"vllm-disagg": "vllm-disagg"}, graph_namespace="dynamo"),
+                             graphs={"vllm-disagg": "vllm-disagg"}, graph_namespace="dynamo",
+                             frontends={"vllm-disagg": FrontendOutputs(
+                                 url="http://vllm-disagg-frontend.dynamo.svc.cluster.local:8000",
+                                 model="meta-llama/Llama-3.1-8B-Instruct")}),
         observability=ObservabilityOutputs(
             prometheus_url="http://kps-prometheus.monitoring.svc.cluster.local:9090",
             alertmanager_url="http://kps-alertmanager.monitoring.svc.cluster.local:9093",

@@ -113,6 +113,16 @@ class GraphSpec:
         return self.model_source or self.model
 
     @property
+    def frontend_service(self) -> str:
+        """The Service the Dynamo operator creates for the graph's frontend: named after the graph and
+        its frontend component (upstream's EKS guide port-forwards ``svc/<graph>-frontend``)."""
+        return f"{self.name}-{FRONTEND}"
+
+    def frontend_url(self, namespace: str) -> str:
+        """The frontend's in-cluster base URL."""
+        return f"http://{self.frontend_service}.{namespace}.svc.cluster.local:{self.frontend.http_port}"
+
+    @property
     def components(self) -> tuple[tuple[str, bool], ...]:
         """(component name, spans nodes) of every component of the DynamoGraphDeployment, in order."""
         return ((FRONTEND, False), *((g.role, g.multinode) for g in self.groups))

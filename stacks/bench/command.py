@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
                 tokenizer = args.tokenizer or str(cache_root() / "model")
             else:
                 kubectl = kubectl_for(stack_cluster(args.project_dir, stack), cleanup, Kubectl)
-                forward = kubectl.port_forward(config.namespaces.workloads, f"svc/{graph.name}-frontend",
+                forward = kubectl.port_forward(config.namespaces.workloads, f"svc/{graph.frontend_service}",
                                                graph.frontend.http_port)
                 port = cleanup.enter_context(forward)
                 url, model = f"http://127.0.0.1:{port}", graph.served_model_name

@@ -42,13 +42,17 @@ class OpenOptions:
     stack: str
     port: int
     project_dir: Path
+    graph: str | None = None
 
     @staticmethod
     def from_args(args: argparse.Namespace) -> OpenOptions:
         if not 0 <= args.port <= 65535:
             raise OpenError(f"--port {args.port}: expected a port number, 1 to 65535 (0: any free port)")
         target: Target = next(t for t in TARGETS if t == args.target)
-        return OpenOptions(target=target, stack=args.stack, port=args.port, project_dir=args.project_dir)
+        if args.graph is not None and target != "frontend":
+            raise OpenError(f"--graph: only with frontend (not {target})")
+        return OpenOptions(target=target, stack=args.stack, port=args.port, project_dir=args.project_dir,
+                           graph=args.graph)
 
 
 @dataclass(frozen=True)
@@ -70,12 +74,33 @@ def service_of(url: str) -> Service:
 @dataclass(frozen=True)
 class Destination:
     service: Service
-    login: tuple[str, ...]  # where the credentials are, never the credentials
+    login: tuple[str, ...]  # where the credentials are, never the credentials; "{url}" is the local URL
+
+
+def frontend(outputs: StackOutputs[str], stack: str, graph: str | None) -> Destination:
+    """A graph's frontend, and a first request to it."""
+    frontends = outputs.dynamo.frontends
+    names = ", ".join(frontends) or "none"
+    if graph is None:
+        if len(frontends) != 1:
+            raise OpenError(f"stack {stack} has {len(frontends)} graph frontends ({names}): name one with --graph")
+        graph = next(iter(frontends))
+    if graph not in frontends:
+        raise OpenError(f"--graph {graph}: stack {stack} has no such graph (its frontends: {names})")
+    model = frontends[graph].model
+    return Destination(service_of(frontends[graph].url), (
+        f"graph {graph} serves {model} (the OpenAI API; the frontend has no authentication of its own). A first "
+        "request:",
+        "  curl -s {url}v1/chat/completions -H 'content-type: application/json' -d '{{\"model\": "
+        f"\"{model}\", \"messages\": [{{{{\"role\": \"user\", \"content\": \"Hello\"}}}}], "
+        "\"max_tokens\": 16}}'"))
 
 
 def destination(outputs: StackOutputs[str], target: Target, stack: str, flags: str) -> Destination:
     """What `target` is in the deployed stack, and how one logs in (`flags`: kubectl's cluster flags)."""
     obs: ObservabilityOutputs[str] | None = outputs.observability
+    if target == "frontend":
+        raise OpenError("a frontend is opened with `frontend`'s own destination (`frontend`)")
     if obs is None:
         raise OpenError(f"stack {stack} runs no observability stack (observability.enabled is false)")
     if target == "grafana":
@@ -121,7 +146,8 @@ def run(options: OpenOptions, runners: Runners = Runners()) -> int:
                 raise OpenError(f"the outputs of stack {options.stack} are not those this version of "
                                 f"dynamo-cluster writes ({error}): run `pulumi up` with this version first") from None
             target = runners.cluster(options.project_dir, options.stack)
-            where = destination(outputs, options.target, options.stack, kubectl_flags(target))
+            where = (frontend(outputs, options.stack, options.graph) if options.target == "frontend" else
+                     destination(outputs, options.target, options.stack, kubectl_flags(target)))
             kubectl = kubectl_for(target, cleanup, runners.kubectl)
             service = where.service
             port = cleanup.enter_context(kubectl.port_forward(service.namespace, f"svc/{service.name}",
@@ -129,10 +155,11 @@ def run(options: OpenOptions, runners: Runners = Runners()) -> int:
         except (OpenError, KubeError) as error:
             print(f"open: {error}", file=sys.stderr)
             return 2
-        print(f"{options.target} of stack {options.stack}: http://127.0.0.1:{port}/")
+        url = f"http://127.0.0.1:{port}/"
+        print(f"{options.target} of stack {options.stack}: {url}")
         print(f"  forwarded to Service {service.namespace}/{service.name} port {service.port}")
         for line in where.login:
-            print(line)
+            print(line.format(url=url) if "{url}" in line else line)
         print("Ctrl-C stops the port-forward.", flush=True)
         runners.wait()
     return 0

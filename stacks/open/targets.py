@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Target = Literal["grafana", "prometheus", "alertmanager"]
+Target = Literal["grafana", "prometheus", "alertmanager", "frontend"]
 TARGETS: tuple[Target, ...] = get_args(Target)

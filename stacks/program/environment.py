@@ -21,6 +21,7 @@ from stacks.outputs import (
     NATS_RELEASE,
     DynamoOutputs,
     EtcdOutputs,
+    FrontendOutputs,
     NamespaceOutputs,
     NatsOutputs,
     NodePoolOutputs,
@@ -83,7 +84,9 @@ class Environment:
                 operator_release=self.dynamo.operator.release_name,
                 operator_namespace=self.dynamo.operator.namespace,
                 graphs={g.spec.name: g.name_output for g in self.dynamo.graphs},
-                graph_namespace=self.namespaces.workloads),
+                graph_namespace=self.namespaces.workloads,
+                frontends={g.name: FrontendOutputs(url=g.frontend_url(self.config.namespaces.workloads),
+                                                   model=g.served_model_name) for g in self.config.dynamo.graphs}),
         )
 
 

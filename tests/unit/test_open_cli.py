@@ -20,6 +20,7 @@ from stacks.open import command as open_command
 from stacks.open.command import OpenError, OpenOptions, Runners, Service, service_of
 from stacks.ops.kubectl import Kubectl, KubeError
 from stacks.ops.target import ClusterTarget
+from stacks.outputs import StackOutputs
 from tests.harness import ROOT
 from tests.outputs_sample import prod_outputs
 
@@ -98,6 +99,24 @@ def test_prometheus_and_alertmanager_on_a_chosen_port(capsys: pytest.CaptureFixt
     assert open_command.run(options("alertmanager", "--stack", "prod"), world.runners()) == 0
     assert world.made[1].forwards == [("monitoring", "svc/kps-alertmanager", 9093, 0)]
     assert "login: none" in capsys.readouterr().out
+
+
+def test_a_graph_frontend_is_forwarded_with_a_first_request(capsys: pytest.CaptureFixture[str]) -> None:
+    world = World()
+    assert open_command.run(options("frontend", "--stack", "prod"), world.runners()) == 0
+    assert world.made[0].forwards == [("dynamo", "svc/vllm-disagg-frontend", 8000, 0)]
+    out = capsys.readouterr().out
+    assert "frontend of stack prod: http://127.0.0.1:43210/" in out
+    assert ("curl -s http://127.0.0.1:43210/v1/chat/completions -H 'content-type: application/json' -d "
+            "'{\"model\": \"meta-llama/Llama-3.1-8B-Instruct\", \"messages\": [{\"role\": \"user\", "
+            "\"content\": \"Hello\"}], \"max_tokens\": 16}'") in out
+    assert open_command.run(options("frontend", "--stack", "prod", "--graph", "other"), world.runners()) == 2
+    assert "--graph other: stack prod has no such graph (its frontends: vllm-disagg)" in capsys.readouterr().err
+
+
+def test_outputs_of_an_earlier_version_read_as_no_frontends() -> None:
+    older = {**OUTPUTS, "dynamo": {k: v for k, v in OUTPUTS["dynamo"].items() if k != "frontends"}}
+    assert StackOutputs.from_dict(older).dynamo.frontends == {}
 
 
 def test_a_secret_kubeconfig_is_written_only_while_the_forward_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,7 +77,7 @@ def _cluster(options: VerifyOptions, serve: ServeCliOptions, checks: ServeOption
     with ExitStack() as cleanup:
         try:
             kubectl = kubectl_for(stack_cluster(options.project_dir, stack), cleanup, Kubectl)
-            ports = [cleanup.enter_context(kubectl.port_forward(namespace, f"svc/{g.name}-frontend",
+            ports = [cleanup.enter_context(kubectl.port_forward(namespace, f"svc/{g.frontend_service}",
                                                                 g.frontend.http_port)) for g in graphs]
         except KubeError as error:
             return _report([Section(f"stack {stack}", note=str(error), status_of_note=Status.FAILED)],
