@@ -91,11 +91,16 @@ class EtcdOutputs(Generic[S]):
 
 
 @dataclass(frozen=True)
-class FrontendOutputs:
-    """A graph's frontend: its in-cluster base URL (the operator's Service) and the model it serves."""
+class FrontendOutputs(Generic[S]):
+    """A graph's frontend: its in-cluster base URL (the operator's Service), the model it serves, and
+    how it is reached beyond the cluster (absent from outputs of versions before endpoints: none)."""
 
     url: str
     model: str
+    endpoint: str | None = field(default=None, metadata={"omit_none": True})  # graphs[].endpoint.kind
+    # https://<hostname>, or https://<the load balancer's DNS name> when the endpoint names no host
+    external_url: S | None = field(default=None, metadata={"omit_none": True})
+    load_balancer: S | None = field(default=None, metadata={"omit_none": True})  # the ALB's DNS name
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class DynamoOutputs(Generic[S]):
     graphs: Mapping[str, S]  # graph name -> DynamoGraphDeployment name
     graph_namespace: S
     # graph name -> its frontend (absent from the outputs of versions before it: read as none)
-    frontends: Mapping[str, FrontendOutputs] = field(default_factory=dict)
+    frontends: Mapping[str, FrontendOutputs[S]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

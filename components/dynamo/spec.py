@@ -11,6 +11,7 @@ from components.dynamo.backends.base import Backend, GroupChoices
 from components.dynamo.releases import DEFAULT_RELEASE, DynamoRelease
 from components.dynamo.transport import UPSTREAM_DEFAULTS, TransportPlan
 from components.dynamo.words import LoadFormat, Mode, NixlTelemetry, Role, RouterMode
+from components.ingress.settings import ClusterOnly, Endpoint
 from components.kit.resources import Resources
 from components.kit.secret import SecretValue
 
@@ -106,6 +107,7 @@ class GraphSpec:
     load_format: LoadFormat = "auto"
     loader_concurrency: int | None = None  # the streaming loader's reader threads (None: its default)
     slo: Slo = Slo()
+    endpoint: Endpoint = field(default_factory=ClusterOnly)  # how the frontend is reached beyond its ClusterIP Service
 
     @property
     def engine_model(self) -> str:

@@ -44,6 +44,9 @@ LOKI = ChartRef("loki", "18.11.0", "https://grafana-community.github.io/helm-cha
 GPU_OPERATOR = ChartRef("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia")
 # The AWS EFA device plugin.
 EFA_DEVICE_PLUGIN = ChartRef("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts")
+# The AWS Load Balancer Controller (aws/eks-charts stable/aws-load-balancer-controller, chart 3.5.0 =
+# controller v3.5.0, August 2026): turns the graphs' Ingresses into Application Load Balancers.
+AWS_LOAD_BALANCER_CONTROLLER = ChartRef("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 # NVIDIA's dynamo-platform chart (the operator), one pin per Dynamo release this project deploys;
 # `components/dynamo/releases.py` holds the rest of what differs between those releases.
 DYNAMO_PLATFORM_REPOSITORY = "https://helm.ngc.nvidia.com/nvidia/ai-dynamo"

@@ -10,7 +10,7 @@ typed SDK modules cost a quarter of a second to import.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
@@ -23,9 +23,11 @@ class KubeObject(pulumi.CustomResource):
     metadata: pulumi.Output[dict[str, Any]]
 
     def __init__(self, resource_name: str, manifest: Mapping[str, Any],
-                 opts: pulumi.ResourceOptions) -> None:
+                 opts: pulumi.ResourceOptions, outputs: tuple[str, ...] = ()) -> None:
         api_version, kind = manifest["apiVersion"], manifest["kind"]
         props: dict[str, Any] = dict(manifest)
+        for name in outputs:
+            props.setdefault(name, None)  # declared, so the engine hands back what the provider reads (status)
         secret_fields = [f for f in SECRET_FIELDS.get(kind, ()) if f in props]
         for f in secret_fields:
             # Each value is secret, the keys are not: the plan then shows a Secret's shape (and
@@ -37,6 +39,13 @@ class KubeObject(pulumi.CustomResource):
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
                 additional_secret_outputs=secret_fields))
         super().__init__(type_token(api_version, kind), resource_name, props, opts)
+
+    def output(self, name: str) -> pulumi.Output[Any]:
+        """A property the object was registered with `outputs` to receive (such as ``status``)."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise AttributeError(f"{self._name}: no property {name!r}; declare it in `outputs`")
+        return cast(pulumi.Output[Any], value)
 
     @property
     def name(self) -> pulumi.Output[str]:

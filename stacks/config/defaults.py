@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from components.ingress.settings import EndpointKind
 from components.kit.resources import Resources
 
 Environment = Literal["dev", "prod"]
@@ -60,6 +61,10 @@ class EnvironmentDefaults:
     graph_ready_timeout_minutes: int
     wants_pull_secret: bool  # warn when no ngcApiKey is set
     observability: ObservabilityDefaults
+    # How a graph's frontend is reached when its endpoint is not set, on a stack with an EKS cluster
+    # (`aws.clusterName`); elsewhere always `cluster`.
+    endpoint_on_eks: EndpointKind = "cluster"
+    load_balancer_controller_replicas: int = 1
 
 
 DEFAULTS: Mapping[Environment, EnvironmentDefaults] = {
@@ -91,5 +96,6 @@ DEFAULTS: Mapping[Environment, EnvironmentDefaults] = {
             prometheus_resources=Resources("1", "8Gi", "4"), prometheus_size="200Gi", alertmanager_replicas=2,
             tempo_retention="336h", tempo_resources=Resources("500m", "4Gi", "2"), tempo_size="100Gi",
             loki_retention="336h", loki_resources=Resources("500m", "4Gi", "2"), loki_size="100Gi",
-            collector_replicas=2, collector_resources=Resources("500m", "1Gi", "2"))),
+            collector_replicas=2, collector_resources=Resources("500m", "1Gi", "2")),
+        endpoint_on_eks="internal", load_balancer_controller_replicas=2),
 }

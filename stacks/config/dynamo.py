@@ -30,6 +30,7 @@ from components.storage.cache import ModelCacheSettings
 from components.storage.downloads import is_commit, is_repo_id, snapshot_path
 from stacks.config.common import read_resources
 from stacks.config.defaults import EnvironmentDefaults
+from stacks.config.endpoints import read_endpoint
 from stacks.config.keys import dynamo as keys
 from stacks.config.keys import graphs as G
 from stacks.config.limits import (
@@ -318,7 +319,7 @@ def _slo(node: Node) -> Slo:
 
 def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
                cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
-               broken: Set[str] = frozenset()) -> GraphSpec:
+               broken: Set[str] = frozenset(), on_eks: bool = False) -> GraphSpec:
     name = node.read(G.NAME)
     word = node.read(G.BACKEND)
     backend = backends.backend(word) if word else None
@@ -373,6 +374,7 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
         load_format=load_format,
         loader_concurrency=loader_concurrency,
         slo=_slo(node),
+        endpoint=read_endpoint(node, defaults, on_eks=on_eks),
     )
     if name:
         for wrong, allowed in release.limits.problems(name, spec.components):
@@ -383,9 +385,10 @@ def read_graph(node: Node, *, pools: Mapping[str, PoolShape], release: DynamoRel
 
 def read_graphs(root: Node, *, pools: Mapping[str, PoolShape], release: DynamoRelease, transport: TransportPlan,
                 cache: CacheConfig, hf_token: bool, defaults: EnvironmentDefaults,
-                broken: Set[str] = frozenset()) -> tuple[GraphSpec, ...]:
+                broken: Set[str] = frozenset(), on_eks: bool = False) -> tuple[GraphSpec, ...]:
     graphs = tuple(read_graph(n, pools=pools, release=release, transport=transport, cache=cache,
-                              hf_token=hf_token, defaults=defaults, broken=broken) for n in root.objects("graphs"))
+                              hf_token=hf_token, defaults=defaults, broken=broken, on_eks=on_eks)
+                   for n in root.objects("graphs"))
     seen: dict[str, int] = {}
     for index, graph in enumerate(graphs):
         if graph.name and graph.name in seen:
@@ -413,12 +416,12 @@ def _check_model_sizes(root: Node, graphs: tuple[GraphSpec, ...]) -> None:
 
 
 def read_dynamo(root: Node, *, defaults: EnvironmentDefaults, cache: CacheConfig, pools: Mapping[str, PoolShape],
-                hf_token: bool, broken_pools: Set[str] = frozenset()) -> DynamoConfig:
+                hf_token: bool, broken_pools: Set[str] = frozenset(), on_eks: bool = False) -> DynamoConfig:
     """`broken_pools`: pools declared in nodePools that have problems of their own (and no shape).
     `cache`: the modelCache section, read before (it needs the node pools and the aws section)."""
     transport = read_transport(root)
     operator = read_operator(root)
     graphs = read_graphs(root, pools=pools, release=operator.release, transport=transport,
-                         cache=cache, hf_token=hf_token, defaults=defaults, broken=broken_pools)
+                         cache=cache, hf_token=hf_token, defaults=defaults, broken=broken_pools, on_eks=on_eks)
     return DynamoConfig(transport=transport, operator=operator, model_cache=cache.settings, graphs=graphs,
                         pull_secret_name=PULL_SECRET_NAME, hf_secret_name=HF_SECRET_NAME, registry=NGC_REGISTRY)

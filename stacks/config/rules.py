@@ -100,6 +100,16 @@ def require_aws_for_pools(aws: AwsConfig, aws_node: Node, *, efa: bool) -> None:
                  "the eks node pools with EFA")
 
 
+def require_aws_for_load_balancer(aws: AwsConfig, aws_node: Node, *, install: bool, by: str) -> None:
+    """Load balancers live in the cluster's region; a controller the stack installs also needs the
+    cluster (its Pod Identity association and `--cluster-name`) and the VPC (its permissions)."""
+    needed = [("region", aws.region, "an AWS region such as us-east-1")]
+    if install:
+        needed += [("clusterName", aws.cluster_name, "the EKS cluster the controller runs in"),
+                   ("vpcId", aws.vpc_id, "the cluster's VPC id: the controller may change security groups there")]
+    _require(aws_node, needed, by)
+
+
 def require_aws_for_cache(aws: AwsConfig, aws_node: Node, *, kind: CacheKind, installs_driver: bool) -> None:
     """A file system the stack creates lives in the cluster's VPC and admits its nodes; the CSI driver
     add-on goes onto the cluster."""

@@ -20,6 +20,7 @@ from components.dynamo.datapath import runs_on_efa
 from components.dynamo.transport import TransportPlan
 from components.etcd.settings import EtcdSettings
 from components.gpu_platform.values import GpuPlatformSettings
+from components.ingress.settings import ControllerSettings, LoadBalancer
 from components.kit.secret import SecretValue
 from components.namespaces.manifests import NamespaceNames
 from components.nats.settings import NatsSettings
@@ -33,6 +34,7 @@ from stacks.config.cluster import KubernetesConfig, read_environment, read_kuber
 from stacks.config.common import read_storage_class
 from stacks.config.defaults import DEFAULTS, Environment, EnvironmentDefaults
 from stacks.config.dynamo import DynamoConfig, read_dynamo
+from stacks.config.endpoints import read_load_balancer
 from stacks.config.etcd import read_etcd
 from stacks.config.gpu_platform import read_gpu_platform
 from stacks.config.keys import cluster as cluster_keys
@@ -69,6 +71,12 @@ class StackConfig:
     hf_token: SecretValue | None
     # The credential of each Alertmanager receiver whose secret is set.
     receiver_secrets: Mapping[ReceiverKind, SecretValue] = field(default_factory=dict)
+    # The AWS Load Balancer Controller's settings, when a graph's endpoint is a load balancer.
+    load_balancer: ControllerSettings | None = None
+
+    @property
+    def installs_load_balancer_controller(self) -> bool:
+        return self.load_balancer is not None and self.load_balancer.install
 
     @property
     def defaults(self) -> EnvironmentDefaults:
@@ -86,9 +94,11 @@ class StackConfig:
 
     @property
     def uses_aws(self) -> bool:
-        """Whether the stack creates AWS resources (``eks`` node pools, or a model cache on FSx or EFS)."""
+        """Whether the stack creates AWS resources (``eks`` node pools, a model cache on FSx or EFS, or
+        the load balancer controller's IAM role)."""
         cache = self.dynamo.model_cache
-        return any(p.on_aws for p in self.node_pools) or (cache is not None and cache.on_aws)
+        return (any(p.on_aws for p in self.node_pools) or (cache is not None and cache.on_aws)
+                or self.installs_load_balancer_controller)
 
     @property
     def pool_shapes(self) -> dict[str, PoolShape]:
@@ -192,7 +202,10 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     cache = read_model_cache(root, retain=retain, aws=aws, aws_node=aws_node, pools=node_pools,
                              workloads_namespace=namespaces.workloads, broken_pools=broken_pools)
     dynamo = read_dynamo(root, defaults=defaults, cache=cache, pools=pools, hf_token=secrets["hfToken"] is not None,
-                         broken_pools=broken_pools)
+                         broken_pools=broken_pools, on_eks=aws.cluster_name is not None)
+    load_balancer = read_load_balancer(
+        root, aws, aws_node,
+        needed_by=[g.name for g in dynamo.graphs if isinstance(g.endpoint, LoadBalancer)])
     receiver_secrets = {kind: value for kind in RECEIVER_KINDS
                         if (value := secrets[RECEIVER_SECRETS[kind]]) is not None}
     config = StackConfig(
@@ -212,6 +225,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
         ngc_api_key=secrets["ngcApiKey"],
         hf_token=secrets["hfToken"],
         receiver_secrets=receiver_secrets,
+        load_balancer=load_balancer,
         nats=read_nats(root, defaults.nats, storage_class, retain, transport=dynamo.transport),
         etcd=read_etcd(root, defaults.etcd, storage_class, retain,
                        transport=dynamo.transport),

@@ -28,6 +28,7 @@ from stacks.config.aws import AwsConfig
 from stacks.ops.report import Finding
 
 if TYPE_CHECKING:
+    from mypy_boto3_acm import ACMClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_efs import EFSClient
     from mypy_boto3_eks import EKSClient
@@ -62,6 +63,7 @@ class AwsClients:
     quotas: ServiceQuotasClient
     fsx: FSxClient
     efs: EFSClient
+    acm: ACMClient | None = None  # asked only for the certificates of load balancer endpoints
 
 
 def connect(aws: AwsConfig) -> AwsClients:
@@ -70,7 +72,8 @@ def connect(aws: AwsConfig) -> AwsClients:
 
     session = boto3.Session(region_name=aws.region, profile_name=aws.profile)
     return AwsClients(sts=session.client("sts"), eks=session.client("eks"), ec2=session.client("ec2"),
-                      quotas=session.client("service-quotas"), fsx=session.client("fsx"), efs=session.client("efs"))
+                      quotas=session.client("service-quotas"), fsx=session.client("fsx"), efs=session.client("efs"),
+                      acm=session.client("acm"))
 
 
 def _error_code(error: Exception) -> str:

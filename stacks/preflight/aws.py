@@ -389,17 +389,19 @@ def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: Serv
 
 
 def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients] = connect) -> list[Finding]:
-    """Every AWS check for the stack's ``eks`` pools and its model cache on FSx or EFS
-    (`stacks.preflight.aws_cache`), in a stable order. AWS is asked nothing (and `connect_to` not
+    """Every AWS check for the stack's ``eks`` pools, its model cache on FSx or EFS
+    (`stacks.preflight.aws_cache`) and its load balancer endpoints (`stacks.preflight.aws_endpoints`),
+    in a stable order. AWS is asked nothing (and `connect_to` not
     called) when the stack has neither."""
     from stacks.preflight.aws_cache import cache_aws_checks
+    from stacks.preflight.aws_endpoints import endpoint_aws_checks
 
     pools = [p for p in config.node_pools if p.eks is not None]
     cache = config.dynamo.model_cache
     provisioned = cache if cache is not None and cache.on_aws else None
-    if not pools and provisioned is None:
-        return [Finding.passed("aws", "the stack has no eks node pools and no model cache on AWS; nothing to "
-                                          "check")]
+    if not pools and provisioned is None and config.load_balancer is None:
+        return [Finding.passed("aws", "the stack has no eks node pools, no model cache on AWS and no load "
+                                          "balancer endpoint; nothing to check")]
     try:
         clients = ask("the AWS session", lambda: connect_to(config.aws))
     except AwsCallError as failure:  # a profile the shared config lacks, a broken config file
@@ -421,4 +423,5 @@ def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients
     if provisioned is not None:
         results += cache_aws_checks(config, provisioned, eks=clients.eks, ec2=clients.ec2, fsx=clients.fsx,
                                     efs=clients.efs, caller=caller)
+    results += endpoint_aws_checks(config, ec2=clients.ec2, eks=clients.eks, acm=clients.acm, caller=caller)
     return results

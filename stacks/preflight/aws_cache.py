@@ -68,22 +68,23 @@ def check_addon_version(csi: CsiDriverSettings, kubernetes: str, eks: EKSClient,
         "install the driver another way and set modelCache.csiDriver.install to false")
 
 
-def check_pod_identity_agent(csi: CsiDriverSettings, eks: EKSClient, caller: Caller) -> Finding:
+def check_pod_identity_agent(cluster_name: str, needed_by: str, eks: EKSClient, caller: Caller) -> Finding:
+    """The add-on that hands IAM roles to service accounts: `needed_by` (what gets a role through it)."""
     name = f"eks add-on {POD_IDENTITY_AGENT}"
-    fix = (f"aws eks create-addon --cluster-name {csi.cluster_name} --addon-name {POD_IDENTITY_AGENT} (the "
-           f"{csi.driver.addon} controller gets its IAM role through EKS Pod Identity)")
+    fix = (f"aws eks create-addon --cluster-name {cluster_name} --addon-name {POD_IDENTITY_AGENT} ({needed_by} "
+           "gets its IAM role through EKS Pod Identity)")
     try:
         addon = ask("eks:DescribeAddon", lambda: eks.describe_addon(
-            clusterName=csi.cluster_name, addonName=POD_IDENTITY_AGENT))["addon"]
+            clusterName=cluster_name, addonName=POD_IDENTITY_AGENT))["addon"]
     except AwsCallError as failure:
         if failure.code == "ResourceNotFoundException":
-            return Finding.failed(name, f"is not installed on cluster {csi.cluster_name}", fix)
+            return Finding.failed(name, f"is not installed on cluster {cluster_name}", fix)
         return not_checked(name, failure, caller)
     status = addon.get("status", "")
     if status != "ACTIVE":
         return Finding.failed(name, f"is {status}, not ACTIVE", fix)
-    return Finding.passed(name, f"ACTIVE ({addon.get('addonVersion', '')}); {csi.driver.addon}'s controller "
-                                    "gets its IAM role through it")
+    return Finding.passed(name, f"ACTIVE ({addon.get('addonVersion', '')}); {needed_by} gets its IAM role "
+                                    "through it")
 
 
 # -- security groups ------------------------------------------------------------------------------
@@ -270,7 +271,8 @@ def cache_aws_checks(config: StackConfig, cache: ModelCacheSettings, *, eks: EKS
     if csi is not None and csi.install:
         results.append(check_addon_version(csi, config.kubernetes.version, eks, caller))
         if csi.driver.policy is not None:
-            results.append(check_pod_identity_agent(csi, eks, caller))
+            results.append(check_pod_identity_agent(csi.cluster_name, f"{csi.driver.addon}'s controller", eks,
+                                                    caller))
     match cache.store:
         case FsxLustre(lustre=lustre_settings):
             results += check_lustre(config, lustre_settings, fsx, ec2, caller)

@@ -80,10 +80,12 @@ def tracing_env(observability: Observability | None) -> list[dict[str, Any]]:
 
 def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, namespaces: Namespaces,
                  nats: NatsJetStream | None, etcd: EtcdCluster | None, observability: Observability | None,
-                 pools: tuple[GpuNodePool, ...], on_aws: pulumi.ProviderResource | None = None) -> Dynamo:
+                 pools: tuple[GpuNodePool, ...], on_aws: pulumi.ProviderResource | None = None,
+                 controller_ready: pulumi.Resource | None = None) -> Dynamo:
     """The operator wired as the transport plan says and to Prometheus; the model storage (its file
     system on AWS through `on_aws`, and one download Job per model the graphs need); and one
-    DynamoGraph per graph, after the operator and on the pools it names."""
+    DynamoGraph per graph, after the operator and on the pools it names (and its endpoint after the
+    load balancer controller, `controller_ready`, when the stack installs one)."""
     settings = config.dynamo
     cache = settings.model_cache
     storage_opts = on_cluster if on_aws is None else pulumi.ResourceOptions.merge(
@@ -113,6 +115,7 @@ def build_dynamo(config: StackConfig, on_cluster: pulumi.ResourceOptions, *, nam
         model_wait_seconds=cache.download.timeout_seconds if plans and cache is not None else None)
     graphs = tuple(
         DynamoGraph(f"graph-{spec.name}", spec, pools=[p for p in pools if p.shape.name in spec.pools],
-                    wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster, monitoring=observability)
+                    wiring=wiring, crds_ready=operator.crds_ready, opts=on_cluster, monitoring=observability,
+                    load_balancer=config.load_balancer, controller_ready=controller_ready)
         for spec in settings.graphs)
     return Dynamo(operator=operator, storage=storage, pull_secret=pull, graphs=graphs)

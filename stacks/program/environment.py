@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.dynamo.component import DynamoGraph
 from components.etcd.component import EtcdCluster
 from components.gpu_platform.component import GpuPlatform
+from components.ingress.component import LoadBalancerController
+from components.ingress.settings import ClusterOnly, GatewayRoute, LoadBalancer, kind_of
 from components.namespaces.component import Namespaces
 from components.nats.component import NatsJetStream
 from components.nodes.component import GpuNodePool
@@ -85,9 +88,27 @@ class Environment:
                 operator_namespace=self.dynamo.operator.namespace,
                 graphs={g.spec.name: g.name_output for g in self.dynamo.graphs},
                 graph_namespace=self.namespaces.workloads,
-                frontends={g.name: FrontendOutputs(url=g.frontend_url(self.config.namespaces.workloads),
-                                                   model=g.served_model_name) for g in self.config.dynamo.graphs}),
+                frontends={g.spec.name: frontend_outputs(g, self.config.namespaces.workloads)
+                           for g in self.dynamo.graphs}),
         )
+
+
+def frontend_outputs(graph: DynamoGraph, namespace: str) -> FrontendOutputs[Text]:
+    """Where a graph's frontend answers: in the cluster, and through its endpoint."""
+    spec = graph.spec
+    endpoint = spec.endpoint
+    balancer = graph.load_balancer_hostname
+    external: Text | None = None
+    match endpoint:
+        case ClusterOnly():
+            pass
+        case LoadBalancer(hostname=hostname):
+            external = (f"https://{hostname}" if hostname
+                        else balancer.apply(lambda name: f"https://{name}") if balancer is not None else None)
+        case GatewayRoute(hostname=hostname):
+            external = f"https://{hostname}"
+    return FrontendOutputs(url=spec.frontend_url(namespace), model=spec.served_model_name,
+                           endpoint=kind_of(endpoint), external_url=external, load_balancer=balancer)
 
 
 def receiver_credentials(config: StackConfig) -> dict[ReceiverKind, pulumi.Output[str]]:
@@ -123,8 +144,13 @@ def build_environment(config: StackConfig) -> Environment:
     if config.gpu_platform is not None:
         gpu_platform = GpuPlatform("gpu-platform", config.gpu_platform, pools=[p.shape for p in pools],
                                    monitoring=observability, opts=on_cluster)
+    controller = None
+    if config.load_balancer is not None and config.load_balancer.install and on_aws is not None:
+        controller = LoadBalancerController("load-balancer-controller", config.load_balancer,
+                                            aws=pulumi.ResourceOptions(providers={"aws": on_aws}), cluster=on_cluster)
     dynamo = build_dynamo(config, on_cluster, namespaces=namespaces, nats=nats, etcd=etcd,
-                          observability=observability, pools=pools, on_aws=on_aws)
+                          observability=observability, pools=pools, on_aws=on_aws,
+                          controller_ready=controller.ready if controller is not None else None)
     return Environment(config=config, provider=provider, namespaces=namespaces, observability=observability,
                        nats=nats, etcd=etcd, aws_provider=on_aws, node_pools=pools, gpu_platform=gpu_platform,
                        dynamo=dynamo)

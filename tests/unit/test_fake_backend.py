@@ -41,7 +41,7 @@ def stack_file(tmp_path: Path, graph: dict[str, Any]) -> Path:
     return path
 
 
-GRAPH = {"name": "fakey", "backend": "fake", "model": "org/fake-7b", "mode": "disagg",
+GRAPH = {"name": "fakey", "backend": "fake", "model": "org/fake-7b", "mode": "disagg", "endpoint": {"kind": "cluster"},
          "prefill": {"pool": "h100", "gpusPerNode": 4, "tensorParallel": 4},
          "decode": {"pool": "h100", "gpusPerNode": 4, "tensorParallel": 4}}
 

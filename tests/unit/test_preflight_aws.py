@@ -255,8 +255,8 @@ def test_cluster_and_aws_checks_make_one_report(world: World, tmp_path: Path,
 
 def test_a_stack_without_eks_pools_asks_aws_nothing(world: World) -> None:
     results = aws_checks(parse(stack_config("dev")), world.connect)
-    assert results == [Finding.passed("aws", "the stack has no eks node pools and no model cache on AWS; "
-                                                 "nothing to check")]
+    assert results == [Finding.passed("aws", "the stack has no eks node pools, no model cache on AWS and no load "
+                                                 "balancer endpoint; nothing to check")]
     assert world.connected == 0
 
 
@@ -613,12 +613,12 @@ def test_the_command_reports_a_refused_call_and_exits_1(world: World, tmp_path: 
 def test_every_call_made_is_a_documented_iam_action() -> None:
     """The IAM actions docs/configuration.md tells users to allow are exactly the calls the checks make."""
     made: set[str] = set()
-    for module in ("aws.py", "aws_cache.py"):
+    for module in ("aws.py", "aws_cache.py", "aws_endpoints.py"):
         text = (ROOT / "stacks" / "preflight" / module).read_text()
         made |= set(re.findall(r'ask\(\s*"([a-z0-9]+:[A-Za-z]+)"', text))
     section = (ROOT / "docs" / "configuration.md").read_text().split("## AWS", 1)[1].split("| key |", 1)[0]
     assert made == set(re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", section))
-    assert len(made) == 16
+    assert len(made) == 17
 
 
 
@@ -809,3 +809,88 @@ def test_an_efs_file_system_with_its_mount_targets_admitting_nfs_passes(world: W
         Finding.passed("model cache reachable from the pools", f"the security groups of EFS {fs}'s mount targets "
                                                                    f"({group}) admit the cluster security group "
                                                                    f"{world.security_group} on TCP 2049")]
+
+
+# -- load balancer endpoints ------------------------------------------------------------------------
+def endpoint_values(world: World, *, hostname: str = "chat.llm.example.internal", cert: str,
+                    subnets: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """prod on `world` with one mocker graph behind an internal load balancer, in world's two subnets."""
+    out = values(world)
+    out["nodePools"] = [{"name": "cpu", "kind": "existing", "nodeSelector": {"pool": "cpu"}, "nodes": 2,
+                         "gpusPerNode": 0}]
+    out["graphs"] = [{"name": "chat", "backend": "mocker", "model": "Qwen/Qwen3-0.6B", "prefill": {"pool": "cpu"},
+                      "decode": {"pool": "cpu"},
+                      "endpoint": {"kind": "internal", "hostname": hostname, "certificateArn": cert}}]
+    out["loadBalancer"] = {"subnets": subnets if subnets is not None else [
+        {"id": world.subnet_a, "cidr": "10.0.0.0/24"}, {"id": world.subnet_b, "cidr": "10.0.1.0/24"}]}
+    return out
+
+
+@pytest.fixture
+def acm_world(world: World, session: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> World:
+    """`world` with ACM, whose requested certificates moto issues at once (its validation wait set to 0)."""
+    from moto import settings as moto_settings
+
+    monkeypatch.setattr(moto_settings, "ACM_VALIDATION_WAIT", 0)
+    return replace(world, clients=replace(world.clients, acm=session.client("acm")))
+
+
+def endpoint_results(world: World, **kwargs: Any) -> list[Finding]:
+    results = aws_checks(parse(endpoint_values(world, **kwargs), "prod"), world.connect)
+    return [r for r in results if r.check.startswith(("load balancer", "graph chat", "eks add-on"))]
+
+
+def _certificate(world: World, domain: str) -> str:
+    assert world.clients.acm is not None
+    return world.clients.acm.request_certificate(DomainName=domain)["CertificateArn"]
+
+
+def test_a_load_balancer_endpoint_passes_with_its_subnets_certificate_and_the_pod_identity_agent(
+        acm_world: World) -> None:
+    results = endpoint_results(acm_world, cert=_certificate(acm_world, "*.llm.example.internal"))
+    assert [(r.check, r.ok) for r in results] == [
+        ("load balancer subnets", True), ("graph chat: certificate", True), ("eks add-on eks-pod-identity-agent", True)]
+    assert "us-east-1a, us-east-1b" in results[0].detail
+
+
+def test_load_balancer_subnets_with_other_cidrs_or_one_zone_fail(acm_world: World) -> None:
+    cert = _certificate(acm_world, "*.llm.example.internal")
+    [subnets] = [r for r in endpoint_results(acm_world, cert=cert, subnets=[
+        {"id": acm_world.subnet_a, "cidr": "10.0.0.0/24"}, {"id": acm_world.subnet_b, "cidr": "10.0.9.0/24"}])
+        if r.check == "load balancer subnets"]
+    assert not subnets.ok
+    assert "has CIDR 10.0.1.0/24, not 10.0.9.0/24" in subnets.detail
+    third = acm_world.clients.ec2.create_subnet(VpcId=acm_world.vpc, CidrBlock="10.0.2.0/24",
+                                                AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+    [one_zone] = [r for r in endpoint_results(acm_world, cert=cert, subnets=[
+        {"id": acm_world.subnet_a, "cidr": "10.0.0.0/24"}, {"id": third, "cidr": "10.0.2.0/24"}])
+        if r.check == "load balancer subnets"]
+    assert not one_zone.ok
+    assert "span 1 zone(s)" in one_zone.detail
+
+
+def test_a_certificate_for_another_host_or_not_issued_fails(acm_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = _certificate(acm_world, "api.example.com")
+    [wrong] = [r for r in endpoint_results(acm_world, cert=other) if r.check == "graph chat: certificate"]
+    assert not wrong.ok
+    assert "not chat.llm.example.internal" in wrong.detail
+    from moto import settings as moto_settings
+
+    monkeypatch.setattr(moto_settings, "ACM_VALIDATION_WAIT", 3600)
+    pending = _certificate(acm_world, "chat.llm.example.internal")
+    [waiting] = [r for r in endpoint_results(acm_world, cert=pending) if r.check == "graph chat: certificate"]
+    assert not waiting.ok
+    assert "PENDING_VALIDATION, not ISSUED" in waiting.detail
+    missing = pending.rsplit("/", 1)[0] + "/00000000-0000-4000-8000-000000000000"
+    [gone] = [r for r in endpoint_results(acm_world, cert=missing) if r.check == "graph chat: certificate"]
+    assert not gone.ok
+    assert "does not exist" in gone.detail
+
+
+def test_the_controller_needs_the_pod_identity_agent(acm_world: World) -> None:
+    acm_world.addons.clear()
+    results = endpoint_results(acm_world, cert=_certificate(acm_world, "*.llm.example.internal"))
+    [agent] = [r for r in results if r.check.startswith("eks add-on")]
+    assert not agent.ok
+    assert "is not installed on cluster dynamo-prod" in agent.detail
+    assert "the AWS Load Balancer Controller gets its IAM role" in agent.fix

@@ -30,7 +30,7 @@ def test_the_defaults_are_pinned() -> None:
     assert versions() == {
         "dynamo-platform": "1.4.2", "nats": "2.14.2", "kube-prometheus-stack": "88.5.3", "tempo": "2.2.4",
         "loki": "18.11.0", "opentelemetry-collector": "0.170.0", "gpu-operator": "v26.7.0",
-        "aws-efa-k8s-device-plugin": "v0.5.30",
+        "aws-efa-k8s-device-plugin": "v0.5.30", "aws-load-balancer-controller": "3.5.0",
         "etcd": "registry.k8s.io/etcd:3.6.6-0", "nats-server": "2.14.2-alpine",
         # frontends run the runtime image, workers on EFA pools its -efa variant
         "images": ",".join(f"nvcr.io/nvidia/ai-dynamo/{b}-runtime:1.4.2{efa}" for b in ("sglang", "tensorrtllm", "vllm")
@@ -45,10 +45,11 @@ def test_every_version_moves_with_its_key_alone() -> None:
     values["observability"] |= {"kubePrometheusStackVersion": "88.6.0", "tempoVersion": "2.2.5",
                                 "lokiVersion": "18.12.0", "collectorVersion": "0.171.0"}
     values["gpuPlatform"] |= {"gpuOperatorVersion": "v26.10.0", "efaPluginVersion": "v0.5.31"}
+    values["loadBalancer"] |= {"version": "3.5.1"}
     assert versions(values) == {
         "dynamo-platform": "1.5.0", "nats": "2.14.3", "kube-prometheus-stack": "88.6.0", "tempo": "2.2.5",
         "loki": "18.12.0", "opentelemetry-collector": "0.171.0", "gpu-operator": "v26.10.0",
-        "aws-efa-k8s-device-plugin": "v0.5.31",
+        "aws-efa-k8s-device-plugin": "v0.5.31", "aws-load-balancer-controller": "3.5.1",
         "etcd": "registry.k8s.io/etcd:3.6.7-0", "nats-server": "2.14.3-alpine",
         # graphs that do not pin an image follow the operator version
         # frontends run the runtime image, workers on EFA pools its -efa variant

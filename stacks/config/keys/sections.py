@@ -10,6 +10,7 @@ from stacks.config.keys import (
     aws,
     cluster,
     dynamo,
+    endpoints,
     etcd,
     gpu_platform,
     graphs,
@@ -30,6 +31,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("operator", dynamo.OPERATOR_KEYS),
     Section("model-storage", model_cache.KEYS),
     Section("graphs", graphs.KEYS),
+    Section("endpoints", endpoints.ENDPOINT_KEYS),
+    Section("load-balancer", endpoints.LOAD_BALANCER_KEYS),
     Section("nats", nats.KEYS),
     Section("etcd", etcd.KEYS),
 )
