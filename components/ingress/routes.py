@@ -29,6 +29,9 @@ HEALTH_PATH = "/health"
 HTTPS_PORT = 443
 ALB = "alb.ingress.kubernetes.io/"
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+# The label of `python -m stacks bench --in-cluster`'s pods (value: the graph they measure): the
+# frontend's NetworkPolicy admits them from the graph's own namespace.
+BENCH_LABEL = "dynamo-cluster/bench"
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def _from_namespaces(names: tuple[str, ...] | list[str]) -> dict[str, Any]:
 def network_policy(frontend: Frontend, endpoint: LoadBalancer | GatewayRoute,
                    controller: ControllerSettings | None, scrapers: ScrapeSource | None) -> dict[str, Any]:
     """Who may open a connection to the frontend pods: the load balancer (its subnets' addresses,
-    where an ALB's nodes live) or the Gateway's namespace; the namespaces the endpoint names; and
-    Prometheus, which scrapes the frontend's /metrics on the same port."""
+    where an ALB's nodes live) or the Gateway's namespace; the namespaces the endpoint names; the
+    graph's in-cluster benchmark pods (`BENCH_LABEL`); and Prometheus, which scrapes the frontend's
+    /metrics on the same port."""
     sources: list[dict[str, Any]] = []
     match endpoint:
         case LoadBalancer():
@@ -123,6 +127,7 @@ def network_policy(frontend: Frontend, endpoint: LoadBalancer | GatewayRoute,
             sources.append(_from_namespaces([namespace]))
     if endpoint.client_namespaces:
         sources.append(_from_namespaces(list(endpoint.client_namespaces)))
+    sources.append({"podSelector": {"matchLabels": {BENCH_LABEL: frontend.graph}}})
     if scrapers is not None:
         sources.append({"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: scrapers.namespace}},
                         "podSelector": {"matchLabels": dict(scrapers.pod_labels)}})

@@ -22,7 +22,13 @@ from stacks.config.stack import StackConfig
 from stacks.config.stackfile import StackFile, StackFileError
 from stacks.plan import artifacts
 from stacks.plan.mockrun import STACK_TYPE, Registry, run_program
-from stacks.plan.sections import data_path_lines, model_storage_lines, release_lines, transport_lines
+from stacks.plan.sections import (
+    data_path_lines,
+    endpoint_lines,
+    model_storage_lines,
+    release_lines,
+    transport_lines,
+)
 from stacks.plan.upgrade import Install, Upgrade, UpgradeRefused, upgrade
 
 EXIT_OK = 0
@@ -54,7 +60,8 @@ class OfflinePlan:
 
     def sections(self) -> list[tuple[str, list[str]]]:
         out = [("Dynamo release", release_lines(self.config)), ("Transport plan", transport_lines(self.config)),
-               ("Data path", data_path_lines(self.config)), ("Model storage", model_storage_lines(self.config))]
+               ("Data path", data_path_lines(self.config)), ("Model storage", model_storage_lines(self.config)),
+               ("Endpoints", endpoint_lines(self.config))]
         if self.upgrade:
             out.append(("Upgrade", list(self.upgrade)))
         return out

@@ -1,6 +1,7 @@
 """The summary's sections about Dynamo: the release the stack deploys, its transport plan (which
 servers it runs, and why), each graph's data path, and the model storage (the cache, the download
-Job of each model and the graphs that wait for it), as pure functions of the config."""
+Job of each model and the graphs that wait for it) and each graph's endpoint, as pure functions of the
+config."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from components.dynamo.commands import publishes_kv_events, worker
 from components.dynamo.datapath import data_path
 from components.dynamo.dgd import efa_per_pod
 from components.dynamo.releases import REGISTRY
+from components.ingress.settings import ClusterOnly, GatewayRoute, LoadBalancer, kind_of
 from components.storage import lustre
 from components.storage.cache import Efs, ExistingClass, FsxLustre, ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, is_repo_id
@@ -173,4 +175,40 @@ def model_storage_lines(config: StackConfig) -> list[str]:
         if graph.load_format != "auto":
             lines.append(f"- Graph `{graph.name}` loads weights with {graph.load_format}: "
                          f"`{' '.join(graph.backend.loader_args(worker(graph, graph.groups[0])))}`.")
+    return lines
+
+
+def endpoint_lines(config: StackConfig) -> list[str]:
+    """How each graph's frontend is reached, and who its NetworkPolicy admits."""
+    namespace = config.namespaces.workloads
+    rows = ["| graph | endpoint | reached at | admitted |", "|---|---|---|---|"]
+
+    def others(namespaces: tuple[str, ...]) -> str:
+        scrapers = ", Prometheus" if config.observability is not None else ""
+        listed = f", namespaces {', '.join(namespaces)}" if namespaces else ""
+        return f"{scrapers}, bench pods{listed}"
+
+    for graph in config.dynamo.graphs:
+        endpoint = graph.endpoint
+        service = f"`{graph.frontend_service}.{namespace}:{graph.frontend.http_port}`"
+        match endpoint:
+            case ClusterOnly():
+                rows.append(f"| {graph.name} | cluster | {service} (`open frontend`) | any pod (no policy) |")
+            case LoadBalancer(scheme=scheme, hostname=hostname, source_ranges=ranges):
+                where = f"https://{hostname}" if hostname else "https://<the load balancer's name>"
+                lb = config.load_balancer
+                subnets = ", ".join(s.cidr for s in lb.subnets) if lb is not None else ""
+                facing = f"{scheme}, from {', '.join(ranges)}" if ranges else scheme
+                rows.append(f"| {graph.name} | {kind_of(endpoint)}: ALB ({facing}) | {where} | load balancer "
+                            f"subnets {subnets}{others(endpoint.client_namespaces)} |")
+            case GatewayRoute(gateway_namespace=gateway_ns, gateway_name=name, hostname=hostname):
+                rows.append(f"| {graph.name} | gateway {gateway_ns}/{name} | https://{hostname} | namespace "
+                            f"{gateway_ns}{others(endpoint.client_namespaces)} |")
+    lines = rows
+    lb = config.load_balancer
+    if lb is not None:
+        installed = (f"installed by the stack (chart {lb.chart.version}, {lb.replicas} replica(s), IAM role through "
+                     "EKS Pod Identity)" if lb.install else "the cluster's own (`loadBalancer.install: false`)")
+        lines = [*rows, "", f"AWS Load Balancer Controller: {installed}; TLS policy {lb.ssl_policy}, idle timeout "
+                            f"{lb.idle_timeout_seconds} s."]
     return lines

@@ -174,3 +174,28 @@ def test_bench_against_the_local_run_writes_its_report_and_plots(
         assert height > 300
         # the image is drawn from the measured series: the AIPerf summaries it came from are kept beside it
         assert (out / "c1" / "profile_export_aiperf.json").is_file()
+
+
+def test_the_in_cluster_jobs_script_measures_the_local_run(
+        local_dev: tuple[subprocess.Popen[str], state.LocalRun, Path], tmp_path: Path) -> None:
+    """What `bench --in-cluster` has its Job run (an image with AIPerf on its PATH), run here with the
+    real AIPerf against the real frontend; its log reads back as the levels, as the Job's would."""
+    from stacks.bench.aiperf import Workload
+    from stacks.bench.job import JobSpec, read_levels, script
+    from stacks.local.runtime import cache_root
+
+    aiperf_python = runtime_python(AIPERF)
+    _, run, _ = local_dev
+    [served] = run.graphs
+    spec = JobSpec(name="bench-test", namespace="dynamo", graph=served.name, levels=(1, 2), deadline_seconds=300,
+                   image="an image with aiperf", workload=Workload(
+                       url=served.url, model=served.model, tokenizer=str(cache_root() / "model"), input_tokens=64,
+                       output_tokens=16, requests_per_level=3))
+    env = {**os.environ, "PATH": f"{aiperf_python.parent}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", script(spec, "", work=str(tmp_path / "work"))], env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    levels = read_levels(done.stdout, spec.levels)
+    assert [level.concurrency for level in levels] == [1, 2]
+    assert [level.requests for level in levels] == [3, 3]
+    assert all(level.errors == 0 and level.ttft_p95_ms > 0 and level.output_tokens_per_s > 0 for level in levels)

@@ -90,10 +90,12 @@ def test_prod_frontends_admit_only_the_load_balancer_subnets_and_prometheus(prod
         assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]
         blocks = {s["ipBlock"]["cidr"] for s in rule["from"] if "ipBlock" in s}
         assert blocks == PROD_SUBNETS
-        scrapers = [s for s in rule["from"] if "podSelector" in s]
+        scrapers = [s for s in rule["from"] if "podSelector" in s and "namespaceSelector" in s]
         assert scrapers
         assert scrapers[0]["namespaceSelector"] == {"matchLabels": {NAMESPACE_NAME_LABEL: "monitoring"}}
-        assert len(rule["from"]) == 3  # nothing else: no namespace-wide admission
+        bench = [s for s in rule["from"] if "podSelector" in s and "namespaceSelector" not in s]
+        assert bench == [{"podSelector": {"matchLabels": {"dynamo-cluster/bench": graph}}}]
+        assert len(rule["from"]) == 4  # nothing else: no namespace-wide admission
     assert schema_problems(list(policies.values()), "1.33") == []
 
 
@@ -288,3 +290,14 @@ def test_a_load_balancer_needs_the_aws_keys_the_controller_uses() -> None:
     problems = _refused(values)
     assert "the load balancer endpoints" in problems["aws.clusterName"]
     assert "the load balancer endpoints" in problems["aws.vpcId"]
+
+
+def test_the_summary_says_how_each_graph_is_reached_and_who_is_admitted() -> None:
+    from stacks.plan.sections import endpoint_lines
+
+    prod = "\n".join(endpoint_lines(parse(stack_config("prod"), "prod")))
+    assert ("| kimi-k2 | internal: ALB (internal) | https://kimi-k2.llm.example.internal | load balancer subnets "
+            "10.0.96.0/20, 10.0.112.0/20, Prometheus, bench pods |") in prod
+    assert "installed by the stack (chart 3.5.0, 2 replica(s), IAM role through EKS Pod Identity)" in prod
+    dev = "\n".join(endpoint_lines(parse(stack_config("dev"), "dev")))
+    assert "| cluster | `mocker-frontend.dynamo:8000` (`open frontend`) | any pod (no policy) |" in dev

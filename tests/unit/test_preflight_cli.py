@@ -16,9 +16,9 @@ def preflight(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def test_dev_has_nothing_to_check_on_aws() -> None:
     result = preflight("--stack", "dev", "--aws", "--no-cluster")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == ("preflight dev\naws (no region): passed\n  ok        aws  the stack has no eks node pools, "
-                             "no model cache on AWS and no load balancer endpoint; nothing to check\n1 check: 1 ok; "
-                             "result: passed (exit 0)\n")
+    assert result.stdout == ("preflight dev\naws (no region): passed\n  ok        aws  the stack has no eks node "
+                             "pools, no model cache on AWS and no load balancer endpoint; nothing to check\n"
+                             "1 check: 1 ok; result: passed (exit 0)\n")
 
 
 def test_a_kind_of_check_must_be_chosen() -> None:
