@@ -19,7 +19,18 @@ _NOT_MANIFESTS = (RELEASE_TYPE, "kubernetes:helm.sh/v4:Chart", "kubernetes:yaml/
                   "kubernetes:yaml/v2:ConfigFile", "kubernetes:kustomize/v2:Directory")
 _FIRST_KEYS = ("apiVersion", "kind", "metadata")
 # libyaml's emitter when PyYAML has it: an order of magnitude faster than the pure-Python one.
-_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BASE: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BASE):  # type: ignore[valid-type,misc]
+    """Quotes every string another YAML reader would not read back as a string: PyYAML leaves `y`,
+    `n` (booleans to YAML 1.1 readers such as kubectl's) and `0o17` (an integer in YAML 1.2) plain,
+    so a plan file applied with `kubectl apply -f` would not be what the program sends."""
+
+
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
+_DUMPER: type[yaml.SafeDumper] = _Dumper
 
 
 def _yaml(value: Any) -> str:

@@ -1,6 +1,7 @@
 """The plan's files, from a registry."""
 
 import json
+import re
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -85,3 +86,27 @@ def test_unpinned_chart_is_refused() -> None:
 
     with pytest.raises(ValueError, match="pinned version"):
         ChartRef("x", "latest", "https://example.invalid")
+
+
+class _Yaml11Loader(yaml.SafeLoader):
+    """A reader with YAML 1.1's booleans (`y`, `n`: kubectl's) and YAML 1.2's `0o` octal integers."""
+
+
+_Yaml11Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
+                                    list("yYnN"))
+_Yaml11Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"),
+                                    list("-+0"))
+
+
+def test_plan_files_read_back_as_what_is_sent_by_stricter_yaml_readers() -> None:
+    values = ["y", "Y", "n", "N", "yes", "off", "0o17", "~", "null", "1e3", "12:30", "x"]
+
+    def strings() -> None:
+        provider = k8s.Provider("kubernetes", kubeconfig="/dev/null", context="c")
+        KubeObject("cm", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "ns"},
+                          "data": {f"k{i}": v for i, v in enumerate(values)}},
+                   pulumi.ResourceOptions(provider=provider))
+
+    files = artifacts.manifests(run_resources(strings))
+    text = files["ns/configmap.core-cm.yaml"]
+    assert yaml.load(text, Loader=_Yaml11Loader)["data"] == {f"k{i}": v for i, v in enumerate(values)}
