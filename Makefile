@@ -12,7 +12,7 @@ STACK  ?=
 CONFIG ?=
 OUT    ?=
 
-.PHONY: plan local test lint typecheck docs runtimes unit bench clean venv
+.PHONY: plan local test lint typecheck docs runtimes scanner unit bench clean venv
 
 venv: $(STAMP)
 
@@ -50,10 +50,21 @@ docs: $(STAMP)
 runtimes: $(STAMP)
 	@$(PY) -m stacks.local.runtime install
 
+# checkov (tools/scanner/requirements.txt) in a venv of its own under .cache/checkov: the scanner the
+# tests run over every stack's plan (its dependencies would clash with the project's).
+SCANNER := .cache/checkov/.installed
+scanner: $(SCANNER)
+
+$(SCANNER): tools/scanner/requirements.txt
+	@test -x .cache/checkov/bin/python || $(PYTHON) -m venv .cache/checkov
+	@.cache/checkov/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+		-r tools/scanner/requirements.txt
+	@touch $(SCANNER)
+
 unit: $(STAMP)
 	$(PY) -m pytest
 
-test: lint typecheck runtimes unit
+test: lint typecheck runtimes scanner unit
 
 bench: $(STAMP)
 	@$(PY) tools/bench.py

@@ -133,6 +133,14 @@ def policies() -> list[Policy]:
             enforcement_level=EnforcementLevel.MANDATORY,
         ),
         ResourceValidationPolicy(
+            name="jobs-run-unprivileged",
+            description="A Job's pods mount no service-account token and run non-root, without privilege "
+                        "escalation or capabilities, on a read-only root file system; only a root init container "
+                        "that adds nothing but CHOWN is allowed.",
+            validate=_validation(rules.job_problems),
+            enforcement_level=EnforcementLevel.MANDATORY,
+        ),
+        ResourceValidationPolicy(
             name="helm-release-pinned-version",
             description="Every Helm release pins one exact chart version.",
             validate=_validation(rules.release_version_problems),

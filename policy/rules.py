@@ -349,6 +349,55 @@ def privileged_problems(resource_type: str, props: Mapping[str, Any]) -> list[st
     return problems
 
 
+# --- Jobs ------------------------------------------------------------------------------------------
+JOB_TYPES = frozenset({"kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"})
+# What a root init container of a Job may add: taking ownership of files (the model download's step
+# that hands its directories to the download's user).
+ROOT_STEP_CAPABILITIES = frozenset({"CHOWN"})
+
+
+def _container_problems(where: str, container: Any, init: bool) -> list[str]:
+    problems: list[str] = []
+    security = _get(container, "securityContext")
+    if not _known(security):
+        return []
+    if _get(container, "securityContext", "allowPrivilegeEscalation") is not False:
+        problems.append(f"{where}: set securityContext.allowPrivilegeEscalation: false")
+    if _get(container, "securityContext", "readOnlyRootFilesystem") is not True:
+        problems.append(f"{where}: set securityContext.readOnlyRootFilesystem: true (scratch on an emptyDir)")
+    dropped = _get(container, "securityContext", "capabilities", "drop")
+    if _known(dropped) and "ALL" not in _list(dropped):
+        problems.append(f"{where}: drop all capabilities (securityContext.capabilities.drop: [ALL])")
+    added = {str(c) for c in _list(_get(container, "securityContext", "capabilities", "add"))}
+    root = _get(container, "securityContext", "runAsUser") == 0
+    if root and not (init and added <= ROOT_STEP_CAPABILITIES):
+        problems.append(f"{where}: runs as root; only an init container that adds nothing but "
+                        f"{', '.join(sorted(ROOT_STEP_CAPABILITIES))} may")
+    elif added and not root:
+        problems.append(f"{where}: adds capabilities {', '.join(sorted(added))}; a Job's container needs none")
+    return problems
+
+
+def job_problems(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    """A Job's pods run unprivileged: no service-account token, non-root, no privilege escalation, a
+    read-only root file system, no capabilities. The one exception is a root init container whose only
+    capability is CHOWN (it hands a shared volume's directories to the Job's user). Jobs run code that
+    fetches from outside (model downloads, benchmarks) and hold tokens: they get nothing else."""
+    if resource_type not in JOB_TYPES:
+        return []
+    problems: list[str] = []
+    for path, pod in _pod_specs(props):
+        if _known(pod.get("automountServiceAccountToken")) and pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{path}: set automountServiceAccountToken: false")
+        if _get(pod, "securityContext", "runAsNonRoot") is not True and _known(_get(pod, "securityContext")):
+            problems.append(f"{path}: set securityContext.runAsNonRoot: true")
+        for field in ("initContainers", "containers"):
+            for index, container in enumerate(_list(_get(pod, field))):
+                where = f"{path}.{field}[{index}] ({_get(container, 'name')})"
+                problems += _container_problems(where, container, init=field == "initContainers")
+    return problems
+
+
 # --- Helm versions -----------------------------------------------------------------------------
 
 

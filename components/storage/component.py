@@ -34,7 +34,7 @@ from components.storage.cache import (
     model_cache_claim,
 )
 from components.storage.csi import CsiDriverSettings, addon_props, controller_role_props, policy_arn
-from components.storage.downloads import DownloadPlan, download_job, script_configmap
+from components.storage.downloads import DownloadPlan, download_job, download_network_policy, script_configmap
 
 LUSTRE_TYPE = "dynamo-cluster:components:LustreCache"
 EFS_TYPE = "dynamo-cluster:components:EfsCache"
@@ -118,6 +118,7 @@ class EfsCache(pulumi.ComponentResource):
 
 TYPE = "dynamo-cluster:components:ModelStorage"
 SCRIPT_CONFIGMAP = "model-download-script"
+DOWNLOAD_POLICY = "model-downloads"
 
 
 class ModelStorage(pulumi.ComponentResource):
@@ -175,11 +176,16 @@ class ModelStorage(pulumi.ComponentResource):
         script = KubeObject(f"{name}-download-script", script_configmap(SCRIPT_CONFIGMAP, namespace),
                             pulumi.ResourceOptions(parent=self))
         timeout = f"{cache.download.timeout_minutes + 10}m"
+        policy = KubeObject(f"{name}-download-netpol", download_network_policy(DOWNLOAD_POLICY, namespace),
+                            pulumi.ResourceOptions(parent=self))
+        # An EFS access point makes every client its own POSIX user: nothing to hand over there.
+        own_dirs = not isinstance(cache.store, Efs)
         for plan in plans:
             manifest = download_job(plan, cache.download, namespace=namespace, claim=self.claim_name,
                                     mount_path=cache.mount_path, script_configmap_name=script.name,
-                                    token_secret=self.hf_token_secret, token_key=HF_TOKEN_KEY)
+                                    token_secret=self.hf_token_secret, token_key=HF_TOKEN_KEY, own_dirs=own_dirs)
             # Pulumi waits for the Job to complete (the download) for as long as the Job may run.
             job = KubeObject(f"{name}-download-{plan.ref.digest}", manifest, pulumi.ResourceOptions(
-                parent=self, custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
+                parent=self, depends_on=[policy],
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)))
             self.downloads[plan.ref.digest] = job.name

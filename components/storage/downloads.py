@@ -35,8 +35,20 @@ SCRIPT_DIR = "/opt/dynamo-cluster"
 SCRIPT_VOLUME = "download-script"
 CACHE_VOLUME = "model-cache"
 WAIT_CONTAINER = "wait-for-model"
-# The image upstream's model-caching guide runs its download Job in (Python, no engine).
-DEFAULT_IMAGE = "python:3.12-slim"
+# The image upstream's model-caching guide runs its download Job in (Python, no engine: its
+# python:3.12-slim), pinned to one patch release and by digest.
+DEFAULT_IMAGE = ("python:3.12.12-slim-bookworm@sha256:"
+                 "593bd06efe90efa80dc4eee3948be7c0fde4134606dd40d8dd8dbcade98e669c")
+# The user the download runs as: high enough to be no user of the node (the files it writes are
+# readable by every user: the engines read them).
+DOWNLOAD_UID = 10001
+OWN_CONTAINER = "own-model-dirs"
+# The scanner's rule against added capabilities, and why the ownership step is the exception
+# (docs/decisions.md, "Model storage and loading").
+CHECKOV_SKIP = "checkov.io/skip1"
+OWN_DIRS_EXCEPTION = ("CKV_K8S_25=the own-model-dirs init container adds CHOWN only, to hand the shared cache's "
+                      "directories to the unprivileged download")
+SCRATCH_VOLUME = "scratch"
 _REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 # Job names stay short enough for the pods' names (the Job's name and a suffix) and the job-name label.
@@ -172,16 +184,48 @@ def download_args(plan: DownloadPlan, settings: DownloadSettings, mount_path: st
     return args
 
 
+def repo_dir(mount_path: str, repo: str) -> str:
+    """The directory of one repository in the cache (its snapshots, refs and the script's lock)."""
+    return f"{mount_path.rstrip('/')}/hub/models--{repo.replace('/', '--')}"
+
+
+def own_dirs_container(plan: DownloadPlan, settings: DownloadSettings, mount_path: str) -> dict[str, Any]:
+    """Gives the download's user the two directories it writes: the model's own in ``hub/`` (whole:
+    a download an earlier version of this project ran as root resumes there) and the markers'. It is
+    the only part that runs as root, with no capability but CHOWN (it creates the directories as the
+    owner of the cache's root, and changes their owner), no privilege escalation, a read-only root."""
+    markers = marker_path(mount_path, plan.ref).rsplit("/", 1)[0]
+    model = repo_dir(mount_path, plan.ref.repo)
+    owner = f"{DOWNLOAD_UID}:{DOWNLOAD_UID}"
+    return {
+        "name": OWN_CONTAINER,
+        "image": settings.image,
+        "command": ["sh", "-c", 'mkdir -p "$1" "$2" && chown -R "$3" "$1" && chown "$3" "$2"', "own-model-dirs",
+                    model, markers, owner],
+        "resources": Resources(cpu="50m", memory="64Mi", cpu_limit="200m").to_k8s(),
+        "volumeMounts": [{"name": CACHE_VOLUME, "mountPath": mount_path}],
+        "securityContext": {"runAsUser": 0, "runAsGroup": 0, "runAsNonRoot": False, "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}},
+    }
+
+
 def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: Ref,
                  claim: Ref, mount_path: str, script_configmap_name: Ref,
-                 token_secret: Ref | None, token_key: str) -> dict[str, Any]:
+                 token_secret: Ref | None, token_key: str, own_dirs: bool = True) -> dict[str, Any]:
     """The Job that downloads one model into the cache. It runs on nodes without taints (no GPU
     node: it asks for no GPU), retries its pod `backoff_limit` times (each resumes), gives up after
     `timeout_minutes`, and replaces a pod only once the last one is gone (two writers would race
-    on the same partial files)."""
+    on the same partial files).
+
+    The download runs as an unprivileged user (`DOWNLOAD_UID`), with no capability, no service-account
+    token and a read-only root file system (scratch and HOME on an emptyDir); only its network
+    policy's egress (`download_network_policy`). `own_dirs`: an init container first hands that user
+    the directories it writes (`own_dirs_container`); not needed where the file system maps every
+    client to one user of its own (an EFS access point)."""
     name = plan.job_name
     meta_labels = labels(name, "model-download", {DOWNLOAD_LABEL: plan.ref.digest})
-    env: list[dict[str, Any]] = [{"name": "PYTHONUNBUFFERED", "value": "1"}]
+    env: list[dict[str, Any]] = [{"name": "PYTHONUNBUFFERED", "value": "1"}, {"name": "HOME", "value": "/tmp"},
+                                 {"name": "TMPDIR", "value": "/tmp"}]
     if token_secret is not None:
         env.insert(0, secret_env_var("HF_TOKEN", token_secret, token_key))
     container = {
@@ -192,17 +236,33 @@ def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: R
         "env": env,
         "resources": settings.resources.to_k8s(),
         "volumeMounts": [{"name": CACHE_VOLUME, "mountPath": mount_path},
-                         {"name": SCRIPT_VOLUME, "mountPath": SCRIPT_DIR, "readOnly": True}],
+                         {"name": SCRIPT_VOLUME, "mountPath": SCRIPT_DIR, "readOnly": True},
+                         {"name": SCRATCH_VOLUME, "mountPath": "/tmp"}],
         # The last lines of the log become the termination message when the pod fails without one.
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {"allowPrivilegeEscalation": False, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}},
     }
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsUser": DOWNLOAD_UID, "runAsGroup": DOWNLOAD_UID, "runAsNonRoot": True,
+                            "fsGroup": DOWNLOAD_UID, "fsGroupChangePolicy": "OnRootMismatch",
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": [{"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": claim}},
+                    {"name": SCRIPT_VOLUME, "configMap": {"name": script_configmap_name}},
+                    {"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}}],
+    }
+    if own_dirs:
+        pod["initContainers"] = [own_dirs_container(plan, settings, mount_path)]
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {
             "name": name, "namespace": namespace, "labels": meta_labels,
             "annotations": {
                 MODEL_ANNOTATION: plan.ref.repo, REVISION_ANNOTATION: plan.ref.revision,
+                **({CHECKOV_SKIP: OWN_DIRS_EXCEPTION} if own_dirs else {}),
                 # A Job that failed (the download did) is replaced by the next `pulumi up`, not awaited again.
                 "pulumi.com/replaceUnready": "true",
             },
@@ -211,15 +271,28 @@ def download_job(plan: DownloadPlan, settings: DownloadSettings, *, namespace: R
             "backoffLimit": settings.backoff_limit,
             "activeDeadlineSeconds": settings.timeout_seconds,
             "podReplacementPolicy": "Failed",
-            "template": {
-                "metadata": {"labels": meta_labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [container],
-                    "volumes": [{"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": claim}},
-                                {"name": SCRIPT_VOLUME, "configMap": {"name": script_configmap_name}}],
-                },
-            },
+            "template": {"metadata": {"labels": meta_labels}, "spec": pod},
+        },
+    }
+
+
+def download_network_policy(name: str, namespace: Ref) -> dict[str, Any]:
+    """The download pods may reach DNS (the cluster's kube-dns pods) and HTTPS anywhere but the
+    instance metadata service (the Hub and the CDN it redirects to), and nothing may reach them."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, "model-download")},
+        "spec": {
+            "podSelector": {"matchExpressions": [{"key": DOWNLOAD_LABEL, "operator": "Exists"}]},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [
+                {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+                {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}],
+                 "ports": [{"protocol": "TCP", "port": 443}]},
+            ],
         },
     }
 

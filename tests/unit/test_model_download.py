@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from components.storage.downloads import (
     DownloadSettings,
     ModelRef,
     download_job,
+    download_network_policy,
     download_plans,
     is_repo_id,
     job_name,
@@ -80,7 +82,7 @@ def test_the_job_downloads_once_with_the_token_from_its_secret() -> None:
     assert "tolerations" not in pod
     assert "nodeSelector" not in pod
     [container] = pod["containers"]
-    assert container["image"] == "python:3.12-slim"
+    assert container["image"].startswith("python:3.12.12-slim-bookworm@sha256:")
     assert container["command"] == ["python3", f"/opt/dynamo-cluster/{SCRIPT_KEY}"]
     assert container["args"] == ["--repo", "Qwen/Qwen3-0.6B", "--revision", "main", "--cache", "/models",
                                  "--workers", "8", "--termination-log", "/dev/termination-log",
@@ -97,7 +99,8 @@ def test_without_a_token_the_job_downloads_anonymously() -> None:
     [plan] = download_plans([graph("vllm")])
     job = download_job(plan, SETTINGS, namespace="dynamo", claim="c", mount_path="/m", script_configmap_name="s",
                        token_secret=None, token_key="HF_TOKEN")
-    assert [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]] == ["PYTHONUNBUFFERED"]
+    assert [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]] == [
+        "PYTHONUNBUFFERED", "HOME", "TMPDIR"]
 
 
 @pytest.mark.parametrize("mount", ["/models", "/cache/"])
@@ -192,3 +195,63 @@ def test_the_streaming_loader_is_vllms_own_flag() -> None:
     assert args[args.index("--load-format") + 1] == "runai_streamer"
     assert json.loads(args[args.index("--model-loader-extra-config") + 1]) == {"concurrency": 16}
     assert "--load-format" not in worker_args(graph("vllm"), group_of(graph("vllm"), "prefill"))
+
+
+def test_the_download_runs_unprivileged_and_only_the_ownership_step_is_root() -> None:
+    [plan] = download_plans([graph("vllm")])
+    job = download_job(plan, SETTINGS, namespace="dynamo", claim="c", mount_path="/models", script_configmap_name="s",
+                       token_secret="hf-token", token_key="HF_TOKEN")
+    assert schema_problems([job], "1.33") == []
+    pod = job["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {"runAsUser": 10001, "runAsGroup": 10001, "runAsNonRoot": True, "fsGroup": 10001,
+                                      "fsGroupChangePolicy": "OnRootMismatch",
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
+    [container] = pod["containers"]
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}}
+    assert {"name": "scratch", "mountPath": "/tmp"} in container["volumeMounts"]
+    [own] = pod["initContainers"]
+    assert own["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert own["securityContext"]["readOnlyRootFilesystem"] is True
+    assert own["securityContext"]["allowPrivilegeEscalation"] is False
+    # it owns exactly what the script writes: the model's directory and the markers' directory
+    assert own["command"][4:] == ["/models/hub/models--Qwen--Qwen3-0.6B",
+                                  "/models/dynamo-cluster/downloads/Qwen--Qwen3-0.6B", "10001:10001"]
+    assert hf_download.marker_path("/models", "Qwen/Qwen3-0.6B", "main").startswith(own["command"][5] + "/")
+    assert hf_download.snapshot_path("/models", "Qwen/Qwen3-0.6B", "a" * 40).startswith(own["command"][4] + "/")
+    without = download_job(plan, SETTINGS, namespace="dynamo", claim="c", mount_path="/models",
+                           script_configmap_name="s", token_secret=None, token_key="HF_TOKEN", own_dirs=False)
+    assert "initContainers" not in without["spec"]["template"]["spec"]
+
+
+def test_the_ownership_step_really_hands_the_directories_over(tmp_path: Path) -> None:
+    """The init container's command, run here: it creates both directories and would hand them to the
+    download's user (chown is replaced by a recorder: the test may not run as root)."""
+    [plan] = download_plans([graph("vllm")])
+    job = download_job(plan, SETTINGS, namespace="dynamo", claim="c", mount_path=str(tmp_path),
+                       script_configmap_name="s", token_secret=None, token_key="HF_TOKEN")
+    command = job["spec"]["template"]["spec"]["initContainers"][0]["command"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "chown").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path}/chown.log\n')
+    (bin_dir / "chown").chmod(0o755)
+    done = subprocess.run(command, env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    model, markers = command[4], command[5]
+    assert Path(model).is_dir()
+    assert Path(markers).is_dir()
+    assert (tmp_path / "chown.log").read_text().splitlines() == [f"-R 10001:10001 {model}", f"10001:10001 {markers}"]
+
+
+def test_download_pods_reach_only_dns_and_https_and_nothing_reaches_them() -> None:
+    policy = download_network_policy("model-downloads", "dynamo")
+    assert schema_problems([policy], "1.33") == []
+    spec = policy["spec"]
+    assert spec["podSelector"] == {"matchExpressions": [{"key": DOWNLOAD_LABEL, "operator": "Exists"}]}
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["ingress"] == []
+    ports = [p for rule in spec["egress"] for p in rule["ports"]]
+    assert ports == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}, {"protocol": "TCP", "port": 443}]
+    assert spec["egress"][1]["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]

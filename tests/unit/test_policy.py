@@ -534,12 +534,13 @@ def test_privileged_containers_must_request_efa() -> None:
     assert rules.privileged_problems("kubernetes:helm.sh/v3:Release", {"values": deployment}) == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "efs-cache", "etcd-discovery", "seed-multinode", "dynamo-1-5"])
 def test_the_committed_stacks_pass_the_pack(stack: str) -> None:
     registry = plan_stack(stack)
     resources = [StackResource(r.urn, r.type, from_plan(r.inputs)) for r in registry.resources if r.custom]
     checks = (rules.image_problems, rules.gpu_limit_problems, rules.release_version_problems,
-              rules.credential_literal_problems, rules.plaintext_secret_fields, rules.privileged_problems)
+              rules.credential_literal_problems, rules.plaintext_secret_fields, rules.privileged_problems,
+              rules.job_problems)
     problems = {r.urn: found for r in resources
                 if (found := [p for check in checks for p in check(r.resource_type, r.props)])}
     assert problems == {}
@@ -549,3 +550,31 @@ def test_the_committed_stacks_pass_the_pack(stack: str) -> None:
 def test_every_policy_is_documented() -> None:
     text = (ROOT / "docs" / "delivery.md").read_text()
     assert [p.name for p in policies() if f"| `{p.name}` |" not in text] == []
+
+
+def _download_job() -> dict[str, Any]:
+    from components.storage.downloads import DownloadSettings, download_job, download_plans
+    from tests.graph_fixtures import graph
+
+    [plan] = download_plans([graph("vllm")])
+    return download_job(plan, DownloadSettings(), namespace="dynamo", claim="c", mount_path="/models",
+                        script_configmap_name="s", token_secret="t", token_key="HF_TOKEN")
+
+
+def test_the_download_job_runs_unprivileged_and_each_loosening_is_caught() -> None:
+    job = _download_job()
+    assert rules.job_problems("kubernetes:batch/v1:Job", job) == []
+    pod = job["spec"]["template"]["spec"]
+    pod["automountServiceAccountToken"] = True
+    pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    pod["containers"][0]["securityContext"]["capabilities"] = {"drop": ["NET_RAW"]}
+    pod["initContainers"][0]["securityContext"]["capabilities"]["add"] = ["CHOWN", "SYS_ADMIN"]
+    problems = rules.job_problems("kubernetes:batch/v1:Job", job)
+    assert any("automountServiceAccountToken: false" in p for p in problems)
+    assert any("(download): set securityContext.readOnlyRootFilesystem" in p for p in problems)
+    assert any("(download): drop all capabilities" in p for p in problems)
+    assert any("(own-model-dirs): runs as root" in p for p in problems)
+    root_main = _download_job()
+    root_main["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsUser"] = 0
+    assert any("(download): runs as root" in p for p in rules.job_problems("kubernetes:batch/v1:Job", root_main))
+    assert rules.job_problems("kubernetes:apps/v1:Deployment", job) == []
