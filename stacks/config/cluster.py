@@ -30,6 +30,11 @@ def read_environment(root: Node, stack: str) -> Environment:
     """``environment``, by default the stack's name when that is one; an invalid one reads as dev."""
     default = next((e for e in ENVIRONMENTS if e == stack), None)
     chosen = root.read(keys.ENVIRONMENT, default) if default is not None else root.read(keys.ENVIRONMENT)
+    override = root.read(keys.ENVIRONMENT_OVERRIDE)
+    if default is not None and chosen in ENVIRONMENTS and chosen != default and not override:
+        root.problem("environment", f"is {chosen} on the stack named {stack}: the environment decides what "
+                     "`pulumi destroy` keeps and how much runs",
+                     f"{stack} (or unset); or set environmentOverride: true to mean it")
     return next((e for e in ENVIRONMENTS if e == chosen), "dev")
 
 

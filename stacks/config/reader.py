@@ -40,9 +40,11 @@ class Problem:
     key: str
     wrong: str
     allowed: str
+    foreign: bool = False  # `key` is another namespace's, written in full (``aws:region``)
 
     def __str__(self) -> str:
-        return f"{NAMESPACE}:{self.key}: {self.wrong}; allowed: {self.allowed}"
+        where = self.key if self.foreign else f"{NAMESPACE}:{self.key}"
+        return f"{where}: {self.wrong}; allowed: {self.allowed}"
 
 
 class ConfigError(Exception):
@@ -85,6 +87,10 @@ class Problems:
 
     def add(self, key: str, wrong: str, allowed: str) -> None:
         self.found.append(Problem(key, wrong, allowed))
+
+    def add_foreign(self, key: str, wrong: str, allowed: str) -> None:
+        """A problem with a key of another namespace (`key` in full)."""
+        self.found.append(Problem(key, wrong, allowed, foreign=True))
 
     def raise_if_any(self) -> None:
         if self.found:

@@ -40,6 +40,7 @@ from stacks.config.gpu_platform import read_gpu_platform
 from stacks.config.keys import cluster as cluster_keys
 from stacks.config.keys import sections
 from stacks.config.model_cache import read_model_cache
+from stacks.config.namespaces import check_foreign_keys
 from stacks.config.nats import read_nats
 from stacks.config.node_pools import read_node_pools
 from stacks.config.observability import read_observability
@@ -186,6 +187,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     problems = problems if problems is not None else Problems()
     problems.secret_paths = frozenset(secret_paths) if secret_paths is not None else secret_paths_of(secret_keys)
     problems.declared = sections.DECLARED
+    check_foreign_keys(raw, problems)
     root = Node("", decode_raw(raw), problems)
     secrets = {name: _secret(root, name, secret_keys) for name in SECRET_KEYS}
     environment = read_environment(root, stack)

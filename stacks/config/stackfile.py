@@ -45,13 +45,46 @@ def placeholder(key: str) -> str:
     return PLACEHOLDER_PREFIX + key
 
 
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeys(_LOADER):  # type: ignore[valid-type,misc]
+    """Records every key a map repeats (YAML would keep the last silently: a second `discovery:`
+    line would change the transport plan without a word)."""
+
+    repeated: list[tuple[int, str]]
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                self.repeated.append((line, f"line {line}: key {key!r} repeats the one at line {first[key]} "
+                                            "(YAML would keep the last one only; remove one)"))
+            else:
+                first[key] = line
+        return dict(super().construct_mapping(node, deep=deep))
+
+
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        loader = _UniqueKeys(path.read_text())
     except FileNotFoundError:
         raise StackFileError(f"{path}: no such file") from None
+    loader.repeated = []
+    try:
+        doc = loader.get_single_data()
     except yaml.YAMLError as error:
         raise StackFileError(f"{path}: not valid YAML: {error}") from None
+    finally:
+        loader.dispose()
+    if loader.repeated:
+        raise StackFileError("\n".join(f"{path}: {text}" for _, text in sorted(loader.repeated)))
+    return doc
 
 
 def _unsecure(value: Any, key: str, path: str = "") -> tuple[Any, list[str]]:

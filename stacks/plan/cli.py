@@ -12,7 +12,7 @@ DESCRIPTION = ("Run the Pulumi program in-process under mocks (no cloud account,
                "every problem and writes nothing.")
 EPILOG = ("exit status: 0 planned, 1 planned but the stack's operator.version is more than one minor release from "
           "--deployed-version (summary.md lists the steps), 2 invalid config, an unreadable stack file or a refused "
-          "upgrade")
+          "upgrade, 3 planned with warnings under --strict (each warning is printed, and is in summary.md)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,9 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Dynamo release the cluster runs now: summary.md then lists each step, one minor "
                              "release at a time, to the stack's operator.version and what changes at it; a move "
                              "back by more than one minor or across a CRD storage version is refused")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 3 when the plan has warnings (they are printed either way)")
 
 
 def run(args: argparse.Namespace) -> int:
     from stacks.plan import command
 
-    return command.run(args.project_dir, stack_of(args), args.config, args.out, args.deployed_version)
+    return command.run(args.project_dir, stack_of(args), args.config, args.out, args.deployed_version,
+                       strict=args.strict)

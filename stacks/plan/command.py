@@ -32,6 +32,8 @@ from stacks.plan.sections import (
 from stacks.plan.upgrade import Install, Upgrade, UpgradeRefused, upgrade
 
 EXIT_OK = 0
+# Planned, with warnings, and --strict asked for none (CI on a pull request).
+EXIT_WARNINGS = 3
 # Planned, but the stack's release is more than one minor from the deployed one: `pulumi up` as
 # configured would skip a minor release (summary.md's Upgrade section lists the steps).
 EXIT_SKIPS_A_MINOR = 1
@@ -107,7 +109,7 @@ def plan_upgrade(config: StackConfig, deployed_version: str) -> Upgrade:
 
 
 def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | None,
-        deployed_version: str | None = None) -> int:
+        deployed_version: str | None = None, *, strict: bool = False) -> int:
     try:
         stack_file, config = load(project_dir, stack, config_path)
         move = None if deployed_version is None else plan_upgrade(config, deployed_version)
@@ -122,7 +124,13 @@ def run(project_dir: Path, stack: str, config_path: Path | None, out: Path | Non
     resources = sum(1 for r in plan.registry.resources if r.type != STACK_TYPE)  # as summary.md counts
     print(f"plan {stack}: {resources} resources, {kinds} manifests, "
           f"{len(artifacts.releases(plan.registry))} releases -> {target}")
+    warnings = config.warnings()
+    for warning in warnings:
+        print(f"plan: warning: {warning}", file=sys.stderr)
     if move is not None and move.skips:
         print(f"plan: {move.skip_message()}", file=sys.stderr)
         return EXIT_SKIPS_A_MINOR
+    if strict and warnings:
+        print(f"plan: {len(warnings)} warning(s) and --strict: the plan is written, but not accepted", file=sys.stderr)
+        return EXIT_WARNINGS
     return EXIT_OK

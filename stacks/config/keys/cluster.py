@@ -16,6 +16,14 @@ ENVIRONMENT = Key(
     "`prod`",
     "Chooses the defaults below: small and single-replica in dev, highly available in prod.",
 )
+ENVIRONMENT_OVERRIDE = Key(
+    "environmentOverride",
+    Flag(),
+    Fixed(False),
+    "`true`",
+    "Lets a stack named `dev` or `prod` take the other environment (`environment`): without it the two must "
+    "agree, because the environment decides what is kept on destroy and how much runs.",
+)
 ALLOW_DATA_LOSS = Key(
     "allowDataLoss",
     Flag(),
@@ -85,6 +93,7 @@ WORKLOADS_NAMESPACE = Key(
 
 KEYS: tuple[Key[Any], ...] = (
     ENVIRONMENT,
+    ENVIRONMENT_OVERRIDE,
     ALLOW_DATA_LOSS,
     STORAGE_CLASS,
     KUBECONFIG,

@@ -1,0 +1,84 @@
+"""Config mistakes that used to slip through: repeated YAML keys, keys in a misspelt namespace or
+the default providers' namespaces, a stack named for one environment set to the other, and plan
+warnings that reached only summary.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacks.config.reader import ConfigError
+from stacks.config.stack import parse_config
+from stacks.config.stackfile import StackFileError, read_stack_file
+from tests.harness import ROOT, parse, raw_config, stack_config
+
+
+def test_repeated_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text("config:\n  dynamo-cluster:dynamo:\n    discovery: kubernetes\n    eventPlane: nats\n"
+                    "    discovery: etcd\n  dynamo-cluster:storageClass: standard\n")
+    with pytest.raises(StackFileError) as refused:
+        read_stack_file(ROOT, "dev", path)
+    assert str(refused.value) == (f"{path}: line 5: key 'discovery' repeats the one at line 3 (YAML would keep the "
+                                  "last one only; remove one)")
+    path.write_text("config:\n  dynamo-cluster:dynamo:\n    discovery: etcd\n  dynamo-cluster:dynamo: {}\n")
+    with pytest.raises(StackFileError, match="line 4: key 'dynamo-cluster:dynamo' repeats the one at line 2"):
+        read_stack_file(ROOT, "dev", path)
+
+
+def test_committed_stack_files_have_no_repeated_keys() -> None:
+    for path in [ROOT / "Pulumi.dev.yaml", ROOT / "Pulumi.prod.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]:
+        read_stack_file(ROOT, path.stem.removeprefix("Pulumi."), path)
+
+
+def _foreign(extra: dict[str, str]) -> dict[str, str]:
+    raw, secrets = raw_config(stack_config("dev"))
+    with pytest.raises(ConfigError) as refused:
+        parse_config({**raw, **extra}, secrets, "dev")
+    return {p.key: f"{p.wrong} / {p.allowed}" for p in refused.value.problems}
+
+
+def test_a_misspelt_namespace_and_the_default_providers_keys_are_refused_in_full() -> None:
+    problems = _foreign({"dynamocluster:graphs": "[]", "dynamo_cluster:storageClass": "x", "aws:region": "us-east-1",
+                         "kubernetes:context": "kind-dynamo", "pulumi:template": "python", "random:anything": "x"})
+    assert problems["dynamocluster:graphs"] == ("is in namespace 'dynamocluster', which nothing reads / did you mean "
+                                                "dynamo-cluster:graphs?")
+    assert "did you mean dynamo-cluster:storageClass?" in problems["dynamo_cluster:storageClass"]
+    assert problems["aws:region"].endswith("/ dynamo-cluster:aws.region")
+    assert "does not use" in problems["kubernetes:context"]
+    assert "pulumi:template" not in problems
+    assert "random:anything" not in problems
+    with pytest.raises(ConfigError, match=r"(?m)^  aws:region: is the default aws provider's key"):
+        parse_config({**raw_config(stack_config("dev"))[0], "aws:region": "us-east-1"}, set(), "dev")
+
+
+def test_a_stack_named_for_one_environment_cannot_take_the_other_without_saying_so() -> None:
+    values = stack_config("prod") | {"environment": "dev"}
+    with pytest.raises(ConfigError) as refused:
+        parse(values, "prod")
+    [problem] = [p for p in refused.value.problems if p.key == "environment"]
+    assert "is dev on the stack named prod" in problem.wrong
+    assert "environmentOverride: true" in problem.allowed
+    dev_values = stack_config("dev") | {"environment": "prod"}
+    with pytest.raises(ConfigError, match="is prod on the stack named dev"):
+        parse(dev_values, "dev")
+    assert parse(stack_config("dev") | {"environment": "dev"}, "staging").environment == "dev"
+    overridden = parse(values | {"environmentOverride": True}, "prod")
+    assert (overridden.environment, overridden.retain_data) == ("dev", False)
+
+
+def test_plan_prints_its_warnings_and_strict_refuses_them(tmp_path: Path) -> None:
+    def plan(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "stacks", "plan", "--stack", "prod", "--out", str(tmp_path / "p"),
+                               *flags], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+
+    lenient = plan()
+    assert lenient.returncode == 0
+    assert "plan: warning: no hfToken" in lenient.stderr
+    strict = plan("--strict")
+    assert strict.returncode == 3
+    assert "warning(s) and --strict" in strict.stderr
+    assert (tmp_path / "p" / "summary.md").is_file()
