@@ -23,13 +23,17 @@ _BASE: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_BASE):  # type: ignore[valid-type,misc]
-    """Quotes every string another YAML reader would not read back as a string: PyYAML leaves `y`,
-    `n` (booleans to YAML 1.1 readers such as kubectl's) and `0o17` (an integer in YAML 1.2) plain,
-    so a plan file applied with `kubectl apply -f` would not be what the program sends."""
+    """Quotes every string another YAML reader would not read back as a string: PyYAML (YAML 1.1)
+    leaves `y` and `n` plain (booleans to YAML 1.1 readers such as kubectl's), and `0o17`, `1e3`,
+    `.5` (numbers in YAML 1.2), so a plan file applied with `kubectl apply -f` would not be what the
+    program sends."""
 
 
 _Dumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
 _Dumper.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+                              list("-+.0123456789"))
 _DUMPER: type[yaml.SafeDumper] = _Dumper
 
 

@@ -5,13 +5,14 @@ import re
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 import yaml
 
 from components.kit.charts import ChartRef
 from components.register.helm import helm_release
 from components.register.kube import KubeObject
 from stacks.plan import artifacts
-from tests.harness import run_resources
+from tests.harness import example_stacks, plan_stack, run_resources
 
 
 class Box(pulumi.ComponentResource):
@@ -88,18 +89,20 @@ def test_unpinned_chart_is_refused() -> None:
         ChartRef("x", "latest", "https://example.invalid")
 
 
-class _Yaml11Loader(yaml.SafeLoader):
-    """A reader with YAML 1.1's booleans (`y`, `n`: kubectl's) and YAML 1.2's `0o` octal integers."""
+class _StrictLoader(yaml.SafeLoader):
+    """A reader with YAML 1.1's booleans `y` and `n` (kubectl's reader) and YAML 1.2's numbers that
+    PyYAML's 1.1 resolver leaves strings (`0o17`, `1e3`, `.5`)."""
 
 
-_Yaml11Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"),
-                                    list("yYnN"))
-_Yaml11Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"),
-                                    list("-+0"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7]+$"), list("-+0"))
+_StrictLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+                                    list("-+.0123456789"))
 
 
 def test_plan_files_read_back_as_what_is_sent_by_stricter_yaml_readers() -> None:
-    values = ["y", "Y", "n", "N", "yes", "off", "0o17", "~", "null", "1e3", "12:30", "x"]
+    values = ["y", "Y", "n", "N", "yes", "no", "on", "off", "0o17", "0x10", "~", "null", "1e3", ".5", "12:30", "x"]
 
     def strings() -> None:
         provider = k8s.Provider("kubernetes", kubeconfig="/dev/null", context="c")
@@ -109,4 +112,14 @@ def test_plan_files_read_back_as_what_is_sent_by_stricter_yaml_readers() -> None
 
     files = artifacts.manifests(run_resources(strings))
     text = files["ns/configmap.core-cm.yaml"]
-    assert yaml.load(text, Loader=_Yaml11Loader)["data"] == {f"k{i}": v for i, v in enumerate(values)}
+    assert yaml.load(text, Loader=_StrictLoader)["data"] == {f"k{i}": v for i, v in enumerate(values)}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", *example_stacks()])
+def test_every_plan_file_reads_back_as_what_the_program_sends(stack: str) -> None:
+    registry = plan_stack(stack)
+    sent = {artifacts.manifest_path(r.inputs): dict(r.inputs) for r in registry.resources if artifacts.is_manifest(r)}
+    files = artifacts.manifests(registry)
+    assert set(files) == set(sent)
+    for path, text in files.items():
+        assert yaml.load(text, Loader=_StrictLoader) == json.loads(json.dumps(sent[path])), path
