@@ -12,10 +12,22 @@ What counts as enforcement, read from the cluster:
 - Calico (DaemonSet `calico-node`) and Antrea (DaemonSet `antrea-agent`), which enforce by default.
 - Cilium (DaemonSet `cilium`), unless its ``cilium-config`` ConfigMap sets ``enable-policy: never``.
 - kube-router (DaemonSet `kube-router`) with ``--run-firewall=true``.
+- kind's kindnet (DaemonSet `kube-system/kindnet`, container `kindnet-cni`): kindnetd enforces
+  NetworkPolicies (kube-network-policies built in) from the images kind v0.24.0 ships on; older
+  images do not. The image comes with the node image, not the kind binary, so the image's date tag
+  (``kindest/kindnetd:v<YYYYMMDD>-...``) decides: 20240719 or later enforces (the first image with it;
+  kind v0.24.0 ships v20240813). Sources: kubernetes-sigs/kind PR #3612 and the kindnetd pins of
+  pkg/build/nodeimage/const_cni.go in kind's release tags. The standalone kindnet
+  (``ghcr.io/aojea/kindnetd``) takes ``--network-policy``, on by default from its v1.5.0.
+
+An engine this check cannot classify (a DaemonSet that looks like a CNI plugin, or a kindnet image
+whose version it cannot read) is reported as unknown, which fails the check with what was found:
+"none" would be a guess.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 from stacks.ops.cluster_view import WorkloadInfo
@@ -29,7 +41,7 @@ CILIUM_CONFIG, CILIUM_POLICY_KEY = "cilium-config", "enable-policy"
 FIX = ("turn on an engine that enforces NetworkPolicies before `pulumi up`: on EKS, the VPC CNI's network policy "
        "agent (VPC CNI 1.14 or later: aws eks update-addon --cluster-name <cluster> --addon-name vpc-cni "
        "--configuration-values '{\"enableNetworkPolicy\": \"true\"}'), or install Calico, Cilium or Antrea; "
-       "on kind, a CNI that enforces them (kind's default kindnet does not)")
+       "on kind, v0.24.0 or later (its kindnet enforces them) or a CNI that does")
 
 ConfigMaps = Callable[[str, str], Mapping[str, str] | None]
 
@@ -95,6 +107,47 @@ def _other_engines(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps) -> E
     return engines, doubts
 
 
+KINDNET = "kindnet"
+KINDNET_CONTAINER = "kindnet-cni"
+# The first kindnetd image of kind's with NetworkPolicy enforcement (kind v0.24.0 ships v20240813).
+KINDNET_POLICIES_SINCE = 20240719
+_KIND_TAG = re.compile(r"kindest/kindnetd:v(\d{8})-")
+_AOJEA_TAG = re.compile(r"aojea/kindnetd:v(\d+)\.(\d+)")
+# Names of DaemonSets that carry pod networking but that this check does not know.
+_CNI_HINTS = ("cni", "flannel", "weave", "canal", "ovn", "kube-ovn", "multus", "net")
+
+
+def _kindnet(daemons: Sequence[WorkloadInfo]) -> tuple[list[str], list[str], list[str]]:
+    """kindnet: whether its image enforces (engines), does not (doubts), or cannot be told (unknown)."""
+    node = _named(daemons, KINDNET)
+    if node is None:
+        return [], [], []
+    container = node.container(KINDNET_CONTAINER) or (node.containers[0] if node.containers else None)
+    image = container.image if container is not None else ""
+    if (kind := _KIND_TAG.search(image)) is not None:
+        date = int(kind.group(1))
+        if date >= KINDNET_POLICIES_SINCE:
+            return [f"kindnet ({node.ref}, {image}: NetworkPolicies built in since kind v0.24.0)"], [], []
+        return [], [f"kindnet ({node.ref}) runs {image}, from before kind v0.24.0, which does not enforce "
+                    "NetworkPolicies"], []
+    if (standalone := _AOJEA_TAG.search(image)) is not None and container is not None:
+        flag = _flag(container.args, "--network-policy")
+        on = flag == "true" or (flag is None and (int(standalone.group(1)), int(standalone.group(2))) >= (1, 5))
+        if on:
+            return [f"kindnet ({node.ref}, {image}, --network-policy={flag or 'default on'})"], [], []
+        return [], [f"kindnet ({node.ref}) runs {image} with --network-policy={flag or '(unset: off before v1.5)'}"], []
+    return [], [], [f"kindnet ({node.ref}) runs {image or 'an image this check cannot see'}, whose version (and "
+                    "so whether it enforces NetworkPolicies) cannot be read"]
+
+
+def _unclassified(daemons: Sequence[WorkloadInfo]) -> list[str]:
+    """DaemonSets that look like pod networking and that no rule here knows."""
+    known = {VPC_CNI_DAEMONSET, "calico-node", "antrea-agent", "cilium", "kube-router", KINDNET, "kube-proxy"}
+    return [f"{d.ref}" for d in daemons
+            if d.name not in known and d.namespace in ("kube-system", "kube-flannel")
+            and any(hint in d.name for hint in _CNI_HINTS)]
+
+
 def check_enforcement(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps, *,
                       policies: Sequence[str]) -> Finding:
     """Whether an engine enforces the NetworkPolicies the stack creates (`policies` says which)."""
@@ -103,9 +156,16 @@ def check_enforcement(daemons: Sequence[WorkloadInfo], config_map: ConfigMaps, *
     uses = f"the stack's NetworkPolicies ({', '.join(policies)})"
     engines, doubts = _vpc_cni(daemons, config_map)
     more, more_doubts = _other_engines(daemons, config_map)
-    engines, doubts = engines + more, doubts + more_doubts
+    kind, kind_doubts, unknown = _kindnet(daemons)
+    engines, doubts = engines + more + kind, doubts + more_doubts + kind_doubts
     if engines:
         return Finding.passed(NAME, f"{'; '.join(engines)} enforces {uses}")
+    unknown += [f"{ref} looks like pod networking this check does not know" for ref in _unclassified(daemons)]
+    if unknown:
+        return Finding.failed(NAME, f"unknown whether NetworkPolicies are enforced: {'; '.join(unknown + doubts)}; "
+                                    f"{uses} may be accepted and not enforced",
+                              "check that the cluster's network plugin enforces NetworkPolicies (a pod denied by a "
+                              "policy must not connect), or " + FIX)
     found = "; ".join(doubts) if doubts else "no engine that enforces NetworkPolicies runs (none of the VPC CNI's " \
-                                             "network policy agent, Calico, Cilium, Antrea, kube-router)"
+                                             "network policy agent, Calico, Cilium, Antrea, kube-router, kindnet)"
     return Finding.failed(NAME, f"{found}: {uses} would be accepted and not enforced", FIX)

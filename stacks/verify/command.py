@@ -99,15 +99,26 @@ def _url_problem(url: str, scheme: tuple[str, ...]) -> str | None:
 
 
 def _urls(text: str, scheme: tuple[str, ...], flag: str) -> list[str]:
-    urls = [u.strip() for u in text.split(",") if u.strip()]
+    """The comma-separated URLs of `text`: each with one of `scheme`, a host and a port; none empty,
+    none twice, all with one scheme (a list that mixes TLS and plain text is a mistake either way)."""
+    entries = [u.strip() for u in text.split(",")]
     expected = f"expected {' or '.join(s + '...' for s in scheme)} URLs with a host and a port"
-    if not urls:
+    if not any(entries):
         raise DiscoveryError(f"{flag}: {expected}, got {redact(text)!r}")
-    for url in urls:
+    if not all(entries):
+        raise DiscoveryError(f"{flag}: {expected}, separated by single commas; got an empty entry in "
+                             f"{redact(text)!r}")
+    for url in entries:
         wrong = _url_problem(url, scheme)
         if wrong is not None:
             raise DiscoveryError(f"{flag}: {expected}, got {redact(url)!r} ({wrong})")
-    return urls
+    repeated = sorted({redact(u) for u in entries if entries.count(u) > 1})
+    if repeated:
+        raise DiscoveryError(f"{flag}: each URL once; {', '.join(repeated)} is listed more than once")
+    schemes = sorted({u.split("://", 1)[0] for u in entries})
+    if len(schemes) > 1:
+        raise DiscoveryError(f"{flag}: one scheme for every URL; got {' and '.join(schemes)}")
+    return entries
 
 
 def _kubectl(options: VerifyOptions, forwards: ExitStack) -> Kubectl:

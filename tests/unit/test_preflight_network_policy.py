@@ -20,6 +20,10 @@ def aws_node(enable: str | None) -> WorkloadInfo:
                                            "aws-network-policy-agent:v1.2.0", args)))
 
 
+def kindnet(image: str, args: tuple[str, ...] = ()) -> WorkloadInfo:
+    return WorkloadInfo("kindnet", "kube-system", containers=(ContainerInfo("kindnet-cni", image, args),))
+
+
 def check(daemons: list[WorkloadInfo], maps: dict[tuple[str, str], dict[str, str]] | None = None) -> Finding:
     found = maps or {}
     return check_enforcement(daemons, lambda ns, name: found.get((ns, name)), policies=POLICIES)
@@ -35,6 +39,11 @@ def check(daemons: list[WorkloadInfo], maps: dict[tuple[str, str], dict[str, str
     ([WorkloadInfo("kube-router", "kube-system", containers=(
         ContainerInfo("kube-router", "k", ("/usr/local/bin/kube-router", "--run-firewall=true")),))], None,
      "kube-router"),
+    # kind v0.24.0's kindnetd, and the newest kind's (v0.32.0)
+    ([kindnet("docker.io/kindest/kindnetd:v20240813-c6f155d6")], None, "NetworkPolicies built in since kind v0.24.0"),
+    ([kindnet("docker.io/kindest/kindnetd:v20260528-9350166c")], None, "kindnet (kube-system/kindnet"),
+    ([kindnet("ghcr.io/aojea/kindnetd:v1.8.5", ("--network-policy=true",))], None, "--network-policy=true"),
+    ([kindnet("ghcr.io/aojea/kindnetd:v1.5.0")], None, "default on"),
 ])
 def test_an_enforcing_engine_passes(daemons: list[WorkloadInfo], maps: dict[tuple[str, str], dict[str, str]] | None,
                                     engine: str) -> None:
@@ -47,7 +56,9 @@ def test_an_enforcing_engine_passes(daemons: list[WorkloadInfo], maps: dict[tupl
 @pytest.mark.parametrize(("daemons", "maps", "said"), [
     ([aws_node("false")], None, "--enable-network-policy=false"),
     ([aws_node(None)], None, "--enable-network-policy=(unset)"),
-    ([WorkloadInfo("kindnet", "kube-system")], None, "no engine that enforces NetworkPolicies runs"),
+    ([kindnet("docker.io/kindest/kindnetd:v20240513-cd2ac642")], None, "from before kind v0.24.0"),
+    ([kindnet("ghcr.io/aojea/kindnetd:v1.4.0")], None, "--network-policy=(unset: off before v1.5)"),
+    ([], None, "no engine that enforces NetworkPolicies runs"),
     ([WorkloadInfo("cilium", "kube-system")], {("kube-system", "cilium-config"): {"enable-policy": "never"}},
      "Cilium runs with enable-policy: never"),
     ([WorkloadInfo("kube-router", "kube-system", containers=(
@@ -62,6 +73,18 @@ def test_no_enforcement_fails_with_the_fix(daemons: list[WorkloadInfo],
     assert "would be accepted and not enforced" in result.detail
     assert "enableNetworkPolicy" in result.fix
     assert "Calico, Cilium or Antrea" in result.fix
+
+
+@pytest.mark.parametrize(("daemons", "said"), [
+    ([kindnet("registry.example/kindnetd:custom")], "runs registry.example/kindnetd:custom, whose version"),
+    ([WorkloadInfo("kube-flannel-ds", "kube-flannel")], "kube-flannel/kube-flannel-ds looks like pod networking"),
+])
+def test_an_engine_it_cannot_classify_is_unknown_not_none(daemons: list[WorkloadInfo], said: str) -> None:
+    result = check(daemons)
+    assert not result.ok
+    assert result.detail.startswith("unknown whether NetworkPolicies are enforced: ")
+    assert said in result.detail
+    assert "no engine" not in result.detail
 
 
 def test_a_stack_without_network_policies_needs_none() -> None:

@@ -138,6 +138,10 @@ def test_an_http_server_on_the_nats_url_is_a_finding(html: str, capsys: pytest.C
     ("--etcd", "http://127.0.0.1:2379/v3", "a path"),
     ("--nats", "nats://127.0.0.1:4222,nats://127.0.0.1:4223", "give one URL"),
     ("--nats", "nats://127.0.0.1:port", "Port could not be cast"),
+    ("--etcd", "http://127.0.0.1:2379,,http://127.0.0.2:2379", "got an empty entry"),
+    ("--etcd", "http://127.0.0.1:2379,", "got an empty entry"),
+    ("--etcd", "http://127.0.0.1:2379,http://127.0.0.1:2379", "is listed more than once"),
+    ("--etcd", "https://127.0.0.1:2379,http://127.0.0.2:2379", "one scheme for every URL; got http and https"),
 ])
 def test_malformed_urls_exit_2_with_the_reason(flag: str, url: str, said: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
