@@ -15,7 +15,9 @@ from components.dynamo.capacity import WorkerDemand, check_capacity
 from components.dynamo.releases import RELEASES, DynamoRelease
 from components.dynamo.spec import GraphSpec
 from components.dynamo.transport import TransportPlan
+from components.kit.quantity import quantity_bytes
 from components.kit.secret import SecretValue
+from components.nodes.allocatable import allocatable
 from components.nodes.shape import PoolShape
 from components.observability.receivers import ReceiverKind
 from components.observability.settings import ObservabilitySettings
@@ -23,6 +25,7 @@ from components.operator.values import OperatorSettings, gang_scheduling_on
 from components.storage.cache import CacheKind, ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, plans_by_graph
 from stacks.config.aws import AwsConfig
+from stacks.config.common import cpu_millis
 from stacks.config.keys import dynamo as dynamo_keys
 from stacks.config.keys import etcd as etcd_keys
 from stacks.config.keys import nats as nats_keys
@@ -78,6 +81,27 @@ def check_graph_capacity(root: Node, graphs: Sequence[GraphSpec], pools: Mapping
     """The GPU capacity plan over every graph: each problem becomes a config problem."""
     for problem in check_capacity(pools, worker_demands(graphs, pools)):
         root.problems.add(problem.key, problem.wrong, problem.allowed)
+
+
+def check_pod_resources(root: Node, graphs: Sequence[GraphSpec], pools: Mapping[str, PoolShape]) -> None:
+    """Each worker pod's CPU and memory requests fit one node of its pool, where the pool's instance
+    type is known (`components.nodes.allocatable`); a pod that fits no node would stay Pending."""
+    for index, graph in enumerate(graphs):
+        for group in graph.groups:
+            pool = pools.get(group.pool)
+            room = allocatable(pool.instance_type) if pool is not None else None
+            if pool is None or room is None:
+                continue
+            key = f"graphs[{index}].{group.role}.resources"
+            cpu, memory = cpu_millis(group.resources.cpu), quantity_bytes(group.resources.memory) // 2**20
+            if cpu > room.millicores:
+                root.problems.add(f"{key}.cpu", f"is {group.resources.cpu}, more than a {pool.instance_type} node of "
+                                  f"pool '{pool.name}' leaves to pods (about {room.millicores}m)",
+                                  f"at most {room.millicores // 1000} CPUs")
+            if memory > room.mebibytes:
+                root.problems.add(f"{key}.memory", f"is {group.resources.memory}, more than a {pool.instance_type} "
+                                  f"node of pool '{pool.name}' leaves to pods (about {room.mebibytes}Mi)",
+                                  f"at most {room.mebibytes // 1024}Gi")
 
 
 # -- AWS keys other sections need ------------------------------------------------------------------

@@ -235,6 +235,7 @@ def parse_config(raw: Mapping[str, Any], secret_keys: Set[str], stack: str,
     rules.check_transport_services(root, config.transport, nats_enabled=config.nats is not None,
                                    etcd_enabled=config.etcd is not None)
     rules.check_graph_capacity(root, config.dynamo.graphs, pools)
+    rules.check_pod_resources(root, config.dynamo.graphs, pools)
     root.close()
     problems.raise_if_any()
     return config

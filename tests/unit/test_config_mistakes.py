@@ -82,3 +82,25 @@ def test_plan_prints_its_warnings_and_strict_refuses_them(tmp_path: Path) -> Non
     assert strict.returncode == 3
     assert "warning(s) and --strict" in strict.stderr
     assert (tmp_path / "p" / "summary.md").is_file()
+
+
+def test_worker_requests_beyond_a_node_of_the_pool_are_refused() -> None:
+    from components.nodes.allocatable import allocatable, reserved_mebibytes, reserved_millicores
+
+    # the EKS AMI's CPU ranges: 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% after
+    assert [reserved_millicores(n) for n in (1, 2, 4, 8, 192)] == [60, 70, 80, 90, 550]
+    assert reserved_mebibytes() == 255 + 11 * 250 + 100
+    p5 = allocatable("p5.48xlarge")
+    assert p5 is not None
+    assert (p5.millicores, p5.mebibytes) == (192_000 - 550, 2048 * 1024 - 3105)
+    assert allocatable("no-such.type") is None
+    values = stack_config("prod")
+    values["graphs"][0]["prefill"]["resources"] = {"cpu": "400", "memory": "2100Gi"}
+    with pytest.raises(ConfigError) as refused:
+        parse(values, "prod")
+    problems = {p.key: p for p in refused.value.problems}
+    assert "more than a p5.48xlarge node of pool 'h100-efa' leaves to pods (about 191450m)" in problems[
+        "graphs[0].prefill.resources.cpu"].wrong
+    assert problems["graphs[0].prefill.resources.memory"].allowed == "at most 2044Gi"
+    values["graphs"][0]["prefill"]["resources"] = {"cpu": "191", "memory": "2040Gi"}
+    parse(values, "prod")  # just inside
