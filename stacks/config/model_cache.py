@@ -126,7 +126,7 @@ def _read_efs(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aws: 
     for subnet in subnets:
         if not re.match(K.SUBNET, subnet):
             section.problem("subnetIds", f"has {subnet!r}", "subnet ids such as subnet-0abc12345")
-    if len(set(subnets)) != len(subnets):
+    if active and len(set(subnets)) != len(subnets):
         section.problem("subnetIds", "names a subnet twice", "each subnet once (one mount target each)")
     zones: dict[str, str] = {}
     for pool in _eks_pools(pools):
@@ -135,7 +135,7 @@ def _read_efs(node: Node, *, name: str, pools: Sequence[NodePoolSettings], aws: 
     seen: dict[str, str] = {}
     for subnet in subnets:
         zone = zones.get(subnet)
-        if zone is not None and zone in seen and seen[zone] != subnet:
+        if active and zone is not None and zone in seen and seen[zone] != subnet:  # EFS's rule, not FSx's
             section.problem("subnetIds", f"has {seen[zone]} and {subnet}, both in {zone}",
                             "one subnet per availability zone (EFS takes one mount target per zone)")
         if zone is not None:

@@ -22,7 +22,7 @@ from components.nodes.shape import PoolShape
 from components.observability.receivers import ReceiverKind
 from components.observability.settings import ObservabilitySettings
 from components.operator.values import OperatorSettings, gang_scheduling_on
-from components.storage.cache import CacheKind, ModelCacheSettings, cache_fit
+from components.storage.cache import CacheKind, FsxLustre, ModelCacheSettings, cache_fit
 from components.storage.downloads import download_plans, plans_by_graph
 from stacks.config.aws import AwsConfig
 from stacks.config.common import cpu_millis
@@ -224,9 +224,19 @@ def alerting_warnings(observability: ObservabilitySettings | None,
     return out
 
 
-def model_cache_warnings(cache: ModelCacheSettings | None, graphs: Sequence[GraphSpec]) -> list[str]:
+def model_cache_warnings(cache: ModelCacheSettings | None, graphs: Sequence[GraphSpec],
+                         pools: Mapping[str, PoolShape] | None = None) -> list[str]:
     """What a reviewer should know about the cache and the downloads the graphs need."""
     out: list[str] = []
+    if cache is not None and isinstance(cache.store, FsxLustre) and pools:
+        zone = cache.store.lustre.availability_zone
+        away = sorted({f"{g.name} ({group.pool}: {pools[group.pool].availability_zone})" for g in graphs
+                       if g.use_model_cache for group in g.groups if group.pool in pools
+                       and pools[group.pool].availability_zone not in (None, zone)})
+        if zone and away:
+            out.append(f"modelCache: the FSx for Lustre file system is in {zone}, but graphs load from it in other "
+                       f"zones: {', '.join(away)}; they read across zones (slower loads, cross-zone transfer "
+                       "charges): put those pools in its zone, or the file system in theirs (modelCache.fsx.pool)")
     gpu_graphs = [g.name for g in graphs if any(group.gpus_per_node for group in g.groups)]
     if gpu_graphs and cache is None:
         out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")

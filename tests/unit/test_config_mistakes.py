@@ -104,3 +104,18 @@ def test_worker_requests_beyond_a_node_of_the_pool_are_refused() -> None:
     assert problems["graphs[0].prefill.resources.memory"].allowed == "at most 2044Gi"
     values["graphs"][0]["prefill"]["resources"] = {"cpu": "191", "memory": "2040Gi"}
     parse(values, "prod")  # just inside
+
+
+def test_an_fsx_stack_is_not_held_to_efs_rules_and_is_warned_of_pools_in_other_zones() -> None:
+    from stacks.config.rules import model_cache_warnings
+
+    values = stack_config("prod")
+    h200 = values["nodePools"][1]
+    h200["subnetIds"] = ["subnet-0a1b2c3d4e5f60002"]  # another subnet, same zone: fine for FSx
+    config = parse(values, "prod")
+    assert not [w for w in config.warnings() if "other zones" in w]
+    h200.update({"availabilityZone": "us-east-1b"})
+    config = parse(values, "prod")
+    [warning] = [w for w in model_cache_warnings(config.dynamo.model_cache, config.dynamo.graphs, config.pool_shapes)
+                 if "other zones" in w]
+    assert "is in us-east-1a, but graphs load from it in other zones: kimi-k2 (h200-efa: us-east-1b)" in warning
