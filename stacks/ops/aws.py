@@ -55,6 +55,10 @@ _CLI_SERVICE = {"servicequotas": "service-quotas", "elasticfilesystem": "efs"}
 T = TypeVar("T")
 
 
+# Each AWS call's bounds (seconds, attempts): preflight asks a few dozen read-only calls.
+CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 5, 15, 3
+
+
 @dataclass(frozen=True)
 class AwsClients:
     sts: STSClient
@@ -69,11 +73,19 @@ class AwsClients:
 def connect(aws: AwsConfig) -> AwsClients:
     """Clients for the stack's region (and profile), with the standard credential chain."""
     import boto3
+    from botocore.config import Config
 
     session = boto3.Session(region_name=aws.region, profile_name=aws.profile)
-    return AwsClients(sts=session.client("sts"), eks=session.client("eks"), ec2=session.client("ec2"),
-                      quotas=session.client("service-quotas"), fsx=session.client("fsx"), efs=session.client("efs"),
-                      acm=session.client("acm"))
+    # Bounded: a call that never answers fails after its timeouts and three attempts (standard retry
+    # mode, which backs off on throttling and 5xx), instead of botocore's 60-second read timeout.
+    bounded = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                     retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
+
+    def client(name: str) -> Any:
+        return session.client(name, config=bounded)  # type: ignore[call-overload]
+
+    return AwsClients(sts=client("sts"), eks=client("eks"), ec2=client("ec2"), quotas=client("service-quotas"),
+                      fsx=client("fsx"), efs=client("efs"), acm=client("acm"))
 
 
 def _error_code(error: Exception) -> str:
@@ -110,6 +122,14 @@ class AwsCallError(Exception):
     def code(self) -> str:
         return _error_code(self.error)
 
+    @property
+    def server_error(self) -> bool:
+        """AWS's side failed (HTTP 5xx), after botocore's retries."""
+        if not isinstance(self.error, ClientError):
+            return False
+        status = self.error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return isinstance(status, int) and status >= 500
+
     def describe(self) -> str:
         """``ec2:DescribeSubnets failed with UnauthorizedOperation: <what AWS said>``."""
         if isinstance(self.error, ClientError):
@@ -140,6 +160,9 @@ class AwsCallError(Exception):
             text = f"allow {self.call} (a read-only call) in an IAM policy of the identity preflight runs as{who}"
         elif self.code in _THROTTLED_CODES:
             text = f"AWS throttled {self.call}: run preflight again in a minute"
+        elif self.server_error:
+            text = (f"AWS answered {self.call} with a server error: run preflight again in a few minutes; if it "
+                    f"persists, see the AWS Health Dashboard for {service} in {caller.region}")
         else:
             command = re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
             text = (f"fix what AWS says and run preflight again (the same read-only call: aws "
@@ -148,12 +171,22 @@ class AwsCallError(Exception):
 
 
 def ask(call: str, request: Callable[[], T]) -> T:
-    """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse, raises
-    `AwsCallError` naming `call`."""
+    """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse (not XML or
+    JSON, not UTF-8), raises `AwsCallError` naming `call`."""
     try:
         return request()
     except (ClientError, BotoCoreError, ResponseParserError) as error:
         raise AwsCallError(call, error) from None
+    except UnicodeError:
+        raise AwsCallError(call, AnswerError("the answer is not UTF-8 text")) from None
+
+
+def need_list(call: str, answer: Any, *path: str | int) -> list[Any]:
+    """`need(...)` of a field that must be a list (of objects: each item a map)."""
+    value = need(call, answer, *path)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise AwsCallError(call, AnswerError(f"the answer's {path[-1]} is not a list of objects"))
+    return value
 
 
 def need(call: str, answer: Any, *path: str | int) -> Any:

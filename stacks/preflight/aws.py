@@ -52,6 +52,7 @@ from stacks.ops.aws import (
     ask,
     connect,
     need,
+    need_list,
     not_checked,
     shown,
 )
@@ -285,11 +286,9 @@ def check_reservation(pool: NodePoolSettings, group: EksNodeGroup, zones: set[st
     reservation_id = group.capacity_reservation_id or ""
     name = f"pool {pool.name} capacity reservation {reservation_id}"
     try:
-        found = ask("ec2:DescribeCapacityReservations", lambda: ec2.describe_capacity_reservations(
-            CapacityReservationIds=[reservation_id]))["CapacityReservations"]
-        if not isinstance(found, list):
-            raise AwsCallError("ec2:DescribeCapacityReservations",
-                               AnswerError("the answer has no CapacityReservations"))
+        found = need_list("ec2:DescribeCapacityReservations", ask(
+            "ec2:DescribeCapacityReservations", lambda: ec2.describe_capacity_reservations(
+                CapacityReservationIds=[reservation_id])), "CapacityReservations")
     except KeyError:
         return [not_checked(name, AwsCallError("ec2:DescribeCapacityReservations", AnswerError(
             "the answer has no CapacityReservations")), caller)]
@@ -388,10 +387,11 @@ def check_quotas(pools: Sequence[NodePoolSettings], ec2: EC2Client, quotas: Serv
     return results
 
 
-def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients] = connect) -> list[Finding]:
+def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients] = connect,
+               into: list[Finding] | None = None) -> list[Finding]:
     """Every AWS check for the stack's ``eks`` pools, its model cache on FSx or EFS
     (`stacks.preflight.aws_cache`) and its load balancer endpoints (`stacks.preflight.aws_endpoints`),
-    in a stable order. AWS is asked nothing (and `connect_to` not
+    in a stable order; appended to `into` as they are made. AWS is asked nothing (and `connect_to` not
     called) when the stack has neither."""
     from stacks.preflight.aws_cache import cache_aws_checks
     from stacks.preflight.aws_endpoints import endpoint_aws_checks
@@ -409,7 +409,9 @@ def aws_checks(config: StackConfig, connect_to: Callable[[AwsConfig], AwsClients
     identity, caller = check_identity(config.aws, clients.sts)
     if not identity.ok:
         return [identity]  # every other call would fail the same way, or look at the wrong account
-    results = [identity, *check_cluster(config, clients.eks, caller)]
+    # `into` holds every finding as soon as it is made: an interrupted run still reports them
+    results = into if into is not None else []
+    results += [identity, *check_cluster(config, clients.eks, caller)]
     for pool in pools:
         assert pool.eks is not None
         subnet_results, zones = check_subnets(pool, pool.eks, config.aws, clients.ec2, caller)

@@ -32,7 +32,7 @@ from components.storage.csi import POD_IDENTITY_AGENT, CsiDriverSettings
 from components.storage.efs import NFS_PORT, EfsSettings
 from components.storage.lustre import CACHE_TAG, LustreSettings
 from stacks.config.stack import StackConfig
-from stacks.ops.aws import AwsCallError, Caller, ask, not_checked
+from stacks.ops.aws import AwsCallError, Caller, ask, need, need_list, not_checked
 from stacks.ops.report import Finding
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ def check_pod_identity_agent(cluster_name: str, needed_by: str, eks: EKSClient, 
     fix = (f"aws eks create-addon --cluster-name {cluster_name} --addon-name {POD_IDENTITY_AGENT} ({needed_by} "
            "gets its IAM role through EKS Pod Identity)")
     try:
-        addon = ask("eks:DescribeAddon", lambda: eks.describe_addon(
-            clusterName=cluster_name, addonName=POD_IDENTITY_AGENT))["addon"]
+        addon = need("eks:DescribeAddon", ask("eks:DescribeAddon", lambda: eks.describe_addon(
+            clusterName=cluster_name, addonName=POD_IDENTITY_AGENT)), "addon")
     except AwsCallError as failure:
         if failure.code == "ResourceNotFoundException":
             return Finding.failed(name, f"is not installed on cluster {cluster_name}", fix)
@@ -104,9 +104,12 @@ def _admits(groups: Sequence[Any], source: str, low: int, high: int) -> bool:
 
 
 def _groups(ec2: EC2Client, ids: Sequence[str]) -> list[Any]:
+    """The security groups `ids` names; never a call without ids (AWS would list every group)."""
     group_ids: Any = list(ids)
-    return list(ask("ec2:DescribeSecurityGroups",
-                     lambda: ec2.describe_security_groups(GroupIds=group_ids))["SecurityGroups"])
+    if not group_ids:
+        return []
+    return need_list("ec2:DescribeSecurityGroups", ask(
+        "ec2:DescribeSecurityGroups", lambda: ec2.describe_security_groups(GroupIds=group_ids)), "SecurityGroups")
 
 
 def check_admits(ec2: EC2Client, group_ids: Sequence[str], source: str, ports: Sequence[tuple[int, int]], *,
@@ -115,6 +118,11 @@ def check_admits(ec2: EC2Client, group_ids: Sequence[str], source: str, ports: S
         groups = _groups(ec2, group_ids)
     except AwsCallError as failure:
         return not_checked(REACHABLE, failure, caller)
+    if not groups:
+        return Finding.failed(REACHABLE, f"no security group of {what} was found, so none can admit the cluster "
+                                         f"security group {source}",
+                              f"check {what} exists with its network interfaces (`pulumi up` creates it with its "
+                              "security group)")
     closed = [(a, b) for a, b in ports if not _admits(groups, source, a, b)]
     listed = ", ".join(group_ids) or "none"
     if closed:
@@ -136,7 +144,7 @@ def _tagged(tags: Iterable[Any], cache: str, stack: str) -> bool:
 def find_lustre(fsx: FSxClient, cache: str, stack: str) -> Any | None:
     def scan() -> Any | None:
         for page in fsx.get_paginator("describe_file_systems").paginate():
-            for fs in page.get("FileSystems", []):
+            for fs in need_list("fsx:DescribeFileSystems", page, "FileSystems"):
                 if fs.get("FileSystemType") == "LUSTRE" and _tagged(fs.get("Tags", []), cache, stack):
                     return fs
         return None
@@ -173,11 +181,13 @@ def check_lustre(config: StackConfig, settings: LustreSettings, fsx: FSxClient, 
         results = [Finding.passed(FILE_SYSTEM, f"{fs_id} AVAILABLE in {where}, {fs.get('StorageCapacity')} GiB")]
     interfaces: Any = list(fs.get("NetworkInterfaceIds", []))
     try:
-        described = ask("ec2:DescribeNetworkInterfaces", lambda: ec2.describe_network_interfaces(
-            NetworkInterfaceIds=interfaces))["NetworkInterfaces"] if interfaces else []
+        described = need_list("ec2:DescribeNetworkInterfaces", ask(
+            "ec2:DescribeNetworkInterfaces", lambda: ec2.describe_network_interfaces(
+                NetworkInterfaceIds=interfaces)), "NetworkInterfaces") if interfaces else []
     except AwsCallError as failure:
         return [*results, not_checked(REACHABLE, failure, caller)]
-    group_ids = sorted({g["GroupId"] for eni in described for g in eni.get("Groups", [])})
+    group_ids = sorted({str(need("ec2:DescribeNetworkInterfaces", g, "GroupId"))
+                        for eni in described for g in need_list("ec2:DescribeNetworkInterfaces", eni, "Groups")})
     results.append(check_admits(ec2, group_ids, settings.client_security_group_id, lustre.LUSTRE_PORTS,
                                 what=f"FSx for Lustre {fs_id}", caller=caller))
     return results
@@ -187,7 +197,7 @@ def check_lustre(config: StackConfig, settings: LustreSettings, fsx: FSxClient, 
 def find_efs(efs: EFSClient, cache: str, stack: str) -> Any | None:
     def scan() -> Any | None:
         for page in efs.get_paginator("describe_file_systems").paginate():
-            for fs in page.get("FileSystems", []):
+            for fs in need_list("elasticfilesystem:DescribeFileSystems", page, "FileSystems"):
                 if _tagged(fs.get("Tags", []), cache, stack):
                     return fs
         return None
@@ -197,8 +207,10 @@ def find_efs(efs: EFSClient, cache: str, stack: str) -> Any | None:
 def _zones(ec2: EC2Client, subnets: Sequence[str]) -> dict[str, tuple[str, str]]:
     """subnet -> (zone, VPC)."""
     ids: Any = list(subnets)
-    found = ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=ids))["Subnets"]
-    return {s["SubnetId"]: (s.get("AvailabilityZone", ""), s.get("VpcId", "")) for s in found}
+    found = need_list("ec2:DescribeSubnets", ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=ids)),
+                      "Subnets")
+    return {str(need("ec2:DescribeSubnets", s, "SubnetId")): (s.get("AvailabilityZone", ""), s.get("VpcId", ""))
+            for s in found}
 
 
 def check_efs_placement(config: StackConfig, settings: EfsSettings, ec2: EC2Client, caller: Caller) -> Finding:
@@ -241,11 +253,15 @@ def check_efs(config: StackConfig, settings: EfsSettings, efs: EFSClient, ec2: E
     fs_id = fs.get("FileSystemId", "")
     state = fs.get("LifeCycleState", "")
     try:
-        targets = ask("elasticfilesystem:DescribeMountTargets",
-                       lambda: efs.describe_mount_targets(FileSystemId=fs_id))["MountTargets"]
-        group_ids = sorted({g for t in targets for g in ask(
+        targets = need_list("elasticfilesystem:DescribeMountTargets", ask(
+            "elasticfilesystem:DescribeMountTargets", lambda: efs.describe_mount_targets(FileSystemId=fs_id)),
+            "MountTargets")
+        group_ids = sorted({str(g) for t in targets for g in need(
             "elasticfilesystem:DescribeMountTargetSecurityGroups",
-            partial(efs.describe_mount_target_security_groups, MountTargetId=t["MountTargetId"]))["SecurityGroups"]})
+            ask("elasticfilesystem:DescribeMountTargetSecurityGroups", partial(
+                efs.describe_mount_target_security_groups,
+                MountTargetId=need("elasticfilesystem:DescribeMountTargets", t, "MountTargetId"))),
+            "SecurityGroups")})
     except AwsCallError as failure:
         return [*results, not_checked(FILE_SYSTEM, failure, caller)]
     have = {t.get("SubnetId") for t in targets}

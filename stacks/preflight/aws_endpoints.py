@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from components.ingress.settings import ControllerSettings, LoadBalancer
 from stacks.config.aws import AwsConfig
 from stacks.config.stack import StackConfig
-from stacks.ops.aws import AwsCallError, Caller, ask, not_checked
+from stacks.ops.aws import AwsCallError, Caller, ask, need, need_list, not_checked
 from stacks.ops.report import Finding
 from stacks.preflight.aws_cache import check_pod_identity_agent
 
@@ -27,7 +27,8 @@ def check_load_balancer_subnets(settings: ControllerSettings, aws: AwsConfig, ec
     name = "load balancer subnets"
     ids = list(dict.fromkeys(s.id for s in settings.subnets))
     try:
-        found = ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(SubnetIds=ids))["Subnets"]
+        found = need_list("ec2:DescribeSubnets", ask("ec2:DescribeSubnets", lambda: ec2.describe_subnets(
+            SubnetIds=ids)), "Subnets")
     except AwsCallError as failure:
         if failure.code == "InvalidSubnetID.NotFound":
             return Finding.failed(name, f"not found in {aws.region}: {failure.describe()}",
@@ -72,8 +73,8 @@ def check_certificate(graph: str, endpoint: LoadBalancer, aws: AwsConfig, acm: A
         return Finding.failed(name, f"{arn} is in {region or 'no region'}, not the stack's region {aws.region}",
                               "an ACM certificate in the load balancer's region")
     try:
-        certificate = ask("acm:DescribeCertificate",
-                          lambda: acm.describe_certificate(CertificateArn=arn))["Certificate"]
+        certificate = need("acm:DescribeCertificate", ask(
+            "acm:DescribeCertificate", lambda: acm.describe_certificate(CertificateArn=arn)), "Certificate")
     except AwsCallError as failure:
         if failure.code == "ResourceNotFoundException":
             return Finding.failed(name, f"{arn} does not exist", "request or import the certificate in ACM")

@@ -18,10 +18,13 @@ from stacks.config.load import EXIT_INVALID, load_or_say
 from stacks.ops.aws import AwsClients, connect
 from stacks.ops.cluster import connect_view
 from stacks.ops.cluster_view import ClusterView
-from stacks.ops.report import PREFLIGHT_WORDS, Report, Section
+from stacks.ops.report import PREFLIGHT_WORDS, Finding, Report, Section
 from stacks.ops.target import ClusterTarget, SecretReader, cluster_target, pulumi_secret_reader
 from stacks.preflight.aws import aws_checks
 from stacks.preflight.cluster import cluster_checks
+
+# Interrupted (Ctrl-C), as a shell reports a process ended by SIGINT: the report holds what was checked.
+EXIT_INTERRUPTED = 130
 
 
 def report(stack: str, sections: list[Section], title_suffix: str = "") -> Report:
@@ -53,8 +56,16 @@ def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, c
                 return connect_cluster(target) if connect_cluster is not None else connect_view(target, cleanup)
 
             sections.append(Section(f"cluster ({where})", cluster_checks(config, reach, where)))
+    interrupted = False
     if aws:
-        sections.append(Section(f"aws ({config.aws.region or 'no region'})", aws_checks(config, connect_aws)))
+        done: list[Finding] = []
+        try:
+            findings = aws_checks(config, connect_aws, into=done)
+        except KeyboardInterrupt:  # Ctrl-C: the report of the checks done so far, and exit 130
+            interrupted = True
+            findings = [*done, Finding.failed("interrupted", "Ctrl-C before every AWS check ran; the findings above "
+                                                             "are those made so far", "run preflight again")]
+        sections.append(Section(f"aws ({config.aws.region or 'no region'})", findings))
     found = report(stack, sections)
     print(found.render(as_json), end="")
-    return found.exit_code
+    return EXIT_INTERRUPTED if interrupted else found.exit_code

@@ -894,3 +894,79 @@ def test_the_controller_needs_the_pod_identity_agent(acm_world: World) -> None:
     assert not agent.ok
     assert "is not installed on cluster dynamo-prod" in agent.detail
     assert "the AWS Load Balancer Controller gets its IAM role" in agent.fix
+
+
+# -- answers that cannot be read, bounds, interruption ------------------------------------------------
+def test_an_answer_that_is_not_utf8_is_a_failed_check_naming_the_call(world: World) -> None:
+    garbled(world.clients.ec2, "DescribeSubnets", b"<?xml version='1.0'?><r>\xff\xfe\xfa</r>")
+    results = aws_checks(config(world), world.connect)
+    found = next(r for r in results if r.check == f"pool h100 subnet {world.subnet_a}")
+    assert not found.ok
+    assert found.detail.startswith("not checked: ec2:DescribeSubnets failed with an unreadable answer")
+
+
+def test_an_fsx_listing_without_its_list_is_not_read_as_no_file_system(world: World) -> None:
+    garbled(world.clients.fsx, "DescribeFileSystems", b"{}")
+    results = aws_checks(parse(values(world, cache=FSX_CACHE), "prod"), world.connect)
+    [listing] = [r for r in results if r.check == "model cache file system"]
+    assert not listing.ok
+    assert "fsx:DescribeFileSystems failed with an unreadable answer" in listing.detail
+    assert "FileSystems is not a list" in listing.detail or "no FileSystems" in listing.detail
+
+
+def test_no_security_group_found_is_a_failure_and_no_call_lists_every_group(world: World) -> None:
+    from stacks.ops.aws import Caller
+    from stacks.preflight.aws_cache import check_admits
+
+    calls: list[Any] = []
+    world.clients.ec2.meta.events.register("before-call.ec2.DescribeSecurityGroups",
+                                           lambda params, **_: calls.append(params))
+    found = check_admits(world.clients.ec2, [], world.security_group, [(988, 988)], what="FSx for Lustre fs-1",
+                         caller=Caller(region=REGION))
+    assert not found.ok
+    assert "no security group of FSx for Lustre fs-1 was found" in found.detail
+    assert calls == []
+
+
+def test_a_server_error_gets_advice_that_fits() -> None:
+    from botocore.exceptions import ClientError
+
+    from stacks.ops.aws import AwsCallError, Caller
+
+    response: Any = {"Error": {"Code": "InternalError", "Message": "try again"},
+                     "ResponseMetadata": {"HTTPStatusCode": 503}}
+    error = ClientError(response, "DescribeSubnets")
+    failure = AwsCallError("ec2:DescribeSubnets", error)
+    assert failure.server_error
+    assert "server error: run preflight again in a few minutes" in failure.fix(Caller(region=REGION))
+    assert "AWS Health Dashboard for ec2 in us-east-1" in failure.fix(Caller(region=REGION))
+
+
+def test_every_client_is_bounded_in_time_and_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stacks.ops.aws import ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT, connect
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    clients = connect(parse(stack_config("prod"), "prod").aws)
+    for client in (clients.sts, clients.eks, clients.ec2, clients.quotas, clients.fsx, clients.efs, clients.acm):
+        assert client is not None
+        meta: Any = client.meta.config
+        assert (meta.connect_timeout, meta.read_timeout) == (CONNECT_TIMEOUT, READ_TIMEOUT)
+        assert meta.retries == {"mode": "standard", "total_max_attempts": ATTEMPTS}
+
+
+def test_ctrl_c_ends_with_the_checks_done_so_far_and_exit_130(world: World, capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    def interrupt(**_: Any) -> None:
+        raise KeyboardInterrupt
+
+    world.clients.ec2.meta.events.register("before-call.ec2.DescribeInstanceTypes", interrupt)
+    stack = tmp_path / "Pulumi.prod.yaml"
+    stack.write_text(yaml.safe_dump({"config": {f"dynamo-cluster:{k}": v for k, v in values(world).items()}}))
+    code = preflight.run(ROOT, "prod", stack, aws=True, cluster=False, connect_aws=world.connect)
+    out = capsys.readouterr().out
+    assert code == 130
+    assert report_line(out, "ok", "aws credentials")
+    assert "Ctrl-C before every AWS check ran" in out
+    assert "Traceback" not in out
