@@ -4,7 +4,9 @@ project. Standard library only: building a parser loads nothing else."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -30,3 +32,16 @@ def stack_of(args: argparse.Namespace) -> str:
     """The stack a command names: --stack, else the name in --config's file name, else dev."""
     config = getattr(args, "config", None)
     return str(args.stack or (stack_name_from_path(config) if config else None) or DEFAULT_STACK)
+
+
+def bounded(kind: str, low: float, high: float, parse: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: `parse(text)`, finite and from `low` to `high`, or a usage error naming `kind`."""
+    def check(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {kind} from {low:g} to {high:g}, got {text!r}")
+        return value
+    return check

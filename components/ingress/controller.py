@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from components.ingress.settings import ControllerSettings
+from components.kit.aws import pod_identity_trust_policy
 from components.kit.kube import labels
 
 NAMESPACE = "kube-system"
@@ -119,13 +120,6 @@ def policy_document(settings: ControllerSettings) -> str:
         _allow(_LISTENER_CHANGES),
     ]
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def pod_identity_trust_policy() -> str:
-    """Lets EKS Pod Identity hand the role to a service account."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-        "Action": ["sts:AssumeRole", "sts:TagSession"]}]}, sort_keys=True)
 
 
 def role_props(settings: ControllerSettings) -> dict[str, Any]:

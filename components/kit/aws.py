@@ -3,6 +3,8 @@ of them carries. `components.register.aws.AwsResource` registers them from wire 
 
 from __future__ import annotations
 
+import json
+
 # The tag the stack's AWS provider puts on every resource it creates (its default tags): the stack's name.
 STACK_TAG = "dynamo-cluster:stack"
 
@@ -19,3 +21,10 @@ FSX_LUSTRE_FILE_SYSTEM = "aws:fsx/lustreFileSystem:LustreFileSystem"
 FSX_DATA_REPOSITORY_ASSOCIATION = "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation"
 EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem"
 EFS_MOUNT_TARGET = "aws:efs/mountTarget:MountTarget"
+
+
+def pod_identity_trust_policy() -> str:
+    """The trust policy of an IAM role EKS Pod Identity hands to a service account."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"]}]}, sort_keys=True)

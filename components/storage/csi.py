@@ -11,11 +11,11 @@ driver's controller creates an access point per volume, and gets the AWS managed
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from components.kit.aws import pod_identity_trust_policy
 from components.kit.ref import Ref
 from components.storage import efs, lustre
 
@@ -64,13 +64,6 @@ class CsiDriverSettings:
     @property
     def driver(self) -> CsiDriver:
         return DRIVERS[self.kind]
-
-
-def pod_identity_trust_policy() -> str:
-    """Lets EKS Pod Identity hand the role to a service account."""
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
-        "Action": ["sts:AssumeRole", "sts:TagSession"]}]}, sort_keys=True)
 
 
 def controller_role_props(settings: CsiDriverSettings, cache: str) -> dict[str, Any]:

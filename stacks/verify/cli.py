@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from components.nats.settings import DYNAMO_MAX_PAYLOAD, PASSWORD_KEY, USERNAME_KEY
-from stacks.args import PROJECT_DIR
+from stacks.args import PROJECT_DIR, bounded
 from stacks.verify.dataplane import options as dataplane
 from stacks.verify.serve import options as serve
 
@@ -33,25 +32,13 @@ MAX_TIMEOUT = 60.0
 NATS_MAX_PAYLOAD_LIMIT = 64 * 1024 * 1024
 
 
-def _number(kind: str, low: float, high: float, parse: Callable[[str], float]) -> Callable[[str], float]:
-    def check(text: str) -> float:
-        try:
-            value = parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected {kind} from {low:g} to {high:g}, got {text!r}")
-        return value
-    return check
-
-
 def _seconds(text: str) -> float:
-    return _number("seconds", 0.1, MAX_TIMEOUT, float)(text)
+    return bounded("seconds", 0.1, MAX_TIMEOUT, float)(text)
 
 
 def _count(high: int) -> Callable[[str], int]:
     def check(text: str) -> int:
-        return int(_number("a whole number", 1, high, int)(text))
+        return int(bounded("a whole number", 1, high, int)(text))
     return check
 
 

@@ -4,25 +4,13 @@ imports nothing else."""
 from __future__ import annotations
 
 import argparse
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks.args import bounded
+
 DEFAULT_DEADLINE = 60.0
 DEFAULT_MAX_TOKENS = 32
-
-
-def _number(kind: type[float] | type[int], low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
-        return value
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="with --serve: the graphs a running `python -m stacks local` serves (default stack dev)")
     group.add_argument("--state-dir", type=Path, metavar="DIR",
                        help="with --local: the local run's directory, if it was started with one")
-    group.add_argument("--deadline", type=_number(float, 1, 600), metavar="SECONDS",
+    group.add_argument("--deadline", type=bounded("seconds", 1, 600, float), metavar="SECONDS",
                        help=f"with --serve: how long each request may take (default {DEFAULT_DEADLINE:g})")
-    group.add_argument("--max-tokens", type=_number(int, 1, 4096), metavar="N",
+    group.add_argument("--max-tokens", type=bounded("a whole number", 1, 4096, int), metavar="N",
                        help=f"with --serve: tokens each completion asks for (default {DEFAULT_MAX_TOKENS})")
 
 
