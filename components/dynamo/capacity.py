@@ -26,7 +26,10 @@ P the group names, with P.gpus_per_node GPUs on each of at most P.max_nodes node
    number is the pool size that fits. Pools are counted at their maximum size; min and desired
    nodes only say where a pool starts. First fit decreasing is a rule, not a search for the best
    layout: a plan it cannot lay out is reported even when a cleverer layout exists, and a plan it
-   lays out is one the nodes can hold, not the placement the scheduler will choose.
+   lays out is one the nodes can hold, not the placement the scheduler will choose. The default
+   scheduler spreads pods, so where a pool's plan fits only for some creation orders (pods of
+   different sizes past `guaranteed_gpus`, or single-node GPU pods beside multi-node replicas) the
+   plan warns (`order_warnings`), naming the pool size that holds every order.
 5. Parallelism: unless the group turns the check off, tensor_parallel x pipeline_parallel equals
    the GPUs one replica spans (nodes_per_replica x gpus_per_node). Groups that ask no GPUs (the
    CPU-only mocker) skip it.
@@ -190,6 +193,55 @@ def pack(pool: PoolShape, demands: Iterable[WorkerDemand]) -> Packing:
         else:
             free[node] -= gpus
     return Packing(pool, counted, whole, tuple(free))
+
+
+def guaranteed_gpus(gpus_per_node: int, nodes: int, sizes: Sequence[int]) -> int:
+    """The most GPUs single-node pods of `sizes` may request in all on `nodes` nodes so that every
+    pod finds a node in ANY order of creation and placement (a spreading scheduler included).
+
+    A pod of g GPUs finds no node only when every node has fewer than g free, that is when the other
+    pods use at least nodes x (G - g + 1) GPUs. So requests up to nodes x (G - g + 1) + g - 1 always
+    place, and the largest size binds. When every pod has the same size and it divides G, free GPUs
+    are always a multiple of it, and the whole pool is guaranteed."""
+    if not sizes or nodes <= 0:
+        return 0
+    largest = max(sizes)
+    if len(set(sizes)) == 1 and gpus_per_node % largest == 0:
+        return nodes * gpus_per_node
+    return nodes * (gpus_per_node - largest + 1) + largest - 1
+
+
+def order_warnings(pools: Mapping[str, PoolShape], demands: Sequence[WorkerDemand]) -> list[str]:
+    """Pools whose plan fits only for some creation orders (rule 4 packs as a scheduler may not):
+    GPU pods of different sizes that could fragment the nodes under a spreading scheduler, and
+    single-node GPU pods sharing a pool with multi-node replicas, which need whole free nodes."""
+    out: list[str] = []
+    for name in sorted({d.pool for d in demands if d.pool in pools}):
+        pool = pools[name]
+        packing = pack(pool, demands)
+        if not packing.fits:
+            continue  # reported as a problem already
+        single = [d for d in packing.demands if d.nodes_per_replica == 1 and d.gpus_per_node > 0]
+        multi = [d for d in packing.demands if d.nodes_per_replica > 1]
+        sizes = [d.gpus_per_node for d in single for _ in range(d.replicas)]
+        if single and multi:
+            out.append(f"pool '{name}': multi-node replicas ({', '.join(sorted({d.graph for d in multi}))}) need "
+                       f"whole free nodes while single-node GPU pods ({', '.join(sorted({d.graph for d in single}))}) "
+                       "may be spread over them first: whether all are placed depends on the order they are "
+                       "created; give each its own pool")
+            continue
+        requested = sum(sizes)
+        nodes = pool.max_nodes
+        safe = guaranteed_gpus(pool.gpus_per_node, nodes, sizes)
+        if requested > safe:
+            largest = max(sizes)
+            need = math.ceil((requested - largest + 1) / (pool.gpus_per_node - largest + 1))
+            out.append(f"pool '{name}': its single-node pods of {', '.join(map(str, sorted(set(sizes))))} GPUs "
+                       f"request {requested} of {nodes * pool.gpus_per_node} GPUs; the default scheduler spreads "
+                       f"pods, so in some creation orders a {largest}-GPU pod finds no node with {largest} free "
+                       f"GPUs and stays Pending (every order places at most {safe} GPUs of such pods here): put "
+                       f"each size on a pool of its own, or give the pool {need} nodes ({pool.size_key})")
+    return out
 
 
 def _plural(count: int, word: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from components.dynamo.capacity import WorkerDemand, check_capacity
+from components.dynamo.capacity import WorkerDemand, check_capacity, order_warnings
 from components.dynamo.releases import RELEASES, DynamoRelease
 from components.dynamo.spec import GraphSpec
 from components.dynamo.transport import TransportPlan
@@ -81,6 +81,11 @@ def check_graph_capacity(root: Node, graphs: Sequence[GraphSpec], pools: Mapping
     """The GPU capacity plan over every graph: each problem becomes a config problem."""
     for problem in check_capacity(pools, worker_demands(graphs, pools)):
         root.problems.add(problem.key, problem.wrong, problem.allowed)
+
+
+def capacity_warnings(graphs: Sequence[GraphSpec], pools: Mapping[str, PoolShape]) -> list[str]:
+    """Plans the capacity check lays out but a scheduler may not place in every creation order."""
+    return order_warnings(pools, worker_demands(graphs, pools))
 
 
 def check_pod_resources(root: Node, graphs: Sequence[GraphSpec], pools: Mapping[str, PoolShape]) -> None:

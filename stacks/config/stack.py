@@ -128,7 +128,8 @@ class StackConfig:
                 + rules.transport_warnings(self.transport, nats_deployed=self.nats is not None,
                                            etcd_deployed=self.etcd is not None)
                 + rules.alerting_warnings(self.observability, self.receiver_secrets)
-                + rules.model_cache_warnings(self.dynamo.model_cache, graphs, self.pool_shapes))
+                + rules.model_cache_warnings(self.dynamo.model_cache, graphs, self.pool_shapes)
+                + rules.capacity_warnings(graphs, self.pool_shapes))
 
 
 def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -119,3 +119,28 @@ def test_an_fsx_stack_is_not_held_to_efs_rules_and_is_warned_of_pools_in_other_z
     [warning] = [w for w in model_cache_warnings(config.dynamo.model_cache, config.dynamo.graphs, config.pool_shapes)
                  if "other zones" in w]
     assert "is in us-east-1a, but graphs load from it in other zones: kimi-k2 (h200-efa: us-east-1b)" in warning
+
+
+def test_mixed_pod_sizes_are_warned_unless_every_creation_order_places_them() -> None:
+    from components.dynamo.capacity import WorkerDemand, guaranteed_gpus, order_warnings
+    from components.nodes.shape import PoolShape
+
+    # 4 nodes of 4 GPUs: 12 one-GPU pods and 2 two-GPU pods (the efs-cache example before its fifth node)
+    assert guaranteed_gpus(4, 4, [1] * 12 + [2] * 2) == 13
+    assert guaranteed_gpus(4, 5, [1] * 12 + [2] * 2) == 16
+    assert guaranteed_gpus(8, 2, [2] * 8) == 16  # one size that divides the node: any order fills it
+    pool = PoolShape(name="l40s", gpus_per_node=4, gpu_model="L40S", gpu_memory_gib=44, min_nodes=4, max_nodes=4)
+
+    def demands(two_gpu_replicas: int) -> list[WorkerDemand]:
+        return [WorkerDemand(graph="chat", group="worker", key="graphs[0].worker", pool="l40s", replicas=12,
+                             nodes_per_replica=1, gpus_per_node=1),
+                WorkerDemand(graph="tuned", group="worker", key="graphs[1].worker", pool="l40s",
+                             replicas=two_gpu_replicas, nodes_per_replica=1, gpus_per_node=2)]
+
+    [warning] = order_warnings({"l40s": pool}, demands(2))
+    assert "a 2-GPU pod finds no node with 2 free GPUs" in warning
+    assert "give the pool 5 nodes (maxNodes)" in warning
+    assert order_warnings({"l40s": pool}, demands(0)) == []  # one size: every order fits
+    five = PoolShape(name="l40s", gpus_per_node=4, gpu_model="L40S", gpu_memory_gib=44, min_nodes=4, max_nodes=5)
+    assert order_warnings({"l40s": five}, demands(2)) == []
+    assert not [w for w in parse(stack_config("efs-cache"), "efs-cache").warnings() if "finds no node" in w]
