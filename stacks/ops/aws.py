@@ -5,7 +5,10 @@ Preflight's AWS checks (`stacks.preflight.aws`, `stacks.preflight.aws_cache`) as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -89,6 +92,8 @@ def connect(aws: AwsConfig) -> AwsClients:
 
 
 def _error_code(error: Exception) -> str:
+    if isinstance(error, DeadlineError):
+        return "the run's deadline"
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "ClientError"))
     if isinstance(error, ResponseParserError | AnswerError):
@@ -109,11 +114,34 @@ class AnswerError(Exception):
     """An answer that does not hold what AWS documents (a field missing or of another kind)."""
 
 
+class DeadlineError(Exception):
+    """The run's time was up before this call (`run_deadline`)."""
+
+
+# When the current run must end (time.monotonic()), and whether to print each call as it starts.
+_RUN: dict[str, float | bool] = {"deadline": float("inf"), "progress": False}
+
+
+@contextmanager
+def run_deadline(seconds: float, *, progress: bool | None = None) -> Iterator[None]:
+    """Every `ask` inside fails fast once `seconds` have passed: a run that meets unanswering endpoints
+    ends in bounded time with what it checked. `progress`: print each call as it starts (default: when
+    standard error is a terminal)."""
+    before = dict(_RUN)
+    _RUN["deadline"] = time.monotonic() + seconds
+    _RUN["progress"] = sys.stderr.isatty() if progress is None else progress
+    try:
+        yield
+    finally:
+        _RUN.update(before)
+
+
 class AwsCallError(Exception):
     """An AWS call that did not answer: refused, throttled, unreachable, or without usable credentials.
     `call` is the API call as IAM names it (``ec2:DescribeSubnets``): also the permission it needs."""
 
-    def __init__(self, call: str, error: ClientError | BotoCoreError | ResponseParserError | AnswerError) -> None:
+    def __init__(self, call: str,
+                 error: ClientError | BotoCoreError | ResponseParserError | AnswerError | DeadlineError) -> None:
         super().__init__(f"{call} failed with {_error_code(error)}")
         self.call = call
         self.error = error
@@ -141,7 +169,11 @@ class AwsCallError(Exception):
 
     def fix(self, caller: Caller) -> str:
         service, _, action = self.call.partition(":")
-        if isinstance(self.error, ResponseParserError | AnswerError):
+        if isinstance(self.error, DeadlineError):
+            text = (f"AWS answered too slowly for every check to run ({self.error}): check the network to AWS's "
+                    f"endpoints for {caller.region} (a proxy that holds requests, a VPC endpoint), then run "
+                    "preflight again")
+        elif isinstance(self.error, ResponseParserError | AnswerError):
             text = (f"the answer to {self.call} could not be read: check that nothing between here and AWS (a proxy, "
                     f"a firewall's page, a custom endpoint) answers instead of it, then run preflight again")
         elif isinstance(self.error, ProfileNotFound) and caller.profile is not None:
@@ -173,6 +205,11 @@ class AwsCallError(Exception):
 def ask(call: str, request: Callable[[], T]) -> T:
     """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse (not XML or
     JSON, not UTF-8), raises `AwsCallError` naming `call`."""
+    deadline = float(_RUN["deadline"])
+    if time.monotonic() > deadline:
+        raise AwsCallError(call, DeadlineError("not asked: the run's time was up")) from None
+    if _RUN["progress"]:
+        print(f"aws: {call} ...", file=sys.stderr, flush=True)
     try:
         return request()
     except (ClientError, BotoCoreError, ResponseParserError) as error:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stacks.config.aws import AwsConfig
 from stacks.config.load import EXIT_INVALID, load_or_say
-from stacks.ops.aws import AwsClients, connect
+from stacks.ops.aws import AwsClients, connect, run_deadline
 from stacks.ops.cluster import connect_view
 from stacks.ops.cluster_view import ClusterView
 from stacks.ops.report import PREFLIGHT_WORDS, Finding, Report, Section
@@ -25,6 +25,8 @@ from stacks.preflight.cluster import cluster_checks
 
 # Interrupted (Ctrl-C), as a shell reports a process ended by SIGINT: the report holds what was checked.
 EXIT_INTERRUPTED = 130
+# The whole AWS part's bound: each call has its own (stacks.ops.aws); calls after this are not asked.
+AWS_RUN_SECONDS = 300.0
 
 
 def report(stack: str, sections: list[Section], title_suffix: str = "") -> Report:
@@ -60,7 +62,8 @@ def run(project_dir: Path, stack: str, config_path: Path | None, *, aws: bool, c
     if aws:
         done: list[Finding] = []
         try:
-            findings = aws_checks(config, connect_aws, into=done)
+            with run_deadline(AWS_RUN_SECONDS):
+                findings = aws_checks(config, connect_aws, into=done)
         except KeyboardInterrupt:  # Ctrl-C: the report of the checks done so far, and exit 130
             interrupted = True
             findings = [*done, Finding.failed("interrupted", "Ctrl-C before every AWS check ran; the findings above "

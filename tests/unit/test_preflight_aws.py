@@ -970,3 +970,18 @@ def test_ctrl_c_ends_with_the_checks_done_so_far_and_exit_130(world: World, caps
     assert report_line(out, "ok", "aws credentials")
     assert "Ctrl-C before every AWS check ran" in out
     assert "Traceback" not in out
+
+
+def test_a_run_past_its_deadline_asks_nothing_more_and_says_why(world: World,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from stacks.ops.aws import run_deadline
+
+    with run_deadline(0.0, progress=True):
+        results = aws_checks(config(world), world.connect)
+    assert [r.ok for r in results] == [False]
+    assert "the run's deadline" in results[0].detail
+    assert "answered too slowly" in results[0].fix
+    assert capsys.readouterr().err == ""  # nothing was asked
+    with run_deadline(60.0, progress=True):
+        aws_checks(config(world), world.connect)
+    assert "aws: ec2:DescribeSubnets ..." in capsys.readouterr().err.splitlines()
