@@ -23,7 +23,7 @@ from components.observability.receivers import ReceiverKind
 from components.observability.settings import ObservabilitySettings
 from components.operator.values import OperatorSettings, gang_scheduling_on
 from components.storage.cache import CacheKind, FsxLustre, ModelCacheSettings, cache_fit
-from components.storage.downloads import download_plans, plans_by_graph
+from components.storage.downloads import download_plans, is_commit, plans_by_graph
 from stacks.config.aws import AwsConfig
 from stacks.config.common import cpu_millis
 from stacks.config.keys import dynamo as dynamo_keys
@@ -246,6 +246,10 @@ def model_cache_warnings(cache: ModelCacheSettings | None, graphs: Sequence[Grap
     if gpu_graphs and cache is None:
         out.append("no modelCache: every worker of " + ", ".join(gpu_graphs) + " downloads the weights itself")
     plans = download_plans(graphs) if cache is not None and cache.download.enabled else []
+    moving = sorted({f"{p.ref.repo} ({p.ref.revision})" for p in plans if not is_commit(p.ref.revision)})
+    if moving:
+        out.append("models downloaded at a moving revision, so a later download (a new cache, a replaced Job) may "
+                   f"fetch other weights: {', '.join(moving)}; pin each with graphs[].modelRevision set to a commit")
     if cache is not None and plans:
         fit = cache_fit(cache, plans)
         if fit.fits is False:

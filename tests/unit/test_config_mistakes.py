@@ -144,3 +144,12 @@ def test_mixed_pod_sizes_are_warned_unless_every_creation_order_places_them() ->
     five = PoolShape(name="l40s", gpus_per_node=4, gpu_model="L40S", gpu_memory_gib=44, min_nodes=4, max_nodes=5)
     assert order_warnings({"l40s": five}, demands(2)) == []
     assert not [w for w in parse(stack_config("efs-cache"), "efs-cache").warnings() if "finds no node" in w]
+
+
+def test_models_downloaded_at_a_moving_revision_are_warned_and_a_commit_is_not() -> None:
+    values = stack_config("prod")
+    [warning] = [w for w in parse(values, "prod").warnings() if "moving revision" in w]
+    assert "deepseek-ai/DeepSeek-R1 (main)" in warning
+    for graph in values["graphs"]:
+        graph["modelRevision"] = "0123456789abcdef0123456789abcdef01234567"
+    assert not [w for w in parse(values, "prod").warnings() if "moving revision" in w]

@@ -236,7 +236,10 @@ def test_the_summary_warns_about_what_a_reviewer_should_know() -> None:
         GROVE_ALPHA_12,
         "no hfToken: graphs download models anonymously, and gated models will fail to download",
         "no ngcApiKey: images are pulled from nvcr.io anonymously (no pull secret)",
-        NO_RECEIVER]
+        NO_RECEIVER,
+        "models downloaded at a moving revision, so a later download (a new cache, a replaced Job) may fetch other "
+        "weights: deepseek-ai/DeepSeek-R1 (main), meta-llama/Llama-3.1-405B-Instruct (main), "
+        "moonshotai/Kimi-K2-Instruct (main); pin each with graphs[].modelRevision set to a commit"]
     secured = parse(stack_config("prod") | {"modelCache": {"enabled": False}}, "prod",
                     secrets=["hfToken", "ngcApiKey", "pagerdutyRoutingKey"])
     assert secured.warnings() == [
