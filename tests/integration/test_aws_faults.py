@@ -1,7 +1,7 @@
 """preflight --aws against moto's server behind a fault-injecting HTTP proxy: for each kind of answer
 that cannot be used (not XML, not UTF-8, a missing list, a 5xx with Retry-After, throttling, no
 answer at all) the check that asked fails naming the call, nothing raises, and the run ends in
-bounded time; the FSx listing included."""
+bounded time; the FSx and EFS listings included."""
 
 from __future__ import annotations
 
@@ -45,10 +45,12 @@ class Proxy:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
 
-def _operation(headers: Any, body: bytes) -> str:
+def _operation(headers: Any, body: bytes, method: str = "", path: str = "") -> str:
     target = headers.get("X-Amz-Target")
     if target:
         return str(target).rsplit(".", 1)[-1]
+    if method == "GET" and urllib.parse.urlsplit(path).path == "/2015-02-01/file-systems":
+        return "EfsDescribeFileSystems"  # EFS's REST API: the listing has no action name on the wire
     return urllib.parse.parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
 
 
@@ -77,7 +79,7 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
 
         def _any(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            fault = proxy.faults.get(_operation(self.headers, body))
+            fault = proxy.faults.get(_operation(self.headers, body, self.command, self.path))
             xml = {"Content-Type": "text/xml"}
             if fault == "html":
                 self._send(200, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>")
@@ -212,7 +214,7 @@ def test_each_unusable_answer_fails_the_check_that_asked_in_bounded_time(
         assert "throttled" in subnet.fix
 
 
-def _fsx_check(results: list[Finding]) -> Finding:
+def _file_system_check(results: list[Finding]) -> Finding:
     return _named(results, "model cache file system")
 
 
@@ -221,7 +223,7 @@ def test_an_unusable_fsx_listing_fails_and_is_never_read_as_no_file_system(
         proxy: Proxy, setup: Setup, fault: str) -> None:
     proxy.faults = {"DescribeFileSystems": fault}
     results, elapsed = _run(proxy, setup)
-    listing = _fsx_check(results)
+    listing = _file_system_check(results)
     assert not listing.ok
     assert "fsx:DescribeFileSystems" in listing.detail
     assert "none yet" not in listing.detail
@@ -232,4 +234,19 @@ def test_without_faults_the_same_checks_pass(proxy: Proxy, setup: Setup) -> None
     proxy.faults = {}
     results, _ = _run(proxy, setup)
     assert _named(results, f"pool h100 subnet {setup.subnet}").ok
-    assert _fsx_check(results).ok
+    assert _file_system_check(results).ok
+
+
+@pytest.mark.parametrize("fault", ["missing", "html", "server-error"])
+def test_an_unusable_efs_listing_fails_and_is_never_read_as_no_file_system(
+        proxy: Proxy, setup: Setup, fault: str) -> None:
+    setup.values["modelCache"] = {"enabled": True, "kind": "efs"}
+    proxy.faults = {"EfsDescribeFileSystems": fault}
+    results, elapsed = _run(proxy, setup)
+    listing = _file_system_check(results)
+    assert not listing.ok
+    assert "elasticfilesystem:DescribeFileSystems" in listing.detail
+    assert "none yet" not in listing.detail
+    assert elapsed < 60, elapsed
+    proxy.faults = {}
+    assert _file_system_check(_run(proxy, setup)[0]).ok
