@@ -76,19 +76,48 @@ class AwsClients:
 def connect(aws: AwsConfig) -> AwsClients:
     """Clients for the stack's region (and profile), with the standard credential chain."""
     import boto3
-    from botocore.config import Config
-
     session = boto3.Session(region_name=aws.region, profile_name=aws.profile)
-    # Bounded: a call that never answers fails after its timeouts and three attempts (standard retry
-    # mode, which backs off on throttling and 5xx), instead of botocore's 60-second read timeout.
-    bounded = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                     retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
 
     def client(name: str) -> Any:
-        return session.client(name, config=bounded)  # type: ignore[call-overload]
+        return bounded_client(session, name)
 
     return AwsClients(sts=client("sts"), eks=client("eks"), ec2=client("ec2"), quotas=client("service-quotas"),
                       fsx=client("fsx"), efs=client("efs"), acm=client("acm"))
+
+
+# The longest wait a Retry-After may ask for before a retry.
+MAX_RETRY_AFTER = 20.0
+
+
+def _honour_retry_after(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
+    """A throttled or unavailable answer (429, 503) that says when to come back is retried then (at
+    most `MAX_RETRY_AFTER` seconds later, within `ATTEMPTS`); anything else is left to botocore."""
+    if response is None or attempts >= ATTEMPTS:
+        return None
+    http = response[0]
+    if getattr(http, "status_code", 0) not in (429, 503):
+        return None
+    try:
+        delay = float(http.headers.get("Retry-After", ""))
+    except (TypeError, ValueError):
+        return None
+    return min(max(delay, 0.0), MAX_RETRY_AFTER)
+
+
+def bounded_client(session: Any, name: str, *, endpoint_url: str | None = None,
+                   read_timeout: float = READ_TIMEOUT) -> Any:
+    """A client whose calls are bounded: a call that never answers fails after its timeouts and
+    `ATTEMPTS` attempts (standard retry mode, which backs off on throttling and 5xx) instead of after
+    botocore's 60-second read timeout, and a Retry-After is honoured (`_honour_retry_after`)."""
+    from botocore.config import Config
+
+    config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=read_timeout,
+                    retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
+    client = session.client(name, config=config, endpoint_url=endpoint_url)
+    # on the service's own event, ahead of the standard retry handler registered there
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register_first(f"needs-retry.{service}", _honour_retry_after)
+    return client
 
 
 def _error_code(error: Exception) -> str:

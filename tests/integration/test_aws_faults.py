@@ -6,6 +6,7 @@ bounded time; the FSx and EFS listings included."""
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import re
 import threading
@@ -18,9 +19,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
-from stacks.ops.aws import AwsClients
+from stacks.ops.aws import AwsClients, bounded_client
 from stacks.ops.report import Finding
 from stacks.preflight.aws import aws_checks
 from tests.harness import parse, stack_config
@@ -38,6 +38,7 @@ class Proxy:
 
     upstream: int
     faults: dict[str, str] = field(default_factory=dict)
+    served: list[tuple[str, float]] = field(default_factory=list)  # (fault, when) of each faulty answer
     server: ThreadingHTTPServer | None = None
 
     def url(self) -> str:
@@ -80,6 +81,8 @@ def _handler(proxy: Proxy) -> type[BaseHTTPRequestHandler]:
         def _any(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             fault = proxy.faults.get(_operation(self.headers, body, self.command, self.path))
+            if fault is not None:
+                proxy.served.append((fault, time.monotonic()))
             xml = {"Content-Type": "text/xml"}
             if fault == "html":
                 self._send(200, {"Content-Type": "text/html"}, b"<html><body>502 Bad Gateway</body></html>")
@@ -138,10 +141,9 @@ def proxy(moto_server: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
 def _clients(url: str) -> AwsClients:
     """Clients through the proxy, bounded as preflight's are but with a one-second read timeout."""
     session = boto3.Session(region_name=REGION)
-    config = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 3})
 
     def client(name: str) -> Any:
-        return session.client(name, endpoint_url=url, config=config)  # type: ignore[call-overload]
+        return bounded_client(session, name, endpoint_url=url, read_timeout=1)
 
     return AwsClients(sts=client("sts"), eks=client("eks"), ec2=client("ec2"), quotas=client("service-quotas"),
                       fsx=client("fsx"), efs=client("efs"), acm=client("acm"))
@@ -250,3 +252,14 @@ def test_an_unusable_efs_listing_fails_and_is_never_read_as_no_file_system(
     assert elapsed < 60, elapsed
     proxy.faults = {}
     assert _file_system_check(_run(proxy, setup)[0]).ok
+
+
+def test_a_retry_after_is_honoured_within_the_attempts(proxy: Proxy, setup: Setup) -> None:
+    """The 503 says Retry-After: 1; each of the three attempts waits at least that long after the last."""
+    proxy.faults = {"DescribeSubnets": "server-error"}
+    _run(proxy, setup)
+    times = [when for fault, when in proxy.served if fault == "server-error"]
+    per_call = 3  # ATTEMPTS: the subnet check asks DescribeSubnets once per pool subnet
+    assert len(times) % per_call == 0
+    first = times[:per_call]
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(first)), first
