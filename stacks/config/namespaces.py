@@ -5,7 +5,6 @@ it builds every provider explicitly from its own keys."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from stacks.config.reader import NAMESPACE, Problems
@@ -26,6 +25,12 @@ def _squashed(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
 
 
+def _similar(namespace: str) -> bool:
+    import difflib  # only when a key of another namespace is there: a few ms of every plan otherwise
+
+    return difflib.SequenceMatcher(None, namespace, NAMESPACE).ratio() >= 0.8
+
+
 def check_foreign_keys(keys: Iterable[str], problems: Problems) -> None:
     """Report, in full, each key of a namespace that looks like ours, and each default-provider key."""
     for key in sorted(keys):
@@ -37,7 +42,6 @@ def check_foreign_keys(keys: Iterable[str], problems: Problems) -> None:
             problems.add_foreign(key, f"is the default {namespace} provider's key, which this program does not use "
                                       "(it builds its providers from its own keys)",
                                  f"{NAMESPACE}:{ours}" if key in PROVIDER_KEYS else ours)
-        elif _squashed(namespace) == _squashed(NAMESPACE) or difflib.SequenceMatcher(
-                None, namespace, NAMESPACE).ratio() >= 0.8:
+        elif _squashed(namespace) == _squashed(NAMESPACE) or _similar(namespace):
             problems.add_foreign(key, f"is in namespace {namespace!r}, which nothing reads",
                                  f"did you mean {NAMESPACE}:{name}?")
