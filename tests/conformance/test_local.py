@@ -4,6 +4,7 @@ dies is reported, the rest runs on, and the run then exits 1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -67,9 +68,22 @@ def local_dev(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], state.Loc
     try:
         yield run, _serving(run, tmp_path), tmp_path
     finally:
-        if run.poll() is None:
+        _stop(run, tmp_path)
+
+
+def _stop(run: subprocess.Popen[str], directory: Path) -> None:
+    """Ctrl-C, as a user stops a local run (it stops what it started); then whatever still runs for
+    the run's directory is killed, so no test leaves a frontend, a mocker or a nats-server behind."""
+    if run.poll() is None:
+        os.killpg(run.pid, signal.SIGINT)
+        try:
+            run.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
+    for pid in _started_by(directory):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_local_serves_the_dev_graph_and_stops_on_ctrl_c(
