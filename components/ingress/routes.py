@@ -18,7 +18,7 @@ from typing import Any
 from components.ingress.controller import INGRESS_CLASS
 from components.ingress.settings import ControllerSettings, GatewayRoute, LoadBalancer
 from components.kit.kube import labels
-from components.kit.netpol import NAMESPACE_NAME_LABEL, ScrapeSource
+from components.kit.netpol import ScrapeSource, from_namespaces, from_scrapers
 from components.kit.ref import Ref
 
 COMPONENT = "endpoint"
@@ -106,11 +106,6 @@ def http_route(frontend: Frontend, endpoint: GatewayRoute) -> dict[str, Any]:
     }
 
 
-def _from_namespaces(names: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchExpressions": [
-        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(names)}]}}
-
-
 def network_policy(frontend: Frontend, endpoint: LoadBalancer | GatewayRoute,
                    controller: ControllerSettings | None, scrapers: ScrapeSource | None) -> dict[str, Any]:
     """Who may open a connection to the frontend pods: the load balancer (its subnets' addresses,
@@ -124,13 +119,12 @@ def network_policy(frontend: Frontend, endpoint: LoadBalancer | GatewayRoute,
                 raise ValueError(f"graph {frontend.graph}: a load balancer endpoint needs the controller settings")
             sources += [{"ipBlock": {"cidr": subnet.cidr}} for subnet in controller.subnets]
         case GatewayRoute(gateway_namespace=namespace):
-            sources.append(_from_namespaces([namespace]))
+            sources.append(from_namespaces([namespace]))
     if endpoint.client_namespaces:
-        sources.append(_from_namespaces(list(endpoint.client_namespaces)))
+        sources.append(from_namespaces(sorted(endpoint.client_namespaces)))
     sources.append({"podSelector": {"matchLabels": {BENCH_LABEL: frontend.graph}}})
     if scrapers is not None:
-        sources.append({"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: scrapers.namespace}},
-                        "podSelector": {"matchLabels": dict(scrapers.pod_labels)}})
+        sources.append(from_scrapers(scrapers))
     name = f"{frontend.service}-ingress"
     pods: Mapping[str, str] = frontend_pod_labels(frontend.graph)
     return {

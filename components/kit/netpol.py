@@ -35,6 +35,18 @@ class IngressRules:
     scrapers: ScrapeSource | None = None
 
 
+def from_namespaces(names: Sequence[Ref]) -> dict[str, Any]:
+    """A NetworkPolicy peer: every pod of the namespaces `names`."""
+    return {"namespaceSelector": {"matchExpressions": [
+        {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(names)}]}}
+
+
+def from_scrapers(scrapers: ScrapeSource) -> dict[str, Any]:
+    """A NetworkPolicy peer: the Prometheus server pods."""
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: scrapers.namespace}},
+            "podSelector": {"matchLabels": dict(scrapers.pod_labels)}}
+
+
 def _ports(ports: Sequence[int]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
@@ -42,20 +54,13 @@ def _ports(ports: Sequence[int]) -> list[dict[str, Any]]:
 def ingress_policy(name: str, namespace: Ref, pod_labels: Mapping[str, str], component: str,
                    rules: IngressRules) -> dict[str, Any]:
     """A NetworkPolicy that selects `pod_labels` and admits only what `rules` lists."""
-    ingress: list[dict[str, Any]] = [{
-        "from": [{"namespaceSelector": {"matchExpressions": [
-            {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(rules.client_namespaces)}]}}],
-        "ports": _ports(rules.client_ports),
-    }]
+    ingress: list[dict[str, Any]] = [{"from": [from_namespaces(rules.client_namespaces)],
+                                      "ports": _ports(rules.client_ports)}]
     if rules.peer_ports:
         ingress.append({"from": [{"podSelector": {"matchLabels": dict(pod_labels)}}],
                         "ports": _ports(rules.peer_ports)})
     if rules.scrapers is not None and rules.metrics_ports:
-        ingress.append({
-            "from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: rules.scrapers.namespace}},
-                      "podSelector": {"matchLabels": dict(rules.scrapers.pod_labels)}}],
-            "ports": _ports(rules.metrics_ports),
-        })
+        ingress.append({"from": [from_scrapers(rules.scrapers)], "ports": _ports(rules.metrics_ports)})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

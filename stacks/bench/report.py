@@ -96,11 +96,7 @@ def plots(report: BenchReport, out: Path) -> list[Path]:
         axis.set_xticks(concurrency, [str(c) for c in concurrency])
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    latency = out / "latency.png"
-    figure.savefig(latency, dpi=110)
-    plt.close(figure)
+    latency = _save(figure, title, out / "latency.png")
 
     unit, count = report.per
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
@@ -114,9 +110,15 @@ def plots(report: BenchReport, out: Path) -> list[Path]:
              title=f"Throughput per {unit} against latency")
     axis.grid(alpha=0.3)
     axis.legend()
+    return [latency, _save(figure, title, out / "throughput.png")]
+
+
+def _save(figure: Any, title: str, path: Path) -> Path:
+    """Title, lay out, write and close a figure; the file written."""
+    import matplotlib.pyplot as plt
+
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
-    throughput = out / "throughput.png"
-    figure.savefig(throughput, dpi=110)
+    figure.savefig(path, dpi=110)
     plt.close(figure)
-    return [latency, throughput]
+    return path

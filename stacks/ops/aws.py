@@ -147,8 +147,15 @@ class DeadlineError(Exception):
     """The run's time was up before this call (`run_deadline`)."""
 
 
-# When the current run must end (time.monotonic()), and whether to print each call as it starts.
-_RUN: dict[str, float | bool] = {"deadline": float("inf"), "progress": False}
+@dataclass
+class _Run:
+    """The current run: when it must end (time.monotonic()), and whether each call is printed."""
+
+    deadline: float = float("inf")
+    progress: bool = False
+
+
+_RUN = _Run()
 
 
 @contextmanager
@@ -156,13 +163,13 @@ def run_deadline(seconds: float, *, progress: bool | None = None) -> Iterator[No
     """Every `ask` inside fails fast once `seconds` have passed: a run that meets unanswering endpoints
     ends in bounded time with what it checked. `progress`: print each call as it starts (default: when
     standard error is a terminal)."""
-    before = dict(_RUN)
-    _RUN["deadline"] = time.monotonic() + seconds
-    _RUN["progress"] = sys.stderr.isatty() if progress is None else progress
+    before = (_RUN.deadline, _RUN.progress)
+    _RUN.deadline = time.monotonic() + seconds
+    _RUN.progress = sys.stderr.isatty() if progress is None else progress
     try:
         yield
     finally:
-        _RUN.update(before)
+        _RUN.deadline, _RUN.progress = before
 
 
 class AwsCallError(Exception):
@@ -234,10 +241,9 @@ class AwsCallError(Exception):
 def ask(call: str, request: Callable[[], T]) -> T:
     """`request()`'s answer; any AWS or botocore error, and an answer botocore cannot parse (not XML or
     JSON, not UTF-8), raises `AwsCallError` naming `call`."""
-    deadline = float(_RUN["deadline"])
-    if time.monotonic() > deadline:
+    if time.monotonic() > _RUN.deadline:
         raise AwsCallError(call, DeadlineError("not asked: the run's time was up")) from None
-    if _RUN["progress"]:
+    if _RUN.progress:
         print(f"aws: {call} ...", file=sys.stderr, flush=True)
     try:
         return request()

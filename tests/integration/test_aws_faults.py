@@ -220,16 +220,27 @@ def _file_system_check(results: list[Finding]) -> Finding:
     return _named(results, "model cache file system")
 
 
+# (the cache's kind, the operation the proxy faults, the call the check must name)
+LISTINGS = [("fsx-lustre", "DescribeFileSystems", "fsx:DescribeFileSystems"),
+            ("efs", "EfsDescribeFileSystems", "elasticfilesystem:DescribeFileSystems")]
+
+
+@pytest.mark.parametrize("listed", LISTINGS)
 @pytest.mark.parametrize("fault", ["missing", "html", "server-error"])
-def test_an_unusable_fsx_listing_fails_and_is_never_read_as_no_file_system(
-        proxy: Proxy, setup: Setup, fault: str) -> None:
-    proxy.faults = {"DescribeFileSystems": fault}
+def test_an_unusable_file_system_listing_fails_and_is_never_read_as_no_file_system(
+        proxy: Proxy, setup: Setup, fault: str, listed: tuple[str, str, str]) -> None:
+    kind, operation, call = listed
+    if kind == "efs":
+        setup.values["modelCache"] = {"enabled": True, "kind": "efs"}
+    proxy.faults = {operation: fault}
     results, elapsed = _run(proxy, setup)
     listing = _file_system_check(results)
     assert not listing.ok
-    assert "fsx:DescribeFileSystems" in listing.detail
+    assert call in listing.detail
     assert "none yet" not in listing.detail
     assert elapsed < 60, elapsed
+    proxy.faults = {}
+    assert _file_system_check(_run(proxy, setup)[0]).ok
 
 
 def test_without_faults_the_same_checks_pass(proxy: Proxy, setup: Setup) -> None:
@@ -237,21 +248,6 @@ def test_without_faults_the_same_checks_pass(proxy: Proxy, setup: Setup) -> None
     results, _ = _run(proxy, setup)
     assert _named(results, f"pool h100 subnet {setup.subnet}").ok
     assert _file_system_check(results).ok
-
-
-@pytest.mark.parametrize("fault", ["missing", "html", "server-error"])
-def test_an_unusable_efs_listing_fails_and_is_never_read_as_no_file_system(
-        proxy: Proxy, setup: Setup, fault: str) -> None:
-    setup.values["modelCache"] = {"enabled": True, "kind": "efs"}
-    proxy.faults = {"EfsDescribeFileSystems": fault}
-    results, elapsed = _run(proxy, setup)
-    listing = _file_system_check(results)
-    assert not listing.ok
-    assert "elasticfilesystem:DescribeFileSystems" in listing.detail
-    assert "none yet" not in listing.detail
-    assert elapsed < 60, elapsed
-    proxy.faults = {}
-    assert _file_system_check(_run(proxy, setup)[0]).ok
 
 
 def test_a_retry_after_is_honoured_within_the_attempts(proxy: Proxy, setup: Setup) -> None:
